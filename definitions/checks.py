@@ -1,0 +1,220 @@
+"""Rules across fields that a person reading a definition would expect to hold.
+
+Shape and types are pydantic's job (``schema.py``); this module checks what only the
+whole file can tell: references to people, unique ids, reminders that fall before the
+task starts, quorums larger than the approvers, triggers pointing past the ladder.
+Every problem is reported, not just the first.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from definitions.schema import (
+    Approval,
+    ApprovalPolicy,
+    ApprovalRules,
+    Formality,
+    PartnershipDefinition,
+    Reminders,
+)
+
+Path = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: Path
+    message: str
+
+    @property
+    def dotted(self) -> str:
+        return ".".join(str(p) for p in self.path) or "(top level)"
+
+
+def problems(d: PartnershipDefinition) -> list[Problem]:
+    return list(_all(d))
+
+
+def _all(d: PartnershipDefinition) -> Iterator[Problem]:
+    people = d.stakeholders()
+    yield from _unique_ids(d)
+    yield from _refs(d, set(people))
+    yield from _rules(d)
+
+
+def _duplicates(ids: list[str]) -> set[str]:
+    return {i for i, n in Counter(ids).items() if n > 1}
+
+
+def _unique_ids(d: PartnershipDefinition) -> Iterator[Problem]:
+    dup = _duplicates([p.id for p in d.parties])
+    for i, party in enumerate(d.parties):
+        if party.id in dup:
+            yield Problem(("parties", i, "id"), f"duplicate party id {party.id!r}")
+    dup = _duplicates([s.id for p in d.parties for s in p.stakeholders])
+    for i, party in enumerate(d.parties):
+        for j, s in enumerate(party.stakeholders):
+            if s.id in dup:
+                yield Problem(("parties", i, "stakeholders", j, "id"), f"duplicate stakeholder id {s.id!r}")
+    task_ids = [c.id for c in d.screening.checklist] + [c.id for c in d.launch.checklist]
+    task_ids += [x.id for x in d.launch.deliverables]
+    dup = _duplicates(task_ids)
+    for section, items in (
+        (("screening", "checklist"), d.screening.checklist),
+        (("launch", "checklist"), d.launch.checklist),
+        (("launch", "deliverables"), d.launch.deliverables),
+    ):
+        for i, item in enumerate(items):
+            if item.id in dup:
+                yield Problem((*section, i, "id"), f"duplicate task id {item.id!r}")
+    dup = _duplicates([m.id for m in d.metrics])
+    for i, m in enumerate(d.metrics):
+        if m.id in dup:
+            yield Problem(("metrics", i, "id"), f"duplicate metric id {m.id!r}")
+
+
+def _people_fields(d: PartnershipDefinition) -> Iterator[tuple[Path, str]]:
+    """Every (path, stakeholder id) the definition refers to."""
+
+    def each(path: Path, refs: list[str]) -> Iterator[tuple[Path, str]]:
+        for k, ref in enumerate(refs):
+            yield (*path, k), ref
+
+    for i, item in enumerate(d.screening.checklist):
+        yield ("screening", "checklist", i, "owner"), item.owner
+    if d.screening.alignment:
+        yield from each(("screening", "alignment", "participants"), d.screening.alignment.participants)
+        yield from each(("screening", "alignment", "override_by"), d.screening.alignment.override_by)
+    yield from each(("screening", "go_no_go", "approvers"), d.screening.go_no_go.approvers)
+    for i, m in enumerate(d.metrics):
+        yield ("metrics", i, "owner"), m.owner
+    if d.mou:
+        yield from each(("mou", "signatories"), d.mou.signatories)
+    for i, item in enumerate(d.launch.checklist):
+        yield ("launch", "checklist", i, "owner"), item.owner
+    for i, item in enumerate(d.launch.deliverables):
+        yield ("launch", "deliverables", i, "owner"), item.owner
+    for name, cadence in d.reviews:
+        if cadence is not None:
+            yield from each(("reviews", name, "participants"), cadence.participants)
+    for i, level in enumerate(d.escalation.ladder):
+        yield from each(("escalation", "ladder", i, "contacts"), level.contacts)
+    if d.renewal:
+        yield from each(("renewal", "approval", "approvers"), d.renewal.approval.approvers)
+
+
+def _refs(d: PartnershipDefinition, known: set[str]) -> Iterator[Problem]:
+    hint = ", ".join(sorted(known))
+    for path, ref in _people_fields(d):
+        if ref not in known:
+            what = "signatory" if path[:2] == ("mou", "signatories") else "stakeholder"
+            yield Problem(path, f"{what} {ref!r} is not a stakeholder of any party (known: {hint})")
+
+
+def _reminder_problems(path: Path, reminders: Reminders | None, deadline, what: str) -> Iterator[Problem]:
+    if reminders is None:
+        return
+    for k, before in enumerate(reminders.before):
+        if before.approx >= deadline.approx:
+            yield Problem(
+                (*path, "reminders", "before", k),
+                f"reminder {before} before the deadline falls before the {what} starts (deadline is {deadline})",
+            )
+    if reminders.overdue_every is not None and reminders.overdue_every.is_zero:
+        yield Problem((*path, "reminders", "overdue_every"), "must be longer than zero")
+
+
+def _approval_problems(path: Path, rules: ApprovalRules, approvers: list[str]) -> Iterator[Problem]:
+    if rules.deadline.is_zero:
+        yield Problem((*path, "deadline"), "must be longer than zero")
+    if rules.policy == ApprovalPolicy.quorum:
+        if rules.quorum is None:
+            yield Problem((*path, "quorum"), "policy 'quorum' needs quorum: k (how many of the approvers must approve)")
+        elif rules.quorum > len(approvers):
+            yield Problem((*path, "quorum"), f"quorum {rules.quorum} is more than the {len(approvers)} approvers")
+    elif rules.quorum is not None:
+        yield Problem((*path, "quorum"), f"quorum only applies to policy 'quorum', not {rules.policy.value!r}")
+    for k in sorted(_duplicates(approvers)):
+        yield Problem(path, f"{k!r} is listed twice as an approver")
+    yield from _reminder_problems(path, rules.reminders, rules.deadline, "approval")
+
+
+def _rules(d: PartnershipDefinition) -> Iterator[Problem]:
+    for k, before in enumerate(d.reminders.before):
+        if before.is_zero:
+            yield Problem(("reminders", "before", k), "must be longer than zero")
+    for i, item in enumerate(d.screening.checklist):
+        yield from _reminder_problems(("screening", "checklist", i), item.reminders, item.due, "task")
+        if item.reminders is None:
+            for before in d.reminders.before:
+                if before.approx >= item.due.approx:
+                    yield Problem(
+                        ("screening", "checklist", i, "due"),
+                        f"deadline {item.due} is shorter than the default first reminder ({before} before it)",
+                    )
+                    break
+    if d.screening.alignment:
+        a = d.screening.alignment
+        yield from _reminder_problems(("screening", "alignment"), a.reminders, a.due, "alignment check")
+        parties_in = {d.party_of(p).id for p in a.participants if p in d.stakeholders()}
+        missing = [p.name for p in d.parties if p.id not in parties_in]
+        if missing and all(p in d.stakeholders() for p in a.participants):
+            yield Problem(
+                ("screening", "alignment", "participants"),
+                f"every party must write a statement; none from {', '.join(missing)}",
+            )
+    approvals: list[tuple[Path, Approval | ApprovalRules, list[str]]] = [
+        (("screening", "go_no_go"), d.screening.go_no_go, d.screening.go_no_go.approvers)
+    ]
+    if d.mou:
+        approvals.append((("mou",), d.mou, d.mou.signatories))
+    if d.renewal:
+        approvals.append((("renewal", "approval"), d.renewal.approval, d.renewal.approval.approvers))
+    for path, rules, approvers in approvals:
+        yield from _approval_problems(path, rules, approvers)
+
+    if d.formality == Formality.formal and d.mou is None:
+        yield Problem(("mou",), "a formal partnership needs an MOU (or set formality: informal)")
+    if d.mou:
+        signing_parties = {d.party_of(s).id for s in d.mou.signatories if s in d.stakeholders()}
+        unsigned = [p.name for p in d.parties if p.id not in signing_parties]
+        if unsigned and all(s in d.stakeholders() for s in d.mou.signatories):
+            yield Problem(("mou", "signatories"), f"every party must sign the MOU; no signatory for {', '.join(unsigned)}")
+
+    for i, m in enumerate(d.metrics):
+        if m.baseline is not None and m.baseline == m.target:
+            yield Problem(("metrics", i, "target"), "target equals the baseline: nothing to achieve")
+        elif m.baseline is not None and (m.target < m.baseline) == (m.direction.value == "increase"):
+            yield Problem(
+                ("metrics", i, "target"),
+                f"target {m.target} is not a {m.direction.value} from baseline {m.baseline}",
+            )
+        if m.cadence.is_zero:
+            yield Problem(("metrics", i, "cadence"), "must be longer than zero")
+
+    for name, cadence in d.reviews:
+        if cadence is None:
+            continue
+        if cadence.every.is_zero:
+            yield Problem(("reviews", name, "every"), "must be longer than zero")
+        elif cadence.inputs_due.approx > cadence.every.approx:
+            yield Problem(
+                ("reviews", name, "inputs_due"),
+                f"inputs due after {cadence.inputs_due} but the next review comes after {cadence.every}",
+            )
+
+    for i, level in enumerate(d.escalation.ladder):
+        if level.respond_within.is_zero:
+            yield Problem(("escalation", "ladder", i, "respond_within"), "must be longer than zero")
+    for name, trigger in d.escalation.triggers:
+        if trigger.level > len(d.escalation.ladder):
+            yield Problem(
+                ("escalation", "triggers", name, "level"),
+                f"level {trigger.level} is beyond the ladder's {len(d.escalation.ladder)} level(s)",
+            )
+
+    if d.renewal and d.renewal.notice.approx >= d.renewal.term.approx:
+        yield Problem(("renewal", "notice"), f"notice {d.renewal.notice} is not shorter than the term {d.renewal.term}")

@@ -1,0 +1,1 @@
+"""Accord: partnership governance as code, on Temporal."""

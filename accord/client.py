@@ -1,0 +1,156 @@
+"""The Python client ops scripts import: start, inspect, list and act on partnerships.
+
+    from accord.client import Accord
+    accord = await Accord.connect()
+    wf_id = await accord.start(definitions.load("definitions/samples/....yaml"))
+    state = await accord.state(wf_id)
+
+The CLI and the web app use this module too, so every interface reaches the workflow
+through the same updates and the same validation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
+
+from accord import search_attributes as sa
+from accord.config import Settings
+from accord.models import (
+    AlignmentOverride,
+    DecisionInput,
+    EscalationRequest,
+    PartnershipInput,
+    PartnershipState,
+    StatementSubmission,
+    TaskCompletion,
+    UpdateResult,
+)
+from definitions.schema import PartnershipDefinition
+from workflows.partnership import PartnershipWorkflow
+
+
+def workflow_id_for(partnership_id: str) -> str:
+    return f"partnership-{partnership_id}"
+
+
+class ActionRefused(Exception):
+    """The workflow refused an action (wrong person, already decided, stale round...)."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Listed:
+    workflow_id: str
+    name: str
+    stage: str
+    status: str
+    next_deadline: datetime | None
+    running: bool
+
+
+async def connect(settings: Settings) -> Client:
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=pydantic_data_converter,
+    )
+
+
+class Accord:
+    def __init__(self, client: Client, settings: Settings | None = None):
+        self.client = client
+        self.settings = settings or Settings()
+
+    @classmethod
+    async def connect(cls, settings: Settings | None = None) -> "Accord":
+        settings = settings or Settings()
+        return cls(await connect(settings), settings)
+
+    def handle(self, workflow_id: str) -> WorkflowHandle:
+        return self.client.get_workflow_handle(workflow_id)
+
+    async def start(self, definition: PartnershipDefinition, *, reuse_running: bool = False) -> str:
+        """Start the partnership's lifecycle workflow and return its id.
+
+        With ``reuse_running`` an already running workflow for the same partnership is
+        returned instead of an error (what `accord up` wants on a re-run).
+        """
+        workflow_id = workflow_id_for(definition.id)
+        await self.client.start_workflow(
+            PartnershipWorkflow.run,
+            PartnershipInput(definition=definition),
+            id=workflow_id,
+            task_queue=self.settings.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING if reuse_running else WorkflowIDConflictPolicy.FAIL,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+            search_attributes=sa.initial(definition),
+            static_summary=f"Partnership: {definition.name}",
+            static_details=(
+                f"**{definition.name}** ({definition.formality.value})\n\n"
+                f"Parties: {', '.join(p.name for p in definition.parties)}\n\n{definition.description}"
+            ),
+        )
+        return workflow_id
+
+    async def state(self, workflow_id: str) -> PartnershipState:
+        return await self.handle(workflow_id).query(PartnershipWorkflow.state)
+
+    async def list(self, stage: str | None = None, query: str | None = None, limit: int = 100) -> list[Listed]:
+        clauses = ["WorkflowType = 'PartnershipWorkflow'"]
+        if stage:
+            clauses.append(f"{sa.STAGE.name} = '{_quote(stage)}'")
+        if query:
+            clauses.append(f"({query})")
+        out: list[Listed] = []
+        async for wf in self.client.list_workflows(" AND ".join(clauses), limit=limit):
+            attrs = wf.typed_search_attributes
+            out.append(
+                Listed(
+                    workflow_id=wf.id,
+                    name=attrs.get(sa.PARTNERSHIP) or wf.id,
+                    stage=attrs.get(sa.STAGE) or "?",
+                    status=attrs.get(sa.STATUS) or "?",
+                    next_deadline=attrs.get(sa.NEXT_DEADLINE),
+                    running=wf.status == WorkflowExecutionStatus.RUNNING,
+                )
+            )
+        return out
+
+    async def _update(self, workflow_id: str, update, arg) -> UpdateResult:
+        try:
+            return await self.handle(workflow_id).execute_update(update, arg)
+        except WorkflowUpdateFailedError as exc:
+            cause = exc.cause
+            raise ActionRefused(cause.message if isinstance(cause, ApplicationError) else str(cause)) from None
+        except RPCError as exc:
+            # A validator's rejection arrives as the update's failure; a missing workflow as NOT_FOUND.
+            raise ActionRefused(exc.message) from None
+
+    async def complete_task(self, workflow_id: str, completion: TaskCompletion) -> UpdateResult:
+        return await self._update(workflow_id, PartnershipWorkflow.complete_task, completion)
+
+    async def submit_statement(self, workflow_id: str, statement: StatementSubmission) -> UpdateResult:
+        return await self._update(workflow_id, PartnershipWorkflow.submit_statement, statement)
+
+    async def decide(self, workflow_id: str, decision: DecisionInput) -> UpdateResult:
+        return await self._update(workflow_id, PartnershipWorkflow.decide, decision)
+
+    async def override_alignment(self, workflow_id: str, override: AlignmentOverride) -> UpdateResult:
+        return await self._update(workflow_id, PartnershipWorkflow.override_alignment, override)
+
+    async def escalate(self, workflow_id: str, request: EscalationRequest) -> UpdateResult:
+        return await self._update(workflow_id, PartnershipWorkflow.escalate, request)
+
+
+def _quote(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("'", "\\'")

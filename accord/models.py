@@ -1,0 +1,301 @@
+"""Payloads that cross Temporal boundaries: workflow input and state, updates, activity requests.
+
+Every workflow, update, signal, query and activity takes exactly one of these models,
+so fields can be added later without breaking running workflows (pydantic fills defaults).
+They are serialised with ``temporalio.contrib.pydantic.pydantic_data_converter``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from definitions.schema import PartnershipDefinition
+
+
+class Stage(StrEnum):
+    screening = "screening"
+    mou = "mou"
+    launch = "launch"
+    active = "active"
+    renewal = "renewal"
+    closed = "closed"
+    rejected = "rejected"
+    terminated = "terminated"
+
+    @property
+    def is_final(self) -> bool:
+        return self in (Stage.closed, Stage.rejected, Stage.terminated)
+
+
+class Health(StrEnum):
+    """The partnership's overall status, shown in the UI and kept in a search attribute."""
+
+    on_track = "on_track"
+    waiting = "waiting"  # waiting on a capability that is not built yet, or on ops
+    at_risk = "at_risk"  # something is overdue or blocked
+    escalated = "escalated"
+    done = "done"
+
+
+class Channel(StrEnum):
+    """How an action reached the workflow: recorded with every decision."""
+
+    email_link = "email_link"
+    web = "web"
+    api = "api"
+    cli = "cli"
+    temporal = "temporal"
+
+
+class Payload(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+# --- state ------------------------------------------------------------------------
+
+
+class TaskKind(StrEnum):
+    checklist = "checklist"
+    statement = "statement"
+
+
+class TaskStatus(StrEnum):
+    open = "open"
+    done = "done"
+    waived = "waived"
+
+
+class Task(Payload):
+    id: str
+    kind: TaskKind
+    stage: Stage
+    title: str
+    description: str = ""
+    owner: str
+    created_at: datetime
+    due_at: datetime
+    status: TaskStatus = TaskStatus.open
+    required: bool = True
+    completed_at: datetime | None = None
+    completed_by: str | None = None
+    result: str = ""
+    channel: Channel | None = None
+    reminders_sent: list[datetime] = Field(default_factory=list)
+    overdue: bool = False
+    escalated: bool = False
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == TaskStatus.open
+
+
+class Statement(Payload):
+    stakeholder: str
+    party: str
+    text: str
+    at: datetime
+    revision: int = 1
+
+
+class AlignmentResult(Payload):
+    divergence: float
+    across_parties: float
+    within_party: dict[str, float]
+    threshold: float
+    blocked: bool
+    computed_at: datetime
+
+
+class Alignment(Payload):
+    statements: dict[str, Statement] = Field(default_factory=dict)
+    result: AlignmentResult | None = None
+    overridden_by: str | None = None
+    override_reason: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.overridden_by is not None or (self.result is not None and not self.result.blocked)
+
+
+class DecisionKind(StrEnum):
+    approve = "approve"
+    reject = "reject"
+    request_changes = "request_changes"
+
+
+class Decision(Payload):
+    approval_id: str
+    round: int
+    actor: str
+    decision: DecisionKind
+    comment: str = ""
+    at: datetime
+    channel: Channel
+    document_version: int | None = None
+    document_hash: str | None = None
+
+
+class ApprovalOutcome(StrEnum):
+    pending = "pending"
+    approved = "approved"
+    rejected = "rejected"
+    changes_requested = "changes_requested"
+    timed_out = "timed_out"
+
+
+class ApprovalState(Payload):
+    id: str
+    title: str
+    stage: Stage
+    approvers: list[str]
+    policy: str
+    quorum: int | None = None
+    round: int = 1
+    opened_at: datetime
+    deadline_at: datetime
+    decisions: list[Decision] = Field(default_factory=list)
+    outcome: ApprovalOutcome = ApprovalOutcome.pending
+    reminders_sent: list[datetime] = Field(default_factory=list)
+
+    def decisions_in_round(self) -> list[Decision]:
+        return [d for d in self.decisions if d.round == self.round]
+
+
+class EscalationRecord(Payload):
+    id: str
+    trigger: str  # overdue, red_status, alignment, manual, ...
+    subject: str  # the task / approval / metric it is about
+    reason: str
+    level: int
+    severity: str = "normal"
+    raised_by: str
+    channel: Channel
+    opened_at: datetime
+    status: Literal["open", "resolved", "withdrawn"] = "open"
+
+
+class Event(Payload):
+    """One line of the partnership's audit trail."""
+
+    at: datetime
+    kind: str
+    actor: str = "accord"
+    detail: str = ""
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class PartnershipState(Payload):
+    partnership_id: str
+    name: str
+    stage: Stage = Stage.screening
+    health: Health = Health.on_track
+    started_at: datetime
+    stage_started_at: datetime
+    tasks: dict[str, Task] = Field(default_factory=dict)
+    alignment: Alignment = Field(default_factory=Alignment)
+    approvals: dict[str, ApprovalState] = Field(default_factory=dict)
+    escalations: list[EscalationRecord] = Field(default_factory=list)
+    timeline: list[Event] = Field(default_factory=list)
+    detail: str = ""
+    runs: int = 1
+
+    def open_tasks(self) -> list[Task]:
+        return [t for t in self.tasks.values() if t.is_open]
+
+    def next_deadline(self) -> datetime | None:
+        dues = [t.due_at for t in self.open_tasks()]
+        dues += [a.deadline_at for a in self.approvals.values() if a.outcome == ApprovalOutcome.pending]
+        return min(dues, default=None)
+
+    def open_escalations(self) -> list[EscalationRecord]:
+        return [e for e in self.escalations if e.status == "open"]
+
+
+# --- workflow input and messages --------------------------------------------------
+
+
+class PartnershipInput(Payload):
+    definition: PartnershipDefinition
+    # Set when the workflow continues as new: the state it carries over.
+    state: PartnershipState | None = None
+
+
+class TaskCompletion(Payload):
+    task_id: str
+    actor: str = Field(description="Stakeholder id of the person completing it.")
+    result: str = ""
+    channel: Channel = Channel.temporal
+
+
+class StatementSubmission(Payload):
+    stakeholder: str
+    text: str
+    channel: Channel = Channel.temporal
+
+
+class DecisionInput(Payload):
+    approval_id: str
+    actor: str
+    decision: DecisionKind
+    comment: str = ""
+    round: int | None = Field(None, description="The round the decision is for; a stale round is refused.")
+    channel: Channel = Channel.temporal
+
+
+class AlignmentOverride(Payload):
+    actor: str
+    reason: str
+    channel: Channel = Channel.temporal
+
+
+class EscalationRequest(Payload):
+    reason: str
+    subject: str = "partnership"
+    level: int = 1
+    severity: Literal["low", "normal", "high", "critical"] = "normal"
+    raised_by: str = "ops"
+    channel: Channel = Channel.temporal
+
+
+class UpdateResult(Payload):
+    ok: bool = True
+    message: str
+
+
+# --- activities -------------------------------------------------------------------
+
+
+class Recipient(Payload):
+    id: str  # stakeholder id, or "ops"
+    name: str
+    email: str
+
+
+class ActionLink(Payload):
+    """What the email's link lets its recipient do. The token is minted inside the activity."""
+
+    action: Literal["task", "statement", "decision"]
+    ref: str
+    round: int = 1
+    expires_at: datetime
+
+
+class EmailRequest(Payload):
+    send_key: str = Field(description="Deterministic: the same email is never sent twice under one key.")
+    workflow_id: str
+    template: str
+    to: Recipient
+    subject: str
+    context: dict[str, Any] = Field(default_factory=dict)
+    action: ActionLink | None = None
+
+
+class EmailReceipt(Payload):
+    send_key: str
+    status: Literal["sent", "already_sent", "failed"]
+    message_id: str | None = None
+    error: str | None = None

@@ -191,6 +191,9 @@ class Event(Payload):
 class PartnershipState(Payload):
     partnership_id: str
     name: str
+    # The first run's id: stable across continue-as-new, new for each fresh start, so
+    # email send keys never collide between two lives of the same partnership id.
+    chain_id: str
     stage: Stage = Stage.screening
     health: Health = Health.on_track
     started_at: datetime
@@ -201,6 +204,7 @@ class PartnershipState(Payload):
     escalations: list[EscalationRecord] = Field(default_factory=list)
     timeline: list[Event] = Field(default_factory=list)
     detail: str = ""
+    unreachable: list[str] = Field(default_factory=list, description="Stakeholders whose email failed permanently.")
     runs: int = 1
 
     def open_tasks(self) -> list[Task]:

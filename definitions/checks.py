@@ -59,6 +59,16 @@ def _unique_ids(d: PartnershipDefinition) -> Iterator[Problem]:
         for j, s in enumerate(party.stakeholders):
             if s.id in dup:
                 yield Problem(("parties", i, "stakeholders", j, "id"), f"duplicate stakeholder id {s.id!r}")
+    # One address for two people: emailed decisions could not be told apart in the audit record.
+    first_with_email: dict[str, str] = {}
+    for i, party in enumerate(d.parties):
+        for j, s in enumerate(party.stakeholders):
+            other = first_with_email.setdefault(s.email.lower(), s.id)
+            if other != s.id:
+                yield Problem(
+                    ("parties", i, "stakeholders", j, "email"),
+                    f"email {s.email!r} is already used by stakeholder {other!r}; each stakeholder needs their own",
+                )
     task_ids = [c.id for c in d.screening.checklist] + [c.id for c in d.launch.checklist]
     task_ids += [x.id for x in d.launch.deliverables]
     dup = _duplicates(task_ids)
@@ -127,6 +137,22 @@ def _reminder_problems(path: Path, reminders: Reminders | None, deadline, what: 
         yield Problem((*path, "reminders", "overdue_every"), "must be longer than zero")
 
 
+def _task_problems(d: PartnershipDefinition, path: Path, due, own: Reminders | None) -> Iterator[Problem]:
+    """A checklist item or deliverable: a deadline after zero, and reminders that fit before it."""
+    if due.is_zero:
+        yield Problem((*path, "due"), "must be longer than zero")
+        return
+    yield from _reminder_problems(path, own, due, "task")
+    if own is None:
+        for before in d.reminders.before:
+            if before.approx >= due.approx:
+                yield Problem(
+                    (*path, "due"),
+                    f"deadline {due} is shorter than the default first reminder ({before} before it)",
+                )
+                break
+
+
 def _approval_problems(path: Path, rules: ApprovalRules, approvers: list[str]) -> Iterator[Problem]:
     if rules.deadline.is_zero:
         yield Problem((*path, "deadline"), "must be longer than zero")
@@ -146,16 +172,12 @@ def _rules(d: PartnershipDefinition) -> Iterator[Problem]:
     for k, before in enumerate(d.reminders.before):
         if before.is_zero:
             yield Problem(("reminders", "before", k), "must be longer than zero")
-    for i, item in enumerate(d.screening.checklist):
-        yield from _reminder_problems(("screening", "checklist", i), item.reminders, item.due, "task")
-        if item.reminders is None:
-            for before in d.reminders.before:
-                if before.approx >= item.due.approx:
-                    yield Problem(
-                        ("screening", "checklist", i, "due"),
-                        f"deadline {item.due} is shorter than the default first reminder ({before} before it)",
-                    )
-                    break
+    checklists = ((("screening", "checklist"), d.screening.checklist), (("launch", "checklist"), d.launch.checklist))
+    for section, items in checklists:
+        for i, item in enumerate(items):
+            yield from _task_problems(d, (*section, i), item.due, item.reminders)
+    for i, deliverable in enumerate(d.launch.deliverables):
+        yield from _task_problems(d, ("launch", "deliverables", i), deliverable.due, None)
     if d.screening.alignment:
         a = d.screening.alignment
         yield from _reminder_problems(("screening", "alignment"), a.reminders, a.due, "alignment check")
@@ -200,6 +222,8 @@ def _rules(d: PartnershipDefinition) -> Iterator[Problem]:
             continue
         if cadence.every.is_zero:
             yield Problem(("reviews", name, "every"), "must be longer than zero")
+        elif cadence.inputs_due.is_zero:
+            yield Problem(("reviews", name, "inputs_due"), "must be longer than zero")
         elif cadence.inputs_due.approx > cadence.every.approx:
             yield Problem(
                 ("reviews", name, "inputs_due"),
@@ -218,3 +242,9 @@ def _rules(d: PartnershipDefinition) -> Iterator[Problem]:
 
     if d.renewal and d.renewal.notice.approx >= d.renewal.term.approx:
         yield Problem(("renewal", "notice"), f"notice {d.renewal.notice} is not shorter than the term {d.renewal.term}")
+    elif d.renewal and d.renewal.approval.deadline.approx > d.renewal.notice.approx:
+        yield Problem(
+            ("renewal", "approval", "deadline"),
+            f"the renewal decision is due {d.renewal.approval.deadline} after it starts, but it starts only"
+            f" {d.renewal.notice} before the term ends: the term would end before the decision",
+        )

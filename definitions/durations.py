@@ -39,7 +39,7 @@ class Duration:
             raise ValueError("empty duration")
         iso = _ISO.match(raw.upper())
         if raw.upper().startswith("P"):
-            if not iso or raw.upper() in ("P", "PT"):
+            if not iso or raw.upper() in ("P", "PT") or raw.upper().endswith("T"):
                 raise ValueError(f"{text!r} is not an ISO 8601 duration (e.g. P2W, P1M, PT4H)")
             g = {k: int(v) for k, v in iso.groupdict().items() if v}
             return cls(
@@ -50,6 +50,11 @@ class Duration:
                 + g.get("mi", 0) * 60
                 + g.get("s", 0),
             )
+        # "6M" would otherwise be read as six minutes; a person writing it usually means months.
+        ambiguous = re.search(r"(\d+)\s*M(?![A-Za-z])", raw)
+        if ambiguous:
+            n = ambiguous.group(1)
+            raise ValueError(f"{text!r} is ambiguous: write {n}mo for months or {n}min for minutes")
         compact = re.sub(r"\s+", "", raw.lower())
         parts = _HUMAN.findall(compact)
         if not parts or "".join(n + u for n, u in parts) != compact:

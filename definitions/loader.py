@@ -96,6 +96,12 @@ def parse(text: str, file: str = "<definition>") -> PartnershipDefinition:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else 1
         problem = getattr(exc, "problem", None) or str(exc)
+        # The context says what was being read, and where it started: "but found another document" alone
+        # is unreadable, and an unclosed bracket is reported where the parser gave up, not where it opened.
+        context, context_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+        if context:
+            where = f" (line {context_mark.line + 1})" if context_mark and context_mark.line + 1 != line else ""
+            problem = f"{context}{where}: {problem}"
         raise DefinitionError([Issue(file, line, "(yaml)", f"not valid YAML: {problem}")]) from None
     if node is None:
         raise DefinitionError([Issue(file, 1, "(top level)", "the file is empty")])

@@ -1,0 +1,1 @@
+"""Outgoing email: rendering, delivery backends, and the send ledger that prevents duplicates."""

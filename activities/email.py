@@ -1,0 +1,64 @@
+"""The email activity: render, mint the action link, deliver once per send key.
+
+Tokens are minted here, not in the workflow, so they never enter workflow history; the
+activity's result carries only the send key and status.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from temporalio import activity
+
+from accord import tokens
+from accord.mail.ledger import Ledger
+from accord.mail.message import Message, PermanentMailError
+from accord.mail.render import render
+from accord.models import EmailReceipt, EmailRequest
+
+
+class Mailer(Protocol):
+    async def send(self, message: Message) -> str: ...
+
+
+class EmailActivities:
+    def __init__(self, mailer: Mailer, ledger: Ledger, *, sender: str, base_url: str, keys: list[str]):
+        self.mailer = mailer
+        self.ledger = ledger
+        self.sender = sender
+        self.base_url = base_url.rstrip("/")
+        self.keys = keys
+
+    @activity.defn(name="send_email")
+    async def send_email(self, request: EmailRequest) -> EmailReceipt:
+        entry = self.ledger.get(request.send_key)
+        if entry and entry.status == "sent":
+            return EmailReceipt(send_key=request.send_key, status="already_sent", message_id=entry.message_id)
+        if entry and entry.status == "failed":
+            return EmailReceipt(send_key=request.send_key, status="failed", error=entry.error)
+        link = None
+        if request.action is not None:
+            token = tokens.mint(request.workflow_id, request.to.id, request.action, self.keys)
+            link = f"{self.base_url}/a/{token}"
+        html, text = render(request.template, request.context, link)
+        message = Message(
+            send_key=request.send_key,
+            sender=self.sender,
+            to_name=request.to.name,
+            to_email=request.to.email,
+            subject=request.subject,
+            html=html,
+            text=text,
+            tags={"workflow_id": request.workflow_id, "send_key": request.send_key},
+            is_action=link is not None,
+        )
+        self.ledger.attempting(request.send_key, request.to.id)
+        try:
+            message_id = await self.mailer.send(message)
+        except PermanentMailError as exc:
+            self.ledger.failed(request.send_key, str(exc))
+            activity.logger.warning("email %s permanently refused: %s", request.send_key, exc)
+            return EmailReceipt(send_key=request.send_key, status="failed", error=str(exc))
+        self.ledger.sent(request.send_key, message_id)
+        activity.logger.info("email %s sent as %s", request.send_key, message_id)
+        return EmailReceipt(send_key=request.send_key, status="sent", message_id=message_id)

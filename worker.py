@@ -60,8 +60,12 @@ async def run(settings: Settings | None = None) -> None:
         await asyncio.Event().wait()
 
 
-def main() -> None:
+def configure_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+
+def main() -> None:
+    configure_logging()
     try:
         asyncio.run(run())
     except KeyboardInterrupt:

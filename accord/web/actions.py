@@ -1,0 +1,218 @@
+"""What an action link shows and does.
+
+``claim_for`` turns a token into a claim (or a problem page), ``page_for`` decides from
+the claim and the workflow's current state what the person sees, and ``perform`` turns
+the submitted form into the matching client update. The page checks are for clarity
+only: the workflow's update validators decide, so a stale page can never act wrongly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from accord import tokens
+from accord.client import Accord, ActionRefused
+from accord.logic import approvals
+from accord.models import (
+    ApprovalOutcome,
+    ApprovalState,
+    Channel,
+    DecisionInput,
+    DecisionKind,
+    PartnershipState,
+    Stage,
+    StatementSubmission,
+    TaskCompletion,
+    TaskKind,
+    TaskStatus,
+    UpdateResult,
+)
+from accord.web.problems import Problem
+
+MAX_RESULT = 4000
+MAX_STATEMENT = 2000
+MAX_COMMENT = 4000
+
+
+class FormError(Exception):
+    """The form is incomplete: show it again with this message; nothing was sent."""
+
+
+@dataclass(frozen=True)
+class Page:
+    template: str
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+def claim_for(token: str, keys: list[str]) -> tokens.Claim:
+    try:
+        return tokens.verify(token, keys)
+    except tokens.TokenError as exc:
+        if exc.claim is not None:
+            raise Problem(
+                410,
+                "This link has expired",
+                f"{exc.reason} It stopped working on {_when(exc.claim.expires_at)}. "
+                "Please ask the partnership's ops contact for a new one.",
+            ) from None
+        raise Problem(400, "This link is not valid", exc.reason) from None
+
+
+def page_for(claim: tokens.Claim, state: PartnershipState) -> Page:
+    if claim.action == "task":
+        page = _task_page(claim, state)
+    elif claim.action == "statement":
+        page = _statement_page(claim, state)
+    elif claim.action == "decision":
+        page = _decision_page(claim, state)
+    else:
+        raise Problem(400, "This link is not valid", "This link asks for an action Accord does not know.")
+    if state.stage.is_final:
+        raise Problem(409, "This partnership is closed", f"{state.name} is {state.stage.value}: nothing more is asked here.")
+    return page
+
+
+def _task_page(claim: tokens.Claim, state: PartnershipState) -> Page:
+    task = state.tasks.get(claim.ref)
+    if task is None or task.kind != TaskKind.checklist:
+        raise Problem(404, "No such task", f"{state.name} has no task {claim.ref!r}.")
+    if task.status == TaskStatus.waived:
+        raise Problem(409, "This task was waived", f"'{task.title}' is no longer needed.")
+    if task.status == TaskStatus.done:
+        raise Problem(
+            409,
+            "This task is already completed",
+            f"'{task.title}' was completed by {task.completed_by} on {_when(task.completed_at)}.",
+        )
+    if claim.recipient != task.owner:
+        raise Problem(403, "This task is someone else's", f"'{task.title}' is assigned to {task.owner}.")
+    return Page("action_task.html", {"task": task})
+
+
+def _statement_page(claim: tokens.Claim, state: PartnershipState) -> Page:
+    if claim.ref != _statement_task(claim.recipient):
+        raise Problem(403, "This statement is someone else's", "This link is for another person's statement.")
+    task = state.tasks.get(claim.ref)
+    if task is None:
+        raise Problem(404, "No statement is asked of you", f"{state.name} asks no goal statement of {claim.recipient}.")
+    alignment = state.alignment
+    if state.stage != Stage.screening or alignment.passed:
+        if alignment.overridden_by:
+            how = f"it was overridden by {alignment.overridden_by}: {alignment.override_reason}"
+        elif alignment.result is not None and not alignment.result.blocked:
+            how = f"the statements agree closely enough (divergence {alignment.result.divergence:.2f})"
+        else:
+            how = f"the partnership has moved on to {state.stage.value}"
+        raise Problem(409, "The goal-alignment check is closed", f"No more statements are needed: {how}.")
+    previous = alignment.statements.get(claim.recipient)
+    blocked = alignment.result is not None and alignment.result.blocked
+    if previous is not None and not blocked:
+        raise Problem(
+            409,
+            "Your statement is already recorded",
+            f"You submitted it on {_when(previous.at)}. Revisions open only if the statements diverge.",
+        )
+    others = [s for s in alignment.statements.values() if s.stakeholder != claim.recipient] if blocked else []
+    return Page(
+        "action_statement.html",
+        {"task": task, "prompt": task.description, "previous": previous, "blocked": blocked,
+         "result": alignment.result, "others": others},
+    )
+
+
+def _decision_page(claim: tokens.Claim, state: PartnershipState) -> Page:
+    approval = state.approvals.get(claim.ref)
+    if approval is None:
+        raise Problem(404, "No such decision", f"{state.name} has no approval {claim.ref!r}.")
+    if approval.outcome != ApprovalOutcome.pending:
+        raise Problem(409, "This decision is closed", f"{approval.title} ended: {approval.outcome.value.replace('_', ' ')}.")
+    if claim.round != approval.round:
+        raise Problem(
+            409,
+            "This link is for an earlier round",
+            f"This link was for round {claim.round} of {approval.title}; it has been superseded by round "
+            f"{approval.round}. Please use the link in the newest email.",
+        )
+    if claim.recipient not in approval.approvers:
+        raise Problem(403, "You are not asked to decide", f"{claim.recipient} is not an approver of {approval.title}.")
+    decisions = {d.actor: d for d in reversed(approval.decisions_in_round())}  # first decision wins
+    earlier = decisions.get(claim.recipient)
+    if earlier is not None:
+        raise Problem(
+            409,
+            "You have already decided",
+            f"You decided '{earlier.decision.value.replace('_', ' ')}' on {_when(earlier.at)}"
+            f"{' (' + earlier.comment + ')' if earlier.comment else ''}. The first decision counts.",
+        )
+    if approval.policy == "sequential" and claim.recipient not in _waiting_on(approval):
+        raise Problem(409, "It is not your turn yet", f"The signing order is {', '.join(approval.approvers)}.")
+    others = [(who, decisions.get(who)) for who in approval.approvers if who != claim.recipient]
+    return Page("action_decision.html", {"approval": approval, "others": others})
+
+
+async def perform(accord: Accord, claim: tokens.Claim, form: Mapping[str, Any]) -> UpdateResult:
+    """Send the form to the workflow; raise FormError (nothing sent) or Problem (refused)."""
+    try:
+        return await _send(accord, claim, form)
+    except ActionRefused as exc:
+        raise Problem(409, "This could not be done", exc.message) from None
+
+
+async def _send(accord: Accord, claim: tokens.Claim, form: Mapping[str, Any]) -> UpdateResult:
+    wf = claim.workflow_id
+    if claim.action == "task":
+        result = _text(form, "result")
+        if len(result) > MAX_RESULT:
+            raise FormError(f"Please keep the notes under {MAX_RESULT:,} characters.")
+        return await accord.complete_task(
+            wf, TaskCompletion(task_id=claim.ref, actor=claim.recipient, result=result, channel=Channel.email_link)
+        )
+    if claim.action == "statement":
+        if claim.ref != _statement_task(claim.recipient):
+            raise Problem(403, "This statement is someone else's", "This link is for another person's statement.")
+        text = _text(form, "text")
+        if not text:
+            raise FormError("Please write your statement.")
+        if len(text) > MAX_STATEMENT:
+            raise FormError(f"Two sentences, please: the statement is longer than {MAX_STATEMENT:,} characters.")
+        return await accord.submit_statement(
+            wf, StatementSubmission(stakeholder=claim.recipient, text=text, channel=Channel.email_link)
+        )
+    if claim.action == "decision":
+        try:
+            decision = DecisionKind(_text(form, "decision"))
+        except ValueError:
+            raise FormError("Please choose approve, reject or request changes.") from None
+        comment = _text(form, "comment")
+        if decision != DecisionKind.approve and not comment:
+            what = "rejecting" if decision == DecisionKind.reject else "requesting changes"
+            raise FormError(f"Please give a reason for {what}.")
+        if len(comment) > MAX_COMMENT:
+            raise FormError(f"Please keep the comment under {MAX_COMMENT:,} characters.")
+        return await accord.decide(
+            wf,
+            DecisionInput(approval_id=claim.ref, actor=claim.recipient, decision=decision, comment=comment,
+                          round=claim.round, channel=Channel.email_link),
+        )
+    raise Problem(400, "This link is not valid", "This link asks for an action Accord does not know.")
+
+
+def _text(form: Mapping[str, Any], name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _waiting_on(approval: ApprovalState) -> list[str]:
+    return approvals.evaluate(approval.policy, approval.approvers, approval.quorum, approval.decisions_in_round()).waiting_on
+
+
+def _statement_task(stakeholder: str) -> str:
+    # The workflow's id for a stakeholder's statement task (private there: workflows/partnership.py).
+    return f"statement-{stakeholder}"
+
+
+def _when(at: datetime | None) -> str:
+    return f"{at:%Y-%m-%d %H:%M} UTC" if at else "an unknown date"

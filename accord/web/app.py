@@ -1,0 +1,200 @@
+"""The web app's routes: dashboard, status page, local outbox, and action links.
+
+    app = create_app(settings)            # connects to Temporal at startup
+    app = create_app(settings, accord)    # or shares an existing client (tests, `accord up`)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
+from temporalio.client import WorkflowQueryFailedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from accord.client import Accord
+from accord.config import Settings
+from accord.models import PartnershipState
+from accord.web import actions, csrf, headers, mailbox
+from accord.web.problems import Problem
+from accord.web.redact import redact
+from accord.web.templating import templates
+
+log = logging.getLogger("accord.web")
+
+QUERY_TIMEOUT_SECONDS = 15
+# An update waits for a worker; past this the person is told to reload and look.
+UPDATE_TIMEOUT_SECONDS = 30
+# The framed email keeps its own inline styles but gets no scripts, forms or remote loads.
+EMAIL_FRAME_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'",
+    "X-Frame-Options": "SAMEORIGIN",
+}
+_NEVER = datetime.max.replace(tzinfo=UTC)
+PAGE = {"methods": ["GET", "HEAD"], "response_class": HTMLResponse}
+
+
+def create_app(settings: Settings, accord: Accord | None = None) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if app.state.accord is None:
+            app.state.accord = await Accord.connect(settings)
+        yield
+
+    app = FastAPI(title="Accord", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.accord = accord
+    app.add_middleware(headers.SecurityHeaders)
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    pages = templates()
+    outbox_enabled = settings.mail_backend == "outbox"
+
+    def client() -> Accord:
+        return app.state.accord
+
+    def render(request: Request, name: str, context: dict[str, Any] | None = None, status: int = 200) -> Response:
+        return pages.TemplateResponse(
+            request, name, {"outbox_enabled": outbox_enabled, **(context or {})}, status_code=status
+        )
+
+    async def state_of(workflow_id: str) -> PartnershipState:
+        try:
+            return await asyncio.wait_for(client().state(workflow_id), QUERY_TIMEOUT_SECONDS)
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                raise Problem(404, "Partnership not found", "Accord knows no partnership for this link or address.") from None
+            log.warning("state query for %s failed: %s", workflow_id, exc.message)
+            raise _unavailable() from None
+        except (TimeoutError, WorkflowQueryFailedError) as exc:
+            log.warning("state query for %s failed: %s", workflow_id, type(exc).__name__)
+            raise _unavailable() from None
+
+    # ------------------------------------------------------------------ errors
+
+    @app.exception_handler(Problem)
+    async def problem_page(request: Request, exc: Problem) -> Response:
+        return render(request, "problem.html", _problem_context(request, exc), exc.status)
+
+    @app.exception_handler(Exception)
+    async def server_error(request: Request, exc: Exception) -> Response:
+        # Runs outside the middleware stack, so the security headers are set here.
+        log.error("unhandled %s on %s %s", type(exc).__name__, request.method, redact(request.url.path))
+        problem = Problem(500, "Something went wrong", "Please try again in a minute.")
+        response = render(request, "problem.html", _problem_context(request, problem), 500)
+        headers.apply(MutableHeaders(raw=response.raw_headers))
+        return response
+
+    # ------------------------------------------------------------------ overview pages
+
+    @app.api_route("/healthz", methods=["GET", "HEAD"], response_class=JSONResponse)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.api_route("/", **PAGE)
+    async def dashboard(request: Request) -> Response:
+        error = None
+        try:
+            partnerships = await asyncio.wait_for(client().list(), QUERY_TIMEOUT_SECONDS)
+        except (RPCError, TimeoutError) as exc:
+            log.warning("listing partnerships failed: %s", exc)
+            partnerships, error = [], "Temporal is not answering; the list is empty until it does."
+        partnerships.sort(key=lambda p: (not p.running, p.next_deadline or _NEVER, p.name))
+        return render(request, "dashboard.html", {
+            "partnerships": partnerships, "error": error, "ui_url": settings.workflow_ui_url,
+        })
+
+    @app.api_route("/p/{workflow_id:path}", **PAGE)
+    async def status(request: Request, workflow_id: str) -> Response:
+        state = await state_of(workflow_id)
+        return render(request, "status.html", {
+            "workflow_id": workflow_id, "s": state, "ui_url": settings.workflow_ui_url(workflow_id),
+            "tasks": sorted(state.tasks.values(), key=lambda t: (not t.is_open, t.due_at)),
+        })
+
+    # ------------------------------------------------------------------ local outbox
+
+    def outbox_mail(name: str):
+        if not outbox_enabled:
+            raise Problem(404, "No outbox", "Mail is delivered by a provider here; there is no local outbox.")
+        if not mailbox.valid_name(name):
+            raise Problem(400, "Not an email name", "Email names are hexadecimal file names from the outbox list.")
+        mail = mailbox.find(settings.outbox_dir, name)
+        if mail is None:
+            raise Problem(404, "No such email", "The outbox has no email by that name.")
+        return mail
+
+    @app.api_route("/outbox", **PAGE)
+    async def outbox_list(request: Request) -> Response:
+        if not outbox_enabled:
+            raise Problem(404, "No outbox", "Mail is delivered by a provider here; there is no local outbox.")
+        return render(request, "outbox.html", {"mails": mailbox.summaries(settings.outbox_dir)})
+
+    @app.api_route("/outbox/{name}", **PAGE)
+    async def outbox_show(request: Request, name: str) -> Response:
+        mail = outbox_mail(name)
+        return render(request, "email.html", {
+            "name": name, "subject": str(mail["Subject"] or ""), "headers": mailbox.headers(mail),
+            "text": mailbox.linkified_text(mail),
+        })
+
+    @app.api_route("/outbox/{name}/html", **PAGE)
+    async def outbox_html(name: str) -> Response:
+        return HTMLResponse(mailbox.framed_html(outbox_mail(name)), headers=EMAIL_FRAME_HEADERS)
+
+    # ------------------------------------------------------------------ action links
+
+    def action_page(request: Request, token: str, page: actions.Page, state: PartnershipState,
+                    extra: dict[str, Any] | None = None, status: int = 200) -> Response:
+        nonce = csrf.nonce(request.cookies.get(csrf.COOKIE))
+        response = render(request, page.template, {
+            **page.context, "partnership": state.name, "csrf_field": csrf.FIELD,
+            "csrf_value": csrf.field(settings.keys, nonce, token), **(extra or {}),
+        }, status)
+        response.set_cookie(
+            csrf.COOKIE, nonce, max_age=csrf.MAX_AGE_SECONDS, path="/a/", httponly=True, samesite="lax",
+            secure=settings.web_base_url.startswith("https://"),
+        )
+        return response
+
+    @app.api_route("/a/{token}", **PAGE)
+    async def action_show(request: Request, token: str) -> Response:
+        # Mail scanners fetch this: read only, whatever the method.
+        claim = actions.claim_for(token, settings.keys)
+        state = await state_of(claim.workflow_id)
+        return action_page(request, token, actions.page_for(claim, state), state)
+
+    @app.post("/a/{token}", response_class=HTMLResponse)
+    async def action_submit(request: Request, token: str) -> Response:
+        claim = actions.claim_for(token, settings.keys)
+        form = await request.form()
+        if not csrf.valid(settings.keys, request.cookies.get(csrf.COOKIE), form.get(csrf.FIELD), token):
+            raise Problem(403, "This form could not be verified",
+                          "Please open the link from your email again and submit the form there.")
+        state = await state_of(claim.workflow_id)
+        try:
+            result = await asyncio.wait_for(actions.perform(client(), claim, form), UPDATE_TIMEOUT_SECONDS)
+        except actions.FormError as exc:
+            return action_page(request, token, actions.page_for(claim, state), state,
+                               {"error": str(exc), "form": dict(form)}, 422)
+        except TimeoutError:
+            raise Problem(503, "No answer yet", "Accord did not confirm in time. Open the link again in a minute "
+                          "to see whether it was recorded.", changed_nothing=False) from None
+        return render(request, "action_done.html", {"partnership": state.name, "message": result.message})
+
+    return app
+
+
+def _problem_context(request: Request, problem: Problem) -> dict[str, Any]:
+    return {"problem": problem, "personal": request.url.path.startswith("/a/"), "posted": request.method == "POST"}
+
+
+def _unavailable() -> Problem:
+    return Problem(503, "Accord is not answering", "Please try again in a minute.")

@@ -1,0 +1,47 @@
+"""The Jinja2 environment for the web pages, with the date filters they share."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+
+def when(value: datetime | None) -> str:
+    if value is None:
+        return "—"
+    return value.astimezone(UTC).strftime("%a %d %b %Y, %H:%M UTC")
+
+
+def relative(value: datetime | None, now: datetime | None = None) -> str:
+    """'in 3 days' / '2 hours ago': deadlines read faster this way."""
+    if value is None:
+        return ""
+    seconds = (value - (now or datetime.now(UTC))).total_seconds()
+    future = seconds >= 0
+    seconds = abs(seconds)
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            n = int(seconds // size)
+            span = f"{n} {unit}{'s' if n != 1 else ''}"
+            break
+    else:
+        return "now"
+    return f"in {span}" if future else f"{span} ago"
+
+
+def label(value: object) -> str:
+    """Enum values as words: 'changes_requested' -> 'changes requested'."""
+    return str(getattr(value, "value", value)).replace("_", " ")
+
+
+def templates() -> Jinja2Templates:
+    env = Environment(
+        loader=PackageLoader("accord.web", "templates"),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(when=when, relative=relative, label=label)
+    return Jinja2Templates(env=env)

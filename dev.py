@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""The two quickstart commands, needing nothing but Python 3.11+:
+
+    python3 dev.py up     # install into .venv, then run everything locally (accord up)
+    python3 dev.py test   # install into .venv with test extras, then run the test suite
+
+Each installs what it needs, once: the virtual environment is refreshed only when
+pyproject.toml changes. Extra arguments are passed on (e.g. `python3 dev.py test -k web`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+
+
+def say(text: str) -> None:
+    print(f"[dev] {text}", flush=True)
+
+
+def ensure_venv(extras: str) -> None:
+    if sys.version_info < (3, 11):
+        sys.exit(f"Accord needs Python 3.11 or newer (this is {sys.version.split()[0]})")
+    if not (BIN / "python").exists():
+        say(f"creating {VENV}")
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    stamp = VENV / f".installed-{extras or 'base'}"
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if stamp.exists() and stamp.read_text() == wanted:
+        return
+    target = f".[{extras}]" if extras else "."
+    say(f"installing {target} into {VENV} (first run only)")
+    subprocess.run([str(BIN / "python"), "-m", "pip", "install", "--quiet", "--upgrade", "pip"], check=True)
+    subprocess.run([str(BIN / "python"), "-m", "pip", "install", "--quiet", "-e", target], cwd=ROOT, check=True)
+    stamp.write_text(wanted)
+
+
+def ensure_chromium() -> None:
+    """The browser tests drive Debian's Chromium; install it when we can (root on Debian/Ubuntu)."""
+    if shutil.which("chromium") or Path("/usr/bin/chromium").exists() or os.environ.get("ACCORD_CHROMIUM"):
+        return
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
+        say("installing chromium (apt-get) for the browser tests")
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True, env=env,
+                       stdout=subprocess.DEVNULL)
+    else:
+        say("chromium not found and cannot be installed here: browser tests will be skipped "
+            "(install Debian's `chromium` or set ACCORD_CHROMIUM)")
+
+
+def main(argv: list[str]) -> int:
+    command, rest = (argv[0], argv[1:]) if argv else ("help", [])
+    os.chdir(ROOT)
+    if command == "up":
+        ensure_venv("")
+        return subprocess.call([str(BIN / "accord"), "up", *rest])
+    if command == "test":
+        ensure_venv("test")
+        ensure_chromium()
+        return subprocess.call([str(BIN / "python"), "-m", "pytest", *rest])
+    print(__doc__)
+    return 0 if command in ("help", "-h", "--help") else 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

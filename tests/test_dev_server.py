@@ -1,0 +1,94 @@
+"""Start, query and list partnerships on the real dev server, through the client and the CLI."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+
+from typer.testing import CliRunner
+
+from accord import search_attributes as sa
+from accord.cli import app
+from accord.models import Stage
+from tests.conftest import DATA, running_worker
+from tests.helpers import eventually, state_where, unique
+
+
+async def test_start_query_and_list_by_search_attribute(dev_env, settings, accord_for):
+    accord = accord_for(dev_env)
+    definition = unique(DATA / "screening.yaml")
+    async with running_worker(dev_env.client, settings):
+        wf = await accord.start(definition)
+        state = await state_where(accord, wf, lambda s: len(s.tasks) == 7)
+        assert state.stage == Stage.screening
+        assert state.name == definition.name
+        assert {t.owner for t in state.tasks.values()} == {"alice", "arun", "bea", "bo"}
+
+        description = await dev_env.client.get_workflow_handle(wf).describe()
+        attrs = description.typed_search_attributes
+        assert attrs.get(sa.STAGE) == "screening"
+        assert attrs.get(sa.PARTNERSHIP) == definition.name
+        assert attrs.get(sa.STATUS) == "on_track"
+        assert isinstance(attrs.get(sa.NEXT_DEADLINE), datetime)
+        assert attrs.get(sa.NEXT_DEADLINE) == min(t.due_at for t in state.tasks.values())
+        # What the Temporal UI shows: the summary given at start and the live details.
+        assert await description.static_summary() == f"Partnership: {definition.name}"
+        metadata = await dev_env.client.get_workflow_handle(wf).query("__temporal_workflow_metadata")
+        assert "**Stage:** screening" in metadata.current_details
+        assert "Legal and compliance review" in metadata.current_details
+
+        async def listed() -> None:
+            rows = await accord.list(stage="screening")
+            assert wf in [r.workflow_id for r in rows]
+            assert wf not in [r.workflow_id for r in await accord.list(stage="active")]
+
+        await eventually(listed)
+
+
+async def cli(args: list[str]):
+    """Run the CLI as a person would, in its own thread (it runs its own event loop)."""
+    return await asyncio.to_thread(CliRunner().invoke, app, args)
+
+
+async def test_cli_start_status_list_against_a_given_address(dev_env, settings, accord_for, tmp_path, monkeypatch):
+    definition = unique(DATA / "screening.yaml")
+    path = tmp_path / "def.yaml"
+    import yaml
+
+    path.write_text(yaml.safe_dump(definition.model_dump(mode="json")))
+    monkeypatch.setenv("ACCORD_TASK_QUEUE", settings.task_queue)
+    monkeypatch.setenv("ACCORD_DATA_DIR", str(settings.data_dir))
+    address = dev_env.client.service_client.config.target_host
+    accord = accord_for(dev_env)
+    async with running_worker(dev_env.client, settings):
+        result = await cli(["start", str(path), "--address", address])
+        assert result.exit_code == 0, result.output
+        wf = f"partnership-{definition.id}"
+        accord.started.append(wf)
+        assert wf in result.output and "/namespaces/default/workflows/" + wf in result.output
+
+        again = await cli(["start", str(path), "--address", address])
+        assert again.exit_code == 1 and "already running" in again.output
+
+        await state_where(accord, wf, lambda s: len(s.tasks) == 7)
+        status = await cli(["status", definition.id, "--address", address])
+        assert status.exit_code == 0, status.output
+        assert "screening" in status.output and "Legal and compliance review" in status.output
+
+        async def listed() -> None:
+            out = (await cli(["list", "--stage", "screening", "--address", address])).output
+            assert wf in out
+
+        await eventually(listed)
+        refused = await cli(["complete", wf, "legal", "--as", "nobody", "--address", address])
+        assert refused.exit_code == 1 and "not a stakeholder" in refused.output
+        done = await cli(["complete", wf, "legal", "--as", "bo", "--result", "cleared", "--address", address])
+        assert done.exit_code == 0 and "marked done" in done.output
+        state = await accord.state(wf)
+    assert state.tasks["legal"].completed_by == "bo" and state.tasks["legal"].channel.value == "cli"
+
+
+def test_cli_reports_unreachable_server_without_traceback(tmp_path):
+    result = CliRunner().invoke(app, ["status", "x", "--address", "127.0.0.1:1"])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output

@@ -1,0 +1,54 @@
+"""Determinism: workflow histories replay against the current workflow code.
+
+Two sets of histories: those saved in tests/histories/ by earlier versions of Accord
+(proof that deployed workflows keep replaying after a code change; refresh them with
+ACCORD_RECORD_HISTORIES=tests/histories/<version> when a version ships), and every
+history the tests of this run produced (recorded by the `accord_for` fixture). This file
+is named to run last so that the second set is complete.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from tests.conftest import RECORDED_HISTORIES
+from worker import WORKFLOWS
+
+SAVED = Path(__file__).parent / "histories"
+
+
+async def replay(histories: list[WorkflowHistory]) -> dict[str, str]:
+    """Replay every history; return the failures by run id (empty when all replay)."""
+
+    async def each():
+        for history in histories:
+            yield history
+
+    results = await Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter).replay_workflows(
+        each(), raise_on_replay_failure=False
+    )
+    return {run_id: str(failure) for run_id, failure in results.replay_failures.items()}
+
+
+def saved_histories() -> list[WorkflowHistory]:
+    return [
+        WorkflowHistory.from_json(path.stem, path.read_text()) for path in sorted(SAVED.rglob("*.json"))
+    ]
+
+
+async def test_saved_histories_from_earlier_versions_replay():
+    histories = saved_histories()
+    assert len(histories) >= 5, "tests/histories/ must hold the histories of earlier versions"
+    assert await replay(histories) == {}
+
+
+async def test_histories_recorded_in_this_run_replay():
+    if not RECORDED_HISTORIES:
+        import pytest
+
+        pytest.skip("run with the rest of the suite: no workflow ran before this test")
+    assert await replay(RECORDED_HISTORIES) == {}

@@ -26,7 +26,6 @@ from accord.models import (
     Stage,
     StatementSubmission,
     Task,
-    TaskCompletion,
     TaskKind,
     TaskStatus,
 )
@@ -34,16 +33,16 @@ from accord.web import actions, csrf, redact
 from accord.web.app import create_app
 from accord.web.problems import Problem
 from tests.conftest import running_worker
+from tests.helpers import ALIGNED, pass_checklist, submit_statements
 from tests.web_helpers import (
-    ALIGNED,
     action_link,
     all_links,
     csrf_value,
-    eventually,
     mail_for,
     mails,
     screening_definition,
     snapshot,
+    until,
 )
 
 # Seven emails open screening: three checklist tasks and four goal statements.
@@ -78,11 +77,11 @@ async def live(dev_env, settings, accord_for) -> AsyncIterator[Live]:
     accord = accord_for(dev_env)
     async with running_worker(dev_env.client, settings):
         wf = await accord.start(screening_definition())
-        await eventually(lambda: len(mails(settings)) >= FIRST_EMAILS)
+        await until(lambda: len(mails(settings)) >= FIRST_EMAILS)
         app = create_app(settings, accord)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=settings.web_base_url) as http:
             yield Live(accord, wf, settings, http)
-        await accord.handle(wf).terminate("test finished")
+    # accord_for terminates the workflow afterwards.
 
 
 def token_of(path: str) -> str:
@@ -227,7 +226,7 @@ async def test_dashboard_status_page_and_headers(live: Live):
         r = await live.http.get("/")
         return r if r.status_code == 200 and live.wf in r.text else None
 
-    r = await eventually(listed)
+    r = await until(listed)
     assert "Test screening partnership" in r.text
     assert f'href="/p/{live.wf}"' in r.text
     assert live.settings.workflow_ui_url(live.wf) in r.text
@@ -271,7 +270,7 @@ async def test_statement_link_blocked_then_closed(live: Live):
     assert r.status_code == 422 and "Please write your statement" in r.text
     r = await live.http.post(link, data={"csrf": csrf_value(page.text), "text": "Open a joint research lab on batteries."})
     assert r.status_code == 200 and "statement is recorded" in r.text
-    state = await eventually(lambda: _blocked(live))
+    state = await until(lambda: _blocked(live))
     assert state.alignment.statements["alice"].text == "Open a joint research lab on batteries."
     assert state.tasks["statement-alice"].channel == Channel.email_link
 
@@ -297,12 +296,10 @@ async def _blocked(live: Live) -> PartnershipState | None:
 
 
 async def test_go_no_go_decision_through_the_link(live: Live):
-    await live.accord.complete_task(live.wf, TaskCompletion(task_id="capability", actor="arun", result="ok"))
-    await live.accord.complete_task(live.wf, TaskCompletion(task_id="legal", actor="bo", result="ok"))
-    for who, text in ALIGNED.items():
-        await live.accord.submit_statement(live.wf, StatementSubmission(stakeholder=who, text=text))
-    alice_mail = await eventually(lambda: mail_for(live.settings, "alice@acme.example", "Decision needed"))
-    bea_mail = await eventually(lambda: mail_for(live.settings, "bea@beta.example", "Decision needed"))
+    await pass_checklist(live.accord, live.wf, {"capability": "arun", "legal": "bo"})
+    await submit_statements(live.accord, live.wf, ALIGNED)
+    alice_mail = await until(lambda: mail_for(live.settings, "alice@acme.example", "Decision needed"))
+    bea_mail = await until(lambda: mail_for(live.settings, "bea@beta.example", "Decision needed"))
     link = action_link(alice_mail)
 
     page = await live.http.get(link)
@@ -340,7 +337,7 @@ async def test_go_no_go_decision_through_the_link(live: Live):
     assert page.status_code == 200 and "alice" in page.text and "approve" in page.text
     r = await live.http.post(bea_link, data={"csrf": csrf_value(page.text), "decision": "approve"})
     assert r.status_code == 200
-    state = await eventually(lambda: _approved(live))
+    state = await until(lambda: _approved(live))
     assert state.stage == Stage.mou
     r = await live.http.get(link)
     assert r.status_code == 409 and "This decision is closed" in r.text

@@ -1,55 +1,43 @@
-"""Helpers shared by the web tests: waiting for the workflow, reading the outbox, forms."""
+"""Helpers for the web tests: waiting on a condition, reading the outbox, parsing forms."""
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import re
-import time
-import uuid
 from collections.abc import Callable
 from email.message import EmailMessage
 from typing import Any
 
 import httpx
 
-import definitions
 from accord.config import Settings
 from accord.mail import outbox
 from accord.models import PartnershipState
 from definitions.schema import PartnershipDefinition
 from tests.conftest import DATA
+from tests.helpers import eventually, unique
 
 _LINK = re.compile(r"""https?://[^\s"'<>]+/a/[A-Za-z0-9_.\-]+""")
 _HREF = re.compile(r"""href="([^"]+)\"""")
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
-ALIGNED = {
-    "alice": "Launch a joint cloud analytics product for European retailers by 2026.",
-    "arun": "Launch a joint cloud analytics product for European retailers in 2026.",
-    "bea": "Launch a joint cloud analytics product for retailers in Europe by 2026.",
-    "bo": "Launch the joint cloud analytics product for European retailers by 2026.",
-}
 
-
-async def eventually(condition: Callable[[], Any], timeout: float = 10.0, interval: float = 0.1) -> Any:
+async def until(condition: Callable[[], Any], timeout: float = 10.0) -> Any:
     """Poll ``condition`` (sync or async) until it returns something truthy; return that."""
-    deadline = time.monotonic() + timeout
-    while True:
+
+    async def check() -> Any:
         value = condition()
         if inspect.isawaitable(value):
             value = await value
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        await asyncio.sleep(interval)
+        assert value, "condition not met yet"
+        return value
+
+    return await eventually(check, timeout)
 
 
 def screening_definition() -> PartnershipDefinition:
     """tests/data/screening.yaml under a fresh id: tests share one dev server."""
-    definition = definitions.load(DATA / "screening.yaml")
-    return definition.model_copy(update={"id": f"web-{uuid.uuid4().hex[:10]}"})
+    return unique(DATA / "screening.yaml")
 
 
 def mails(settings: Settings) -> list[EmailMessage]:

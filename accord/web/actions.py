@@ -55,10 +55,10 @@ def claim_for(token: str, keys: list[str]) -> tokens.Claim:
             raise Problem(
                 410,
                 "This link has expired",
-                f"{exc.reason} It stopped working on {_when(exc.claim.expires_at)}. "
+                f"It stopped working on {_when(exc.claim.expires_at)}. "
                 "Please ask the partnership's ops contact for a new one.",
             ) from None
-        raise Problem(400, "This link is not valid", exc.reason) from None
+        raise Problem(400, "This link does not work", exc.reason) from None
 
 
 def page_for(claim: tokens.Claim, state: PartnershipState) -> Page:
@@ -69,7 +69,7 @@ def page_for(claim: tokens.Claim, state: PartnershipState) -> Page:
     elif claim.action == "decision":
         page = _decision_page(claim, state)
     else:
-        raise Problem(400, "This link is not valid", "This link asks for an action Accord does not know.")
+        raise Problem(400, "This link does not work", "This link asks for an action Accord does not know.")
     if state.stage.is_final:
         raise Problem(409, "This partnership is closed", f"{state.name} is {state.stage.value}: nothing more is asked here.")
     return page
@@ -129,13 +129,15 @@ def _decision_page(claim: tokens.Claim, state: PartnershipState) -> Page:
         raise Problem(404, "No such decision", f"{state.name} has no approval {claim.ref!r}.")
     if approval.outcome != ApprovalOutcome.pending:
         raise Problem(409, "This decision is closed", f"{approval.title} ended: {approval.outcome.value.replace('_', ' ')}.")
-    if claim.round != approval.round:
+    if claim.round < approval.round:
         raise Problem(
             409,
             "This link is for an earlier round",
             f"This link was for round {claim.round} of {approval.title}; it has been superseded by round "
             f"{approval.round}. Please use the link in the newest email.",
         )
+    if claim.round != approval.round:
+        raise Problem(409, "This round has not started", f"{approval.title} is in round {approval.round}.")
     if claim.recipient not in approval.approvers:
         raise Problem(403, "You are not asked to decide", f"{claim.recipient} is not an approver of {approval.title}.")
     decisions = {d.actor: d for d in reversed(approval.decisions_in_round())}  # first decision wins
@@ -197,7 +199,7 @@ async def _send(accord: Accord, claim: tokens.Claim, form: Mapping[str, Any]) ->
             DecisionInput(approval_id=claim.ref, actor=claim.recipient, decision=decision, comment=comment,
                           round=claim.round, channel=Channel.email_link),
         )
-    raise Problem(400, "This link is not valid", "This link asks for an action Accord does not know.")
+    raise Problem(400, "This link does not work", "This link asks for an action Accord does not know.")
 
 
 def _text(form: Mapping[str, Any], name: str) -> str:

@@ -11,6 +11,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -121,7 +122,7 @@ def create_app(settings: Settings, accord: Accord | None = None) -> FastAPI:
 
     # ------------------------------------------------------------------ local outbox
 
-    def outbox_mail(name: str):
+    def outbox_mail(name: str) -> EmailMessage:
         if not outbox_enabled:
             raise Problem(404, "No outbox", "Mail is delivered by a provider here; there is no local outbox.")
         if not mailbox.valid_name(name):

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from typing import Any
 
@@ -36,4 +37,13 @@ def build_server(settings: Settings, accord: Accord | None = None, **config: Any
 
 async def serve(settings: Settings | None = None, accord: Accord | None = None, *,
                 sockets: list[socket.socket] | None = None, **config: Any) -> None:
-    await build_server(settings or Settings(), accord, **config).serve(sockets=sockets)
+    server = build_server(settings or Settings(), accord, **config)
+    running = asyncio.ensure_future(server.serve(sockets=sockets))
+    try:
+        await asyncio.shield(running)
+    except asyncio.CancelledError:
+        # Cancelled by whoever shares the loop (e.g. `accord up` on Ctrl-C): shut down
+        # properly, finishing in-flight requests and the lifespan, then stay cancelled.
+        server.should_exit = True
+        await running
+        raise

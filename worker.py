@@ -18,6 +18,8 @@ from accord.client import connect
 from accord.config import Settings
 from accord.mail.ledger import Ledger
 from accord.mail.outbox import Outbox
+from accord.documents.store import DocumentStore
+from activities.documents import DocumentActivities
 from activities.email import EmailActivities, Mailer
 from workflows.partnership import PartnershipWorkflow
 
@@ -27,7 +29,25 @@ WORKFLOWS = [PartnershipWorkflow]
 def mailer_for(settings: Settings) -> Mailer:
     if settings.mail_backend == "outbox":
         return Outbox(settings.outbox_dir)
-    raise ValueError(f"mail backend {settings.mail_backend!r} is not available in this version")
+    if settings.mail_backend == "sendgrid":
+        from accord.mail.sendgrid_backend import SendGridMailer
+
+        api_key = settings.sendgrid_api_key.get_secret_value().strip() if settings.sendgrid_api_key else ""
+        if not api_key:
+            raise ValueError("ACCORD_MAIL_BACKEND=sendgrid needs ACCORD_SENDGRID_API_KEY (a key with Mail Send access)")
+        return SendGridMailer(api_key, host=settings.sendgrid_host, timeout=settings.sendgrid_timeout)
+    if settings.mail_backend == "smtp":
+        from accord.mail.smtp_backend import SmtpMailer
+
+        return SmtpMailer(
+            settings.smtp_host,
+            settings.smtp_port,
+            settings.smtp_username,
+            settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+            settings.smtp_starttls,
+            timeout=settings.smtp_timeout,
+        )
+    raise ValueError(f"unknown mail backend {settings.mail_backend!r}")
 
 
 def activities_for(settings: Settings, mailer: Mailer | None = None) -> list:
@@ -38,7 +58,8 @@ def activities_for(settings: Settings, mailer: Mailer | None = None) -> list:
         base_url=settings.web_base_url,
         keys=settings.keys,
     )
-    return [email.send_email]
+    documents = DocumentActivities(DocumentStore(settings.documents_dir), settings.template_dirs)
+    return [email.send_email, documents.render_mou, documents.store_document]
 
 
 def build_worker(client: Client, settings: Settings, *, mailer: Mailer | None = None, task_queue: str | None = None) -> Worker:

@@ -25,6 +25,9 @@ from accord.config import Settings
 from accord.models import (
     AlignmentOverride,
     DecisionInput,
+    DelegationInput,
+    EmailEvent,
+    MouRevision,
     EscalationRequest,
     PartnershipInput,
     PartnershipState,
@@ -159,6 +162,16 @@ class Accord:
 
     async def escalate(self, workflow_id: str, request: EscalationRequest) -> UpdateResult:
         return await self._update(workflow_id, PartnershipWorkflow.escalate, request)
+
+    async def delegate(self, workflow_id: str, delegation: DelegationInput) -> UpdateResult:
+        return await self._update(workflow_id, PartnershipWorkflow.delegate, delegation)
+
+    async def revise_mou(self, workflow_id: str, revision: MouRevision) -> UpdateResult:
+        return await self._update(workflow_id, PartnershipWorkflow.revise_mou, revision)
+
+    async def report_email_event(self, workflow_id: str, event: EmailEvent) -> None:
+        """Pass on what the mail provider said about an email (a signal: fire and forget)."""
+        await self.handle(workflow_id).signal(PartnershipWorkflow.email_event, event)
 
 
 def _quote(value: str) -> str:

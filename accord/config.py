@@ -37,6 +37,27 @@ class Settings(BaseSettings):
 
     mail_backend: Literal["outbox", "sendgrid", "smtp"] = "outbox"
     mail_from: str = "Accord <accord@localhost>"
+    # SendGrid (mail_backend="sendgrid"). The key needs "Mail Send"; with the Email Activity
+    # add-on and scope, an interrupted send is checked before it is sent again.
+    sendgrid_api_key: SecretStr | None = None
+    sendgrid_host: str = "https://api.sendgrid.com"
+    sendgrid_timeout: float = Field(10, gt=0, description="Seconds before a SendGrid call is abandoned (and retried).")
+    sendgrid_webhook_public_key: str | None = Field(
+        None, description="The Signed Event Webhook's verification key (base64, from Mail Settings); "
+        "without it POST /webhooks/sendgrid refuses everything.",
+    )
+    # SMTP (mail_backend="smtp"); Mailpit in docker-compose listens on 1025 without TLS.
+    smtp_host: str = "localhost"
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True
+    smtp_timeout: float = Field(30, gt=0)
+
+    @property
+    def ledger_path(self) -> Path:
+        """The send ledger, shared by the workers (sending) and the web app (provider events)."""
+        return self.data_dir / "ledger.sqlite"
 
     @property
     def namespace_ui_url(self) -> str:
@@ -44,6 +65,14 @@ class Settings(BaseSettings):
 
     def workflow_ui_url(self, workflow_id: str) -> str:
         return f"{self.namespace_ui_url}/workflows/{workflow_id}"
+
+    template_dirs: list[Path] = Field(
+        default_factory=list, description="Folders searched first for MOU templates (before definitions/templates)."
+    )
+
+    @property
+    def documents_dir(self) -> Path:
+        return self.data_dir / "documents"
 
     @property
     def outbox_dir(self) -> Path:

@@ -147,6 +147,15 @@ class ApprovalOutcome(StrEnum):
     timed_out = "timed_out"
 
 
+class Delegation(Payload):
+    round: int
+    delegator: str
+    delegate: str
+    reason: str
+    at: datetime
+    channel: Channel
+
+
 class ApprovalState(Payload):
     id: str
     title: str
@@ -160,9 +169,42 @@ class ApprovalState(Payload):
     decisions: list[Decision] = Field(default_factory=list)
     outcome: ApprovalOutcome = ApprovalOutcome.pending
     reminders_sent: list[datetime] = Field(default_factory=list)
+    allow_delegation: bool = False
+    delegations: list[Delegation] = Field(default_factory=list)
+    # The document this round decides on (MOU version, amendment...), if any.
+    document_version: int | None = None
+    document_hash: str | None = None
 
     def decisions_in_round(self) -> list[Decision]:
         return [d for d in self.decisions if d.round == self.round]
+
+
+class DocumentVersion(Payload):
+    version: int
+    hash: str
+    created_at: datetime
+    source: Literal["generated", "uploaded"]
+    author: str
+    note: str = ""
+
+
+class MouState(Payload):
+    versions: list[DocumentVersion] = Field(default_factory=list)
+    # Set when a round ends with changes requested: ops must upload or regenerate a revision.
+    awaiting_revision: bool = False
+    signed_at: datetime | None = None
+
+    @property
+    def current(self) -> DocumentVersion | None:
+        return self.versions[-1] if self.versions else None
+
+
+class EmailEventRecord(Payload):
+    send_key: str
+    event: str
+    reason: str = ""
+    recipient: str = ""
+    at: datetime
 
 
 class EscalationRecord(Payload):
@@ -201,6 +243,8 @@ class PartnershipState(Payload):
     tasks: dict[str, Task] = Field(default_factory=dict)
     alignment: Alignment = Field(default_factory=Alignment)
     approvals: dict[str, ApprovalState] = Field(default_factory=dict)
+    mou: MouState = Field(default_factory=MouState)
+    email_events: list[EmailEventRecord] = Field(default_factory=list)
     escalations: list[EscalationRecord] = Field(default_factory=list)
     timeline: list[Event] = Field(default_factory=list)
     detail: str = ""
@@ -250,6 +294,33 @@ class DecisionInput(Payload):
     channel: Channel = Channel.temporal
 
 
+class DelegationInput(Payload):
+    approval_id: str
+    actor: str
+    to: str = Field(description="Stakeholder id of the delegate.")
+    reason: str
+    round: int | None = None
+    channel: Channel = Channel.temporal
+
+
+class MouRevision(Payload):
+    """Ops answer a request for changes: upload a revised text, or regenerate from the definition."""
+
+    actor: str = "ops"
+    note: str = ""
+    markdown: str | None = Field(None, description="The revised MOU (Markdown). None: regenerate from the definition.")
+    channel: Channel = Channel.temporal
+
+
+class EmailEvent(Payload):
+    """What the mail provider reported about a sent email (delivered, bounce, dropped...)."""
+
+    send_key: str
+    event: str
+    reason: str = ""
+    recipient: str = ""
+
+
 class AlignmentOverride(Payload):
     actor: str
     reason: str
@@ -296,6 +367,21 @@ class EmailRequest(Payload):
     subject: str
     context: dict[str, Any] = Field(default_factory=dict)
     action: ActionLink | None = None
+
+
+class RenderMouRequest(Payload):
+    workflow_id: str
+    definition: PartnershipDefinition
+    version: int
+    note: str = ""
+
+
+class StoreDocumentRequest(Payload):
+    markdown: str
+
+
+class StoredDocument(Payload):
+    hash: str
 
 
 class EmailReceipt(Payload):

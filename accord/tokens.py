@@ -63,9 +63,15 @@ def verify(token: str, keys: list[str], now: datetime | None = None) -> Claim:
         claim = Claim.model_validate(data)
     except (BadSignature, ValidationError, TypeError, ValueError):
         raise TokenError("This link is not valid. It may have been altered or copied incompletely.") from None
-    if (now or datetime.now(UTC)) >= claim.expires_at:
+    if _aware(now or datetime.now(UTC)) >= _aware(claim.expires_at):
         raise TokenError("This link has expired.", claim)
     return claim
+
+
+def _aware(moment: datetime) -> datetime:
+    # A naive time (minted from a naive expiry) is UTC; comparing it with an aware one
+    # would raise TypeError instead of answering "valid" or "expired".
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def fingerprint(token: str) -> str:

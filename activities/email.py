@@ -2,11 +2,19 @@
 
 Tokens are minted here, not in the workflow, so they never enter workflow history; the
 activity's result carries only the send key and status.
+
+Exactly once, as far as the provider allows: the ledger says ``attempting`` before the
+provider is called and ``sent`` after. An attempt that finds ``attempting`` follows one
+whose outcome is unknown (worker killed mid-send, timeout, provider error). If the
+mailer can tell whether that earlier attempt was accepted (``already_accepted``:
+SendGrid's Email Activity API), it is asked first and the email is not sent again.
+The outbox is idempotent by itself (one file per send key); SMTP cannot ask and sends
+again under the same Message-ID (see accord/mail/smtp_backend.py).
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from temporalio import activity
 
@@ -18,7 +26,17 @@ from accord.models import EmailReceipt, EmailRequest
 
 
 class Mailer(Protocol):
-    async def send(self, message: Message) -> str: ...
+    async def send(self, message: Message) -> str:
+        """Deliver; return the provider's message id. Raise PermanentMailError when refused for
+        good, anything else (ideally a retryable ApplicationError) to have the activity retried."""
+        ...
+
+
+@runtime_checkable
+class CheckingMailer(Mailer, Protocol):
+    async def already_accepted(self, send_key: str) -> str | None:
+        """The provider's message id if an earlier attempt with this send key was accepted."""
+        ...
 
 
 class EmailActivities:
@@ -36,6 +54,12 @@ class EmailActivities:
             return EmailReceipt(send_key=request.send_key, status="already_sent", message_id=entry.message_id)
         if entry and entry.status == "failed":
             return EmailReceipt(send_key=request.send_key, status="failed", error=entry.error)
+        if entry and entry.status == "attempting" and isinstance(self.mailer, CheckingMailer):
+            accepted = await self.mailer.already_accepted(request.send_key)
+            if accepted is not None:
+                self.ledger.sent(request.send_key, accepted)
+                activity.logger.info("email %s was accepted by an interrupted attempt as %s", request.send_key, accepted)
+                return EmailReceipt(send_key=request.send_key, status="already_sent", message_id=accepted)
         link = None
         if request.action is not None:
             token = tokens.mint(request.workflow_id, request.to.id, request.action, self.keys)

@@ -15,7 +15,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHistory
+from temporalio.client import Client, WorkflowHistory
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -110,5 +111,8 @@ async def accord_for(settings: Settings, request: pytest.FixtureRequest):
                 name = f"{request.node.name}-{workflow_id}.json".replace("/", "_")
                 Path(save_to).mkdir(parents=True, exist_ok=True)
                 (Path(save_to) / name).write_text(history.to_json())
-            if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
+            try:
                 await handle.terminate(reason="test finished")
+            except RPCError as exc:  # it has already finished
+                if exc.status != RPCStatusCode.NOT_FOUND:
+                    raise

@@ -33,11 +33,20 @@ with workflow.unsafe.imports_passed_through():
         Decision,
         DecisionInput,
         DecisionKind,
+        Delegation,
+        DelegationInput,
+        DocumentVersion,
+        EmailEvent,
+        EmailEventRecord,
         EmailReceipt,
         EmailRequest,
         EscalationRecord,
         EscalationRequest,
         Event,
+        MouRevision,
+        RenderMouRequest,
+        StoreDocumentRequest,
+        StoredDocument,
         Health,
         PartnershipInput,
         PartnershipState,
@@ -51,7 +60,8 @@ with workflow.unsafe.imports_passed_through():
         TaskStatus,
         UpdateResult,
     )
-    from definitions.schema import Approval, PartnershipDefinition, Reminders
+    from definitions.durations import Duration
+    from definitions.schema import ApprovalRules, PartnershipDefinition, Reminders
 
 # Links stay usable a while after the deadline: late is better than never.
 LINK_GRACE = timedelta(days=30)
@@ -66,6 +76,14 @@ EMAIL_RETRY = RetryPolicy(
 )
 
 GO_NO_GO = "go-no-go"
+MOU = "mou"
+
+# Workflow versioning (see README "Changing workflow code"): v0.1 waited in the MOU stage;
+# workflows that reached it under v0.1 keep waiting, new ones draft and sign the MOU.
+PATCH_MOU_STAGE = "mou-stage"
+
+MAX_UPLOAD_CHARS = 200_000
+MAX_EMAIL_EVENTS = 200
 
 
 def _recheck(validator: Callable[[object], None], arg: object) -> None:
@@ -113,6 +131,8 @@ class PartnershipWorkflow:
             stage = self.state.stage
             if stage == Stage.screening:
                 await self._screening()
+            elif stage == Stage.mou and workflow.patched(PATCH_MOU_STAGE):
+                await self._mou_stage()
             else:
                 await self._unavailable(stage)
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -157,7 +177,9 @@ class PartnershipWorkflow:
 
         await workflow.wait_condition(self._screening_ready)
         self._set_detail("Screening complete; waiting for the go/no-go decision")
-        outcome = await self._approval(GO_NO_GO, "Go/no-go decision", screening.go_no_go, Stage.screening)
+        outcome = await self._approval(
+            GO_NO_GO, "Go/no-go decision", screening.go_no_go, screening.go_no_go.approvers, Stage.screening
+        )
         for chaser in chasers:
             chaser.cancel()
         if outcome == ApprovalOutcome.approved:
@@ -245,6 +267,74 @@ class PartnershipWorkflow:
 
     def _statement_revisions(self) -> int:
         return sum(s.revision for s in self.state.alignment.statements.values())
+
+    # ------------------------------------------------------------------ MOU
+
+    def _mou_rules(self) -> ApprovalRules:
+        assert self.definition.mou is not None
+        return self.definition.mou
+
+    async def _mou_stage(self) -> None:
+        mou = self.definition.mou
+        assert mou is not None
+        if not self.state.mou.versions:
+            await self._add_mou_version("generated", "accord", "First draft")
+        while True:
+            outcome = await self._approval(
+                MOU, "MOU signature", mou, mou.signatories, Stage.mou, self.state.mou.current
+            )
+            if outcome == ApprovalOutcome.approved:
+                self.state.mou.signed_at = workflow.now()
+                self._enter(Stage.launch, f"MOU version {self.state.mou.current.version} signed by every required signatory")
+                return
+            if outcome != ApprovalOutcome.changes_requested:
+                self._enter(Stage.terminated, f"MOU not signed: the signature round ended {outcome.value}")
+                return
+            approval = self.state.approvals[MOU]
+            if approval.round >= mou.max_rounds:
+                self._enter(Stage.terminated, f"MOU not agreed after {approval.round} review rounds")
+                return
+            self.state.mou.awaiting_revision = True
+            comments = [f"{d.actor}: {d.comment}" for d in approval.decisions_in_round() if d.comment]
+            self._set_detail(f"Changes requested on MOU version {self.state.mou.current.version}: waiting for ops to revise")
+            await self._email_ops(
+                f"mou-changes/{approval.round}",
+                f"Changes requested on the MOU: {self.definition.name}",
+                {
+                    "heading": "The MOU needs a revision",
+                    "body": "Signatories asked for changes: " + " | ".join(comments)
+                    + f". Upload a revised version (accord mou upload {workflow.info().workflow_id} FILE) "
+                    f"or regenerate it from the definition (accord mou regenerate {workflow.info().workflow_id}).",
+                    "consequence": f"The MOU stays unsigned. Round {approval.round} of {mou.max_rounds}.",
+                },
+            )
+            await workflow.wait_condition(lambda: not self.state.mou.awaiting_revision)
+
+    async def _add_mou_version(self, source: str, author: str, note: str, markdown: str | None = None) -> DocumentVersion:
+        version = len(self.state.mou.versions) + 1
+        if markdown is None:
+            stored: StoredDocument = await workflow.execute_activity(
+                "render_mou",
+                RenderMouRequest(workflow_id=workflow.info().workflow_id, definition=self.definition, version=version, note=note),
+                result_type=StoredDocument,
+                start_to_close_timeout=timedelta(minutes=1),
+                summary=f"render MOU version {version}",
+            )
+        else:
+            stored = await workflow.execute_activity(
+                "store_document",
+                StoreDocumentRequest(markdown=markdown),
+                result_type=StoredDocument,
+                start_to_close_timeout=timedelta(minutes=1),
+                summary=f"store uploaded MOU version {version}",
+            )
+        document = DocumentVersion(
+            version=version, hash=stored.hash, created_at=workflow.now(), source=source, author=author, note=note
+        )
+        self.state.mou.versions.append(document)
+        self._log("mou_version", actor=author, detail=f"MOU version {version} ({source}) sha256 {stored.hash[:12]}…",
+                  data={"version": version, "hash": stored.hash})
+        return document
 
     # ------------------------------------------------------------------ tasks
 
@@ -335,27 +425,49 @@ class PartnershipWorkflow:
 
     # ------------------------------------------------------------------ approvals
 
-    async def _approval(self, approval_id: str, title: str, spec: Approval, stage: Stage) -> ApprovalOutcome:
-        """Run one approval to its outcome: ask, remind, and escalate or fail at the deadline."""
-        now = workflow.now()
+    async def _approval(
+        self, approval_id: str, title: str, spec: ApprovalRules, approvers: list[str], stage: Stage,
+        document: DocumentVersion | None = None,
+    ) -> ApprovalOutcome:
+        """Run one approval to its outcome: ask, remind, and escalate or fail at the deadline.
+
+        A revision of the document starts a new round (see ``_start_round``): the round
+        in progress is abandoned and the new one runs, with new links for everyone.
+        """
         approval = self.state.approvals.get(approval_id)
         if approval is None:
+            now = workflow.now()
             approval = ApprovalState(
                 id=approval_id,
                 title=title,
                 stage=stage,
-                approvers=list(spec.approvers),
+                approvers=list(approvers),
                 policy=spec.policy.value,
                 quorum=spec.quorum,
                 opened_at=now,
                 deadline_at=spec.deadline.after(now),
+                allow_delegation=spec.allow_delegation,
+                document_version=document.version if document else None,
+                document_hash=document.hash if document else None,
             )
             self.state.approvals[approval_id] = approval
-            self._log("approval_opened", detail=f"{title}: {', '.join(spec.approvers)} by {approval.deadline_at:%Y-%m-%d}")
+            self._log("approval_opened", detail=f"{title}: {', '.join(approvers)} by {approval.deadline_at:%Y-%m-%d}")
+        while True:
+            round_no = approval.round
+            await self._approval_round(approval, spec, round_no)
+            if approval.round == round_no:
+                break
+        self._log("approval_closed", detail=f"{title}: {approval.outcome.value}", data={"approval": approval.id})
+        return approval.outcome
+
+    async def _approval_round(self, approval: ApprovalState, spec: ApprovalRules, round_no: int) -> None:
         asked: set[str] = set()
 
         def evaluation() -> approvals.Evaluation:
             return approvals.evaluate(approval.policy, approval.approvers, approval.quorum, approval.decisions_in_round())
+
+        def superseded() -> bool:
+            return approval.round != round_no
 
         async def ask_new() -> None:
             waiting = [w for w in evaluation().waiting_on if w not in asked]
@@ -367,35 +479,51 @@ class PartnershipWorkflow:
                 approval.outcome = ApprovalOutcome.timed_out
                 return
             if n.kind == chasing.NudgeKind.escalate:
-                await self._raise("overdue", approval.id, f"'{title}' is past its deadline", self.definition.escalation.triggers.overdue.level)
+                await self._raise("overdue", approval.id, f"'{approval.title}' is past its deadline", self.definition.escalation.triggers.overdue.level)
                 return
             approval.reminders_sent.append(workflow.now())
             await asyncio.gather(
                 *(self._email_decision(approval, who, n.kind.value, len(approval.reminders_sent)) for who in evaluation().waiting_on)
             )
 
-        self._set_detail(f"{title}: waiting on {', '.join(evaluation().waiting_on)}")
+        def done() -> bool:
+            return superseded() or approval.outcome != ApprovalOutcome.pending or evaluation().outcome != ApprovalOutcome.pending
+
+        def seen() -> tuple[int, tuple[str, ...]]:
+            return len(approval.decisions), tuple(approval.approvers)
+
+        self._set_detail(f"{approval.title}: waiting on {', '.join(evaluation().waiting_on)}")
         await ask_new()
-        done = lambda: approval.outcome != ApprovalOutcome.pending or evaluation().outcome != ApprovalOutcome.pending  # noqa: E731
-        decided = len(approval.decisions)
+        last = seen()
 
         async def follow_decisions() -> None:
-            # Sequential signing: each decision may make the next signer due.
-            nonlocal decided
+            # Each decision or delegation may make someone new due (the next signer, a delegate).
+            nonlocal last
             while not done():
-                await workflow.wait_condition(lambda: len(approval.decisions) != decided or done())
-                decided = len(approval.decisions)
+                await workflow.wait_condition(lambda: seen() != last or done())
+                last = seen()
                 if not done():
-                    self._set_detail(f"{title}: waiting on {', '.join(evaluation().waiting_on)}")
+                    self._set_detail(f"{approval.title}: waiting on {', '.join(evaluation().waiting_on)}")
                     await ask_new()
 
         follower = asyncio.create_task(follow_decisions())
-        await self._chase(approval.opened_at, approval.deadline_at, self.definition.reminders_for(spec.reminders), done, nudge, title)
+        await self._chase(approval.opened_at, approval.deadline_at, self.definition.reminders_for(spec.reminders), done, nudge, approval.title)
         await follower
-        if approval.outcome == ApprovalOutcome.pending:
+        if not superseded() and approval.outcome == ApprovalOutcome.pending:
             approval.outcome = evaluation().outcome
-        self._log("approval_closed", detail=f"{title}: {approval.outcome.value}", data={"approval": approval.id})
-        return approval.outcome
+
+    def _start_round(self, approval: ApprovalState, deadline: Duration, document: DocumentVersion | None) -> None:
+        """A new round over a new document version: old links stop working (their round is stale)."""
+        now = workflow.now()
+        approval.round += 1
+        approval.opened_at = now
+        approval.deadline_at = deadline.after(now)
+        approval.outcome = ApprovalOutcome.pending
+        approval.reminders_sent = []
+        if document is not None:
+            approval.document_version, approval.document_hash = document.version, document.hash
+        self._log("round_started", detail=f"{approval.title}: round {approval.round}"
+                  + (f" on version {document.version}" if document else ""), data={"approval": approval.id})
 
     async def _email_decision(self, approval: ApprovalState, who: str, why: str, n: int = 0) -> None:
         await self._email(
@@ -488,21 +616,23 @@ class PartnershipWorkflow:
     async def _email(
         self,
         purpose: str,
-        to: str,
+        to: str | Recipient,
         template: str,
         subject: str,
         context: dict,
         action: ActionLink | None = None,
     ) -> None:
-        person = self.people[to]
+        if isinstance(to, str):
+            person = self.people[to]
+            to = Recipient(id=person.id, name=person.name, email=person.email)
         request = EmailRequest(
             # The chain id makes keys unique per partnership run chain, stable across continue-as-new.
-            send_key=f"{workflow.info().workflow_id}/{self.state.chain_id}/{purpose}/{to}",
+            send_key=f"{workflow.info().workflow_id}/{self.state.chain_id}/{purpose}/{to.id}",
             workflow_id=workflow.info().workflow_id,
             template=template,
-            to=Recipient(id=to, name=person.name, email=person.email),
+            to=to,
             subject=subject,
-            context={"partnership": self.definition.name, "recipient_name": person.name, **context},
+            context={"partnership": self.definition.name, "recipient_name": to.name, **context},
             action=action,
         )
         try:
@@ -519,8 +649,28 @@ class PartnershipWorkflow:
                 raise
             receipt = EmailReceipt(send_key=request.send_key, status="failed", error=str(exc.cause or exc))
         if receipt.status == "failed":
-            self._log("email_failed", detail=f"Could not email {to}: {receipt.error}", data={"to": to, "purpose": purpose})
-            self.state.unreachable = sorted({*self.state.unreachable, to})
+            await self._unreachable(to.id, f"email refused: {receipt.error}", purpose)
+
+    async def _unreachable(self, who: str, why: str, purpose: str) -> None:
+        """A permanent delivery failure: keep it in the record and tell ops, never drop it silently."""
+        self._log("email_failed", detail=f"Could not reach {who}: {why}", data={"to": who, "purpose": purpose})
+        self.state.unreachable = sorted({*self.state.unreachable, who})
+        self._publish()
+        if not who.startswith("ops"):
+            await self._email_ops(
+                f"unreachable/{who}/{purpose}",
+                f"Cannot reach {who}: {self.definition.name}",
+                {"heading": f"{who} is unreachable by email", "body": f"{why}. The message was: {purpose}.",
+                 "consequence": "Nobody receives this request until the address is fixed in the definition."},
+            )
+
+    async def _email_ops(self, purpose: str, subject: str, context: dict) -> None:
+        await asyncio.gather(
+            *(
+                self._email(purpose, Recipient(id=f"ops-{i}", name=o.name, email=o.email), "notice", subject, context)
+                for i, o in enumerate(self.definition.ops)
+            )
+        )
 
     def _link_expiry(self, due_at: datetime) -> datetime:
         return due_at + LINK_GRACE
@@ -691,6 +841,8 @@ class PartnershipWorkflow:
                     comment=decision.comment.strip(),
                     at=workflow.now(),
                     channel=decision.channel,
+                    document_version=approval.document_version,
+                    document_hash=approval.document_hash,
                 )
             )
             self._log("decision", actor=decision.actor, detail=f"{approval.title}: {decision.decision.value}"
@@ -701,13 +853,7 @@ class PartnershipWorkflow:
 
     @decide.validator
     def _validate_decide(self, decision: DecisionInput) -> None:
-        approval = self.state.approvals.get(decision.approval_id)
-        if approval is None:
-            raise ValueError(f"There is no approval {decision.approval_id!r} in this partnership.")
-        if approval.outcome != ApprovalOutcome.pending:
-            raise ValueError(f"This approval is closed ({approval.outcome.value}).")
-        if decision.round is not None and decision.round != approval.round:
-            raise ValueError(f"This link is for round {decision.round}, which has been superseded by round {approval.round}.")
+        approval = self._open_approval(decision.approval_id, decision.round)
         if decision.actor not in approval.approvers:
             raise ValueError(f"{decision.actor!r} is not an approver of {approval.title}.")
         earlier = next((d for d in approval.decisions_in_round() if d.actor == decision.actor), None)
@@ -721,6 +867,88 @@ class PartnershipWorkflow:
             raise ValueError(f"It is not {decision.actor}'s turn yet: signing order is {', '.join(approval.approvers)}.")
         if decision.decision in (DecisionKind.reject, DecisionKind.request_changes) and not decision.comment.strip():
             raise ValueError("Please give a reason.")
+
+    @workflow.update
+    async def delegate(self, delegation: DelegationInput) -> UpdateResult:
+        async with self._lock:
+            _recheck(self._validate_delegate, delegation)
+            approval = self.state.approvals[delegation.approval_id]
+            approval.approvers[approval.approvers.index(delegation.actor)] = delegation.to
+            approval.delegations.append(
+                Delegation(round=approval.round, delegator=delegation.actor, delegate=delegation.to,
+                           reason=delegation.reason.strip(), at=workflow.now(), channel=delegation.channel)
+            )
+            self._log("delegated", actor=delegation.actor, detail=f"{approval.title}: delegated to {delegation.to} — {delegation.reason.strip()}",
+                      data={"approval": approval.id, "channel": delegation.channel.value})
+            self._publish()
+            return UpdateResult(message=f"Delegated to {self.people[delegation.to].name}; they will receive the request.")
+
+    @delegate.validator
+    def _validate_delegate(self, delegation: DelegationInput) -> None:
+        approval = self._open_approval(delegation.approval_id, delegation.round)
+        if not approval.allow_delegation:
+            raise ValueError(f"The definition does not allow delegation for {approval.title}.")
+        if delegation.actor not in approval.approvers:
+            raise ValueError(f"{delegation.actor!r} is not an approver of {approval.title}.")
+        if any(d.actor == delegation.actor for d in approval.decisions_in_round()):
+            raise ValueError(f"{delegation.actor} has already decided in this round.")
+        if delegation.to not in self.people:
+            raise ValueError(f"{delegation.to!r} is not a stakeholder of this partnership.")
+        if delegation.to in approval.approvers:
+            raise ValueError(f"{delegation.to} is already an approver.")
+        if not delegation.reason.strip():
+            raise ValueError("A delegation needs a reason.")
+
+    def _open_approval(self, approval_id: str, round_no: int | None) -> ApprovalState:
+        approval = self.state.approvals.get(approval_id)
+        if approval is None:
+            raise ValueError(f"There is no approval {approval_id!r} in this partnership.")
+        if approval.outcome != ApprovalOutcome.pending:
+            raise ValueError(f"This approval is closed ({approval.outcome.value}).")
+        if round_no is not None and round_no != approval.round:
+            raise ValueError(f"This link is for round {round_no}, which has been superseded by round {approval.round}.")
+        return approval
+
+    @workflow.update
+    async def revise_mou(self, revision: MouRevision) -> UpdateResult:
+        async with self._lock:
+            _recheck(self._validate_revise_mou, revision)
+            source = "uploaded" if revision.markdown is not None else "generated"
+            document = await self._add_mou_version(source, revision.actor, revision.note or f"Revision ({source})", revision.markdown)
+            approval = self.state.approvals.get(MOU)
+            if approval is not None:
+                assert self.definition.mou is not None
+                self._start_round(approval, self.definition.mou.deadline, document)
+            self.state.mou.awaiting_revision = False
+            self._publish()
+            return UpdateResult(message=f"MOU version {document.version} recorded; a new signature round starts.")
+
+    @revise_mou.validator
+    def _validate_revise_mou(self, revision: MouRevision) -> None:
+        if self.state.stage != Stage.mou or self.definition.mou is None:
+            raise ValueError(f"The MOU can only be revised in the MOU stage (the partnership is in {self.state.stage.value}).")
+        if not self.state.mou.versions:
+            raise ValueError("The first draft is still being prepared.")
+        if revision.markdown is not None:
+            if not revision.markdown.strip():
+                raise ValueError("The uploaded MOU is empty.")
+            if len(revision.markdown) > MAX_UPLOAD_CHARS:
+                raise ValueError(f"The uploaded MOU is longer than {MAX_UPLOAD_CHARS:,} characters.")
+        approval = self.state.approvals.get(MOU)
+        if approval is not None and approval.round >= self.definition.mou.max_rounds:
+            raise ValueError(f"The MOU has used all {self.definition.mou.max_rounds} review rounds.")
+
+    @workflow.signal
+    async def email_event(self, event: EmailEvent) -> None:
+        """Delivery news from the mail provider's webhook. Bounces and drops make the person unreachable."""
+        self.state.email_events.append(
+            EmailEventRecord(send_key=event.send_key, event=event.event, reason=event.reason,
+                             recipient=event.recipient, at=workflow.now())
+        )
+        del self.state.email_events[:-MAX_EMAIL_EVENTS]
+        if event.event in ("bounce", "dropped", "blocked"):
+            who = event.send_key.rsplit("/", 1)[-1]
+            await self._unreachable(who, f"{event.event}: {event.reason or 'no reason given'}", event.send_key.split("/", 2)[-1])
 
     @workflow.update
     async def escalate(self, request: EscalationRequest) -> UpdateResult:

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from definitions.durations import Duration
 from definitions.schema import Reminders
 
-# Without an escalation point, stop chasing after this many overdue reminders: after
-# that, more email is noise, and the task stays visibly overdue in the UI.
+# At most this many overdue reminders, escalation point or not: past that, more email is
+# noise (think `overdue_every: 1h`), and the work stays visibly overdue in the UI.
 MAX_OVERDUE_REMINDERS = 10
 
 
@@ -37,13 +38,16 @@ def plan(assigned_at: datetime, due_at: datetime, policy: Reminders) -> list[Nud
     nudges = [n for n in nudges if n.at > assigned_at]
     nudges.append(Nudge(due_at, NudgeKind.overdue))
     escalate_at = policy.escalate_after.after(due_at) if policy.escalate_after else None
-    if policy.overdue_every and not policy.overdue_every.is_zero:
-        at = policy.overdue_every.after(due_at)
-        count = 0
-        while count < MAX_OVERDUE_REMINDERS and (escalate_at is None or at < escalate_at):
+    every = policy.overdue_every
+    if every and not every.is_zero:
+        # The k-th reminder is k steps after the deadline, each counted from the deadline:
+        # stepping from the previous reminder would let calendar months drift (31 Jan ->
+        # 28 Feb -> 28 Mar ...) after a short month.
+        for k in range(1, MAX_OVERDUE_REMINDERS + 1):
+            at = Duration(months=k * every.months, seconds=k * every.seconds).after(due_at)
+            if escalate_at is not None and at >= escalate_at:
+                break
             nudges.append(Nudge(at, NudgeKind.overdue))
-            at = policy.overdue_every.after(at)
-            count += 1
     if escalate_at is not None:
         nudges.append(Nudge(escalate_at, NudgeKind.escalate))
     return sorted(set(nudges), key=lambda n: (n.at, list(NudgeKind).index(n.kind)))

@@ -4,6 +4,9 @@ Temporal retries an activity after a crash or timeout; the ledger turns "send" i
 "send unless already sent". A row is written *before* the provider is called
 (``attempting``) and marked ``sent`` after, so a crash between the two is visible as
 an attempt with unknown outcome rather than silently lost.
+
+The ``events`` table keeps what the provider reported afterwards (delivered, bounce,
+dropped...), one row per provider event id, so a webhook delivered twice is recorded once.
 """
 
 from __future__ import annotations
@@ -26,6 +29,19 @@ CREATE TABLE IF NOT EXISTS sends (
 )
 """
 
+_EVENTS = """
+CREATE TABLE IF NOT EXISTS events (
+    event_id     TEXT PRIMARY KEY,
+    send_key     TEXT NOT NULL,
+    event        TEXT NOT NULL,
+    reason       TEXT NOT NULL DEFAULT '',
+    timestamp    TEXT NOT NULL,
+    received_at  TEXT NOT NULL,
+    notified_at  TEXT
+)
+"""
+_EVENTS_INDEX = "CREATE INDEX IF NOT EXISTS events_by_send_key ON events (send_key)"
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -37,6 +53,16 @@ class Entry:
     error: str | None
 
 
+@dataclass(frozen=True)
+class EventEntry:
+    event_id: str
+    send_key: str
+    event: str
+    reason: str
+    timestamp: str
+    notified_at: str | None
+
+
 class Ledger:
     def __init__(self, path: Path):
         self.path = path
@@ -44,6 +70,8 @@ class Ledger:
         with closing(self._connect()) as db, db:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute(_SCHEMA)
+            db.execute(_EVENTS)
+            db.execute(_EVENTS_INDEX)
 
     def _connect(self) -> sqlite3.Connection:
         # Several worker processes may share the file: wait for a lock instead of failing.
@@ -85,6 +113,40 @@ class Ledger:
                 "SELECT send_key, status, recipient, attempts, message_id, error FROM sends ORDER BY updated_at"
             ).fetchall()
         return [Entry(*r) for r in rows]
+
+    # ------------------------------------------------------------------ provider events
+
+    def record_event(self, event_id: str, send_key: str, event: str, reason: str, timestamp: datetime) -> bool:
+        """Record one provider event; False if this event id was recorded before."""
+        with closing(self._connect()) as db:
+            cursor = db.execute(
+                "INSERT INTO events (event_id, send_key, event, reason, timestamp, received_at) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(event_id) DO NOTHING",
+                (event_id, send_key, event, reason, timestamp.isoformat(), _now()),
+            )
+            return cursor.rowcount == 1
+
+    def event(self, event_id: str) -> EventEntry | None:
+        with closing(self._connect()) as db:
+            row = db.execute(
+                "SELECT event_id, send_key, event, reason, timestamp, notified_at FROM events WHERE event_id = ?",
+                (event_id,),
+            ).fetchone()
+        return EventEntry(*row) if row else None
+
+    def mark_notified(self, event_id: str) -> None:
+        """The workflow has been told about this event (or cannot be: it no longer exists)."""
+        with closing(self._connect()) as db:
+            db.execute("UPDATE events SET notified_at = ? WHERE event_id = ?", (_now(), event_id))
+
+    def events(self, send_key: str | None = None) -> list[EventEntry]:
+        query = "SELECT event_id, send_key, event, reason, timestamp, notified_at FROM events"
+        args: tuple[str, ...] = ()
+        if send_key is not None:
+            query, args = query + " WHERE send_key = ?", (send_key,)
+        with closing(self._connect()) as db:
+            rows = db.execute(query + " ORDER BY timestamp, received_at", args).fetchall()
+        return [EventEntry(*r) for r in rows]
 
 
 def _now() -> str:

@@ -1,12 +1,24 @@
-"""One rendered email, ready for any backend."""
+"""One rendered email, ready for any backend, and the errors backends raise."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
+
+from temporalio.exceptions import ApplicationError
+
+# ApplicationError types of retryable delivery errors (Temporal retries the activity).
+UNAVAILABLE = "MailProviderUnavailable"
+RATE_LIMITED = "MailProviderRateLimited"
 
 
 class PermanentMailError(Exception):
     """The provider refused the email for good (bad address, rejected payload): do not retry."""
+
+
+def unavailable(message: str, *, retry_after: timedelta | None = None, kind: str = UNAVAILABLE) -> ApplicationError:
+    """A retryable delivery error; ``retry_after`` overrides the retry policy's next interval."""
+    return ApplicationError(message, type=kind, non_retryable=False, next_retry_delay=retry_after)
 
 
 @dataclass(frozen=True)

@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import hashlib
 import os
-from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
-from email.utils import format_datetime, formataddr, make_msgid
 from pathlib import Path
 
+from accord.mail.compose import KEY_HEADER, build_email
 from accord.mail.message import Message
 
-KEY_HEADER = "X-Accord-Send-Key"
+__all__ = ["KEY_HEADER", "Outbox", "body", "messages", "read"]
 
 
 class Outbox:
@@ -32,15 +31,7 @@ class Outbox:
         target = self.path_for(message.send_key)
         if target.exists():
             return target.stem
-        mail = EmailMessage()
-        mail["From"] = message.sender
-        mail["To"] = formataddr((message.to_name, message.to_email))
-        mail["Subject"] = message.subject
-        mail["Date"] = format_datetime(datetime.now(UTC))
-        mail["Message-ID"] = make_msgid(domain="accord.local")
-        mail[KEY_HEADER] = message.send_key
-        mail.set_content(message.text)
-        mail.add_alternative(message.html, subtype="html")
+        mail = build_email(message)
         temporary = target.with_suffix(".tmp")
         temporary.write_bytes(mail.as_bytes())
         os.replace(temporary, target)

@@ -25,7 +25,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from accord.client import Accord
 from accord.config import Settings
 from accord.models import PartnershipState
-from accord.web import actions, csrf, headers, mailbox
+from accord.web import actions, csrf, headers, mailbox, webhooks
 from accord.web.problems import Problem
 from accord.web.redact import redact
 from accord.web.templating import templates
@@ -55,6 +55,7 @@ def create_app(settings: Settings, accord: Accord | None = None) -> FastAPI:
     app.state.accord = accord
     app.add_middleware(headers.SecurityHeaders)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    app.include_router(webhooks.router(settings))
     pages = templates()
     outbox_enabled = settings.mail_backend == "outbox"
 

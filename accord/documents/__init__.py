@@ -1,0 +1,1 @@
+"""Partnership documents (the MOU and its revisions): rendering, storage, comparison."""

@@ -23,7 +23,9 @@ from accord.models import (
     Channel,
     DecisionInput,
     DecisionKind,
+    DelegationInput,
     EscalationRequest,
+    MouRevision,
     StatementSubmission,
     TaskCompletion,
 )
@@ -252,6 +254,83 @@ def escalate(ident: str, reason: Annotated[str, typer.Option()], level: Annotate
     """Raise an escalation on a partnership."""
     _act(ident, address, namespace, "escalate",
          EscalationRequest(reason=reason, level=level, severity=severity, raised_by=by, channel=Channel.cli))
+
+
+@app.command()
+def delegate(ident: str, approval: str, to: Annotated[str, typer.Option("--to", help="Delegate's stakeholder id.")],
+             as_: Annotated[str, typer.Option("--as", help="Approver's stakeholder id.")],
+             reason: Annotated[str, typer.Option()], address: Address = None, namespace: Namespace = None) -> None:
+    """Hand an approver's decision to another stakeholder, with a reason (if the definition allows it)."""
+    _act(ident, address, namespace, "delegate",
+         DelegationInput(approval_id=approval, actor=as_, to=to, reason=reason, channel=Channel.cli))
+
+
+mou_app = typer.Typer(help="The MOU: show versions, compare them, upload or regenerate a revision.", no_args_is_help=True)
+app.add_typer(mou_app, name="mou")
+
+
+def _mou_text(settings: Settings, workflow_id: str, version: int) -> tuple[str, str]:
+    """(hash, text) of one MOU version, read from the document store and checked against its hash."""
+    from accord.documents.store import DocumentStore
+
+    async def go():
+        from accord.client import Accord
+
+        return await (await Accord.connect(settings)).state(workflow_id)
+
+    state = _run(go)
+    found = next((v for v in state.mou.versions if v.version == version), None)
+    if found is None:
+        known = ", ".join(str(v.version) for v in state.mou.versions) or "none yet"
+        err.print(f"error: no MOU version {version} (versions: {known})", markup=False)
+        raise typer.Exit(1)
+    try:
+        return found.hash, DocumentStore(settings.documents_dir).get(found.hash)
+    except (KeyError, ValueError) as exc:
+        err.print(f"error: MOU version {version} cannot be read from {settings.documents_dir}: {exc}", markup=False)
+        raise typer.Exit(1) from None
+
+
+@mou_app.command("show")
+def mou_show(ident: str, version: int, address: Address = None, namespace: Namespace = None) -> None:
+    """Print one MOU version (Markdown) and its SHA-256."""
+    settings = _settings(address, namespace)
+    digest, text = _mou_text(settings, _workflow_id(ident), version)
+    err.print(f"MOU version {version} sha256 {digest}", markup=False)
+    print(text, end="")
+
+
+@mou_app.command("diff")
+def mou_diff(ident: str, v1: int, v2: int, address: Address = None, namespace: Namespace = None) -> None:
+    """Show what changed between two MOU versions (unified diff)."""
+    from accord.documents.mou import diff
+
+    settings = _settings(address, namespace)
+    workflow_id = _workflow_id(ident)
+    h1, old = _mou_text(settings, workflow_id, v1)
+    h2, new = _mou_text(settings, workflow_id, v2)
+    print(diff(old, new, f"version {v1} ({h1[:12]})", f"version {v2} ({h2[:12]})") or "(no differences)", end="")
+
+
+@mou_app.command("upload")
+def mou_upload(ident: str, file: Path, note: Annotated[str, typer.Option(help="What changed.")] = "",
+               by: Annotated[str, typer.Option("--by")] = "ops", address: Address = None, namespace: Namespace = None) -> None:
+    """Upload a revised MOU (Markdown); a new signature round starts and old links stop working."""
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        err.print(f"error: cannot read {file}: {exc}", markup=False)
+        raise typer.Exit(1) from None
+    _act(ident, address, namespace, "revise_mou",
+         MouRevision(actor=by, note=note or f"Uploaded {file.name}", markdown=text, channel=Channel.cli))
+
+
+@mou_app.command("regenerate")
+def mou_regenerate(ident: str, note: Annotated[str, typer.Option(help="Why.")] = "",
+                   by: Annotated[str, typer.Option("--by")] = "ops", address: Address = None, namespace: Namespace = None) -> None:
+    """Render a fresh MOU version from the definition; a new signature round starts."""
+    _act(ident, address, namespace, "revise_mou",
+         MouRevision(actor=by, note=note or "Regenerated from the definition", channel=Channel.cli))
 
 
 # ---------------------------------------------------------------- processes

@@ -92,3 +92,36 @@ def test_cli_reports_unreachable_server_without_traceback(tmp_path):
     result = CliRunner().invoke(app, ["status", "x", "--address", "127.0.0.1:1"])
     assert result.exit_code == 1
     assert "Traceback" not in result.output
+
+
+async def test_cli_mou_upload_and_diff(dev_env, settings, accord_for, tmp_path, monkeypatch):
+    from accord.models import DecisionInput, DecisionKind
+    from tests.test_mou_approvals import to_mou_stage
+
+    monkeypatch.setenv("ACCORD_DATA_DIR", str(settings.data_dir))
+    address = dev_env.client.service_client.config.target_host
+    accord = accord_for(dev_env)
+    async with running_worker(dev_env.client, settings):
+        wf = await accord.start(unique(DATA / "mou.yaml"))
+        await to_mou_stage(accord, wf)
+        await accord.decide(wf, DecisionInput(approval_id="mou", actor="bea", decision=DecisionKind.request_changes,
+                                              comment="Spell out joint IP"))
+        await state_where(accord, wf, lambda s: s.mou.awaiting_revision)
+
+        shown = await cli(["mou", "show", wf, "1", "--address", address])
+        assert shown.exit_code == 0 and "Each party keeps its own IP." in shown.output
+        revised = tmp_path / "mou-v2.md"
+        revised.write_text(shown.output.split("\n", 1)[1].replace(
+            "Each party keeps its own IP.", "Each party keeps its own IP; joint work is owned jointly."))
+        uploaded = await cli(["mou", "upload", wf, str(revised), "--note", "Joint IP", "--address", address])
+        assert uploaded.exit_code == 0, uploaded.output
+        assert "version 2" in uploaded.output
+
+        difference = await cli(["mou", "diff", wf, "1", "2", "--address", address])
+        assert difference.exit_code == 0
+        assert "-Each party keeps its own IP." in difference.output
+        assert "+Each party keeps its own IP; joint work is owned jointly." in difference.output
+        missing = await cli(["mou", "diff", wf, "1", "7", "--address", address])
+        assert missing.exit_code == 1 and "no MOU version 7" in missing.output
+        state = await accord.state(wf)
+    assert state.approvals["mou"].round == 2

@@ -34,6 +34,7 @@ def mou_definition(policy: ApprovalPolicy, quorum: int | None = None, on_timeout
 
 
 async def to_mou_stage(accord, wf):
+    await state_where(accord, wf, lambda s: "go-no-go" in s.approvals)
     await accord.decide(wf, DecisionInput(approval_id="go-no-go", actor="alice", decision=DecisionKind.approve))
     return await state_where(accord, wf, lambda s: "mou" in s.approvals)
 

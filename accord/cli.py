@@ -160,7 +160,7 @@ def status(ident: Annotated[str, typer.Argument(help="Workflow id or partnership
     out.print(f"[bold]{state.name}[/bold]  ({workflow_id})")
     out.print(f"stage: [cyan]{state.stage.value}[/cyan]   status: {state.health.value}")
     if state.detail:
-        out.print(state.detail)
+        out.print(state.detail, markup=False)
     tasks = Table("task", "owner", "due (UTC)", "status", title="Tasks")
     for t in sorted(state.tasks.values(), key=lambda t: t.due_at):
         flag = " OVERDUE" if t.is_open and t.overdue else ""
@@ -169,9 +169,9 @@ def status(ident: Annotated[str, typer.Argument(help="Workflow id or partnership
     for a in state.approvals.values():
         out.print(f"approval [bold]{a.title}[/bold] (round {a.round}, {a.policy}): {a.outcome.value}, deadline {a.deadline_at:%Y-%m-%d %H:%M}")
         for d in a.decisions:
-            out.print(f"  - {d.actor}: {d.decision.value} {d.comment}")
+            out.print(f"  - {d.actor}: {d.decision.value} {d.comment}", markup=False)
     for e in state.escalations:
-        out.print(f"escalation {e.id} [{e.status}] level {e.level}: {e.trigger}: {e.reason}")
+        out.print(f"escalation {e.id} ({e.status}) level {e.level}: {e.trigger}: {e.reason}", markup=False)
     out.print(f"Temporal UI: {settings.workflow_ui_url(workflow_id)}")
 
 

@@ -53,7 +53,7 @@ def mailer_for(settings: Settings) -> Mailer:
 def activities_for(settings: Settings, mailer: Mailer | None = None) -> list:
     email = EmailActivities(
         mailer or mailer_for(settings),
-        Ledger(settings.data_dir / "ledger.sqlite"),
+        Ledger(settings.ledger_path),
         sender=settings.mail_from,
         base_url=settings.web_base_url,
         keys=settings.keys,

@@ -50,11 +50,16 @@ from sendgrid.helpers.mail.exceptions import SendGridException
 from accord.mail.message import RATE_LIMITED, Message, PermanentMailError, unavailable
 
 log = logging.getLogger("accord.mail.sendgrid")
+# python_http_client logs every request's headers (the API key) and body (action links with
+# their tokens) at DEBUG: keep those out of the logs even when everything else is verbose.
+logging.getLogger("python_http_client").setLevel(logging.INFO)
 
 PERMANENT_STATUSES = frozenset({400, 401, 403, 413})
 # The Email Activity API is a paid add-on; without it (or without the key's
-# "Email Activity" scope) it answers one of these, and the check is skipped.
-FEED_UNAVAILABLE_STATUSES = frozenset({401, 403, 404})
+# "Email Activity" scope) it answers 401/403/404, and the check is skipped from then on.
+# A 400 (the API no longer takes our query) is treated the same way: an email sent twice
+# is better than one stuck in retries forever.
+FEED_UNAVAILABLE_STATUSES = frozenset({400, 401, 403, 404})
 SEND_KEY_ARG = "send_key"
 CATEGORY = "accord"
 # Never wait longer than this for a rate limit, whatever the header says.
@@ -146,8 +151,9 @@ class SendGridMailer:
             if exc.status_code in FEED_UNAVAILABLE_STATUSES:
                 self._feed_available = False
                 log.warning(
-                    "SendGrid Email Activity API answered %s: cannot check whether an interrupted send "
-                    "was accepted; such emails are sent again (at least once)", exc.status_code,
+                    "SendGrid Email Activity API answered %s (%s): cannot check whether an interrupted "
+                    "send was accepted; such emails are sent again (at least once)",
+                    exc.status_code, _error_text(exc.body),
                 )
                 return None
             raise self._http_error(exc, "messages", permanent=False) from None

@@ -74,15 +74,15 @@ def router(settings: Settings) -> APIRouter:
             if event is None:
                 ignored += 1
                 continue
-            ledger = the_ledger()
-            if ledger.record_event(event.event_id, event.send_key, event.event, event.reason, event.at):
+            store = the_ledger()
+            if store.record_event(event.event_id, event.send_key, event.event, event.reason, event.at):
                 recorded += 1
             else:
                 duplicates += 1
             if event.event in NOTIFY_EVENTS and event.workflow_id:
-                stored = ledger.event(event.event_id)
+                stored = store.event(event.event_id)
                 if stored is not None and stored.notified_at is None:
-                    if not await _notify(accord, ledger, event):
+                    if not await _notify(accord, store, event):
                         # Temporal is unavailable: SendGrid retries the whole batch later;
                         # what is recorded stays recorded, and is not recorded twice.
                         return JSONResponse({"error": "try again later"}, status_code=503)

@@ -1,0 +1,366 @@
+"""SendGrid delivery through the real ``sendgrid`` client against a local fake of its API.
+
+What is checked: the documented v3 payload; which answers are permanent and which are
+retried; that a retried or interrupted send is delivered exactly once (the fake counts
+accepted requests per send key), including a worker killed with SIGKILL mid-request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
+from temporalio.worker import Worker
+
+import worker as accord_worker
+from accord.config import Settings
+from accord.mail.ledger import Ledger
+from accord.mail.message import RATE_LIMITED, UNAVAILABLE, Message
+from accord.mail.sendgrid_backend import SendGridMailer
+from accord.mail.smtp_backend import SmtpMailer
+from accord.models import ActionLink, EmailRequest, Recipient
+from activities.email import EmailActivities
+from tests.fake_sendgrid import FakeSendGrid, accept_then_hang, hang, rate_limited, reply
+from tests.mail_workflows import SendJob, SendOnce
+
+API_KEY = "SG.test-key.not-real"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def sg() -> Iterator[FakeSendGrid]:
+    with FakeSendGrid() as fake:
+        yield fake
+
+
+def mailer_for(sg: FakeSendGrid, timeout: float = 1.0) -> SendGridMailer:
+    return SendGridMailer(API_KEY, host=sg.url, timeout=timeout, unknown_outcome_delay=30)
+
+
+def activities(settings: Settings, mailer, ledger: Ledger | None = None) -> EmailActivities:
+    return EmailActivities(
+        mailer, ledger or Ledger(settings.ledger_path),
+        sender="Accord <accord@accord.example>", base_url=settings.web_base_url, keys=["k" * 32],
+    )
+
+
+def request(send_key: str | None = None, action: bool = True) -> EmailRequest:
+    workflow_id = f"partnership-mail-{uuid.uuid4().hex[:6]}"
+    return EmailRequest(
+        send_key=send_key or f"{workflow_id}/chain/mou-sign/1/bea",
+        workflow_id=workflow_id,
+        template="action_request" if action else "notice",
+        to=Recipient(id="bea", name="Bea Beta", email="bea@beta.example"),
+        subject="Please sign the MOU",
+        context={"partnership": "Test", "recipient_name": "Bea Beta", "heading": "Sign", "ask": "Please sign."},
+        action=ActionLink(action="decision", ref="mou", round=1, expires_at=datetime.now(UTC) + timedelta(days=30))
+        if action else None,
+    )
+
+
+async def send(acts: EmailActivities, req: EmailRequest):
+    return await ActivityEnvironment().run(acts.send_email, req)
+
+
+# ---------------------------------------------------------------------- payload
+
+
+async def test_payload_is_the_documented_v3_shape(sg, settings):
+    acts = activities(settings, mailer_for(sg))
+    req = request()
+    receipt = await send(acts, req)
+    assert receipt.status == "sent"
+
+    [call] = sg.sends()
+    assert call.method == "POST" and call.path == "/v3/mail/send"
+    assert call.headers["Authorization"] == f"Bearer {API_KEY}"
+    assert call.headers["Content-Type"] == "application/json"
+    body = call.body
+    assert body["from"] == {"email": "accord@accord.example", "name": "Accord"}
+    assert body["personalizations"] == [{"to": [{"email": "bea@beta.example", "name": "Bea Beta"}]}]
+    assert body["subject"] == "Please sign the MOU"
+    assert [c["type"] for c in body["content"]] == ["text/plain", "text/html"]
+    assert "http://accord.test/a/" in body["content"][0]["value"]  # the action link, in both parts
+    assert "http://accord.test/a/" in body["content"][1]["value"]
+    # Opaque ids only: no names, addresses or tokens in what SendGrid keeps as non-personal data.
+    assert body["custom_args"] == {"send_key": req.send_key, "workflow_id": req.workflow_id}
+    assert body["categories"] == ["accord"]
+    assert body["tracking_settings"] == {"click_tracking": {"enable": False, "enable_text": False}}
+    assert set(body) == {"from", "personalizations", "subject", "content", "custom_args", "categories",
+                         "tracking_settings"}
+
+
+async def test_notice_without_link_leaves_tracking_settings_alone(sg, settings):
+    await send(activities(settings, mailer_for(sg)), request(action=False))
+    [call] = sg.sends()
+    assert "tracking_settings" not in call.body
+    assert len(call.body["personalizations"]) == 1
+
+
+# ---------------------------------------------------------------------- answers
+
+
+async def test_accepted_send_stores_the_message_id(sg, settings):
+    ledger = Ledger(settings.ledger_path)
+    acts = activities(settings, mailer_for(sg), ledger)
+    req = request()
+    receipt = await send(acts, req)
+    [accepted] = sg.accepted
+    assert receipt.status == "sent" and receipt.message_id == accepted.message_id
+    entry = ledger.get(req.send_key)
+    assert entry.status == "sent" and entry.message_id == accepted.message_id and entry.attempts == 1
+
+    # Run again (a replayed activity): the ledger answers, SendGrid is not asked.
+    again = await send(acts, req)
+    assert again.status == "already_sent" and again.message_id == accepted.message_id
+    assert len(sg.requests) == 1
+
+
+@pytest.mark.parametrize(("status", "text"), [
+    (400, "verified Sender Identity"), (401, "authorization grant"), (403, "access forbidden"), (413, "Payload Too Large"),
+])
+async def test_permanent_refusal_is_recorded_not_retried(sg, settings, status, text):
+    sg.script(reply(status))
+    ledger = Ledger(settings.ledger_path)
+    acts = activities(settings, mailer_for(sg), ledger)
+    req = request()
+    receipt = await send(acts, req)
+    assert receipt.status == "failed"
+    assert str(status) in receipt.error and text in receipt.error
+    entry = ledger.get(req.send_key)
+    assert entry.status == "failed" and text in entry.error
+    # Asked again (a retried workflow task): still failed, SendGrid not asked again.
+    assert (await send(acts, req)).status == "failed"
+    assert len(sg.sends(req.send_key)) == 1
+    assert sg.deliveries(req.send_key) == 0
+
+
+async def test_rate_limit_is_retried_after_the_reset(sg, settings):
+    sg.script(rate_limited(reset_in=42))
+    ledger = Ledger(settings.ledger_path)
+    req = request()
+    with pytest.raises(ApplicationError) as raised:
+        await send(activities(settings, mailer_for(sg), ledger), req)
+    error = raised.value
+    assert error.type == RATE_LIMITED and not error.non_retryable
+    assert timedelta(seconds=38) <= error.next_retry_delay <= timedelta(seconds=43)
+    assert "too many requests" in str(error)
+    assert ledger.get(req.send_key).status == "attempting"
+    assert len(sg.sends()) == 1
+
+
+@pytest.mark.parametrize("status", [500, 503])
+async def test_server_error_is_retried(sg, settings, status):
+    sg.script(reply(status))
+    req = request()
+    with pytest.raises(ApplicationError) as raised:
+        await send(activities(settings, mailer_for(sg)), req)
+    assert raised.value.type == UNAVAILABLE and not raised.value.non_retryable
+    assert raised.value.next_retry_delay is None  # the retry policy's backoff
+    assert str(status) in str(raised.value)
+    assert len(sg.sends()) == 1
+
+
+async def test_hanging_request_times_out_and_is_retried_later(sg, settings):
+    sg.script(hang(10))
+    req = request()
+    started = time.monotonic()
+    with pytest.raises(ApplicationError) as raised:
+        await send(activities(settings, mailer_for(sg, timeout=0.5)), req)
+    assert time.monotonic() - started < 3
+    assert raised.value.type == UNAVAILABLE and not raised.value.non_retryable
+    assert "outcome unknown" in str(raised.value)
+    # Unknown outcome: wait for the Email Activity feed before checking and resending.
+    assert raised.value.next_retry_delay == timedelta(seconds=30)
+
+
+async def test_unreachable_host_is_retried(settings):
+    mailer = SendGridMailer(API_KEY, host="http://127.0.0.1:9", timeout=1)  # discard port: refused
+    with pytest.raises(ApplicationError) as raised:
+        await send(activities(settings, mailer), request())
+    assert raised.value.type == UNAVAILABLE and "unreachable" in str(raised.value)
+
+
+# ---------------------------------------------------------------------- exactly once
+
+
+async def test_retries_through_a_worker_deliver_once(ts_env, sg, settings):
+    """500, 500, 202 on the time-skipping server: the backoff passes at once, one delivery."""
+    sg.script(reply(500), reply(500))
+    ledger = Ledger(settings.ledger_path)
+    req = request()
+    async with Worker(ts_env.client, task_queue=settings.task_queue, workflows=[SendOnce],
+                      activities=[activities(settings, mailer_for(sg), ledger).send_email]):
+        receipt = await ts_env.client.execute_workflow(
+            SendOnce.run, SendJob(request=req), id=f"mail-{uuid.uuid4().hex[:8]}", task_queue=settings.task_queue,
+        )
+    assert receipt.status == "sent"
+    assert len(sg.sends(req.send_key)) == 3
+    assert sg.deliveries(req.send_key) == 1
+    [accepted] = sg.accepted
+    assert receipt.message_id == accepted.message_id
+    entry = ledger.get(req.send_key)
+    assert entry.status == "sent" and entry.attempts == 3
+    # Each retry first asked the Email Activity API whether the failed attempt got through.
+    checks = [r for r in sg.requests if r.path == "/v3/messages"]
+    assert len(checks) == 2
+    assert checks[0].query["query"] == [f"(unique_args['send_key']=\"{req.send_key}\")"]
+    assert checks[0].query["limit"] == ["1"]
+
+
+class Killed(BaseException):
+    """The worker dying: not an Exception, nothing in the activity catches it."""
+
+
+class DiesBeforeSent(Ledger):
+    def sent(self, send_key: str, message_id: str | None) -> None:
+        raise Killed
+
+
+async def test_accepted_then_killed_before_the_ledger_update_is_not_sent_again(sg, settings):
+    req = request()
+    with pytest.raises(Killed):
+        await send(activities(settings, mailer_for(sg), DiesBeforeSent(settings.ledger_path)), req)
+    ledger = Ledger(settings.ledger_path)
+    assert ledger.get(req.send_key).status == "attempting"
+    assert sg.deliveries(req.send_key) == 1
+
+    receipt = await send(activities(settings, mailer_for(sg), ledger), req)
+    assert receipt.status == "already_sent"
+    [accepted] = sg.accepted
+    assert receipt.message_id == accepted.message_id
+    assert len(sg.sends(req.send_key)) == 1  # found through /v3/messages, not posted again
+    assert ledger.get(req.send_key).status == "sent"
+
+
+@pytest.mark.parametrize("feed_status", [403, 404, 400])
+async def test_without_email_activity_access_an_interrupted_send_is_sent_again(sg, settings, feed_status):
+    """The documented limit: no Email Activity add-on (or a query it refuses), no check;
+    at least once, logged."""
+    sg.feed_status = feed_status
+    req = request()
+    with pytest.raises(Killed):
+        await send(activities(settings, mailer_for(sg), DiesBeforeSent(settings.ledger_path)), req)
+    mailer = mailer_for(sg)
+    receipt = await send(activities(settings, mailer), req)
+    assert receipt.status == "sent"
+    assert sg.deliveries(req.send_key) == 2
+    # The feed is not asked again by this mailer once it said no.
+    assert await mailer.already_accepted(req.send_key) is None
+    assert len([r for r in sg.requests if r.path == "/v3/messages"]) == 1
+
+
+async def test_worker_killed_mid_request_then_new_worker_delivers_once(dev_env, sg, settings):
+    """A real worker process holds the request (SendGrid accepted, no answer yet) and is
+    SIGKILLed; after the activity times out, another worker finds the message and stops."""
+    sg.script(accept_then_hang(60))
+    req = request()
+    env = {
+        **os.environ,
+        "ACCORD_TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host,
+        "ACCORD_TASK_QUEUE": settings.task_queue,
+        "ACCORD_DATA_DIR": str(settings.data_dir),
+        "ACCORD_SIGNING_KEYS": "k" * 32,
+        "ACCORD_WEB_BASE_URL": settings.web_base_url,
+        "ACCORD_MAIL_BACKEND": "sendgrid",
+        "ACCORD_MAIL_FROM": "Accord <accord@accord.example>",
+        "ACCORD_SENDGRID_API_KEY": API_KEY,
+        "ACCORD_SENDGRID_HOST": sg.url,
+        "ACCORD_SENDGRID_TIMEOUT": "60",
+    }
+    process = subprocess.Popen([sys.executable, "-m", "tests.mail_workflows"], cwd=ROOT, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        # Workflows on this worker; activities only in the subprocess (until it dies).
+        async with Worker(dev_env.client, task_queue=settings.task_queue, workflows=[SendOnce]):
+            handle = await dev_env.client.start_workflow(
+                SendOnce.run, SendJob(request=req, start_to_close_seconds=2, initial_interval_seconds=0.1),
+                id=f"mail-kill-{uuid.uuid4().hex[:8]}", task_queue=settings.task_queue,
+            )
+            try:
+                await asyncio.to_thread(sg.wait_for_send, 1, 30)
+            except TimeoutError:
+                process.kill()
+                pytest.fail(f"the worker process sent nothing:\n{process.communicate()[0].decode()[-3000:]}")
+            process.send_signal(signal.SIGKILL)
+            process.wait(10)
+            assert sg.deliveries(req.send_key) == 1
+            assert Ledger(settings.ledger_path).get(req.send_key).status == "attempting"
+
+            settings_sg = settings.model_copy(update={"mail_backend": "sendgrid"})
+            async with Worker(dev_env.client, task_queue=settings.task_queue,
+                              activities=[activities(settings_sg, mailer_for(sg)).send_email]):
+                receipt = await asyncio.wait_for(handle.result(), 30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate(timeout=10)
+    assert receipt.status == "already_sent"
+    assert len(sg.sends(req.send_key)) == 1
+    assert sg.deliveries(req.send_key) == 1
+    entry = Ledger(settings.ledger_path).get(req.send_key)
+    assert entry.status == "sent" and entry.message_id == sg.accepted[0].message_id
+
+
+# ---------------------------------------------------------------------- configuration
+
+
+def test_mailer_for_chooses_the_configured_backend(settings):
+    assert type(accord_worker.mailer_for(settings)).__name__ == "Outbox"
+
+    with pytest.raises(ValueError, match="ACCORD_SENDGRID_API_KEY"):
+        accord_worker.mailer_for(settings.model_copy(update={"mail_backend": "sendgrid"}))
+    chosen = accord_worker.mailer_for(Settings(
+        data_dir=settings.data_dir, mail_backend="sendgrid", sendgrid_api_key=API_KEY,
+        sendgrid_host="http://127.0.0.1:1", sendgrid_timeout=3,
+    ))
+    assert isinstance(chosen, SendGridMailer)
+    assert chosen.host == "http://127.0.0.1:1" and chosen._sg.client.timeout == 3
+
+    smtp = accord_worker.mailer_for(Settings(
+        data_dir=settings.data_dir, mail_backend="smtp", smtp_host="mail.example", smtp_port=2525,
+        smtp_username="u", smtp_password="p", smtp_starttls=False,
+    ))
+    assert isinstance(smtp, SmtpMailer)
+    assert (smtp.host, smtp.port, smtp.username, smtp.password, smtp.starttls) == ("mail.example", 2525, "u", "p", False)
+
+
+def test_settings_from_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("ACCORD_MAIL_BACKEND", "sendgrid")
+    monkeypatch.setenv("ACCORD_SENDGRID_API_KEY", API_KEY)
+    monkeypatch.setenv("ACCORD_SENDGRID_TIMEOUT", "2.5")
+    monkeypatch.setenv("ACCORD_SENDGRID_WEBHOOK_PUBLIC_KEY", "MFkw...")
+    s = Settings(data_dir=tmp_path)
+    assert s.sendgrid_api_key.get_secret_value() == API_KEY and API_KEY not in repr(s)
+    assert s.sendgrid_timeout == 2.5 and s.sendgrid_webhook_public_key == "MFkw..."
+    assert s.ledger_path == tmp_path / "ledger.sqlite"
+
+
+async def test_sendgrid_helper_refusing_the_content_is_permanent(sg, settings):
+    mailer = mailer_for(sg)
+    message = Message(send_key="k", sender="a@b.example", to_name="", to_email="c@d.example", subject="s",
+                      html="<p>SG.abcdefgh.ijklmnop</p>", text="SG.abcdefgh.ijklmnop")
+    from accord.mail.message import PermanentMailError
+
+    with pytest.raises(PermanentMailError, match="ApiKeyIncluded"):
+        await mailer.send(message)
+    assert sg.requests == []
+
+
+async def test_api_key_and_links_stay_out_of_debug_logs(sg, settings, caplog):
+    caplog.set_level("DEBUG")
+    await send(activities(settings, mailer_for(sg)), request())
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert API_KEY not in logged
+    assert "/a/" not in logged

@@ -1,0 +1,252 @@
+"""SendGrid's signed Event Webhook: verified over the raw body, recorded once, bounces reported."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from temporalio.service import RPCError, RPCStatusCode
+
+from accord.config import Settings
+from accord.mail.ledger import Ledger
+from accord.mail.sendgrid_backend import SendGridMailer
+from accord.models import EmailEvent
+from accord.web.app import create_app
+from tests.conftest import DATA, running_worker
+from tests.fake_sendgrid import Accepted, FakeSendGrid
+from tests.helpers import eventually, state_where, unique
+
+SIGNATURE = "X-Twilio-Email-Event-Webhook-Signature"
+TIMESTAMP = "X-Twilio-Email-Event-Webhook-Timestamp"
+SEND_KEY = "partnership-p1/chain-1/mou-sign/1/bea"
+WORKFLOW_ID = "partnership-p1"
+
+
+class KeyPair:
+    """An ECDSA P-256 key pair like the one SendGrid signs its Event Webhook with."""
+
+    def __init__(self) -> None:
+        self.private = ec.generate_private_key(ec.SECP256R1())
+        der = self.private.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        self.public = base64.b64encode(der).decode()  # as the SendGrid console shows it
+
+    def sign(self, body: bytes, timestamp: str) -> str:
+        signature = self.private.sign(timestamp.encode() + body, ec.ECDSA(hashes.SHA256()))
+        return base64.b64encode(signature).decode()
+
+
+class FakeAccord:
+    """Records report_email_event calls; can fail like an unreachable Temporal."""
+
+    def __init__(self) -> None:
+        self.reported: list[tuple[str, EmailEvent]] = []
+        self.fail_with: RPCError | None = None
+
+    async def report_email_event(self, workflow_id: str, event: EmailEvent) -> None:
+        if self.fail_with is not None:
+            raise self.fail_with
+        self.reported.append((workflow_id, event))
+
+
+@dataclass
+class Hook:
+    http: httpx.AsyncClient
+    keys: KeyPair
+    accord: FakeAccord
+    ledger: Ledger
+
+    async def post(self, events: list[dict], *, keys: KeyPair | None = None, body: bytes | None = None,
+                   headers: dict[str, str] | None = None) -> httpx.Response:
+        raw = json.dumps(events).encode()
+        timestamp = str(int(time.time()))
+        signed = {SIGNATURE: (keys or self.keys).sign(raw, timestamp), TIMESTAMP: timestamp,
+                  "Content-Type": "application/json"}
+        return await self.http.post("/webhooks/sendgrid", content=raw if body is None else body,
+                                    headers=signed if headers is None else headers)
+
+
+@pytest.fixture
+async def hook(settings: Settings) -> AsyncIterator[Hook]:
+    keys = KeyPair()
+    configured = settings.model_copy(update={"sendgrid_webhook_public_key": keys.public})
+    ledger = Ledger(configured.ledger_path)
+    ledger.attempting(SEND_KEY, "bea")
+    ledger.sent(SEND_KEY, "msg-1")
+    accord = FakeAccord()
+    app = create_app(configured, accord)  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://accord.test") as http:
+        yield Hook(http, keys, accord, ledger)
+
+
+def event(name: str, event_id: str, **extra) -> dict:
+    return {"email": "bea@beta.example", "timestamp": 1_760_000_000, "smtp-id": "<x@sendgrid>", "event": name,
+            "sg_event_id": event_id, "sg_message_id": "msg-1.filter0001", "category": ["accord"],
+            "send_key": SEND_KEY, "workflow_id": WORKFLOW_ID, **extra}
+
+
+async def test_signed_events_are_recorded_once(hook):
+    batch = [event("processed", "ev-1"), event("delivered", "ev-2", response="250 OK"),
+             event("deferred", "ev-3", response="421 try later", attempt="1")]
+    response = await hook.post(batch)
+    assert response.status_code == 200
+    assert response.json() == {"recorded": 3, "duplicates": 0, "ignored": 0}
+    recorded = hook.ledger.events(SEND_KEY)
+    assert [(e.event, e.reason) for e in recorded] == [("processed", ""), ("delivered", "250 OK"),
+                                                       ("deferred", "421 try later")]
+    assert recorded[0].timestamp.startswith("2025-10-09")
+
+    # SendGrid delivers at least once: the same batch again changes nothing.
+    again = await hook.post(batch)
+    assert again.json() == {"recorded": 0, "duplicates": 3, "ignored": 0}
+    assert len(hook.ledger.events()) == 3
+    assert hook.accord.reported == []  # nothing the workflow must act on
+
+
+async def test_bounce_and_drop_reach_the_workflow_once(hook):
+    bounce = event("bounce", "ev-b", reason="550 5.1.1 The email account does not exist", status="5.1.1",
+                   type="bounce")
+    response = await hook.post([bounce])
+    assert response.status_code == 200
+    [(workflow_id, notice)] = hook.accord.reported
+    assert workflow_id == WORKFLOW_ID
+    assert notice == EmailEvent(send_key=SEND_KEY, event="bounce",
+                                reason="550 5.1.1 The email account does not exist", recipient="bea")
+    await hook.post([bounce])  # duplicate delivery: not reported again
+    assert len(hook.accord.reported) == 1
+
+    await hook.post([event("dropped", "ev-d", reason="Bounced Address")])
+    assert [(n.event, n.reason) for _, n in hook.accord.reported] == [
+        ("bounce", "550 5.1.1 The email account does not exist"), ("dropped", "Bounced Address")]
+    assert {e.event_id: e.notified_at is not None for e in hook.ledger.events()} == {"ev-b": True, "ev-d": True}
+
+
+async def test_temporal_unavailable_means_503_then_reported_on_redelivery(hook):
+    hook.accord.fail_with = RPCError("unavailable", RPCStatusCode.UNAVAILABLE, b"")
+    bounce = event("bounce", "ev-b", reason="mailbox full", type="blocked")
+    assert (await hook.post([bounce])).status_code == 503
+    assert [e.notified_at for e in hook.ledger.events()] == [None]  # recorded, not yet reported
+
+    hook.accord.fail_with = None
+    assert (await hook.post([bounce])).json() == {"recorded": 0, "duplicates": 1, "ignored": 0}
+    [(_, notice)] = hook.accord.reported
+    assert notice.reason == "blocked: mailbox full"
+
+
+async def test_bounce_for_a_finished_workflow_is_recorded_and_dropped(hook):
+    hook.accord.fail_with = RPCError("workflow execution already completed", RPCStatusCode.NOT_FOUND, b"")
+    assert (await hook.post([event("bounce", "ev-b", reason="gone")])).status_code == 200
+    [recorded] = hook.ledger.events()
+    assert recorded.notified_at is not None  # nothing to retry
+
+
+async def test_events_that_are_not_ours_are_ignored(hook):
+    other = {"email": "x@y.example", "timestamp": 1_760_000_000, "event": "delivered", "sg_event_id": "ev-x"}
+    response = await hook.post([other, "not an object", event("open", "ev-o")])
+    assert response.json() == {"recorded": 1, "duplicates": 0, "ignored": 2}
+
+
+async def test_event_without_id_is_still_recorded_once(hook):
+    legacy = event("dropped", "", reason="Invalid")
+    del legacy["sg_event_id"]
+    await hook.post([legacy])
+    await hook.post([legacy])
+    [recorded] = hook.ledger.events()
+    assert recorded.event_id.startswith("sha256:")
+    assert len(hook.accord.reported) == 1
+
+
+@pytest.mark.parametrize("case", ["tampered", "wrong key", "no signature", "no timestamp", "garbage signature",
+                                  "old timestamp reused"])
+async def test_unverified_requests_are_refused_and_change_nothing(hook, case):
+    batch = [event("bounce", "ev-b", reason="550")]
+    raw = json.dumps(batch).encode()
+    timestamp = str(int(time.time()))
+    good = {SIGNATURE: hook.keys.sign(raw, timestamp), TIMESTAMP: timestamp}
+    if case == "tampered":
+        response = await hook.post(batch, body=raw.replace(b"550", b"250"), headers=good)
+    elif case == "wrong key":
+        response = await hook.post(batch, keys=KeyPair())
+    elif case == "no signature":
+        response = await hook.post(batch, headers={TIMESTAMP: timestamp})
+    elif case == "no timestamp":
+        response = await hook.post(batch, headers={SIGNATURE: good[SIGNATURE]})
+    elif case == "garbage signature":
+        response = await hook.post(batch, headers={SIGNATURE: "not base64!", TIMESTAMP: timestamp})
+    else:  # the signature covers the timestamp: it cannot be swapped
+        response = await hook.post(batch, headers={SIGNATURE: good[SIGNATURE], TIMESTAMP: str(int(timestamp) - 1)})
+    assert response.status_code == 403
+    assert hook.ledger.events() == []
+    assert hook.accord.reported == []
+
+
+async def test_without_a_configured_key_everything_is_refused(settings):
+    app = create_app(settings, FakeAccord())  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://accord.test") as http:
+        response = await http.post("/webhooks/sendgrid", content=b"[]",
+                                   headers={SIGNATURE: "x", TIMESTAMP: "1"})
+    assert response.status_code == 403
+
+
+def test_a_malformed_public_key_fails_at_startup(settings):
+    with pytest.raises(ValueError, match="SENDGRID_WEBHOOK_PUBLIC_KEY"):
+        create_app(settings.model_copy(update={"sendgrid_webhook_public_key": "bm90IGEga2V5"}))
+
+
+async def test_pem_public_key_is_accepted(settings):
+    keys = KeyPair()
+    pem = keys.private.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    app = create_app(settings.model_copy(update={"sendgrid_webhook_public_key": pem}), FakeAccord())  # type: ignore[arg-type]
+    raw = json.dumps([event("delivered", "ev-1")]).encode()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://accord.test") as http:
+        response = await http.post("/webhooks/sendgrid", content=raw,
+                                   headers={SIGNATURE: keys.sign(raw, "123"), TIMESTAMP: "123"})
+    assert response.status_code == 200
+
+
+async def test_a_bounce_reaches_the_running_partnership(ts_env, settings, accord_for):
+    """End to end: the worker sends through (fake) SendGrid, SendGrid reports a bounce with the
+    custom_args it was given, and the workflow marks the person unreachable."""
+    keys = KeyPair()
+    configured = settings.model_copy(update={"sendgrid_webhook_public_key": keys.public})
+    accord = accord_for(ts_env)
+    with FakeSendGrid() as sg:
+        mailer = SendGridMailer("SG.test", host=sg.url, timeout=2)
+        async with running_worker(ts_env.client, configured, mailer=mailer):
+            workflow_id = await accord.start(unique(DATA / "screening.yaml"))
+            to_bo = await until_accepted(sg, "bo@beta.example")
+            args = to_bo.body["custom_args"]
+            assert args["workflow_id"] == workflow_id
+
+            app = create_app(configured, accord)
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://accord.test") as http:
+                hook = Hook(http, keys, FakeAccord(), Ledger(configured.ledger_path))  # the real client is in the app
+                bounce = {"email": "bo@beta.example", "timestamp": int(time.time()), "event": "bounce",
+                          "sg_event_id": "ev-bounce-1", "sg_message_id": f"{to_bo.message_id}.filter0001",
+                          "reason": "550 5.1.1 mailbox unavailable", "status": "5.1.1", "type": "bounce", **args}
+                response = await hook.post([bounce])
+                assert response.status_code == 200, response.text
+                await hook.post([bounce])  # redelivered: recorded and reported once
+
+            state = await state_where(accord, workflow_id, lambda s: "bo" in s.unreachable)
+    [record] = [e for e in state.email_events if e.event == "bounce"]
+    assert record.send_key == args["send_key"] and record.recipient == "bo"
+    assert "mailbox unavailable" in record.reason
+
+
+async def until_accepted(sg: FakeSendGrid, email: str) -> Accepted:
+    async def check() -> Accepted:
+        found = [a for a in sg.accepted if a.body["personalizations"][0]["to"][0]["email"] == email]
+        assert found, f"nothing accepted for {email} yet"
+        return found[0]
+
+    return await eventually(check)

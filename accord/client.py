@@ -108,6 +108,9 @@ class Accord:
     async def state(self, workflow_id: str) -> PartnershipState:
         return await self.handle(workflow_id).query(PartnershipWorkflow.state)
 
+    async def definition(self, workflow_id: str) -> PartnershipDefinition:
+        return await self.handle(workflow_id).query(PartnershipWorkflow.definition)
+
     async def list(self, stage: str | None = None, query: str | None = None, limit: int = 100) -> list[Listed]:
         clauses = ["WorkflowType = 'PartnershipWorkflow'"]
         if stage:

@@ -389,3 +389,174 @@ class EmailReceipt(Payload):
     status: Literal["sent", "already_sent", "failed"]
     message_id: str | None = None
     error: str | None = None
+
+
+# --- the escalation workflow ------------------------------------------------------
+# An escalation runs as its own (child) workflow: workflows/escalation.py.
+
+
+class EscalationStatus(StrEnum):
+    open = "open"  # climbing the ladder until somebody acknowledges it
+    acknowledged = "acknowledged"  # somebody owns it: no more climbing, CARE under way
+    resolved = "resolved"
+    withdrawn = "withdrawn"
+
+    @property
+    def is_final(self) -> bool:
+        return self in (EscalationStatus.resolved, EscalationStatus.withdrawn)
+
+
+class EscalationFacts(Payload):
+    """What an escalation is about: fixed when it is raised (the EscalationRecord's fields)."""
+
+    id: str
+    trigger: str  # overdue, red_status, alignment, manual, ...
+    subject: str  # the task / approval / metric it is about
+    reason: str
+    severity: str = "normal"
+    raised_by: str
+    channel: Channel = Channel.temporal
+    opened_at: datetime
+
+
+class LevelChange(Payload):
+    """One step on the ladder: which level (None: past the last level, handed to ops), when, why."""
+
+    level: int | None
+    name: str
+    contacts: list[str] = Field(default_factory=list, description="Stakeholder ids (or ops-N) told at this level.")
+    at: datetime
+    cause: str
+    notified_at: datetime | None = Field(None, description="When the level's contacts were emailed.")
+
+
+class AcknowledgementRecord(Payload):
+    actor: str
+    note: str = ""
+    at: datetime
+    level: int
+    channel: Channel
+
+
+CareStep = Literal["clarify", "acknowledge", "reframe", "explore"]
+
+
+class CareNote(Payload):
+    text: str
+    by: str
+    at: datetime
+    channel: Channel
+
+
+class SupersededCareNote(Payload):
+    """A CARE entry that a later entry for the same step (and party) replaced: kept for the audit."""
+
+    step: CareStep
+    party: str | None = None
+    note: CareNote
+
+
+class CareRecord(Payload):
+    """Clarify the observable issue, Acknowledge each party's perspective, Reframe around the
+    shared goal, Explore the new agreement."""
+
+    clarify: CareNote | None = None
+    acknowledge: dict[str, CareNote] = Field(default_factory=dict, description="Party id -> that party's perspective.")
+    reframe: CareNote | None = None
+    explore: CareNote | None = None
+    superseded: list[SupersededCareNote] = Field(default_factory=list)
+
+    def missing(self, parties: list[str]) -> list[str]:
+        """The steps (and parties' perspectives) still to be recorded before it can be resolved."""
+        out = [step for step in ("clarify",) if self.clarify is None]
+        out += [f"acknowledge ({p})" for p in parties if p not in self.acknowledge]
+        out += [step for step, note in (("reframe", self.reframe), ("explore", self.explore)) if note is None]
+        return out
+
+
+class EscalationState(EscalationFacts):
+    partnership_workflow_id: str
+    partnership: str = Field("", description="The partnership's name.")
+    # The first run's id: stable across continue-as-new, so email send keys stay unique per escalation.
+    chain_id: str
+    status: EscalationStatus = EscalationStatus.open
+    level: int = Field(description="The ladder level (1-based) responsible now; stays at the last level once with ops.")
+    level_reached_at: datetime
+    with_ops: bool = Field(False, description="Past the last level: ops have been told and it stays open.")
+    levels: list[LevelChange] = Field(default_factory=list)
+    acknowledgements: list[AcknowledgementRecord] = Field(default_factory=list)
+    care: CareRecord = Field(default_factory=CareRecord)
+    resolution: str = ""
+    proposed_amendment: str | None = None
+    withdrawn_reason: str = ""
+    closed_by: str | None = None
+    closed_at: datetime | None = None
+    closed_channel: Channel | None = None
+    unreachable: list[str] = Field(default_factory=list, description="Contacts whose email failed permanently.")
+    runs: int = 1
+
+
+class EscalationInput(EscalationFacts):
+    partnership_workflow_id: str = Field(description="The parent: told of every level and status change by signal.")
+    definition: PartnershipDefinition
+    level: int = Field(1, ge=1, description="The ladder level (1-based) it starts at.")
+    # Set when the workflow continues as new: the state it carries over.
+    state: EscalationState | None = None
+
+    @classmethod
+    def from_record(
+        cls, record: EscalationRecord, partnership_workflow_id: str, definition: PartnershipDefinition
+    ) -> EscalationInput:
+        return cls(
+            partnership_workflow_id=partnership_workflow_id,
+            definition=definition,
+            **record.model_dump(include=set(EscalationFacts.model_fields) | {"level"}),
+        )
+
+
+class EscalationLink(Payload):
+    """The escalation page's action link. ``ActionLink.action`` does not admit "escalation"
+    yet; once it does, the escalation workflow sends this as its email's ActionLink."""
+
+    action: Literal["escalation"] = "escalation"
+    ref: str = Field(description="The escalation id.")
+    round: int = Field(1, description="The ladder step the email was sent for.")
+    expires_at: datetime
+
+
+class Acknowledge(Payload):
+    actor: str
+    note: str = ""
+    channel: Channel = Channel.temporal
+
+
+class CareEntry(Payload):
+    actor: str
+    step: CareStep
+    text: str
+    party: str | None = Field(None, description="For 'acknowledge': whose perspective (default: the actor's party).")
+    channel: Channel = Channel.temporal
+
+
+class Resolve(Payload):
+    actor: str
+    resolution: str
+    amendment: str | None = Field(None, description="The proposed amendment to the MOU/definition (free text).")
+    channel: Channel = Channel.temporal
+
+
+class Withdraw(Payload):
+    actor: str
+    reason: str
+    channel: Channel = Channel.temporal
+
+
+class EscalationChanged(Payload):
+    """Signal ``escalation_changed`` to the partnership: an escalation's level or status moved."""
+
+    escalation_id: str
+    level: int
+    status: EscalationStatus
+    with_ops: bool = False
+    at: datetime
+    cause: str = ""

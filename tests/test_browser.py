@@ -1,4 +1,5 @@
-"""A person in a real browser: outbox -> email -> action link -> form -> confirmation.
+"""A person in a real browser: outbox -> email -> action link -> form -> confirmation,
+for a screening task and for signing the MOU.
 
 Headless Chromium from the system (CI installs the Debian package); the app runs under
 uvicorn on a free localhost port in the test's event loop, beside the worker.
@@ -10,15 +11,20 @@ import asyncio
 import logging
 import shutil
 import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 
+from accord.client import Accord
+from accord.config import Settings
 from accord.mail import outbox
-from accord.models import Channel, TaskStatus
+from accord.models import Channel, DecisionInput, DecisionKind, TaskStatus
 from accord.web.server import build_server
-from tests.conftest import running_worker
-from tests.web_helpers import until, mail_for, mails, screening_definition
+from tests.conftest import DATA, running_worker
+from tests.helpers import state_where, unique
+from tests.web_helpers import idle, mail_for, mails, screening_definition, until
 
 pytestmark = pytest.mark.browser
 
@@ -48,29 +54,50 @@ class Collect(logging.Handler):
         self.lines.append(record.getMessage())
 
 
+def listen(settings: Settings) -> tuple[socket.socket, str]:
+    """A socket on a free localhost port; the settings' base URL points at it.
+
+    Call it before the worker starts: the email activity builds links from the base URL.
+    """
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    base = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    settings.web_base_url = base
+    return listener, base
+
+
+@asynccontextmanager
+async def serving(settings: Settings, accord: Accord, listener: socket.socket,
+                  access_log: logging.Handler | None = None) -> AsyncIterator[None]:
+    """The web app under uvicorn in this event loop, until the block ends."""
+    server = build_server(settings, accord, log_level="info")
+    if access_log is not None:
+        # After build_server: uvicorn's logging config replaces the logger's handlers.
+        logging.getLogger("uvicorn.access").addHandler(access_log)
+    running = asyncio.create_task(server.serve(sockets=[listener]))
+    try:
+        await until(lambda: server.started or running.done())
+        assert not running.done(), "uvicorn did not start"
+        yield
+    finally:
+        server.should_exit = True
+        await running
+        if access_log is not None:
+            logging.getLogger("uvicorn.access").removeHandler(access_log)
+
+
 async def test_person_completes_a_task_from_the_outbox(dev_env, settings, accord_for, tmp_path):
     from playwright.async_api import async_playwright, expect
 
     executable = chromium_path()
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    base = f"http://127.0.0.1:{port}"
-    # Before the worker starts: the email activity builds links from it.
-    settings.web_base_url = base
+    listener, base = listen(settings)
     accord = accord_for(dev_env)
     access_log = Collect()
 
     async with running_worker(dev_env.client, settings):
         wf = await accord.start(screening_definition())
         await until(lambda: mail_for(settings, "arun@acme.example", "Capability audit"))
-        server = build_server(settings, accord, log_level="info")
-        # After build_server: uvicorn's logging config replaces the logger's handlers.
-        logging.getLogger("uvicorn.access").addHandler(access_log)
-        serving = asyncio.create_task(server.serve(sockets=[listener]))
-        try:
-            await until(lambda: server.started or serving.done())
-            assert not serving.done(), "uvicorn did not start"
+        async with serving(settings, accord, listener, access_log):
             async with async_playwright() as p:
                 browser = await p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
                 try:
@@ -91,10 +118,6 @@ async def test_person_completes_a_task_from_the_outbox(dev_env, settings, accord
                     await page.screenshot(path=str(tmp_path / "task-done.png"), full_page=True)
                 finally:
                     await browser.close()
-        finally:
-            server.should_exit = True
-            await serving
-            logging.getLogger("uvicorn.access").removeHandler(access_log)
 
         task = (await accord.state(wf)).tasks["capability"]
 
@@ -109,3 +132,60 @@ async def test_person_completes_a_task_from_the_outbox(dev_env, settings, accord
                    for line in outbox.body(m, "plain").splitlines() if "/a/" in line}
     assert any("/a/<redacted>" in line for line in access_log.lines)
     assert not any(token in line for token in tokens_sent for line in access_log.lines)
+
+
+async def test_signatory_reads_and_approves_the_mou_from_the_outbox(dev_env, settings, accord_for, tmp_path):
+    from playwright.async_api import async_playwright, expect
+
+    executable = chromium_path()
+    listener, base = listen(settings)
+    accord = accord_for(dev_env)
+
+    async with running_worker(dev_env.client, settings):
+        wf = await accord.start(unique(DATA / "mou.yaml"))
+        await state_where(accord, wf, lambda s: "go-no-go" in s.approvals)
+        await accord.decide(wf, DecisionInput(approval_id="go-no-go", actor="alice", decision=DecisionKind.approve))
+        await until(lambda: mail_for(settings, "alice@acme.example", "MOU signature"))
+        await until(lambda: idle(accord, wf))
+        version = (await accord.state(wf)).mou.versions[0]
+        async with serving(settings, accord, listener):
+            async with async_playwright() as p:
+                browser = await p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+                try:
+                    page = await browser.new_page()
+                    await page.goto(f"{base}/outbox")
+                    await (page.get_by_role("row").filter(has_text="alice@acme.example")
+                           .get_by_role("link", name="MOU signature").click())
+                    await expect(page.get_by_role("heading", level=1)).to_contain_text("Decision needed: MOU signature")
+
+                    await page.frame_locator("iframe.email").get_by_role("link", name="Review and decide").click()
+                    await page.wait_for_url(f"{base}/a/**")
+                    await expect(page.get_by_role("heading", level=1)).to_have_text("MOU signature")
+                    # The MOU itself, version 1 and its full hash, the deadline, and who else signs.
+                    await expect(page.get_by_role("heading", name="Memorandum of Understanding")).to_be_visible()
+                    document = page.get_by_role("article")
+                    await expect(document).to_contain_text("Each party keeps its own IP.")
+                    facts = page.locator("dl.facts")
+                    await expect(facts).to_contain_text(version.hash)
+                    await expect(facts).to_contain_text("Deadline")
+                    signers = page.get_by_role("table", name="Who signs")
+                    await expect(signers).to_contain_text("Amir Acme")
+                    await expect(signers).to_contain_text("Bea Beta")
+                    # Every form field is reachable by its label.
+                    for label in ("Reason for declining", "What should change?", "Delegate to"):
+                        await expect(page.get_by_label(label)).to_be_visible()
+                    await page.screenshot(path=str(tmp_path / "mou-page.png"), full_page=True)
+
+                    await page.get_by_role("button", name="Approve version 1").click()
+                    await expect(page.get_by_role("status")).to_contain_text("Your decision (approve) is recorded")
+                    await expect(page.locator("dl.facts")).to_contain_text(version.hash)
+                    await page.screenshot(path=str(tmp_path / "mou-approved.png"), full_page=True)
+                finally:
+                    await browser.close()
+
+        approval = (await accord.state(wf)).approvals["mou"]
+
+    [decision] = approval.decisions
+    assert (decision.actor, decision.decision, decision.channel) == ("alice", DecisionKind.approve, Channel.email_link)
+    assert (decision.document_version, decision.document_hash) == (1, version.hash)
+    assert (tmp_path / "mou-page.png").stat().st_size > 0 and (tmp_path / "mou-approved.png").stat().st_size > 0

@@ -5,18 +5,14 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
 from accord import tokens
-from accord.client import Accord
-from accord.config import Settings
 from accord.mail import outbox
 from accord.models import (
-    ActionLink,
     AlignmentOverride,
     ApprovalOutcome,
     ApprovalState,
@@ -29,12 +25,13 @@ from accord.models import (
     TaskKind,
     TaskStatus,
 )
-from accord.web import actions, csrf, redact
+from accord.web import actions, redact
 from accord.web.app import create_app
 from accord.web.problems import Problem
 from tests.conftest import running_worker
 from tests.helpers import ALIGNED, pass_checklist, submit_statements
 from tests.web_helpers import (
+    Live,
     action_link,
     all_links,
     csrf_value,
@@ -42,34 +39,12 @@ from tests.web_helpers import (
     mails,
     screening_definition,
     snapshot,
+    token_of,
     until,
 )
 
 # Seven emails open screening: three checklist tasks and four goal statements.
 FIRST_EMAILS = 7
-
-
-@dataclass
-class Live:
-    accord: Accord
-    wf: str
-    settings: Settings
-    http: httpx.AsyncClient
-
-    async def state(self) -> PartnershipState:
-        return await self.accord.state(self.wf)
-
-    def token_for(self, recipient: str, action: str, ref: str, *, workflow_id: str | None = None,
-                  expires_at: datetime | None = None, round: int = 1) -> str:
-        link = ActionLink(action=action, ref=ref, round=round,
-                          expires_at=expires_at or datetime.now(UTC) + timedelta(days=3))
-        return tokens.mint(workflow_id or self.wf, recipient, link, self.settings.keys)
-
-    def csrf_for(self, token: str) -> dict[str, str]:
-        """A correct CSRF field for ``token`` with this client's cookie (the page may refuse to show one)."""
-        nonce = self.http.cookies.get(csrf.COOKIE)
-        assert nonce, "GET an action page first: it sets the CSRF cookie"
-        return {csrf.FIELD: csrf.field(self.settings.keys, nonce, token)}
 
 
 @pytest.fixture
@@ -82,10 +57,6 @@ async def live(dev_env, settings, accord_for) -> AsyncIterator[Live]:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=settings.web_base_url) as http:
             yield Live(accord, wf, settings, http)
     # accord_for terminates the workflow afterwards.
-
-
-def token_of(path: str) -> str:
-    return path.removeprefix("/a/")
 
 
 # ---------------------------------------------------------------------- tasks

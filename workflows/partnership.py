@@ -81,6 +81,9 @@ MOU = "mou"
 # Workflow versioning (see README "Changing workflow code"): v0.1 waited in the MOU stage;
 # workflows that reached it under v0.1 keep waiting, new ones draft and sign the MOU.
 PATCH_MOU_STAGE = "mou-stage"
+# v0.1 looked at decisions only after the first request emails were sent, so a delegation
+# arriving meanwhile went unnoticed; histories recorded that way replay the old order.
+PATCH_FOLLOW_EARLY_DECISIONS = "follow-early-decisions"
 
 MAX_UPLOAD_CHARS = 200_000
 MAX_EMAIL_EVENTS = 200
@@ -493,8 +496,14 @@ class PartnershipWorkflow:
             return len(approval.decisions), tuple(approval.approvers)
 
         self._set_detail(f"{approval.title}: waiting on {', '.join(evaluation().waiting_on)}")
-        await ask_new()
-        last = seen()
+        if workflow.patched(PATCH_FOLLOW_EARLY_DECISIONS):
+            # Taken before asking: a decision or delegation that lands while the first
+            # emails go out must still be followed up (v0.1 missed it).
+            last = seen()
+            await ask_new()
+        else:
+            await ask_new()
+            last = seen()
 
         async def follow_decisions() -> None:
             # Each decision or delegation may make someone new due (the next signer, a delegate).
@@ -731,6 +740,11 @@ class PartnershipWorkflow:
     @workflow.query
     def state(self) -> PartnershipState:
         return self.state
+
+    @workflow.query
+    def definition(self) -> PartnershipDefinition:
+        """The definition in force (names, roles, parties: the state refers to people by id)."""
+        return self.definition
 
     # ------------------------------------------------------------------ updates
 

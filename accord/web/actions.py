@@ -4,6 +4,10 @@
 the claim and the workflow's current state what the person sees, and ``perform`` turns
 the submitted form into the matching client update. The page checks are for clarity
 only: the workflow's update validators decide, so a stale page can never act wrongly.
+
+A decision on a document (the MOU) shows the document itself, loaded from the document
+store and verified against the hash the workflow recorded; if it cannot be shown, there
+is no form: nobody signs what they cannot read.
 """
 
 from __future__ import annotations
@@ -15,13 +19,16 @@ from typing import Any
 
 from accord import tokens
 from accord.client import Accord, ActionRefused
+from accord.documents.store import DocumentStore
 from accord.logic import approvals
 from accord.models import (
     ApprovalOutcome,
     ApprovalState,
     Channel,
+    Decision,
     DecisionInput,
     DecisionKind,
+    DelegationInput,
     PartnershipState,
     Stage,
     StatementSubmission,
@@ -30,11 +37,15 @@ from accord.models import (
     TaskStatus,
     UpdateResult,
 )
+from accord.web import documents as docs
+from accord.web.people import Person
 from accord.web.problems import Problem
+from workflows.partnership import MOU
 
 MAX_RESULT = 4000
 MAX_STATEMENT = 2000
 MAX_COMMENT = 4000
+DELEGATE = "delegate"  # the delegation form's "decision" value
 
 
 class FormError(Exception):
@@ -45,6 +56,19 @@ class FormError(Exception):
 class Page:
     template: str
     context: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Signer:
+    """One row of the "who decides" table."""
+
+    id: str
+    name: str
+    detail: str  # role and party, when known
+    you: bool
+    decision: Decision | None
+    waiting: bool  # asked now: undecided (sequential: the next in order)
+    on_behalf_of: list[str] = field(default_factory=list)
 
 
 def claim_for(token: str, keys: list[str]) -> tokens.Claim:
@@ -61,18 +85,25 @@ def claim_for(token: str, keys: list[str]) -> tokens.Claim:
         raise Problem(400, "This link does not work", exc.reason) from None
 
 
-def page_for(claim: tokens.Claim, state: PartnershipState) -> Page:
+def page_for(claim: tokens.Claim, state: PartnershipState, *, documents: DocumentStore | None = None,
+             people: Mapping[str, Person] | None = None) -> Page:
+    """``documents`` is where a decision's document is read from; ``people`` names the
+    stakeholders (None when the definition could not be read: ids are shown, and no delegation)."""
     if claim.action == "task":
         page = _task_page(claim, state)
     elif claim.action == "statement":
         page = _statement_page(claim, state)
     elif claim.action == "decision":
-        page = _decision_page(claim, state)
+        page = _decision_page(claim, state, documents, people)
     else:
         raise Problem(400, "This link does not work", "This link asks for an action Accord does not know.")
+    _check_open(state)
+    return page
+
+
+def _check_open(state: PartnershipState) -> None:
     if state.stage.is_final:
         raise Problem(409, "This partnership is closed", f"{state.name} is {state.stage.value}: nothing more is asked here.")
-    return page
 
 
 def _task_page(claim: tokens.Claim, state: PartnershipState) -> Page:
@@ -123,22 +154,32 @@ def _statement_page(claim: tokens.Claim, state: PartnershipState) -> Page:
     )
 
 
-def _decision_page(claim: tokens.Claim, state: PartnershipState) -> Page:
+def _decision_page(claim: tokens.Claim, state: PartnershipState, documents: DocumentStore | None,
+                   people: Mapping[str, Person] | None) -> Page:
     approval = state.approvals.get(claim.ref)
     if approval is None:
         raise Problem(404, "No such decision", f"{state.name} has no approval {claim.ref!r}.")
     if approval.outcome != ApprovalOutcome.pending:
         raise Problem(409, "This decision is closed", f"{approval.title} ended: {approval.outcome.value.replace('_', ' ')}.")
     if claim.round < approval.round:
+        version = f" on version {approval.document_version} of the document" if approval.document_version else ""
         raise Problem(
             409,
             "This link is for an earlier round",
             f"This link was for round {claim.round} of {approval.title}; it has been superseded by round "
-            f"{approval.round}. Please use the link in the newest email.",
+            f"{approval.round}{version}. Please use the link in the newest email.",
         )
     if claim.round != approval.round:
         raise Problem(409, "This round has not started", f"{approval.title} is in round {approval.round}.")
     if claim.recipient not in approval.approvers:
+        handed = next((d for d in reversed(approval.delegations) if d.delegator == claim.recipient), None)
+        if handed is not None:
+            raise Problem(
+                409,
+                "You delegated this decision",
+                f"You delegated {approval.title} to {_name(people, handed.delegate)} on {_when(handed.at)}"
+                f" ({handed.reason}). They decide in your place.",
+            )
         raise Problem(403, "You are not asked to decide", f"{claim.recipient} is not an approver of {approval.title}.")
     decisions = {d.actor: d for d in reversed(approval.decisions_in_round())}  # first decision wins
     earlier = decisions.get(claim.recipient)
@@ -149,21 +190,74 @@ def _decision_page(claim: tokens.Claim, state: PartnershipState) -> Page:
             f"You decided '{earlier.decision.value.replace('_', ' ')}' on {_when(earlier.at)}"
             f"{' (' + earlier.comment + ')' if earlier.comment else ''}. The first decision counts.",
         )
-    if approval.policy == "sequential" and claim.recipient not in _waiting_on(approval):
+    waiting = _waiting_on(approval)
+    if approval.policy == "sequential" and claim.recipient not in waiting:
         raise Problem(409, "It is not your turn yet", f"The signing order is {', '.join(approval.approvers)}.")
-    others = [(who, decisions.get(who)) for who in approval.approvers if who != claim.recipient]
-    return Page("action_decision.html", {"approval": approval, "others": others})
+
+    document = None
+    if approval.document_hash:
+        _check_open(state)  # before reading the document: "closed" says more than a missing file
+        what = "the MOU" if approval.id == MOU else "the document"
+        if documents is None:
+            raise Problem(500, "The document cannot be shown", f"Accord has no document store to read {what} from.")
+        document = docs.show(documents, state, approval.document_version, approval.document_hash, what)
+    delegated_by: dict[str, list[str]] = {}
+    for d in approval.delegations:
+        delegated_by.setdefault(d.delegate, []).append(_name(people, d.delegator))
+    signers = [
+        Signer(id=who, name=_name(people, who), detail=_detail(people, who), you=who == claim.recipient,
+               decision=decisions.get(who), waiting=who in waiting, on_behalf_of=delegated_by.get(who, []))
+        for who in approval.approvers
+    ]
+    candidates = sorted(
+        (p for p in (people or {}).values() if p.id not in approval.approvers), key=lambda p: p.name.casefold()
+    )
+    return Page("action_decision.html", {
+        "approval": approval,
+        "document": document,
+        "signers": signers,
+        "policy": _policy_words(approval),
+        "sequential": approval.policy == "sequential",
+        "reject_label": "Decline" if document else "Reject",
+        "candidates": candidates if approval.allow_delegation else [],
+        "people_known": people is not None,
+        "delegate_value": DELEGATE,
+    })
 
 
-async def perform(accord: Accord, claim: tokens.Claim, form: Mapping[str, Any]) -> UpdateResult:
-    """Send the form to the workflow; raise FormError (nothing sent) or Problem (refused)."""
+def _policy_words(approval: ApprovalState) -> str:
+    n = len(approval.approvers)
+    return {
+        "all": f"all {n} must approve",
+        "any": "one approval is enough",
+        "quorum": f"{approval.quorum or n} of {n} must approve",
+        "sequential": f"all {n} must approve, one after another in the order below",
+    }.get(approval.policy, approval.policy)
+
+
+def _name(people: Mapping[str, Person] | None, who: str) -> str:
+    person = (people or {}).get(who)
+    return person.name if person else who
+
+
+def _detail(people: Mapping[str, Person] | None, who: str) -> str:
+    person = (people or {}).get(who)
+    return f"{person.role}, {person.party}" if person else ""
+
+
+async def perform(accord: Accord, claim: tokens.Claim, form: Mapping[str, Any], page: Page | None = None) -> UpdateResult:
+    """Send the form to the workflow; raise FormError (nothing sent) or Problem (refused).
+
+    ``page`` is the page the form belongs to, as it would be shown now: a decision on a
+    document is sent only if the form names the very version that page shows.
+    """
     try:
-        return await _send(accord, claim, form)
+        return await _send(accord, claim, form, page)
     except ActionRefused as exc:
         raise Problem(409, "This could not be done", exc.message) from None
 
 
-async def _send(accord: Accord, claim: tokens.Claim, form: Mapping[str, Any]) -> UpdateResult:
+async def _send(accord: Accord, claim: tokens.Claim, form: Mapping[str, Any], page: Page | None) -> UpdateResult:
     wf = claim.workflow_id
     if claim.action == "task":
         result = _text(form, "result")
@@ -184,13 +278,25 @@ async def _send(accord: Accord, claim: tokens.Claim, form: Mapping[str, Any]) ->
             wf, StatementSubmission(stakeholder=claim.recipient, text=text, channel=Channel.email_link)
         )
     if claim.action == "decision":
+        choice = _text(form, "decision")
+        if choice == DELEGATE:
+            return await _delegate(accord, claim, form)
         try:
-            decision = DecisionKind(_text(form, "decision"))
+            decision = DecisionKind(choice)
         except ValueError:
             raise FormError("Please choose approve, reject or request changes.") from None
+        document = page.context.get("document") if page is not None else None
+        if document is not None and _text(form, "document_hash") != document.hash:
+            raise Problem(
+                409,
+                "Please read the current version",
+                f"This form is not for the version now up for decision (version {document.version}, "
+                f"SHA-256 {document.hash}). Please open the link again, read it, and decide there.",
+            )
         comment = _text(form, "comment")
         if decision != DecisionKind.approve and not comment:
-            what = "rejecting" if decision == DecisionKind.reject else "requesting changes"
+            what = "requesting changes" if decision == DecisionKind.request_changes else (
+                "declining" if document is not None else "rejecting")
             raise FormError(f"Please give a reason for {what}.")
         if len(comment) > MAX_COMMENT:
             raise FormError(f"Please keep the comment under {MAX_COMMENT:,} characters.")
@@ -200,6 +306,22 @@ async def _send(accord: Accord, claim: tokens.Claim, form: Mapping[str, Any]) ->
                           round=claim.round, channel=Channel.email_link),
         )
     raise Problem(400, "This link does not work", "This link asks for an action Accord does not know.")
+
+
+async def _delegate(accord: Accord, claim: tokens.Claim, form: Mapping[str, Any]) -> UpdateResult:
+    to = _text(form, "to")
+    reason = _text(form, "reason")
+    if not to:
+        raise FormError("Please choose the person to delegate to.")
+    if not reason:
+        raise FormError("Please give a reason for delegating.")
+    if len(reason) > MAX_COMMENT:
+        raise FormError(f"Please keep the reason under {MAX_COMMENT:,} characters.")
+    return await accord.delegate(
+        claim.workflow_id,
+        DelegationInput(approval_id=claim.ref, actor=claim.recipient, to=to, reason=reason, round=claim.round,
+                        channel=Channel.email_link),
+    )
 
 
 def _text(form: Mapping[str, Any], name: str) -> str:

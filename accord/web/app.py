@@ -1,4 +1,4 @@
-"""The web app's routes: dashboard, status page, local outbox, and action links.
+"""The web app's routes: dashboard, status page, MOU versions, local outbox, and action links.
 
     app = create_app(settings)            # connects to Temporal at startup
     app = create_app(settings, accord)    # or shares an existing client (tests, `accord up`)
@@ -22,13 +22,16 @@ from starlette.datastructures import MutableHeaders
 from temporalio.client import WorkflowQueryFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from accord import tokens
 from accord.client import Accord
 from accord.config import Settings
-from accord.models import PartnershipState
-from accord.web import actions, csrf, headers, mailbox, webhooks
+from accord.documents.store import DocumentStore
+from accord.models import DecisionKind, PartnershipState
+from accord.web import actions, csrf, documents, headers, mailbox, people, webhooks
 from accord.web.problems import Problem
 from accord.web.redact import redact
 from accord.web.templating import templates
+from workflows.partnership import MOU
 
 log = logging.getLogger("accord.web")
 
@@ -58,6 +61,7 @@ def create_app(settings: Settings, accord: Accord | None = None) -> FastAPI:
     app.include_router(webhooks.router(settings))
     pages = templates()
     outbox_enabled = settings.mail_backend == "outbox"
+    store = DocumentStore(settings.documents_dir)
 
     def client() -> Accord:
         return app.state.accord
@@ -113,6 +117,21 @@ def create_app(settings: Settings, accord: Accord | None = None) -> FastAPI:
             "partnerships": partnerships, "error": error, "ui_url": settings.workflow_ui_url,
         })
 
+    # Before the status route: its {workflow_id:path} would swallow ".../mou/1".
+    @app.api_route("/p/{workflow_id:path}/mou/{version:int}", **PAGE)
+    async def mou_version(request: Request, workflow_id: str, version: int) -> Response:
+        state = await state_of(workflow_id)
+        meta = documents.mou_version(state, version)
+        if meta is None:
+            raise Problem(404, "No such MOU version", f"{state.name} has no MOU version {version}.")
+        text = documents.load(store, version, meta.hash)
+        signing = state.approvals.get(MOU)
+        return render(request, "mou.html", {
+            "workflow_id": workflow_id, "s": state, "v": meta, "html": documents.as_html(text),
+            "current": state.mou.current is not None and state.mou.current.version == version,
+            "decisions": [d for d in (signing.decisions if signing else []) if d.document_version == version],
+        })
+
     @app.api_route("/p/{workflow_id:path}", **PAGE)
     async def status(request: Request, workflow_id: str) -> Response:
         state = await state_of(workflow_id)
@@ -166,12 +185,19 @@ def create_app(settings: Settings, accord: Accord | None = None) -> FastAPI:
         )
         return response
 
+    async def page_of(claim: tokens.Claim, state: PartnershipState) -> actions.Page:
+        # Decision pages name the people (from the definition) and may offer delegation.
+        known = None
+        if claim.action == "decision":
+            known = await people.lookup(client(), claim.workflow_id, QUERY_TIMEOUT_SECONDS)
+        return actions.page_for(claim, state, documents=store, people=known)
+
     @app.api_route("/a/{token}", **PAGE)
     async def action_show(request: Request, token: str) -> Response:
         # Mail scanners fetch this: read only, whatever the method.
         claim = actions.claim_for(token, settings.keys)
         state = await state_of(claim.workflow_id)
-        return action_page(request, token, actions.page_for(claim, state), state)
+        return action_page(request, token, await page_of(claim, state), state)
 
     @app.post("/a/{token}", response_class=HTMLResponse)
     async def action_submit(request: Request, token: str) -> Response:
@@ -181,15 +207,23 @@ def create_app(settings: Settings, accord: Accord | None = None) -> FastAPI:
             raise Problem(403, "This form could not be verified",
                           "Please open the link from your email again and submit the form there.")
         state = await state_of(claim.workflow_id)
+        # A decision gets the page's checks first, so a closed, superseded or repeated one gets
+        # the same clear page as on GET, and a document that cannot be read cannot be signed.
+        # The workflow's validators still decide.
+        page = await page_of(claim, state) if claim.action == "decision" else None
         try:
-            result = await asyncio.wait_for(actions.perform(client(), claim, form), UPDATE_TIMEOUT_SECONDS)
+            result = await asyncio.wait_for(actions.perform(client(), claim, form, page), UPDATE_TIMEOUT_SECONDS)
         except actions.FormError as exc:
-            return action_page(request, token, actions.page_for(claim, state), state,
+            return action_page(request, token, page or await page_of(claim, state), state,
                                {"error": str(exc), "form": dict(form)}, 422)
         except TimeoutError:
             raise Problem(503, "No answer yet", "Accord did not confirm in time. Open the link again in a minute "
                           "to see whether it was recorded.", changed_nothing=False) from None
-        return render(request, "action_done.html", {"partnership": state.name, "message": result.message})
+        document = page.context.get("document") if page is not None else None
+        signed = document is not None and form.get("decision") in {k.value for k in DecisionKind}
+        return render(request, "action_done.html", {
+            "partnership": state.name, "message": result.message, "document": document if signed else None,
+        })
 
     return app
 

@@ -16,7 +16,6 @@ from accord.models import (
     DecisionKind,
     Health,
     Stage,
-    StatementSubmission,
 )
 from tests.conftest import DATA, running_worker
 from workflows.partnership import PartnershipWorkflow

@@ -25,8 +25,9 @@ from datetime import datetime, timedelta
 from typing import get_args
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, FailureError
+from temporalio.exceptions import ApplicationError, FailureError
+
+from workflows import mailing
 
 with workflow.unsafe.imports_passed_through():
     from accord import search_attributes as sa
@@ -38,8 +39,6 @@ with workflow.unsafe.imports_passed_through():
         CareEntry,
         CareNote,
         EmailEvent,
-        EmailReceipt,
-        EmailRequest,
         EscalationChanged,
         EscalationFacts,
         EscalationInput,
@@ -60,12 +59,6 @@ CHANGED_SIGNAL = "escalation_changed"
 
 # Same policy as the partnership's email: a provider outage delays an escalation email,
 # never drops it; permanent refusals come back as a "failed" receipt, not an exception.
-EMAIL_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=5),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=30),
-    non_retryable_error_types=["InvalidEmailRequest"],
-)
 
 # Links stay usable a while after the level's window: the escalation is still open then.
 LINK_GRACE = timedelta(days=30)
@@ -302,31 +295,10 @@ class EscalationWorkflow:
         if isinstance(to, str):
             person = self.people[to]
             to = Recipient(id=person.id, name=person.name, email=person.email)
-        wf = workflow.info().workflow_id
-        request = EmailRequest(
-            # The chain id keeps keys unique per escalation, stable across continue-as-new;
-            # the last segment is the recipient (the webhook's bounce handling relies on it).
-            send_key=f"{wf}/{self.state.chain_id}/{purpose}/{to.id}",
-            workflow_id=wf,
-            template="notice",
-            to=to,
-            subject=subject,
-            context={"partnership": self.definition.name, "recipient_name": to.name, **context},
-            action=action,
+        receipt = await mailing.send(
+            chain_id=self.state.chain_id, purpose=purpose, to=to, template="notice", subject=subject,
+            context=context, partnership=self.definition.name, action=action,
         )
-        try:
-            receipt: EmailReceipt = await workflow.execute_activity(
-                "send_email",
-                request,
-                result_type=EmailReceipt,
-                start_to_close_timeout=timedelta(minutes=2),
-                retry_policy=EMAIL_RETRY,
-                summary=f"email {to.id}: {subject[:60]}",
-            )
-        except ActivityError as exc:
-            if isinstance(exc.cause, CancelledError):
-                raise
-            receipt = EmailReceipt(send_key=request.send_key, status="failed", error=str(exc.cause or exc))
         if receipt.status == "failed":
             await self._unreachable(to.id, f"email refused: {receipt.error}", purpose)
 

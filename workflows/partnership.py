@@ -17,8 +17,10 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributePair
-from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
+from temporalio.common import SearchAttributePair
+from temporalio.exceptions import ApplicationError
+
+from workflows import mailing
 
 with workflow.unsafe.imports_passed_through():
     from accord import search_attributes as sa
@@ -38,8 +40,6 @@ with workflow.unsafe.imports_passed_through():
         DocumentVersion,
         EmailEvent,
         EmailEventRecord,
-        EmailReceipt,
-        EmailRequest,
         EscalationRecord,
         EscalationRequest,
         Event,
@@ -47,7 +47,6 @@ with workflow.unsafe.imports_passed_through():
         RenderMouRequest,
         StoreDocumentRequest,
         StoredDocument,
-        Health,
         PartnershipInput,
         PartnershipState,
         Recipient,
@@ -66,14 +65,6 @@ with workflow.unsafe.imports_passed_through():
 # Links stay usable a while after the deadline: late is better than never.
 LINK_GRACE = timedelta(days=30)
 
-EMAIL_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=5),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=30),
-    # Unlimited attempts: a provider outage delays an email, it never drops it.
-    # Permanent provider errors are not exceptions: the activity reports them.
-    non_retryable_error_types=["InvalidEmailRequest"],
-)
 
 GO_NO_GO = "go-no-go"
 MOU = "mou"
@@ -634,29 +625,10 @@ class PartnershipWorkflow:
         if isinstance(to, str):
             person = self.people[to]
             to = Recipient(id=person.id, name=person.name, email=person.email)
-        request = EmailRequest(
-            # The chain id makes keys unique per partnership run chain, stable across continue-as-new.
-            send_key=f"{workflow.info().workflow_id}/{self.state.chain_id}/{purpose}/{to.id}",
-            workflow_id=workflow.info().workflow_id,
-            template=template,
-            to=to,
-            subject=subject,
-            context={"partnership": self.definition.name, "recipient_name": to.name, **context},
-            action=action,
+        receipt = await mailing.send(
+            chain_id=self.state.chain_id, purpose=purpose, to=to, template=template, subject=subject,
+            context=context, partnership=self.definition.name, action=action,
         )
-        try:
-            receipt: EmailReceipt = await workflow.execute_activity(
-                "send_email",
-                request,
-                result_type=EmailReceipt,
-                start_to_close_timeout=timedelta(minutes=2),
-                retry_policy=EMAIL_RETRY,
-                summary=f"email {to}: {subject[:60]}",
-            )
-        except ActivityError as exc:
-            if isinstance(exc.cause, CancelledError):
-                raise
-            receipt = EmailReceipt(send_key=request.send_key, status="failed", error=str(exc.cause or exc))
         if receipt.status == "failed":
             await self._unreachable(to.id, f"email refused: {receipt.error}", purpose)
 

@@ -24,7 +24,6 @@ def evaluate(policy: str, approvers: list[str], quorum: int | None, decisions: l
         if d.actor in approvers:
             first.setdefault(d.actor, d.decision)
     approved = [a for a in approvers if first.get(a) == DecisionKind.approve]
-    rejected = [a for a in approvers if first.get(a) == DecisionKind.reject]
     changes = [a for a in approvers if first.get(a) == DecisionKind.request_changes]
     undecided = [a for a in approvers if a not in first]
 

@@ -21,9 +21,10 @@ from accord.mail.outbox import Outbox
 from accord.documents.store import DocumentStore
 from activities.documents import DocumentActivities
 from activities.email import EmailActivities, Mailer
+from workflows.escalation import ESCALATION_WORKFLOWS
 from workflows.partnership import PartnershipWorkflow
 
-WORKFLOWS = [PartnershipWorkflow]
+WORKFLOWS = [PartnershipWorkflow, *ESCALATION_WORKFLOWS]
 
 
 def mailer_for(settings: Settings) -> Mailer:

@@ -217,7 +217,10 @@ class EscalationRecord(Payload):
     raised_by: str
     channel: Channel
     opened_at: datetime
-    status: Literal["open", "resolved", "withdrawn"] = "open"
+    status: Literal["open", "acknowledged", "resolved", "withdrawn"] = "open"
+    # The escalation's own workflow (a child of the partnership), when it has one.
+    workflow_id: str | None = None
+    with_ops: bool = False
 
 
 class Event(Payload):
@@ -260,7 +263,7 @@ class PartnershipState(Payload):
         return min(dues, default=None)
 
     def open_escalations(self) -> list[EscalationRecord]:
-        return [e for e in self.escalations if e.status == "open"]
+        return [e for e in self.escalations if e.status in ("open", "acknowledged")]
 
 
 # --- workflow input and messages --------------------------------------------------

@@ -42,8 +42,16 @@ async def test_item_overdue_by_weeks_is_reminded_then_escalated(ts_env, settings
     offsets = [round((sent - legal.due_at).total_seconds() / 86400) for sent in legal.reminders_sent]
     assert offsets == [-3, -1, 0, 2, 4, 6]
     escalation = next(e for e in state.escalations if e.subject == "legal")
-    assert escalation.trigger == "overdue" and escalation.level == 1
+    assert escalation.trigger == "overdue"
     assert round((escalation.opened_at - legal.due_at).total_seconds() / 86400) == 7
+    # It runs as its own workflow: opened at level 1, nobody acknowledged within the
+    # level's 2 days, so it climbed to level 2 (Sponsors) and told the parent.
+    assert escalation.workflow_id and escalation.status == "open"
+    opened = next(e for e in state.timeline if e.kind == "escalation_opened" and e.data["escalation"] == escalation.id)
+    assert opened.data["level"] == 1
+    climbed = next(e for e in state.timeline if e.kind == "escalation_changed" and e.data["escalation"] == escalation.id)
+    assert climbed.data["level"] == 2
+    assert round((climbed.at - escalation.opened_at).total_seconds() / 86400) == 2
     assert state.health == Health.escalated
     # Bo (the owner) got the assignment, 2 reminders and 4 overdue notices for the legal review;
     # level 1 of the ladder (Arun and Bo) was told of the escalation.
@@ -51,6 +59,7 @@ async def test_item_overdue_by_weeks_is_reminded_then_escalated(ts_env, settings
     assert [s.split(":")[0] for s in bo_mail].count("Reminder") == 2
     assert [s.split(":")[0] for s in bo_mail].count("Overdue") == 4
     assert any(s.startswith("Escalation (Delivery leads)") for s in subjects_to(settings, "arun@acme.example"))
+    assert any(s.startswith("Escalation (Sponsors)") for s in subjects_to(settings, "alice@acme.example"))
     assert state.stage == Stage.screening  # nothing proceeds while a required item is open
 
 

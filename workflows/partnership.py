@@ -18,9 +18,11 @@ from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import SearchAttributePair
+from temporalio.workflow import ParentClosePolicy
 from temporalio.exceptions import ApplicationError
 
 from workflows import mailing
+from workflows.escalation import EscalationWorkflow, escalation_workflow_id
 
 with workflow.unsafe.imports_passed_through():
     from accord import search_attributes as sa
@@ -40,6 +42,8 @@ with workflow.unsafe.imports_passed_through():
         DocumentVersion,
         EmailEvent,
         EmailEventRecord,
+        EscalationChanged,
+        EscalationInput,
         EscalationRecord,
         EscalationRequest,
         Event,
@@ -75,6 +79,8 @@ PATCH_MOU_STAGE = "mou-stage"
 # v0.1 looked at decisions only after the first request emails were sent, so a delegation
 # arriving meanwhile went unnoticed; histories recorded that way replay the old order.
 PATCH_FOLLOW_EARLY_DECISIONS = "follow-early-decisions"
+# v0.1 emailed the first ladder level from the partnership; escalations now run as children.
+PATCH_ESCALATION_CHILD = "escalation-child"
 
 MAX_UPLOAD_CHARS = 200_000
 MAX_EMAIL_EVENTS = 200
@@ -592,6 +598,19 @@ class PartnershipWorkflow:
         )
         self.state.escalations.append(record)
         self._log("escalation_opened", actor=raised_by, detail=f"{trigger}: {reason}", data={"escalation": record.id, "level": record.level})
+        if workflow.patched(PATCH_ESCALATION_CHILD):
+            # The escalation climbs its ladder in its own workflow, visible on its own in the
+            # UI; it outlives this run's continue-as-new (ABANDON) and reports back by signal.
+            record.workflow_id = escalation_workflow_id(workflow.info().workflow_id, self.state.chain_id, record.id)
+            await workflow.start_child_workflow(
+                EscalationWorkflow.run,
+                EscalationInput.from_record(record, workflow.info().workflow_id, self.definition),
+                id=record.workflow_id,
+                parent_close_policy=ParentClosePolicy.ABANDON,
+                static_summary=f"Escalation {record.id} ({trigger}) on {self.definition.name}: {reason[:120]}",
+            )
+            self._publish()
+            return record
         self._publish()
         ladder_level = self.definition.escalation.ladder[record.level - 1]
         await asyncio.gather(
@@ -923,6 +942,19 @@ class PartnershipWorkflow:
         approval = self.state.approvals.get(MOU)
         if approval is not None and approval.round >= self.definition.mou.max_rounds:
             raise ValueError(f"The MOU has used all {self.definition.mou.max_rounds} review rounds.")
+
+    @workflow.signal
+    def escalation_changed(self, change: EscalationChanged) -> None:
+        """An escalation's own workflow climbed a level, was acknowledged, resolved or withdrawn."""
+        record = next((e for e in self.state.escalations if e.id == change.escalation_id), None)
+        if record is None:
+            workflow.logger.warning("escalation_changed for unknown escalation %s", change.escalation_id)
+            return
+        record.level, record.with_ops = change.level, change.with_ops
+        record.status = change.status.value
+        self._log("escalation_changed", detail=f"{record.id}: level {record.level}, {record.status}"
+                  + (f" ({change.cause})" if change.cause else ""), data={"escalation": record.id, "level": record.level})
+        self._publish()
 
     @workflow.signal
     async def email_event(self, event: EmailEvent) -> None:

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from accord import search_attributes as sa
 from accord.cli import app
-from accord.models import Stage
+from accord.models import Channel, Stage
 from tests.conftest import DATA, running_worker
 from tests.helpers import eventually, state_where, unique
 
@@ -125,3 +125,27 @@ async def test_cli_mou_upload_and_diff(dev_env, settings, accord_for, tmp_path, 
         assert missing.exit_code == 1 and "no MOU version 7" in missing.output
         state = await accord.state(wf)
     assert state.approvals["mou"].round == 2
+
+
+async def test_escalation_raised_by_update_runs_as_a_visible_child(dev_env, settings, accord_for):
+    from accord.models import EscalationRequest
+
+    accord = accord_for(dev_env)
+    async with running_worker(dev_env.client, settings):
+        wf = await accord.start(unique(DATA / "screening.yaml"))
+        result = await accord.escalate(wf, EscalationRequest(reason="Data migration slipping", level=2, raised_by="ops",
+                                                             channel=Channel.api))
+        assert "level 2" in result.message
+        state = await state_where(accord, wf, lambda s: s.escalations and s.escalations[0].workflow_id)
+        child = dev_env.client.get_workflow_handle(state.escalations[0].workflow_id)
+        description = await child.describe()
+        assert description.workflow_type == "EscalationWorkflow"
+        assert description.parent_id == wf
+        assert "Data migration slipping" in (await description.static_summary())
+
+        async def level_attribute() -> None:
+            attrs = (await dev_env.client.get_workflow_handle(wf).describe()).typed_search_attributes
+            assert attrs.get(sa.ESCALATION_LEVEL) == 2 and attrs.get(sa.STATUS) == "escalated"
+
+        await eventually(level_attribute)
+        await child.terminate(reason="test finished")

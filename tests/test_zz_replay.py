@@ -35,8 +35,11 @@ async def replay(histories: list[WorkflowHistory]) -> dict[str, str]:
 
 
 def saved_histories() -> list[WorkflowHistory]:
+    # Files are named <test name>-<workflow id>.json; replay needs the real workflow id
+    # (child workflow ids are derived from it).
     return [
-        WorkflowHistory.from_json(path.stem, path.read_text()) for path in sorted(SAVED.rglob("*.json"))
+        WorkflowHistory.from_json(path.stem[path.stem.index("partnership-"):], path.read_text())
+        for path in sorted(SAVED.rglob("*.json"))
     ]
 
 

@@ -1,0 +1,291 @@
+"""Drive partnerships through their lifecycle by the real client, and say where they ended.
+
+A partnership's script is a list of steps, built stage by stage from its definition:
+each step is one person's action (an Update through ``accord.client.Accord``), taken as
+soon as the workflow asks for it and, given an inbox, only once the email asking that
+person has gone out (as people do; a run where someone acts before being asked takes
+other paths). Someone whose email was refused for good acts once ops have been told. The fault tests and the benchmarks drive batches of
+partnerships with it and compare the end states (``normalize``).
+
+Stages today: screening (checklist tasks, goal statements, go/no-go) and MOU signature;
+the workflow then waits in ``launch``, which is where scripts end. When launch, reviews
+and closure are built, add a step builder for each to ``STAGES`` and move ``GOAL``: every
+test and benchmark that drives a lifecycle picks them up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import Counter
+from contextlib import closing
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from accord.client import Accord, ActionRefused
+from accord.logic import approvals
+from accord.models import (
+    ApprovalOutcome,
+    Channel,
+    DecisionInput,
+    DecisionKind,
+    PartnershipState,
+    Stage,
+    StatementSubmission,
+    TaskCompletion,
+    TaskKind,
+)
+from definitions.schema import PartnershipDefinition
+from tests.helpers import ALIGNED
+
+# The same words for everyone, so the alignment check passes (divergence 0).
+STATEMENT = "Cut permit turnaround for county residents from 42 to 10 days by moving applications online."
+
+# Where the scripts end today: the first stage the workflow cannot perform yet.
+GOAL = Stage.launch
+
+
+@dataclass(frozen=True)
+class Step:
+    stage: Stage
+    what: str
+    # None: not asked yet (wait); True: act now; False: nothing to do (done, or no longer needed).
+    needed: Callable[[PartnershipState], bool | None]
+    act: Callable[[Accord, str], Awaitable[Any]]
+    # The email that asks for this action (its send key without workflow and chain ids).
+    asked: Callable[[PartnershipState], str] | None = None
+
+
+class Inbox:
+    """What has been sent, from the send ledgers (any mail backend): purposes delivered and refused."""
+
+    def __init__(self, *ledger_paths):
+        from accord.mail.ledger import Ledger
+
+        self.ledgers = [Ledger(p) for p in ledger_paths]
+
+    def mail(self, workflow_id: str) -> tuple[set[str], set[str]]:
+        delivered, refused = set(), set()
+        for ledger in self.ledgers:
+            with closing(ledger._connect()) as db:
+                rows = db.execute("SELECT send_key, status FROM sends WHERE send_key LIKE ?",
+                                  (workflow_id.replace("%", "") + "/%",)).fetchall()
+            for key, status in rows:
+                (delivered if status == "sent" else refused if status == "failed" else set()).add(purpose_of(key))
+        return delivered, refused
+
+    def has_asked(self, workflow_id: str, purpose: str) -> bool:
+        delivered, refused = self.mail(workflow_id)
+        if purpose in delivered:
+            return True
+        if purpose in refused:  # unreachable: they act once ops know (and have phoned them)
+            what, who = purpose.rsplit("/", 1)
+            return any(p.startswith(f"unreachable/{who}/{what}/") for p in delivered)
+        return False
+
+
+def screening_steps(d: PartnershipDefinition, channel: Channel) -> list[Step]:
+    steps = []
+    for item in d.screening.checklist:
+        def needed(s: PartnershipState, task_id=item.id) -> bool | None:
+            task = s.tasks.get(task_id)
+            return None if task is None else task.is_open
+
+        def act(accord: Accord, wf: str, item=item):
+            return accord.complete_task(wf, TaskCompletion(task_id=item.id, actor=item.owner, result=f"{item.id} done",
+                                                           channel=channel))
+        steps.append(Step(Stage.screening, f"complete {item.id} as {item.owner}", needed, act,
+                          lambda s, item=item: f"task/{item.id}/assigned/0/{item.owner}"))
+    if d.screening.alignment:
+        for who in d.screening.alignment.participants:
+            def needed(s: PartnershipState, who=who) -> bool | None:
+                return who not in s.alignment.statements
+
+            def act(accord: Accord, wf: str, who=who):
+                return accord.submit_statement(wf, StatementSubmission(stakeholder=who, text=ALIGNED.get(who, STATEMENT),
+                                                                       channel=channel))
+            steps.append(Step(Stage.screening, f"statement by {who}", needed, act,
+                              lambda s, who=who: f"task/statement-{who}/assigned/0/{who}"))
+    steps += approval_steps(Stage.screening, "go-no-go", d.screening.go_no_go.approvers, channel)
+    return steps
+
+
+def mou_steps(d: PartnershipDefinition, channel: Channel) -> list[Step]:
+    if d.mou is None:
+        return []
+    return approval_steps(Stage.mou, "mou", d.mou.signatories, channel)
+
+
+def approval_steps(stage: Stage, approval_id: str, approvers: list[str], channel: Channel) -> list[Step]:
+    steps = []
+    for who in approvers:
+        def needed(s: PartnershipState, who=who) -> bool | None:
+            approval = s.approvals.get(approval_id)
+            if approval is None:
+                return None
+            if approval.outcome != ApprovalOutcome.pending or any(d.actor == who for d in approval.decisions_in_round()):
+                return False
+            waiting = approvals.evaluate(approval.policy, approval.approvers, approval.quorum,
+                                         approval.decisions_in_round()).waiting_on
+            return True if who in waiting else None
+
+        def act(accord: Accord, wf: str, who=who):
+            return accord.decide(wf, DecisionInput(approval_id=approval_id, actor=who, decision=DecisionKind.approve,
+                                                   comment=f"{who} approves", channel=channel))
+        steps.append(Step(stage, f"{approval_id}: {who} approves", needed, act,
+                          lambda s, who=who: f"approval/{approval_id}/{s.approvals[approval_id].round}/request/0/{who}"))
+    return steps
+
+
+# One builder per stage, in lifecycle order. Launch, reviews and closure go here once built.
+STAGES: list[Callable[[PartnershipDefinition, Channel], list[Step]]] = [screening_steps, mou_steps]
+
+
+def script(d: PartnershipDefinition, channel: Channel = Channel.api) -> list[Step]:
+    return [step for build in STAGES for step in build(d, channel)]
+
+
+@dataclass
+class Drive:
+    """What happened while driving one partnership."""
+
+    workflow_id: str
+    actions: int = 0
+    # Refusals (or errors) that turned out to be transient: the action was sent again and then
+    # recorded. A person would have seen an error for an action that did not fail for good.
+    retried: list[str] = field(default_factory=list)
+    query_errors: int = 0
+    final: PartnershipState | None = None
+
+
+async def state_of(accord: Accord, wf: str, drive: Drive) -> PartnershipState:
+    """The state, asked again while the workflow cannot answer (worker or server down)."""
+    delay = 0.05
+    while True:
+        try:
+            return await asyncio.wait_for(accord.state(wf), 10)
+        except Exception:  # noqa: BLE001 - no worker or server yet: ask again
+            drive.query_errors += 1
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
+
+async def drive(accord: Accord, wf: str, steps: list[Step], *, poll: float = 0.05, timeout: float = 120,
+                rng: random.Random | None = None, think: float = 0.0, attempts: int = 20,
+                inbox: Inbox | None = None) -> Drive:
+    """Take every step as soon as the workflow asks for it; return once the goal is reached.
+
+    ``inbox``: act only once the email asking for the step has gone out (or was refused and
+    ops were told). Without it, steps are taken as soon as the state allows.
+
+    ``think``: up to this many seconds (drawn from ``rng``) between actions, to spread a batch.
+    A step refused while the state does not show it done is sent again (up to ``attempts``).
+    """
+    report = Drive(wf)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    for step in steps:
+        tries = 0
+        while True:
+            if loop.time() > deadline:
+                raise TimeoutError(f"{wf}: step {step.what!r} not done in {timeout:g} s")
+            state = await state_of(accord, wf, report)
+            needed = step.needed(state)
+            if needed is False:
+                break
+            if needed is None or (inbox and step.asked and not inbox.has_asked(wf, step.asked(state))):
+                await asyncio.sleep(poll)
+                continue
+            if think and rng:
+                await asyncio.sleep(rng.uniform(0, think))
+            try:
+                await step.act(accord, wf)
+                report.actions += 1
+                break
+            except (ActionRefused, Exception) as exc:  # noqa: BLE001 - checked against the state below
+                tries += 1
+                message = exc.message if isinstance(exc, ActionRefused) else f"{type(exc).__name__}: {exc}"
+                report.retried.append(f"{step.what}: {message}")
+                if tries >= attempts:
+                    raise AssertionError(f"{wf}: {step.what} refused {tries} times; last: {message}") from None
+                await asyncio.sleep(min(0.1 * tries, 1.0))
+    while True:
+        state = await state_of(accord, wf, report)
+        if state.stage == GOAL or state.stage.is_final:
+            report.final = state
+            return report
+        if loop.time() > deadline:
+            raise TimeoutError(f"{wf}: stuck in {state.stage.value} ({state.detail})")
+        await asyncio.sleep(poll)
+
+
+async def drive_all(accord: Accord, workflows: list[tuple[str, list[Step]]], *, concurrency: int = 50,
+                    **options) -> list[Drive]:
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(wf: str, steps: list[Step]) -> Drive:
+        async with gate:
+            return await drive(accord, wf, steps, **options)
+
+    return list(await asyncio.gather(*(one(wf, steps) for wf, steps in workflows)))
+
+
+def normalize(state: PartnershipState) -> dict[str, Any]:
+    """Where a partnership ended, without what differs between two correct runs (times, ids, hashes)."""
+    hashes = {v.version: v.hash for v in state.mou.versions}
+    for approval in state.approvals.values():
+        for d in approval.decisions:
+            assert d.document_version is None or d.document_hash == hashes[d.document_version], \
+                f"{approval.id}: decision by {d.actor} names the wrong document hash"
+    return {
+        "stage": state.stage.value,
+        "tasks": {
+            t.id: {"kind": t.kind.value, "status": t.status.value, "completed_by": t.completed_by, "result": t.result,
+                   "channel": t.channel.value if t.channel else None}
+            for t in sorted(state.tasks.values(), key=lambda t: t.id)
+        },
+        "statements": {s.stakeholder: [s.text, s.revision] for s in state.alignment.statements.values()},
+        "alignment": {"blocked": state.alignment.result.blocked if state.alignment.result else None,
+                      "overridden_by": state.alignment.overridden_by},
+        "approvals": {
+            a.id: {
+                "outcome": a.outcome.value, "round": a.round, "approvers": a.approvers,
+                "decisions": [[d.round, d.actor, d.decision.value, d.comment, d.channel.value, d.document_version]
+                              for d in a.decisions],
+                "delegations": [[g.round, g.delegator, g.delegate, g.reason] for g in a.delegations],
+            }
+            for a in state.approvals.values()
+        },
+        "mou": [[v.version, v.source, v.author] for v in state.mou.versions],
+        "signed": state.mou.signed_at is not None,
+        "escalations": [[e.trigger, e.subject, e.level, e.status] for e in state.escalations],
+        "unreachable": state.unreachable,
+        "timeline": sorted(Counter(e.kind for e in state.timeline).items()),
+    }
+
+
+def decisions_of(state: PartnershipState) -> list[tuple[str, int, str, str]]:
+    return [(a.id, d.round, d.actor, d.decision.value) for a in state.approvals.values() for d in a.decisions]
+
+
+def purpose_of(send_key: str) -> str:
+    """A send key without its workflow and chain ids: the same for the same email in two runs."""
+    return send_key.split("/", 2)[-1]
+
+
+# Test definitions the batches cycle through: different shapes of screening and signature.
+def batch_definitions(n: int, unique: Callable[[Any], PartnershipDefinition], data_dir) -> list[PartnershipDefinition]:
+    from definitions.schema import ApprovalPolicy
+
+    out = []
+    for i in range(n):
+        kind = i % 4
+        if kind == 0:
+            d = unique(data_dir / "screening.yaml")  # 3 tasks, 4 statements, go/no-go by 2, MOU by 2
+        else:
+            d = unique(data_dir / "mou.yaml")  # go/no-go by 1, MOU by 3 under a policy
+            d.mou.policy = [ApprovalPolicy.all, ApprovalPolicy.sequential, ApprovalPolicy.quorum][kind - 1]
+            d.mou.quorum = 2 if kind == 3 else None
+        out.append(d)
+    return out

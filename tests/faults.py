@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import SecretStr
 from temporalio.api.enums.v1 import EventType
 
 from accord.client import Accord
@@ -26,7 +27,7 @@ API_KEY = "SG.fault-tests.not-real"
 
 def sendgrid_settings(settings: Settings, sg: FakeSendGrid, **changes: Any) -> Settings:
     return settings.model_copy(update={
-        "mail_backend": "sendgrid", "sendgrid_api_key": API_KEY, "sendgrid_host": sg.url, "sendgrid_timeout": 0.5,
+        "mail_backend": "sendgrid", "sendgrid_api_key": SecretStr(API_KEY), "sendgrid_host": sg.url, "sendgrid_timeout": 0.5,
         "mail_from": "Accord <accord@accord.example>", **changes,
     })
 

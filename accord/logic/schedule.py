@@ -165,6 +165,9 @@ def next_occurrence(
     25 December and held on 29 December is still ahead on 27 December, so a workflow
     that restarts in between does not skip it. When several occurrences move onto the
     same day (a daily cadence over a weekend), they are one review, numbered by the first.
+    Occurrences are taken in order, so n and the time both increase from one call to the
+    next (with a sub-day cadence such as 36h, one moved onto a later time than the next
+    one's is skipped, like the merged ones).
     """
     start, after = as_utc(start, "start"), as_utc(after, "after")
     if calendar is None:
@@ -173,11 +176,6 @@ def next_occurrence(
     # Moving never goes back and never goes further than MAX_SHIFT_DAYS: an occurrence
     # nominally up to that long before `after` may still be moved past it.
     n = _first_after(start, every, after - timedelta(days=MAX_SHIFT_DAYS))
-    best: tuple[int, datetime] | None = None
-    while best is None or occurrence(start, every, n) < best[1]:
-        # Sub-day cadences (36h) can make moved times swap order; the earliest one wins.
-        moved = calendar.next_business_day(occurrence(start, every, n))
-        if moved > after and (best is None or moved < best[1]):
-            best = (n, moved)
+    while (moved := calendar.next_business_day(occurrence(start, every, n))) <= after:
         n += 1
-    return best
+    return n, moved

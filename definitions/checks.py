@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from accord.logic.schedule import parse_region
+from accord.logic.business_days import parse_region
 from definitions.schema import (
     Approval,
     ApprovalPolicy,

@@ -11,14 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from accord.logic.schedule import (
-    MAX_SHIFT_DAYS,
-    BusinessCalendar,
-    as_utc,
-    next_occurrence,
-    occurrence,
-    parse_region,
-)
+from accord.logic.business_days import MAX_SHIFT_DAYS, BusinessCalendar, as_utc, parse_region
+from accord.logic.schedule import next_occurrence, occurrence
 from definitions.durations import Duration
 
 MONTHLY = Duration.parse("1mo")

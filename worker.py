@@ -60,7 +60,7 @@ def activities_for(settings: Settings, mailer: Mailer | None = None) -> list:
         keys=settings.keys,
     )
     documents = DocumentActivities(DocumentStore(settings.documents_dir), settings.template_dirs)
-    return [email.send_email, documents.render_mou, documents.store_document]
+    return [email.send_email, documents.render_mou, documents.store_document, documents.archive_partnership]
 
 
 def build_worker(client: Client, settings: Settings, *, mailer: Mailer | None = None, task_queue: str | None = None) -> Worker:

@@ -19,13 +19,20 @@ from rich.table import Column, Table
 
 from accord.config import Settings
 from accord.models import (
+    ActionInput,
     AlignmentOverride,
+    AmendmentProposal,
     Channel,
+    CloseRequest,
     DecisionInput,
     DecisionKind,
     DelegationInput,
     EscalationRequest,
+    MetricObservationInput,
     MouRevision,
+    Rag,
+    ReviewInputSubmission,
+    ReviewOutcome,
     StatementSubmission,
     TaskCompletion,
 )
@@ -263,6 +270,119 @@ def delegate(ident: str, approval: str, to: Annotated[str, typer.Option("--to", 
     """Hand an approver's decision to another stakeholder, with a reason (if the definition allows it)."""
     _act(ident, address, namespace, "delegate",
          DelegationInput(approval_id=approval, actor=as_, to=to, reason=reason, channel=Channel.cli))
+
+
+@app.command()
+def close(ident: str, as_: Annotated[str, typer.Option("--as", help="ops, or an MOU signatory.")],
+          reason: Annotated[str, typer.Option()], address: Address = None, namespace: Namespace = None) -> None:
+    """Close a launched partnership: open tasks are waived, escalations withdrawn, the audit export archived."""
+    _act(ident, address, namespace, "close", CloseRequest(actor=as_, reason=reason, channel=Channel.cli))
+
+
+@app.command()
+def amend(ident: str, file: Annotated[Path, typer.Argument(help="The amended definition file.")],
+          reason: Annotated[str, typer.Option(help="Why it changes.")],
+          as_: Annotated[str, typer.Option("--as", help="Who proposes it.")] = "ops",
+          yes: Annotated[bool, typer.Option("--yes", help="Propose without asking.")] = False,
+          address: Address = None, namespace: Namespace = None) -> None:
+    """Show how FILE differs from the definition in force, then send it to approval; it applies once approved."""
+    from definitions import diff
+
+    amended = _load_or_exit(file)
+    settings = _settings(address, namespace)
+
+    async def current():
+        from accord.client import Accord
+
+        return await (await Accord.connect(settings)).definition(_workflow_id(ident))
+
+    changes = diff.changes(_run(current), amended)
+    if not changes:
+        err.print("Nothing to amend: the file is the same as the definition in force.")
+        raise typer.Exit(1)
+    out.print(f"{len(changes)} change(s):")
+    for change in changes:
+        out.print(f"  {change}", markup=False, highlight=False)
+    if not yes and not typer.confirm("Send this amendment to approval?"):
+        raise typer.Exit(1)
+    _act(ident, address, namespace, "propose_amendment",
+         AmendmentProposal(definition=amended, actor=as_, reason=reason, channel=Channel.cli))
+
+
+metric_app = typer.Typer(help="Metrics: record observations (the first one before launch is the baseline).", no_args_is_help=True)
+app.add_typer(metric_app, name="metric")
+
+
+@metric_app.command("record")
+def metric_record(ident: str, metric: str, value: float, as_: Annotated[str, typer.Option("--as", help="Who measured it.")],
+                  note: Annotated[str, typer.Option()] = "", address: Address = None, namespace: Namespace = None) -> None:
+    """Record a metric's value now."""
+    _act(ident, address, namespace, "record_metric",
+         MetricObservationInput(metric_id=metric, value=value, actor=as_, note=note, channel=Channel.cli))
+
+
+review_app = typer.Typer(help="Reviews: list them, send an input on someone's behalf, record what a review decided.",
+                         no_args_is_help=True)
+app.add_typer(review_app, name="review")
+
+
+@review_app.command("list")
+def review_list(ident: str, address: Address = None, namespace: Namespace = None) -> None:
+    """Every review: planned, open and closed, with its record in one line."""
+    settings = _settings(address, namespace)
+
+    async def go():
+        from accord.client import Accord
+
+        return await (await Accord.connect(settings)).state(_workflow_id(ident))
+
+    state = _run(go)
+    table = Table("Review", "When", "Inputs", Column("Record", overflow="fold"))
+    for review in sorted(state.reviews.values(), key=lambda r: r.scheduled_for):
+        if review.closed_at:
+            record = ", ".join(filter(None, [
+                review.overall.value if review.overall else "",
+                f"missing {', '.join(review.missed)}" if review.missed else "",
+                f"{sum(m.on_target for m in review.metrics)}/{len(review.metrics)} metrics on target" if review.metrics else "",
+                review.balance.summary if review.balance else "",
+            ])) or "closed"
+        else:
+            record = "open" if review.opened_at else "planned"
+        table.add_row(review.id, f"{review.scheduled_for:%Y-%m-%d}", f"{len(review.inputs)}/{len(review.participants)}", record)
+    out.print(table)
+
+
+@review_app.command("input")
+def review_input(ident: str, review: str, as_: Annotated[str, typer.Option("--as", help="The participant.")],
+                 rag: Annotated[Rag | None, typer.Option(help="Weekly status.")] = None,
+                 note: Annotated[str, typer.Option()] = "",
+                 contribution: Annotated[float | None, typer.Option(help="Annual review: 1-10.")] = None,
+                 benefit: Annotated[float | None, typer.Option(help="Annual review: 1-10.")] = None,
+                 address: Address = None, namespace: Namespace = None) -> None:
+    """Send a participant's input to an open review."""
+    _act(ident, address, namespace, "submit_review_input", ReviewInputSubmission(
+        review_id=review, stakeholder=as_, rag=rag, note=note, contribution=contribution, benefit=benefit, channel=Channel.cli))
+
+
+def _action(text: str) -> ActionInput:
+    title, _, rest = text.partition("@")
+    owner, _, days = rest.partition(":")
+    if not title.strip() or not owner.strip():
+        raise typer.BadParameter(f"{text!r}: write an action as 'TITLE@OWNER' or 'TITLE@OWNER:DAYS'.")
+    try:
+        return ActionInput(title=title.strip(), owner=owner.strip(), due_in_days=int(days) if days else 14)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r}: DAYS must be a whole number from 1 to 366.") from None
+
+
+@review_app.command("outcome")
+def review_outcome(ident: str, review: str, as_: Annotated[str, typer.Option("--as", help="Who records it.")] = "ops",
+                   decision: Annotated[list[str] | None, typer.Option("--decision", help="A decision (repeatable).")] = None,
+                   action: Annotated[list[str] | None, typer.Option("--action", help="TITLE@OWNER[:DAYS] (repeatable).")] = None,
+                   address: Address = None, namespace: Namespace = None) -> None:
+    """Record a review's decisions and actions (actions become tasks, checked at the next review)."""
+    _act(ident, address, namespace, "record_review_outcome", ReviewOutcome(
+        review_id=review, actor=as_, decisions=decision or [], actions=[_action(a) for a in action or []], channel=Channel.cli))
 
 
 mou_app = typer.Typer(help="The MOU: show versions, compare them, upload or regenerate a revision.", no_args_is_help=True)

@@ -24,13 +24,18 @@ from accord import search_attributes as sa
 from accord.config import Settings
 from accord.models import (
     AlignmentOverride,
+    AmendmentProposal,
+    CloseRequest,
     DecisionInput,
     DelegationInput,
     EmailEvent,
     MouRevision,
     EscalationRequest,
+    MetricObservationInput,
     PartnershipInput,
     PartnershipState,
+    ReviewInputSubmission,
+    ReviewOutcome,
     StatementSubmission,
     TaskCompletion,
     UpdateResult,
@@ -82,7 +87,8 @@ class Accord:
     def handle(self, workflow_id: str) -> WorkflowHandle:
         return self.client.get_workflow_handle(workflow_id)
 
-    async def start(self, definition: PartnershipDefinition, *, reuse_running: bool = False) -> str:
+    async def start(self, definition: PartnershipDefinition, *, reuse_running: bool = False,
+                    history_limit: int | None = None) -> str:
         """Start the partnership's lifecycle workflow and return its id.
 
         With ``reuse_running`` an already running workflow for the same partnership is
@@ -91,7 +97,7 @@ class Accord:
         workflow_id = workflow_id_for(definition.id)
         await self.client.start_workflow(
             PartnershipWorkflow.run,
-            PartnershipInput(definition=definition),
+            PartnershipInput(definition=definition, **({"history_limit": history_limit} if history_limit else {})),
             id=workflow_id,
             task_queue=self.settings.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING if reuse_running else WorkflowIDConflictPolicy.FAIL,
@@ -171,6 +177,21 @@ class Accord:
 
     async def revise_mou(self, workflow_id: str, revision: MouRevision) -> UpdateResult:
         return await self._update(workflow_id, PartnershipWorkflow.revise_mou, revision)
+
+    async def submit_review_input(self, workflow_id: str, submission: ReviewInputSubmission) -> UpdateResult:
+        return await self._update(workflow_id, PartnershipWorkflow.submit_review_input, submission)
+
+    async def record_metric(self, workflow_id: str, observation: MetricObservationInput) -> UpdateResult:
+        return await self._update(workflow_id, PartnershipWorkflow.record_metric, observation)
+
+    async def record_review_outcome(self, workflow_id: str, outcome: ReviewOutcome) -> UpdateResult:
+        return await self._update(workflow_id, PartnershipWorkflow.record_review_outcome, outcome)
+
+    async def propose_amendment(self, workflow_id: str, proposal: AmendmentProposal) -> UpdateResult:
+        return await self._update(workflow_id, PartnershipWorkflow.propose_amendment, proposal)
+
+    async def close(self, workflow_id: str, request: CloseRequest) -> UpdateResult:
+        return await self._update(workflow_id, PartnershipWorkflow.close, request)
 
     async def report_email_event(self, workflow_id: str, event: EmailEvent) -> None:
         """Pass on what the mail provider said about an email (a signal: fire and forget)."""

@@ -61,6 +61,11 @@ class Payload(BaseModel):
 class TaskKind(StrEnum):
     checklist = "checklist"
     statement = "statement"
+    baseline = "baseline"  # capture a metric's baseline before launch (result: the value)
+    deliverable = "deliverable"  # the owner accepts a deliverable and its definition of done
+    review_input = "review_input"  # a participant's input to a review
+    action = "action"  # decided at a review; checked at the next one
+    diagnostic = "diagnostic"  # a metric missed its target: its owner finds out why (not blame)
 
 
 class TaskStatus(StrEnum):
@@ -217,7 +222,7 @@ class EscalationRecord(Payload):
     raised_by: str
     channel: Channel
     opened_at: datetime
-    status: Literal["open", "acknowledged", "resolved", "withdrawn"] = "open"
+    status: Literal["open", "acknowledged", "awaiting_amendment", "resolved", "withdrawn"] = "open"
     # The escalation's own workflow (a child of the partnership), when it has one.
     workflow_id: str | None = None
     with_ops: bool = False
@@ -231,6 +236,130 @@ class Event(Payload):
     actor: str = "accord"
     detail: str = ""
     data: dict[str, Any] = Field(default_factory=dict)
+
+
+class ReviewKind(StrEnum):
+    """The review cadences of a definition (``definitions.schema.Reviews`` field names)."""
+
+    weekly_status = "weekly_status"
+    monthly = "monthly"
+    quarterly = "quarterly"
+    six_month_formal = "six_month_formal"
+    annual_mutual_value = "annual_mutual_value"
+
+    @property
+    def title(self) -> str:
+        return {
+            "weekly_status": "Weekly status",
+            "monthly": "Monthly operational review",
+            "quarterly": "Quarterly strategic review",
+            "six_month_formal": "Six-month formal review",
+            "annual_mutual_value": "Annual mutual-value review",
+        }[self.value]
+
+
+class Rag(StrEnum):
+    green = "green"
+    amber = "amber"
+    red = "red"
+
+
+class ReviewInput(Payload):
+    stakeholder: str
+    party: str
+    at: datetime
+    channel: Channel
+    rag: Rag | None = None
+    note: str = ""
+    contribution: float | None = None
+    benefit: float | None = None
+
+
+class MetricLine(Payload):
+    """One metric as a review saw it."""
+
+    metric_id: str
+    name: str
+    unit: str
+    baseline: float | None
+    target: float
+    latest: float | None
+    on_target: bool
+    missed: bool
+    summary: str
+
+
+class ValueBalanceRecord(Payload):
+    ratios: dict[str, float]
+    gap: float
+    tolerance: float
+    imbalanced: bool
+    summary: str
+
+
+class Review(Payload):
+    id: str  # "<kind>-<n>", n counting from launch across terms
+    kind: ReviewKind
+    n: int
+    term: int = 1
+    scheduled_for: datetime
+    opened_at: datetime | None = None
+    inputs_due_at: datetime
+    participants: list[str]
+    inputs: dict[str, ReviewInput] = Field(default_factory=dict)
+    closed_at: datetime | None = None
+    missed: list[str] = Field(default_factory=list, description="Participants who sent nothing.")
+    metrics: list[MetricLine] = Field(default_factory=list)
+    actions_checked: list[str] = Field(default_factory=list, description="Open action tasks brought to this review.")
+    decisions: list[str] = Field(default_factory=list)
+    actions: list[str] = Field(default_factory=list, description="Action tasks decided at this review.")
+    overall: Rag | None = None
+    balance: ValueBalanceRecord | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+
+class MetricObservation(Payload):
+    value: float
+    at: datetime
+    actor: str
+    channel: Channel
+    note: str = ""
+
+
+class MetricTrack(Payload):
+    metric_id: str
+    baseline: float | None = None
+    baseline_at: datetime | None = None
+    observations: list[MetricObservation] = Field(default_factory=list)
+
+
+class RagPoint(Payload):
+    at: datetime
+    review_id: str
+    overall: Rag | None
+    by_party: dict[str, Rag | None]
+
+
+class AmendmentStatus(StrEnum):
+    pending = "pending"  # in approval
+    applied = "applied"
+    rejected = "rejected"
+
+
+class Amendment(Payload):
+    id: str  # "amendment-<n>": also the id of its approval
+    proposed_by: str
+    reason: str
+    channel: Channel
+    proposed_at: datetime
+    definition: PartnershipDefinition
+    changes: list[str] = Field(default_factory=list, description="What differs from the definition in force (field paths).")
+    escalation_id: str | None = Field(None, description="The escalation whose resolution proposed it.")
+    status: AmendmentStatus = AmendmentStatus.pending
+    decided_at: datetime | None = None
 
 
 class PartnershipState(Payload):
@@ -253,6 +382,18 @@ class PartnershipState(Payload):
     detail: str = ""
     unreachable: list[str] = Field(default_factory=list, description="Stakeholders whose email failed permanently.")
     runs: int = 1
+    # After the MOU: launch, the terms and their reviews.
+    launched_at: datetime | None = None
+    term: int = 1
+    term_started_at: datetime | None = None
+    reviews: dict[str, Review] = Field(default_factory=dict)
+    metrics: dict[str, MetricTrack] = Field(default_factory=dict)
+    rag_history: list[RagPoint] = Field(default_factory=list)
+    missed_in_a_row: dict[str, int] = Field(default_factory=dict, description="Party id -> weekly statuses missed in a row.")
+    amendments: list[Amendment] = Field(default_factory=list)
+    closed_at: datetime | None = None
+    closure_reason: str = ""
+    archive_hash: str | None = Field(None, description="The audit export stored at closure (document store hash).")
 
     def open_tasks(self) -> list[Task]:
         return [t for t in self.tasks.values() if t.is_open]
@@ -263,7 +404,7 @@ class PartnershipState(Payload):
         return min(dues, default=None)
 
     def open_escalations(self) -> list[EscalationRecord]:
-        return [e for e in self.escalations if e.status in ("open", "acknowledged")]
+        return [e for e in self.escalations if e.status in ("open", "acknowledged", "awaiting_amendment")]
 
 
 # --- workflow input and messages --------------------------------------------------
@@ -273,6 +414,9 @@ class PartnershipInput(Payload):
     definition: PartnershipDefinition
     # Set when the workflow continues as new: the state it carries over.
     state: PartnershipState | None = None
+    history_limit: int = Field(
+        3_000, ge=100, description="Continue as new past this many history events (Temporal suggests it at 4,096)."
+    )
 
 
 class TaskCompletion(Payload):
@@ -339,6 +483,53 @@ class EscalationRequest(Payload):
     channel: Channel = Channel.temporal
 
 
+class ReviewInputSubmission(Payload):
+    review_id: str
+    stakeholder: str
+    rag: Rag | None = Field(None, description="Weekly status: green, amber or red.")
+    note: str = ""
+    contribution: float | None = Field(None, description="Annual review: this party's contribution, 1-10.")
+    benefit: float | None = Field(None, description="Annual review: this party's benefit, 1-10.")
+    channel: Channel = Channel.temporal
+
+
+class MetricObservationInput(Payload):
+    metric_id: str
+    value: float
+    actor: str
+    note: str = ""
+    channel: Channel = Channel.temporal
+
+
+class ActionInput(Payload):
+    title: str
+    owner: str
+    due_in_days: int = Field(14, ge=1, le=366)
+
+
+class ReviewOutcome(Payload):
+    """What a review decided: recorded by a participant or ops while it is the latest of its kind."""
+
+    review_id: str
+    actor: str
+    decisions: list[str] = Field(default_factory=list)
+    actions: list[ActionInput] = Field(default_factory=list)
+    channel: Channel = Channel.temporal
+
+
+class AmendmentProposal(Payload):
+    definition: PartnershipDefinition
+    actor: str
+    reason: str
+    channel: Channel = Channel.temporal
+
+
+class CloseRequest(Payload):
+    actor: str
+    reason: str
+    channel: Channel = Channel.temporal
+
+
 class UpdateResult(Payload):
     ok: bool = True
     message: str
@@ -356,10 +547,22 @@ class Recipient(Payload):
 class ActionLink(Payload):
     """What the email's link lets its recipient do. The token is minted inside the activity."""
 
-    action: Literal["task", "statement", "decision"]
+    action: Literal["task", "statement", "decision", "review"]
     ref: str
     round: int = 1
     expires_at: datetime
+
+
+class Invitation(Payload):
+    """A calendar invitation to attach to an email (the activity turns it into an .ics file)."""
+
+    uid: str = Field(description="Stable: a re-sent invitation updates the same calendar event.")
+    title: str
+    start: datetime
+    minutes: int
+    organizer: str
+    attendees: list[Recipient]
+    agenda: list[str] = Field(default_factory=list)
 
 
 class EmailRequest(Payload):
@@ -370,6 +573,7 @@ class EmailRequest(Payload):
     subject: str
     context: dict[str, Any] = Field(default_factory=dict)
     action: ActionLink | None = None
+    invitation: Invitation | None = None
 
 
 class RenderMouRequest(Payload):
@@ -377,6 +581,12 @@ class RenderMouRequest(Payload):
     definition: PartnershipDefinition
     version: int
     note: str = ""
+
+
+class ArchiveRequest(Payload):
+    workflow_id: str
+    definition: PartnershipDefinition
+    state: PartnershipState
 
 
 class StoreDocumentRequest(Payload):
@@ -401,6 +611,7 @@ class EmailReceipt(Payload):
 class EscalationStatus(StrEnum):
     open = "open"  # climbing the ladder until somebody acknowledges it
     acknowledged = "acknowledged"  # somebody owns it: no more climbing, CARE under way
+    awaiting_amendment = "awaiting_amendment"  # resolved subject to an amendment still in approval
     resolved = "resolved"
     withdrawn = "withdrawn"
 
@@ -491,6 +702,9 @@ class EscalationState(EscalationFacts):
     care: CareRecord = Field(default_factory=CareRecord)
     resolution: str = ""
     proposed_amendment: str | None = None
+    resolved_by: str | None = None
+    resolved_channel: Channel | None = None
+    amendment_outcome: str | None = Field(None, description="How the approval of the proposed amendment ended.")
     withdrawn_reason: str = ""
     closed_by: str | None = None
     closed_at: datetime | None = None
@@ -544,7 +758,9 @@ class CareEntry(Payload):
 class Resolve(Payload):
     actor: str
     resolution: str
-    amendment: str | None = Field(None, description="The proposed amendment to the MOU/definition (free text).")
+    amendment: str | None = Field(
+        None, description="The amended partnership definition (YAML); it applies only once approved."
+    )
     channel: Channel = Channel.temporal
 
 
@@ -552,6 +768,14 @@ class Withdraw(Payload):
     actor: str
     reason: str
     channel: Channel = Channel.temporal
+
+
+class AmendmentDecided(Payload):
+    """Signal ``amendment_decided`` to an escalation whose resolution proposed an amendment."""
+
+    amendment_id: str
+    applied: bool
+    outcome: str
 
 
 class EscalationChanged(Payload):
@@ -563,3 +787,5 @@ class EscalationChanged(Payload):
     with_ops: bool = False
     at: datetime
     cause: str = ""
+    # With status awaiting_amendment: the amended definition (YAML) the resolution depends on.
+    amendment: str | None = None

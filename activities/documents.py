@@ -1,4 +1,4 @@
-"""Document activities: render the MOU from its template, store uploaded revisions."""
+"""Document activities: render the MOU from its template, store uploaded revisions, archive a closed partnership."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from temporalio.exceptions import ApplicationError
 
 from accord.documents.mou import TemplateMissing, render_markdown
 from accord.documents.store import DocumentStore
-from accord.models import RenderMouRequest, StoreDocumentRequest, StoredDocument
+from accord.models import ArchiveRequest, RenderMouRequest, StoreDocumentRequest, StoredDocument
+from accord.reports.audit import audit_export, to_json
 
 
 class DocumentActivities:
@@ -35,3 +36,8 @@ class DocumentActivities:
     @activity.defn(name="store_document")
     async def store_document(self, request: StoreDocumentRequest) -> StoredDocument:
         return StoredDocument(hash=self.store.put(request.markdown))
+
+    @activity.defn(name="archive_partnership")
+    async def archive_partnership(self, request: ArchiveRequest) -> StoredDocument:
+        """The audit export at closure, stored content-addressed (storing it twice is harmless)."""
+        return StoredDocument(hash=self.store.put(to_json(audit_export(request.definition, request.state, request.workflow_id))))

@@ -2,7 +2,8 @@
 
 Shape and types are pydantic's job (``schema.py``); this module checks what only the
 whole file can tell: references to people, unique ids, reminders that fall before the
-task starts, quorums larger than the approvers, triggers pointing past the ladder.
+task starts, quorums larger than the approvers, triggers pointing past the ladder,
+holiday regions the holiday data does not know.
 Every problem is reported, not just the first.
 """
 
@@ -12,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from accord.logic.business_days import parse_region
 from definitions.schema import (
     Approval,
     ApprovalPolicy,
@@ -229,6 +231,15 @@ def _rules(d: PartnershipDefinition) -> Iterator[Problem]:
                 ("reviews", name, "inputs_due"),
                 f"inputs due after {cadence.inputs_due} but the next review comes after {cadence.every}",
             )
+
+    for i, party in enumerate(d.parties):
+        if party.holidays is not None:
+            # Reviews are moved off this region's public holidays: a typo would silently
+            # schedule them on holidays, so the region must be one the holiday data knows.
+            try:
+                parse_region(party.holidays)
+            except ValueError as exc:
+                yield Problem(("parties", i, "holidays"), str(exc))
 
     for i, level in enumerate(d.escalation.ladder):
         if level.respond_within.is_zero:

@@ -36,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         Acknowledge,
         AcknowledgementRecord,
         ActionLink,
+        AmendmentDecided,
         CareEntry,
         CareNote,
         EmailEvent,
@@ -52,10 +53,16 @@ with workflow.unsafe.imports_passed_through():
         UpdateResult,
         Withdraw,
     )
+    from definitions import loader
     from definitions.schema import EscalationLevel, PartnershipDefinition
 
 # The signal the partnership workflow handles (payload: EscalationChanged).
 CHANGED_SIGNAL = "escalation_changed"
+# The partnership's answer to a resolution that proposed an amendment (payload: AmendmentDecided).
+AMENDMENT_SIGNAL = "amendment_decided"
+# v0.2 closed a resolution at once and kept its amendment as text; now the amendment is an
+# amended definition that goes through the partnership's approval before the escalation closes.
+PATCH_AMENDMENT_APPROVAL = "amendment-approval"
 
 # Same policy as the partnership's email: a provider outage delays an escalation email,
 # never drops it; permanent refusals come back as a "failed" receipt, not an exception.
@@ -96,6 +103,14 @@ def _recheck(validator: Callable[[object], None], arg: object) -> None:
         validator(arg)
     except ValueError as exc:
         raise ApplicationError(str(exc), type="ActionRefused", non_retryable=True) from None
+
+
+def _parse_amendment(text: str) -> PartnershipDefinition:
+    """The amended definition (YAML), checked like ``accord validate``: a ValueError says what is wrong."""
+    try:
+        return loader.parse(text, "amendment")
+    except loader.DefinitionError as exc:
+        raise ValueError("The amended definition is not valid: " + "; ".join(str(i) for i in exc.issues[:5])) from None
 
 
 def _text(value: str, what: str, limit: int = MAX_TEXT) -> str:
@@ -339,6 +354,7 @@ class EscalationWorkflow:
             with_ops=self.state.with_ops,
             at=workflow.now(),
             cause=self._status_cause() if self.state.status != EscalationStatus.open else last.cause,
+            amendment=self.state.proposed_amendment if self.state.status == EscalationStatus.awaiting_amendment else None,
         )
         try:
             await workflow.get_external_workflow_handle(self.state.partnership_workflow_id).signal(CHANGED_SIGNAL, change)
@@ -351,6 +367,8 @@ class EscalationWorkflow:
         s = self.state
         if s.status == EscalationStatus.acknowledged:
             return f"acknowledged by {s.acknowledgements[0].actor}"
+        if s.status == EscalationStatus.awaiting_amendment:
+            return f"resolved by {s.resolved_by}, subject to an amendment"
         if s.status == EscalationStatus.resolved:
             return f"resolved by {s.closed_by}"
         return f"withdrawn by {s.closed_by}: {s.withdrawn_reason}"
@@ -476,6 +494,15 @@ class EscalationWorkflow:
             amendment = (resolve.amendment or "").strip()
             self.state.resolution = resolve.resolution.strip()
             self.state.proposed_amendment = amendment or None
+            if amendment and workflow.patched(PATCH_AMENDMENT_APPROVAL):
+                # Resolved subject to the amendment: the partnership runs it through approval
+                # and answers by signal (amendment_decided); only then does this close.
+                self.state.status = EscalationStatus.awaiting_amendment
+                self.state.resolved_by = resolve.actor
+                self.state.resolved_channel = resolve.channel
+                self._publish()
+                return UpdateResult(message="The resolution is recorded; its amendment goes to approval, and the "
+                                    "escalation closes once it is approved.")
             self._close(EscalationStatus.resolved, resolve.actor, resolve.channel)
             return UpdateResult(message="The escalation is resolved."
                                 + (" The proposed amendment is recorded." if amendment else ""))
@@ -484,9 +511,15 @@ class EscalationWorkflow:
     def _validate_resolve(self, resolve: Resolve) -> None:
         self._check_actor(resolve.actor)
         self._check_open()
+        if self.state.status == EscalationStatus.awaiting_amendment:
+            raise ValueError("A resolution is already waiting for its amendment's approval.")
         _text(resolve.resolution, "A resolution")
         if resolve.amendment is not None and len(resolve.amendment) > MAX_AMENDMENT:
             raise ValueError(f"The amendment is longer than {MAX_AMENDMENT:,} characters.")
+        if resolve.amendment and resolve.amendment.strip():
+            amended = _parse_amendment(resolve.amendment)
+            if amended.id != self.definition.id:
+                raise ValueError(f"The amended definition is for {amended.id!r}, not {self.definition.id!r}.")
         missing = self.state.care.missing(self.parties)
         if missing:
             # CARE before resolution is the point of the model: a resolution nobody clarified
@@ -535,6 +568,22 @@ class EscalationWorkflow:
             workflow.logger.warning("withdrawal of %s ignored: %s", self.state.id, exc)
             return
         self._apply_withdraw(withdraw)
+
+    @workflow.signal
+    def amendment_decided(self, decided: AmendmentDecided) -> None:
+        """The partnership's approval of the amendment this resolution proposed has ended."""
+        if self.state.status != EscalationStatus.awaiting_amendment:
+            workflow.logger.warning("amendment_decided for %s ignored: it is %s", self.state.id, self.state.status.value)
+            return
+        self.state.amendment_outcome = decided.outcome
+        if decided.applied:
+            self._close(EscalationStatus.resolved, self.state.resolved_by or "accord", self.state.resolved_channel)
+            return
+        # Not approved: the resolution depended on it, so the escalation is back in CARE.
+        self.state.status = EscalationStatus.acknowledged
+        self.state.resolution = ""
+        self.state.proposed_amendment = None
+        self._publish()
 
     @workflow.signal
     async def email_event(self, event: EmailEvent) -> None:

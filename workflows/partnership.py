@@ -22,7 +22,8 @@ from temporalio.workflow import ParentClosePolicy
 from temporalio.exceptions import ApplicationError
 
 from workflows import mailing
-from workflows.escalation import EscalationWorkflow, escalation_workflow_id
+from workflows.escalation import AMENDMENT_SIGNAL, EscalationWorkflow, escalation_workflow_id
+from workflows.reviews import ReviewCadence, input_task_id
 
 with workflow.unsafe.imports_passed_through():
     from accord import search_attributes as sa
@@ -31,9 +32,15 @@ with workflow.unsafe.imports_passed_through():
         ActionLink,
         AlignmentOverride,
         AlignmentResult,
+        Amendment,
+        AmendmentDecided,
+        AmendmentProposal,
+        AmendmentStatus,
         ApprovalOutcome,
+        ArchiveRequest,
         ApprovalState,
         Channel,
+        CloseRequest,
         Decision,
         DecisionInput,
         DecisionKind,
@@ -46,7 +53,12 @@ with workflow.unsafe.imports_passed_through():
         EscalationInput,
         EscalationRecord,
         EscalationRequest,
+        EscalationStatus,
         Event,
+        Invitation,
+        MetricObservation,
+        MetricObservationInput,
+        MetricTrack,
         MouRevision,
         RenderMouRequest,
         StoreDocumentRequest,
@@ -54,6 +66,10 @@ with workflow.unsafe.imports_passed_through():
         PartnershipInput,
         PartnershipState,
         Recipient,
+        ReviewInput,
+        ReviewInputSubmission,
+        ReviewKind,
+        ReviewOutcome,
         Stage,
         Statement,
         StatementSubmission,
@@ -62,9 +78,12 @@ with workflow.unsafe.imports_passed_through():
         TaskKind,
         TaskStatus,
         UpdateResult,
+        Withdraw,
     )
+    from definitions import diff, loader
+    from definitions.checks import problems
     from definitions.durations import Duration
-    from definitions.schema import ApprovalRules, PartnershipDefinition, Reminders
+    from definitions.schema import ApprovalRules, ChecklistItem, PartnershipDefinition, Reminders
 
 # Links stay usable a while after the deadline: late is better than never.
 LINK_GRACE = timedelta(days=30)
@@ -81,8 +100,18 @@ PATCH_MOU_STAGE = "mou-stage"
 PATCH_FOLLOW_EARLY_DECISIONS = "follow-early-decisions"
 # v0.1 emailed the first ladder level from the partnership; escalations now run as children.
 PATCH_ESCALATION_CHILD = "escalation-child"
+# v0.2 waited at launch; partnerships that got there under v0.2 keep waiting, new ones
+# launch, run their reviews and renewals, continue as new, and close.
+PATCH_OPERATE = "launch-and-reviews"
+
+# Tasks the launch checklist implies without a deadline of their own (metric baselines).
+LAUNCH_DEFAULT_DUE = Duration(seconds=14 * 86400)
+REVIEW_INPUT_MAX = 5_000
 
 MAX_UPLOAD_CHARS = 200_000
+# Tasks a person marks done (the others complete through their own action: a statement,
+# a metric's value, a review input).
+COMPLETABLE = (TaskKind.checklist, TaskKind.deliverable, TaskKind.action, TaskKind.diagnostic)
 MAX_EMAIL_EVENTS = 200
 
 
@@ -104,6 +133,9 @@ class PartnershipWorkflow:
     @workflow.init
     def __init__(self, input: PartnershipInput) -> None:
         self.definition: PartnershipDefinition = input.definition
+        # Continue as new well before Temporal's suggestion at 4,096 events: the run must still
+        # finish what it is doing (handlers, an email in flight) after deciding to.
+        self._history_limit = input.history_limit
         now = workflow.now()
         self.state: PartnershipState = input.state or PartnershipState(
             partnership_id=input.definition.id,
@@ -115,6 +147,12 @@ class PartnershipWorkflow:
         self.people = self.definition.stakeholders()
         self._lock = asyncio.Lock()
         self._stage_available = True
+        self.reviews = ReviewCadence(self)
+        # Emails and child starts of the operating stages: continue-as-new waits for them.
+        self._in_flight: list[asyncio.Future] = []
+        self._chased: set[str] = set()
+        # Escalations whose proposed amendment could not go to approval: answered by _amendments.
+        self._refusals: list[EscalationRecord] = []
         if self.state.stage == Stage.screening:
             # Open the tasks here, not in run(): an update may arrive with the very first
             # workflow task, and its validator must already find them.
@@ -127,14 +165,25 @@ class PartnershipWorkflow:
         self._publish()
         if input.state is None:
             self._log("started", detail=f"Partnership '{self.definition.name}' started")
+        # Amendments can be proposed in any stage; this waits (no commands) until one is.
+        amender = asyncio.create_task(self._amendments())
         while not self.state.stage.is_final:
             stage = self.state.stage
             if stage == Stage.screening:
                 await self._screening()
             elif stage == Stage.mou and workflow.patched(PATCH_MOU_STAGE):
                 await self._mou_stage()
+            elif stage == Stage.launch and workflow.patched(PATCH_OPERATE):
+                await self._launch_stage()
+            elif stage in (Stage.active, Stage.renewal) and workflow.patched(PATCH_OPERATE):
+                await self._operate()
+                if not self.state.stage.is_final and self._history_is_long():
+                    await self._continue_as_new()
             else:
                 await self._unavailable(stage)
+        amender.cancel()
+        if self.state.closed_at is not None:
+            await self._archive()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.state
 
@@ -144,6 +193,230 @@ class PartnershipWorkflow:
         self.state.detail = f"The {stage.value} stage is not available in this version of Accord; waiting here."
         self._publish()
         await workflow.wait_condition(lambda: self.state.stage != stage)
+
+    # ------------------------------------------------------------------ launch
+
+    def _open_launch_tasks(self) -> None:
+        launch = self.definition.launch
+        start = self.state.stage_started_at
+        for item in launch.checklist:
+            self._open_task(item.id, TaskKind.checklist, item.title, item.owner, item.due.after(start), item.description,
+                            item.required)
+        latest = max((item.due for item in launch.checklist), default=LAUNCH_DEFAULT_DUE)
+        for metric in self.definition.metrics:
+            track = self.state.metrics.setdefault(metric.id, MetricTrack(metric_id=metric.id))
+            if metric.baseline is not None and track.baseline is None:
+                track.baseline, track.baseline_at = metric.baseline, workflow.now()
+            if track.baseline is None:
+                self._open_task(
+                    _baseline_task(metric.id), TaskKind.baseline, f"Capture the baseline of {metric.name}", metric.owner,
+                    latest.after(start),
+                    f"Record today's value of {metric.name} ({metric.unit}) before launch: accord metric record "
+                    f"{workflow.info().workflow_id} {metric.id} VALUE --as {metric.owner}",
+                )
+        for deliverable in launch.deliverables:
+            self._open_task(
+                deliverable.id, TaskKind.deliverable, deliverable.title, deliverable.owner, deliverable.due.after(start),
+                f"You are the single accountable owner. Done means: {deliverable.definition_of_done}", required=False,
+            )
+
+    def _launch_ready(self) -> bool:
+        return all(not t.is_open or not t.required for t in self.state.tasks.values()
+                   if t.stage == Stage.launch and t.kind in (TaskKind.checklist, TaskKind.baseline))
+
+    async def _launch_stage(self) -> None:
+        """The launch checklist: metric owners and baselines, deliverable owners, the cadence, the
+        kickoff. Launch completes when its required tasks are done or, if the definition lets it
+        proceed with open items, at the last launch deadline (the open items stay chased)."""
+        self._open_launch_tasks()
+        self._chase_open_tasks()
+        self._set_detail("Launch: waiting on the launch checklist")
+        launch_tasks = [t for t in self.state.tasks.values() if t.stage == Stage.launch and t.required]
+        if self.definition.launch.proceed_with_open_items and launch_tasks:
+            last = max(t.due_at for t in launch_tasks)
+            try:
+                await workflow.wait_condition(self._launch_ready, timeout=max(last - workflow.now(), timedelta(0)),
+                                              timeout_summary="launch deadline: proceed with open items")
+            except asyncio.TimeoutError:
+                self._log("launch_with_open_items", detail=", ".join(t.title for t in launch_tasks if t.is_open))
+        else:
+            await workflow.wait_condition(self._launch_ready)
+        now = workflow.now()
+        self.state.launched_at = now
+        self.state.term_started_at = now
+        self._enter(Stage.active, "Launched")
+
+    # ------------------------------------------------------------------ operating: reviews, renewal
+
+    async def _operate(self) -> None:
+        """The active years: every cadence, the renewal and all open tasks, until the partnership
+        closes or its history should continue as new."""
+        self._stage_available = True
+        loops = [asyncio.create_task(self.reviews.run(kind)) for kind in ReviewKind]
+        if self.definition.renewal is not None:
+            loops.append(asyncio.create_task(self._renewals()))
+        self._set_detail(self._operating_detail())
+        while self.state.stage in (Stage.active, Stage.renewal) and not self._history_is_long():
+            self._chase_open_tasks()
+            await workflow.wait_condition(
+                lambda: self.state.stage not in (Stage.active, Stage.renewal) or self._history_is_long()
+                or self._unchased()
+            )
+        for loop in loops:
+            loop.cancel()
+
+    def _operating_detail(self) -> str:
+        upcoming = sorted((r for r in self.state.reviews.values() if r.opened_at is None), key=lambda r: r.scheduled_for)
+        if not upcoming:
+            return "Active"
+        nxt = upcoming[0]
+        return f"Active; next: {nxt.kind.title} #{nxt.n} on {nxt.scheduled_for:%Y-%m-%d}"
+
+    def _history_is_long(self) -> bool:
+        info = workflow.info()
+        return info.is_continue_as_new_suggested() or info.get_current_history_length() >= self._history_limit
+
+    def _track(self, future: asyncio.Future) -> None:
+        self._in_flight = [f for f in self._in_flight if not f.done()]
+        self._in_flight.append(future)
+
+    def _operating(self) -> bool:
+        return self.state.stage in (Stage.launch, Stage.active, Stage.renewal)
+
+    async def _continue_as_new(self) -> None:
+        """Hand over to a new run carrying the state. The review loops are cancelled by now;
+        wait for emails and child starts in flight (so none is cut off and sent again) and
+        for handlers (so no update loses its answer)."""
+        def quiet() -> bool:
+            return all(f.done() for f in self._in_flight) and workflow.all_handlers_finished()
+
+        while not quiet():
+            await workflow.wait_condition(quiet)
+        self._log("continued_as_new", detail=f"Run {self.state.runs} hands over at "
+                  f"{workflow.info().get_current_history_length()} history events")
+        self.state.runs += 1
+        workflow.continue_as_new(PartnershipInput(definition=self.definition, state=self.state, history_limit=self._history_limit))
+
+    async def _renewals(self) -> None:
+        renewal = self.definition.renewal
+        assert renewal is not None and self.state.term_started_at is not None
+        while True:
+            term_ends = renewal.term.after(self.state.term_started_at)
+            decide_at = renewal.notice.before(term_ends)
+            if decide_at > workflow.now():
+                await workflow.sleep(decide_at - workflow.now(), summary=f"renewal decision for term {self.state.term + 1}")
+            if self.state.stage == Stage.active:
+                self._enter(Stage.renewal, f"Term {self.state.term} ends {term_ends:%Y-%m-%d}: renewal decision")
+            outcome = await self._approval(
+                f"renewal-{self.state.term}", f"Renewal for term {self.state.term + 1}", renewal.approval,
+                renewal.approval.approvers, Stage.renewal,
+            )
+            if outcome == ApprovalOutcome.approved:
+                self.state.term += 1
+                self.state.term_started_at = term_ends
+                self._enter(Stage.active, f"Renewed: term {self.state.term} starts {term_ends:%Y-%m-%d}")
+                continue
+            if term_ends > workflow.now():
+                self._set_detail(f"Not renewed ({outcome.value}): the partnership closes at the end of its term, {term_ends:%Y-%m-%d}")
+                await workflow.sleep(term_ends - workflow.now(), summary="end of the last term")
+            self._close("accord", f"Term {self.state.term} ended without renewal ({outcome.value})")
+            return
+
+    def _close(self, actor: str, reason: str) -> None:
+        self.state.closed_at = workflow.now()
+        self.state.closure_reason = reason
+        for task in self.state.open_tasks():
+            task.status = TaskStatus.waived
+        self._enter(Stage.closed, reason)
+        self._log("closed", actor=actor, detail=reason)
+
+    async def _archive(self) -> None:
+        """Closure archives: the audit export of the whole partnership, stored content-addressed."""
+        for record in self.state.open_escalations():
+            if record.workflow_id:
+                await workflow.get_external_workflow_handle(record.workflow_id).signal(
+                    "request_withdrawal", Withdraw(actor="accord", reason="The partnership is closed.", channel=Channel.temporal)
+                )
+        stored: StoredDocument = await workflow.execute_activity(
+            "archive_partnership",
+            ArchiveRequest(workflow_id=workflow.info().workflow_id, definition=self.definition, state=self.state),
+            result_type=StoredDocument,
+            start_to_close_timeout=timedelta(minutes=2),
+            summary="archive the audit export",
+        )
+        self.state.archive_hash = stored.hash
+        self._log("archived", detail=f"Audit export stored, sha256 {stored.hash[:12]}…")
+        self._publish()
+
+    # ------------------------------------------------------------------ amendments
+
+    def _amendment_rules(self) -> tuple[ApprovalRules, list[str]]:
+        if self.definition.mou is not None:
+            return self.definition.mou, self.definition.mou.signatories
+        return self.definition.screening.go_no_go, self.definition.screening.go_no_go.approvers
+
+    async def _amendments(self) -> None:
+        """Each proposed amendment goes through the approval mechanism, then applies in place."""
+        while True:
+            await workflow.wait_condition(lambda: self._pending_amendment() is not None or bool(self._refusals))
+            while self._refusals:
+                record = self._refusals.pop(0)
+                await self._answer_escalation(record, AmendmentDecided(amendment_id="", applied=False, outcome="refused"))
+            amendment = self._pending_amendment()
+            if amendment is None:
+                continue
+            rules, approvers = self._amendment_rules()
+            outcome = await self._approval(amendment.id, f"Amendment {amendment.id.split('-')[-1]}: {amendment.reason[:80]}",
+                                           rules, approvers, self.state.stage)
+            amendment.decided_at = workflow.now()
+            if outcome == ApprovalOutcome.approved:
+                amendment.status = AmendmentStatus.applied
+                self.definition = amendment.definition
+                self.people = self.definition.stakeholders()
+                self.state.name = self.definition.name
+                self._log("amendment_applied", detail=f"{amendment.id}: {'; '.join(amendment.changes)[:400]}",
+                          data={"amendment": amendment.id})
+            else:
+                amendment.status = AmendmentStatus.rejected
+                self._log("amendment_rejected", detail=f"{amendment.id}: {outcome.value}", data={"amendment": amendment.id})
+            self._publish()
+            record = next((e for e in self.state.escalations if e.id == amendment.escalation_id), None)
+            if record is not None:
+                await self._answer_escalation(record, AmendmentDecided(
+                    amendment_id=amendment.id, applied=amendment.status == AmendmentStatus.applied, outcome=outcome.value))
+
+    async def _answer_escalation(self, record: EscalationRecord, decided: AmendmentDecided) -> None:
+        if record.workflow_id:
+            await workflow.get_external_workflow_handle(record.workflow_id).signal(AMENDMENT_SIGNAL, decided)
+
+    def _amendment_from_escalation(self, record: EscalationRecord, text: str) -> None:
+        """A resolution proposed an amendment: it goes to approval like any other (the escalation
+        validated it; if it no longer fits, refuse it back to the escalation)."""
+        try:
+            amended = loader.parse(text, "amendment")
+            if self._pending_amendment() is not None:
+                raise ValueError("another amendment is in approval")
+        except (loader.DefinitionError, ValueError) as exc:
+            workflow.logger.warning("amendment from %s refused: %s", record.id, exc)
+            self._log("amendment_refused", detail=f"{record.id}: {exc}"[:500])
+            self._refusals.append(record)
+            return
+        self._add_amendment(amended, f"escalation {record.id}", f"Resolution of {record.id}", Channel.temporal, record.id)
+
+    def _pending_amendment(self) -> Amendment | None:
+        return next((a for a in self.state.amendments if a.status == AmendmentStatus.pending), None)
+
+    def _add_amendment(self, definition: PartnershipDefinition, actor: str, reason: str, channel: Channel,
+                       escalation_id: str | None = None) -> Amendment:
+        amendment = Amendment(
+            id=f"amendment-{len(self.state.amendments) + 1}", proposed_by=actor, reason=reason, channel=channel,
+            proposed_at=workflow.now(), definition=definition, changes=diff.changes(self.definition, definition),
+            escalation_id=escalation_id,
+        )
+        self.state.amendments.append(amendment)
+        self._log("amendment_proposed", actor=actor, detail=f"{amendment.id}: {reason}", data={"amendment": amendment.id})
+        self._publish()
+        return amendment
 
     # ------------------------------------------------------------------ screening
 
@@ -366,8 +639,20 @@ class PartnershipWorkflow:
     def _task_policy(self, task: Task) -> Reminders:
         if task.kind == TaskKind.statement and self.definition.screening.alignment:
             return self.definition.reminders_for(self.definition.screening.alignment.reminders)
-        item = next((c for c in self.definition.screening.checklist if c.id == task.id), None)
+        items: list[ChecklistItem] = [*self.definition.screening.checklist, *self.definition.launch.checklist]
+        item = next((c for c in items if c.id == task.id), None)
         return self.definition.reminders_for(item.reminders if item else None)
+
+    def _unchased(self) -> list[Task]:
+        """Open tasks after screening that nobody chases yet (new ones, or all of them after continue-as-new)."""
+        chased_kinds = (TaskKind.checklist, TaskKind.baseline, TaskKind.deliverable, TaskKind.action, TaskKind.diagnostic)
+        return [t for t in self.state.open_tasks()
+                if t.id not in self._chased and t.stage != Stage.screening and t.kind in chased_kinds]
+
+    def _chase_open_tasks(self) -> None:
+        for task in self._unchased():
+            self._chased.add(task.id)
+            asyncio.create_task(self._chase_task(task.id))
 
     async def _chase_task(self, task_id: str) -> None:
         task = self.state.tasks[task_id]
@@ -602,13 +887,20 @@ class PartnershipWorkflow:
             # The escalation climbs its ladder in its own workflow, visible on its own in the
             # UI; it outlives this run's continue-as-new (ABANDON) and reports back by signal.
             record.workflow_id = escalation_workflow_id(workflow.info().workflow_id, self.state.chain_id, record.id)
-            await workflow.start_child_workflow(
+            start = workflow.start_child_workflow(
                 EscalationWorkflow.run,
                 EscalationInput.from_record(record, workflow.info().workflow_id, self.definition),
                 id=record.workflow_id,
                 parent_close_policy=ParentClosePolicy.ABANDON,
                 static_summary=f"Escalation {record.id} ({trigger}) on {self.definition.name}: {reason[:120]}",
             )
+            if self._operating():
+                # Shielded and tracked like operating-stage emails (see _continue_as_new).
+                started = asyncio.ensure_future(start)
+                self._track(started)
+                await asyncio.shield(started)
+            else:
+                await start
             self._publish()
             return record
         self._publish()
@@ -632,6 +924,10 @@ class PartnershipWorkflow:
         )
         return record
 
+    def _recipient(self, who: str) -> Recipient:
+        person = self.people[who]
+        return Recipient(id=person.id, name=person.name, email=person.email)
+
     async def _email(
         self,
         purpose: str,
@@ -640,13 +936,20 @@ class PartnershipWorkflow:
         subject: str,
         context: dict,
         action: ActionLink | None = None,
+        invitation: dict | None = None,
     ) -> None:
         if isinstance(to, str):
-            person = self.people[to]
-            to = Recipient(id=person.id, name=person.name, email=person.email)
+            to = self._recipient(to)
         receipt = await mailing.send(
             chain_id=self.state.chain_id, purpose=purpose, to=to, template=template, subject=subject,
             context=context, partnership=self.definition.name, action=action,
+            invitation=Invitation(
+                uid=invitation["uid"], title=invitation["title"], start=invitation["start"],
+                minutes=invitation["minutes"], organizer=self.definition.ops[0].email,
+                attendees=[self._recipient(w) for w in invitation["attendees"]],
+                agenda=context.get("agenda", []),
+            ) if invitation else None,
+            track=self._track if self._operating() else None,
         )
         if receipt.status == "failed":
             await self._unreachable(to.id, f"email refused: {receipt.error}", purpose)
@@ -757,8 +1060,13 @@ class PartnershipWorkflow:
     @complete_task.validator
     def _validate_complete_task(self, completion: TaskCompletion) -> None:
         task = self.state.tasks.get(completion.task_id)
-        if task is None or task.kind != TaskKind.checklist:
-            raise ValueError(f"There is no task {completion.task_id!r} in this partnership.")
+        if task is None or task.kind not in COMPLETABLE:
+            hint = {
+                TaskKind.statement: " It is a goal statement: submit the statement instead.",
+                TaskKind.baseline: " It is a metric baseline: record the metric's value instead.",
+                TaskKind.review_input: " It is a review input: send the review input instead.",
+            }.get(task.kind, "") if task else ""
+            raise ValueError(f"There is no task {completion.task_id!r} to complete in this partnership.{hint}")
         if completion.actor != task.owner and completion.channel not in (Channel.cli, Channel.api, Channel.temporal):
             raise ValueError("This task belongs to someone else.")
         if completion.actor not in self.people and completion.actor != "ops":
@@ -943,6 +1251,172 @@ class PartnershipWorkflow:
         if approval is not None and approval.round >= self.definition.mou.max_rounds:
             raise ValueError(f"The MOU has used all {self.definition.mou.max_rounds} review rounds.")
 
+    # ------------------------------------------------------------------ operating updates
+
+    @workflow.update
+    async def submit_review_input(self, submission: ReviewInputSubmission) -> UpdateResult:
+        async with self._lock:
+            _recheck(self._validate_review_input, submission)
+            review = self.state.reviews[submission.review_id]
+            revised = submission.stakeholder in review.inputs
+            review.inputs[submission.stakeholder] = ReviewInput(
+                stakeholder=submission.stakeholder, party=self.definition.party_of(submission.stakeholder).id,
+                at=workflow.now(), channel=submission.channel, rag=submission.rag, note=submission.note.strip(),
+                contribution=submission.contribution, benefit=submission.benefit,
+            )
+            task = self.state.tasks.get(input_task_id(review, submission.stakeholder))
+            if task is not None and task.is_open:
+                task.status = TaskStatus.done
+                task.completed_at = workflow.now()
+                task.completed_by = submission.stakeholder
+                task.channel = submission.channel
+            self._log("review_input", actor=submission.stakeholder,
+                      detail=f"{review.kind.title} #{review.n}: input {'revised' if revised else 'received'}"
+                      + (f" ({submission.rag.value})" if submission.rag else ""),
+                      data={"review": review.id, "channel": submission.channel.value})
+            self._publish()
+            return UpdateResult(message="Your input is recorded." + (" It replaces your earlier one." if revised else ""))
+
+    @submit_review_input.validator
+    def _validate_review_input(self, submission: ReviewInputSubmission) -> None:
+        review = self.state.reviews.get(submission.review_id)
+        if review is None:
+            raise ValueError(f"There is no review {submission.review_id!r} in this partnership.")
+        if review.opened_at is None:
+            raise ValueError(f"{review.kind.title} #{review.n} opens on {review.scheduled_for:%Y-%m-%d}.")
+        if review.closed_at is not None:
+            raise ValueError(f"{review.kind.title} #{review.n} closed on {review.closed_at:%Y-%m-%d %H:%M} UTC.")
+        if submission.stakeholder not in review.participants:
+            raise ValueError(f"{submission.stakeholder!r} is not asked for input to {review.kind.title} #{review.n}.")
+        if len(submission.note) > REVIEW_INPUT_MAX:
+            raise ValueError(f"The note is longer than {REVIEW_INPUT_MAX:,} characters.")
+        if review.kind == ReviewKind.weekly_status and submission.rag is None:
+            raise ValueError("Say how it is going: green, amber or red.")
+        if review.kind == ReviewKind.annual_mutual_value:
+            for name, value in (("contribution", submission.contribution), ("benefit", submission.benefit)):
+                if value is None or not 1 <= value <= 10:
+                    raise ValueError(f"Rate your party's {name} from 1 to 10.")
+
+    @workflow.update
+    async def record_metric(self, observation: MetricObservationInput) -> UpdateResult:
+        async with self._lock:
+            _recheck(self._validate_metric, observation)
+            metric = next(m for m in self.definition.metrics if m.id == observation.metric_id)
+            track = self.state.metrics.setdefault(metric.id, MetricTrack(metric_id=metric.id))
+            baseline_task = self.state.tasks.get(_baseline_task(metric.id))
+            now = workflow.now()
+            if track.baseline is None and self.state.launched_at is None:
+                track.baseline, track.baseline_at = observation.value, now
+                message = f"Baseline of {metric.name} recorded: {observation.value:g} {metric.unit}."
+                if baseline_task is not None and baseline_task.is_open:
+                    baseline_task.status = TaskStatus.done
+                    baseline_task.completed_at, baseline_task.completed_by = now, observation.actor
+                    baseline_task.result, baseline_task.channel = f"{observation.value:g}", observation.channel
+            else:
+                track.observations.append(MetricObservation(value=observation.value, at=now, actor=observation.actor,
+                                                            channel=observation.channel, note=observation.note.strip()))
+                message = f"{metric.name}: {observation.value:g} {metric.unit} recorded (target {metric.target:g})."
+            self._log("metric_recorded", actor=observation.actor, detail=message,
+                      data={"metric": metric.id, "value": observation.value, "channel": observation.channel.value})
+            self._publish()
+            return UpdateResult(message=message)
+
+    @record_metric.validator
+    def _validate_metric(self, observation: MetricObservationInput) -> None:
+        metric = next((m for m in self.definition.metrics if m.id == observation.metric_id), None)
+        if metric is None:
+            known = ", ".join(m.id for m in self.definition.metrics) or "none"
+            raise ValueError(f"There is no metric {observation.metric_id!r} (metrics: {known}).")
+        if observation.actor not in (metric.owner, "ops") and observation.channel not in (Channel.cli, Channel.api):
+            raise ValueError(f"{metric.name} is recorded by its owner, {metric.owner}.")
+        if observation.actor != "ops" and observation.actor not in self.people:
+            raise ValueError(f"{observation.actor!r} is not a stakeholder of this partnership.")
+        if observation.value != observation.value or observation.value in (float("inf"), float("-inf")):
+            raise ValueError("The value must be a number.")
+        if self.state.stage not in (Stage.launch, Stage.active, Stage.renewal):
+            raise ValueError(f"Metrics are recorded from launch on (the partnership is in {self.state.stage.value}).")
+
+    @workflow.update
+    async def record_review_outcome(self, outcome: ReviewOutcome) -> UpdateResult:
+        async with self._lock:
+            _recheck(self._validate_review_outcome, outcome)
+            review = self.state.reviews[outcome.review_id]
+            review.decisions += [d.strip() for d in outcome.decisions if d.strip()]
+            for action in outcome.actions:
+                task_id = f"action-{review.id}-{len(review.actions) + 1}"
+                self._open_task(task_id, TaskKind.action, action.title.strip(), action.owner,
+                                workflow.now() + timedelta(days=action.due_in_days),
+                                f"Decided at {review.kind.title} #{review.n}; checked at the next one.")
+                review.actions.append(task_id)
+            self._log("review_outcome", actor=outcome.actor,
+                      detail=f"{review.kind.title} #{review.n}: {len(outcome.decisions)} decisions, {len(outcome.actions)} actions",
+                      data={"review": review.id, "channel": outcome.channel.value})
+            self._publish()
+            return UpdateResult(message=f"Recorded: {len(outcome.decisions)} decisions and {len(outcome.actions)} actions.")
+
+    @record_review_outcome.validator
+    def _validate_review_outcome(self, outcome: ReviewOutcome) -> None:
+        review = self.state.reviews.get(outcome.review_id)
+        if review is None or review.opened_at is None:
+            raise ValueError(f"There is no review {outcome.review_id!r} to record in this partnership.")
+        newer = [r for r in self.state.reviews.values() if r.kind == review.kind and r.n > review.n and r.opened_at]
+        if newer:
+            raise ValueError(f"{review.kind.title} #{review.n} was followed by #{newer[0].n}: record it there.")
+        if outcome.actor != "ops" and outcome.actor not in self.people:
+            raise ValueError(f"{outcome.actor!r} is not a stakeholder of this partnership.")
+        if not any(d.strip() for d in outcome.decisions) and not outcome.actions:
+            raise ValueError("Nothing to record: give at least one decision or action.")
+        for action in outcome.actions:
+            if not action.title.strip():
+                raise ValueError("Every action needs a title.")
+            if action.owner not in self.people:
+                raise ValueError(f"The action owner {action.owner!r} is not a stakeholder of this partnership.")
+
+    @workflow.update
+    async def propose_amendment(self, proposal: AmendmentProposal) -> UpdateResult:
+        async with self._lock:
+            _recheck(self._validate_amendment, proposal)
+            amendment = self._add_amendment(proposal.definition, proposal.actor, proposal.reason.strip(), proposal.channel)
+            rules, approvers = self._amendment_rules()
+            return UpdateResult(message=f"{amendment.id} ({len(amendment.changes)} changes) goes to "
+                                f"{', '.join(approvers)} for approval ({rules.policy.value}).")
+
+    @propose_amendment.validator
+    def _validate_amendment(self, proposal: AmendmentProposal) -> None:
+        if proposal.actor != "ops" and proposal.actor not in self.people:
+            raise ValueError(f"{proposal.actor!r} is not a stakeholder of this partnership.")
+        if not proposal.reason.strip():
+            raise ValueError("An amendment needs a reason.")
+        if self.state.stage.is_final:
+            raise ValueError(f"The partnership is {self.state.stage.value}.")
+        if proposal.definition.id != self.definition.id:
+            raise ValueError(f"The amended definition is for {proposal.definition.id!r}, not {self.definition.id!r}.")
+        pending = self._pending_amendment()
+        if pending is not None:
+            raise ValueError(f"{pending.id} is still in approval; one amendment at a time.")
+        found = problems(proposal.definition)
+        if found:
+            raise ValueError("The amended definition is not valid: " + "; ".join(f"{p.dotted}: {p.message}" for p in found[:5]))
+        if not diff.changes(self.definition, proposal.definition):
+            raise ValueError("The amended definition is the same as the one in force.")
+
+    @workflow.update
+    async def close(self, request: CloseRequest) -> UpdateResult:
+        async with self._lock:
+            _recheck(self._validate_close, request)
+            self._close(request.actor, request.reason.strip())
+            return UpdateResult(message="The partnership is closed; its audit export is being archived.")
+
+    @close.validator
+    def _validate_close(self, request: CloseRequest) -> None:
+        rules, approvers = self._amendment_rules()
+        if request.actor != "ops" and request.actor not in approvers:
+            raise ValueError(f"Only ops or {', '.join(approvers)} may close the partnership.")
+        if not request.reason.strip():
+            raise ValueError("Closing needs a reason.")
+        if self.state.stage not in (Stage.launch, Stage.active, Stage.renewal) or not workflow.patched(PATCH_OPERATE):
+            raise ValueError(f"A partnership closes once launched (it is in {self.state.stage.value}).")
+
     @workflow.signal
     def escalation_changed(self, change: EscalationChanged) -> None:
         """An escalation's own workflow climbed a level, was acknowledged, resolved or withdrawn."""
@@ -952,6 +1426,8 @@ class PartnershipWorkflow:
             return
         record.level, record.with_ops = change.level, change.with_ops
         record.status = change.status.value
+        if change.status == EscalationStatus.awaiting_amendment and change.amendment:
+            self._amendment_from_escalation(record, change.amendment)
         self._log("escalation_changed", detail=f"{record.id}: level {record.level}, {record.status}"
                   + (f" ({change.cause})" if change.cause else ""), data={"escalation": record.id, "level": record.level})
         self._publish()
@@ -990,3 +1466,10 @@ class PartnershipWorkflow:
 
 def _statement_task(stakeholder: str) -> str:
     return f"statement-{stakeholder}"
+
+
+def _baseline_task(metric_id: str) -> str:
+    return f"baseline-{metric_id}"
+
+
+

@@ -14,6 +14,22 @@ def assess(state: PartnershipState, stage_available: bool = True) -> Health:
     blocked = state.alignment.result is not None and state.alignment.result.blocked and not state.alignment.passed
     if blocked or any(t.overdue for t in state.open_tasks()):
         return Health.at_risk
+    if _decaying(state):
+        return Health.at_risk
     if not stage_available:
         return Health.waiting
     return Health.on_track
+
+
+def _decaying(state: PartnershipState) -> bool:
+    """Coordination decay shows before it is escalated: the last weekly status was not green,
+    a party missed its last status update, or the last review of some kind had no inputs."""
+    last_status = next((p.overall for p in reversed(state.rag_history) if p.overall is not None), None)
+    if last_status is not None and last_status.value != "green":
+        return True
+    if any(n > 0 for n in state.missed_in_a_row.values()):
+        return True
+    latest: dict[str, object] = {}
+    for review in sorted((r for r in state.reviews.values() if r.closed_at is not None), key=lambda r: r.n):
+        latest[review.kind.value] = review
+    return any(not r.inputs for r in latest.values())  # type: ignore[attr-defined]

@@ -29,7 +29,11 @@ from accord.models import (
     DecisionInput,
     DecisionKind,
     DelegationInput,
+    MetricObservationInput,
     PartnershipState,
+    Rag,
+    ReviewInputSubmission,
+    ReviewKind,
     Stage,
     StatementSubmission,
     TaskCompletion,
@@ -40,7 +44,8 @@ from accord.models import (
 from accord.web import documents as docs
 from accord.web.people import Person
 from accord.web.problems import Problem
-from workflows.partnership import MOU
+from definitions.schema import PartnershipDefinition
+from workflows.partnership import COMPLETABLE, MOU
 
 MAX_RESULT = 4000
 MAX_STATEMENT = 2000
@@ -86,15 +91,18 @@ def claim_for(token: str, keys: list[str]) -> tokens.Claim:
 
 
 def page_for(claim: tokens.Claim, state: PartnershipState, *, documents: DocumentStore | None = None,
-             people: Mapping[str, Person] | None = None) -> Page:
+             people: Mapping[str, Person] | None = None, definition: PartnershipDefinition | None = None) -> Page:
     """``documents`` is where a decision's document is read from; ``people`` names the
-    stakeholders (None when the definition could not be read: ids are shown, and no delegation)."""
+    stakeholders (None when the definition could not be read: ids are shown, and no delegation);
+    ``definition`` (the one in force) names a review's metrics."""
     if claim.action == "task":
         page = _task_page(claim, state)
     elif claim.action == "statement":
         page = _statement_page(claim, state)
     elif claim.action == "decision":
         page = _decision_page(claim, state, documents, people)
+    elif claim.action == "review":
+        page = _review_page(claim, state, definition)
     else:
         raise Problem(400, "This link does not work", "This link asks for an action Accord does not know.")
     _check_open(state)
@@ -108,7 +116,7 @@ def _check_open(state: PartnershipState) -> None:
 
 def _task_page(claim: tokens.Claim, state: PartnershipState) -> Page:
     task = state.tasks.get(claim.ref)
-    if task is None or task.kind != TaskKind.checklist:
+    if task is None or task.kind not in COMPLETABLE:
         raise Problem(404, "No such task", f"{state.name} has no task {claim.ref!r}.")
     if task.status == TaskStatus.waived:
         raise Problem(409, "This task was waived", f"'{task.title}' is no longer needed.")
@@ -121,6 +129,29 @@ def _task_page(claim: tokens.Claim, state: PartnershipState) -> Page:
     if claim.recipient != task.owner:
         raise Problem(403, "This task is someone else's", f"'{task.title}' is assigned to {task.owner}.")
     return Page("action_task.html", {"task": task})
+
+
+def _review_page(claim: tokens.Claim, state: PartnershipState, definition: PartnershipDefinition | None) -> Page:
+    review = state.reviews.get(claim.ref)
+    if review is None or review.opened_at is None:
+        raise Problem(404, "No such review", f"{state.name} has no open review {claim.ref!r}.")
+    if claim.recipient not in review.participants:
+        raise Problem(403, "This review asks someone else", f"{review.kind.title} #{review.n} asks {', '.join(review.participants)}.")
+    if review.closed_at is not None:
+        raise Problem(409, "This review is closed", f"{review.kind.title} #{review.n} closed on {_when(review.closed_at)}; "
+                      "inputs are no longer taken.")
+    metrics = []
+    if definition is not None and review.kind != ReviewKind.weekly_status:
+        metrics = [m for m in definition.metrics if m.owner == claim.recipient]
+    prompt = ""
+    if definition is not None and definition.reviews.weekly_status is not None:
+        prompt = definition.reviews.weekly_status.prompt
+    earlier = review.inputs.get(claim.recipient)
+    open_actions = [state.tasks[t] for t in review.actions_checked if t in state.tasks and state.tasks[t].is_open]
+    return Page("action_review.html", {
+        "review": review, "metrics": metrics, "prompt": prompt, "earlier": earlier, "open_actions": open_actions,
+        "weekly": review.kind == ReviewKind.weekly_status, "annual": review.kind == ReviewKind.annual_mutual_value,
+    })
 
 
 def _statement_page(claim: tokens.Claim, state: PartnershipState) -> Page:
@@ -305,7 +336,45 @@ async def _send(accord: Accord, claim: tokens.Claim, form: Mapping[str, Any], pa
             DecisionInput(approval_id=claim.ref, actor=claim.recipient, decision=decision, comment=comment,
                           round=claim.round, channel=Channel.email_link),
         )
+    if claim.action == "review":
+        return await _review_input(accord, claim, form, page)
     raise Problem(400, "This link does not work", "This link asks for an action Accord does not know.")
+
+
+async def _review_input(accord: Accord, claim: tokens.Claim, form: Mapping[str, Any], page: Page | None) -> UpdateResult:
+    """The input first (the workflow checks it); then each metric value given, as its owner."""
+    note = _text(form, "note")
+    if len(note) > MAX_COMMENT:
+        raise FormError(f"Please keep the note under {MAX_COMMENT:,} characters.")
+    rag = None
+    if _text(form, "rag"):
+        try:
+            rag = Rag(_text(form, "rag"))
+        except ValueError:
+            raise FormError("Please choose green, amber or red.") from None
+    ratings = {name: _number(form, name) for name in ("contribution", "benefit")}
+    values = {m.id: _number(form, f"metric-{m.id}") for m in (page.context.get("metrics", []) if page else [])}
+    result = await accord.submit_review_input(claim.workflow_id, ReviewInputSubmission(
+        review_id=claim.ref, stakeholder=claim.recipient, rag=rag, note=note, channel=Channel.email_link, **ratings,
+    ))
+    for metric_id, value in values.items():
+        if value is not None:
+            await accord.record_metric(claim.workflow_id, MetricObservationInput(
+                metric_id=metric_id, value=value, actor=claim.recipient, channel=Channel.email_link))
+    return result
+
+
+def _number(form: Mapping[str, Any], name: str) -> float | None:
+    text = _text(form, name)
+    if not text:
+        return None
+    try:
+        value = float(text.replace(",", "."))
+    except ValueError:
+        raise FormError(f"{name.replace('metric-', '').replace('-', ' ').capitalize()}: {text!r} is not a number.") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise FormError(f"{name}: please give a finite number.")
+    return value
 
 
 async def _delegate(accord: Accord, claim: tokens.Claim, form: Mapping[str, Any]) -> UpdateResult:

@@ -187,10 +187,12 @@ def create_app(settings: Settings, accord: Accord | None = None) -> FastAPI:
 
     async def page_of(claim: tokens.Claim, state: PartnershipState) -> actions.Page:
         # Decision pages name the people (from the definition) and may offer delegation.
-        known = None
+        known = definition = None
         if claim.action == "decision":
             known = await people.lookup(client(), claim.workflow_id, QUERY_TIMEOUT_SECONDS)
-        return actions.page_for(claim, state, documents=store, people=known)
+        if claim.action == "review":
+            definition = await people.definition(client(), claim.workflow_id, QUERY_TIMEOUT_SECONDS)
+        return actions.page_for(claim, state, documents=store, people=known, definition=definition)
 
     @app.api_route("/a/{token}", **PAGE)
     async def action_show(request: Request, token: str) -> Response:
@@ -210,7 +212,7 @@ def create_app(settings: Settings, accord: Accord | None = None) -> FastAPI:
         # A decision gets the page's checks first, so a closed, superseded or repeated one gets
         # the same clear page as on GET, and a document that cannot be read cannot be signed.
         # The workflow's validators still decide.
-        page = await page_of(claim, state) if claim.action == "decision" else None
+        page = await page_of(claim, state) if claim.action in ("decision", "review") else None
         try:
             result = await asyncio.wait_for(actions.perform(client(), claim, form, page), UPDATE_TIMEOUT_SECONDS)
         except actions.FormError as exc:

@@ -42,8 +42,14 @@ from tests.helpers import ALIGNED
 # The same words for everyone, so the alignment check passes (divergence 0).
 STATEMENT = "Cut permit turnaround for county residents from 42 to 10 days by moving applications online."
 
-# Where the scripts end today: the first stage the workflow cannot perform yet.
+# Where the scripts end today (reached, or passed).
 GOAL = Stage.launch
+ORDER = [Stage.screening, Stage.mou, Stage.launch, Stage.active, Stage.renewal, Stage.closed]
+
+
+def at_or_beyond(stage: Stage) -> Callable[[PartnershipState], bool]:
+    """Reached ``stage`` or a later one (a final stage counts: nothing more will happen)."""
+    return lambda s: s.stage.is_final or (s.stage in ORDER and ORDER.index(s.stage) >= ORDER.index(stage))
 
 
 @dataclass(frozen=True)
@@ -173,8 +179,10 @@ async def state_of(accord: Accord, wf: str, drive: Drive) -> PartnershipState:
 
 async def drive(accord: Accord, wf: str, steps: list[Step], *, poll: float = 0.05, timeout: float = 120,
                 rng: random.Random | None = None, think: float = 0.0, attempts: int = 20,
-                inbox: Inbox | None = None) -> Drive:
-    """Take every step as soon as the workflow asks for it; return once the goal is reached.
+                inbox: Inbox | None = None,
+                until: Stage | Callable[[PartnershipState], bool] | None = GOAL) -> Drive:
+    """Take every step as soon as the workflow asks for it; then wait for ``until`` (a stage,
+    or a condition on the state; default: the goal, or a final stage; None: return at once).
 
     ``inbox``: act only once the email asking for the step has gone out (or was refused and
     ops were told). Without it, steps are taken as soon as the state allows.
@@ -210,9 +218,12 @@ async def drive(accord: Accord, wf: str, steps: list[Step], *, poll: float = 0.0
                 if tries >= attempts:
                     raise AssertionError(f"{wf}: {step.what} refused {tries} times; last: {message}") from None
                 await asyncio.sleep(min(0.1 * tries, 1.0))
+    if until is None:
+        return report
+    reached = at_or_beyond(until) if isinstance(until, Stage) else until
     while True:
         state = await state_of(accord, wf, report)
-        if state.stage == GOAL or state.stage.is_final:
+        if reached(state):
             report.final = state
             return report
         if loop.time() > deadline:

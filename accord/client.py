@@ -23,6 +23,7 @@ from temporalio.service import RPCError
 from accord import search_attributes as sa
 from accord.config import Settings
 from accord.models import (
+    Agenda,
     AlignmentOverride,
     AmendmentProposal,
     CloseRequest,
@@ -113,6 +114,9 @@ class Accord:
 
     async def state(self, workflow_id: str) -> PartnershipState:
         return await self.handle(workflow_id).query(PartnershipWorkflow.state)
+
+    async def agenda(self, workflow_id: str) -> Agenda:
+        return await self.handle(workflow_id).query(PartnershipWorkflow.agenda)
 
     async def definition(self, workflow_id: str) -> PartnershipDefinition:
         return await self.handle(workflow_id).query(PartnershipWorkflow.definition)

@@ -343,6 +343,14 @@ class RagPoint(Payload):
     by_party: dict[str, Rag | None]
 
 
+class Agenda(Payload):
+    """What is open or coming (the ``agenda`` query): small, for watchers and schedulers."""
+
+    reviews: list[Review] = Field(default_factory=list, description="Reviews planned or open.")
+    approvals: list[str] = Field(default_factory=list, description="Ids of the approvals waiting for decisions.")
+    open_tasks: int = 0
+
+
 class AmendmentStatus(StrEnum):
     pending = "pending"  # in approval
     applied = "applied"

@@ -30,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
     from accord.logic import alignment, approvals, chasing, health
     from accord.models import (
         ActionLink,
+        Agenda,
         AlignmentOverride,
         AlignmentResult,
         Amendment,
@@ -113,6 +114,7 @@ MAX_UPLOAD_CHARS = 200_000
 # a metric's value, a review input).
 COMPLETABLE = (TaskKind.checklist, TaskKind.deliverable, TaskKind.action, TaskKind.diagnostic)
 MAX_EMAIL_EVENTS = 200
+MAX_TIMELINE = 500
 
 
 def _recheck(validator: Callable[[object], None], arg: object) -> None:
@@ -262,8 +264,11 @@ class PartnershipWorkflow:
                 lambda: self.state.stage not in (Stage.active, Stage.renewal) or self._history_is_long()
                 or self._unchased()
             )
-        for loop in loops:
-            loop.cancel()
+        if not self._history_is_long():
+            for loop in loops:
+                loop.cancel()
+        # Continuing as new, the loops are left as they are: their timers simply end with this
+        # run (cancelling them would add commands to the run's last workflow task for nothing).
 
     def _operating_detail(self) -> str:
         upcoming = sorted((r for r in self.state.reviews.values() if r.opened_at is None), key=lambda r: r.scheduled_for)
@@ -284,11 +289,12 @@ class PartnershipWorkflow:
         return self.state.stage in (Stage.launch, Stage.active, Stage.renewal)
 
     async def _continue_as_new(self) -> None:
-        """Hand over to a new run carrying the state. The review loops are cancelled by now;
-        wait for emails and child starts in flight (so none is cut off and sent again) and
-        for handlers (so no update loses its answer)."""
+        """Hand over to a new run carrying the state. Wait until no review is half opened or
+        closed, no email or child start is in flight (so none is cut off and sent again) and
+        no handler runs (so no update loses its answer)."""
         def quiet() -> bool:
-            return all(f.done() for f in self._in_flight) and workflow.all_handlers_finished()
+            return (self.reviews.busy == 0 and all(f.done() for f in self._in_flight)
+                    and workflow.all_handlers_finished())
 
         while not quiet():
             await workflow.wait_condition(quiet)
@@ -994,6 +1000,9 @@ class PartnershipWorkflow:
 
     def _log(self, kind: str, *, actor: str = "accord", detail: str = "", data: dict | None = None) -> None:
         self.state.timeline.append(Event(at=workflow.now(), kind=kind, actor=actor, detail=detail, data=data or {}))
+        # The state travels through continue-as-new and every query: keep the recent trail only.
+        # Decisions, documents, reviews, metrics and escalations keep their full record elsewhere.
+        del self.state.timeline[:-MAX_TIMELINE]
 
     def _publish(self) -> None:
         """Mirror the state into search attributes and the UI's current details."""
@@ -1034,6 +1043,15 @@ class PartnershipWorkflow:
     @workflow.query
     def state(self) -> PartnershipState:
         return self.state
+
+    @workflow.query
+    def agenda(self) -> Agenda:
+        """Reviews planned or open and approvals pending: what `state` says, without the years of record."""
+        return Agenda(
+            reviews=[r for r in self.state.reviews.values() if r.closed_at is None],
+            approvals=[a.id for a in self.state.approvals.values() if a.outcome == ApprovalOutcome.pending],
+            open_tasks=len(self.state.open_tasks()),
+        )
 
     @workflow.query
     def definition(self) -> PartnershipDefinition:

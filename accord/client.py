@@ -11,6 +11,8 @@ through the same updates and the same validation.
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,7 +20,7 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle, W
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from accord import search_attributes as sa
 from accord.config import Settings
@@ -43,6 +45,16 @@ from accord.models import (
 )
 from definitions.schema import PartnershipDefinition
 from workflows.partnership import PartnershipWorkflow
+
+
+RETRIES = 8
+
+
+def _worth_retrying(exc: RPCError) -> bool:
+    """Refusals that say "not now", not "no": the server has too many updates in flight for the
+    workflow (it admits 10 by default), or the update was aborted, unapplied, because the run
+    it reached was continuing as new (the next run takes it)."""
+    return exc.status == RPCStatusCode.RESOURCE_EXHAUSTED or "update was aborted" in exc.message
 
 
 def workflow_id_for(partnership_id: str) -> str:
@@ -143,13 +155,21 @@ class Accord:
         return out
 
     async def _update(self, workflow_id: str, update, arg) -> UpdateResult:
-        try:
-            return await self.handle(workflow_id).execute_update(update, arg)
-        except WorkflowUpdateFailedError as exc:
-            cause = exc.cause
-            raise ActionRefused(cause.message if isinstance(cause, ApplicationError) else str(cause)) from None
-        except RPCError as exc:
-            raise ActionRefused(await self._explain(workflow_id, exc)) from None
+        # One id for every attempt: if an attempt was applied after all, the workflow answers
+        # the repeat from its record instead of applying it twice (see workflows/partnership.py _once).
+        update_id = str(uuid.uuid4())
+        for attempt in range(RETRIES + 1):
+            try:
+                return await self.handle(workflow_id).execute_update(update, arg, id=update_id)
+            except WorkflowUpdateFailedError as exc:
+                cause = exc.cause
+                raise ActionRefused(cause.message if isinstance(cause, ApplicationError) else str(cause)) from None
+            except RPCError as exc:
+                if _worth_retrying(exc) and attempt < RETRIES:
+                    await asyncio.sleep(min(0.05 * 2**attempt, 2.0))
+                    continue
+                raise ActionRefused(await self._explain(workflow_id, exc)) from None
+        raise AssertionError("unreachable")
 
     async def _explain(self, workflow_id: str, exc: RPCError) -> str:
         """Updates to a finished or unknown workflow fail at the RPC level: say why in words."""

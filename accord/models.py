@@ -402,6 +402,7 @@ class PartnershipState(Payload):
     closed_at: datetime | None = None
     closure_reason: str = ""
     archive_hash: str | None = Field(None, description="The audit export stored at closure (document store hash).")
+    answered: dict[str, str] = Field(default_factory=dict, description="Recent update ids and their answers (no double apply).")
 
     def open_tasks(self) -> list[Task]:
         return [t for t in self.tasks.values() if t.is_open]

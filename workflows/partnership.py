@@ -13,6 +13,7 @@ model so the workflow can continue as new carrying it.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
@@ -115,6 +116,44 @@ MAX_UPLOAD_CHARS = 200_000
 COMPLETABLE = (TaskKind.checklist, TaskKind.deliverable, TaskKind.action, TaskKind.diagnostic)
 MAX_EMAIL_EVENTS = 200
 MAX_TIMELINE = 500
+MAX_ANSWERED = 200
+
+
+def _once(handler):
+    """Apply an update once, even if the client sends it again after continue-as-new.
+
+    A client that loses the answer retries with the same update id; update ids are not
+    remembered across runs, so a retry reaching the next run would apply it twice (two
+    decisions, two observations). The state remembers recent ids and their answers.
+    """
+
+    @functools.wraps(handler)
+    async def wrapper(self, arg):
+        update_id = workflow.current_update_info().id
+        earlier = self.state.answered.get(update_id)
+        if earlier is not None:
+            return UpdateResult(message=earlier)
+        result = await handler(self, arg)
+        self.state.answered[update_id] = result.message
+        for stale in list(self.state.answered)[:-MAX_ANSWERED]:
+            del self.state.answered[stale]
+        return result
+
+    return wrapper
+
+
+def _once_validated(validator):
+    """The validator of a ``_once`` update: a repeat of an applied update is accepted (and
+    answered with the earlier answer), not refused as e.g. "already decided"."""
+
+    @functools.wraps(validator)
+    def wrapper(self, arg) -> None:
+        info = workflow.current_update_info()
+        if info is not None and info.id in self.state.answered:
+            return
+        validator(self, arg)
+
+    return wrapper
 
 
 def _recheck(validator: Callable[[object], None], arg: object) -> None:
@@ -1061,6 +1100,7 @@ class PartnershipWorkflow:
     # ------------------------------------------------------------------ updates
 
     @workflow.update
+    @_once
     async def complete_task(self, completion: TaskCompletion) -> UpdateResult:
         async with self._lock:
             _recheck(self._validate_complete_task, completion)
@@ -1076,6 +1116,7 @@ class PartnershipWorkflow:
             return UpdateResult(message=f"'{task.title}' is marked done. Thank you.")
 
     @complete_task.validator
+    @_once_validated
     def _validate_complete_task(self, completion: TaskCompletion) -> None:
         task = self.state.tasks.get(completion.task_id)
         if task is None or task.kind not in COMPLETABLE:
@@ -1095,6 +1136,7 @@ class PartnershipWorkflow:
             )
 
     @workflow.update
+    @_once
     async def submit_statement(self, submission: StatementSubmission) -> UpdateResult:
         async with self._lock:
             _recheck(self._validate_statement, submission)
@@ -1119,6 +1161,7 @@ class PartnershipWorkflow:
             return UpdateResult(message="Your statement is recorded." if not previous else "Your revised statement is recorded.")
 
     @submit_statement.validator
+    @_once_validated
     def _validate_statement(self, submission: StatementSubmission) -> None:
         check = self.definition.screening.alignment
         if check is None or submission.stakeholder not in check.participants:
@@ -1135,6 +1178,7 @@ class PartnershipWorkflow:
             raise ValueError("Your statement is already recorded; revisions open only if the statements diverge.")
 
     @workflow.update
+    @_once
     async def override_alignment(self, override: AlignmentOverride) -> UpdateResult:
         async with self._lock:
             _recheck(self._validate_override, override)
@@ -1146,6 +1190,7 @@ class PartnershipWorkflow:
             return UpdateResult(message="The alignment check is overridden; screening may proceed.")
 
     @override_alignment.validator
+    @_once_validated
     def _validate_override(self, override: AlignmentOverride) -> None:
         check = self.definition.screening.alignment
         if check is None or self.state.stage != Stage.screening:
@@ -1159,6 +1204,7 @@ class PartnershipWorkflow:
             raise ValueError("The alignment check has already passed.")
 
     @workflow.update
+    @_once
     async def decide(self, decision: DecisionInput) -> UpdateResult:
         async with self._lock:
             _recheck(self._validate_decide, decision)
@@ -1183,6 +1229,7 @@ class PartnershipWorkflow:
             return UpdateResult(message=f"Your decision ({decision.decision.value.replace('_', ' ')}) is recorded.")
 
     @decide.validator
+    @_once_validated
     def _validate_decide(self, decision: DecisionInput) -> None:
         approval = self._open_approval(decision.approval_id, decision.round)
         if decision.actor not in approval.approvers:
@@ -1200,6 +1247,7 @@ class PartnershipWorkflow:
             raise ValueError("Please give a reason.")
 
     @workflow.update
+    @_once
     async def delegate(self, delegation: DelegationInput) -> UpdateResult:
         async with self._lock:
             _recheck(self._validate_delegate, delegation)
@@ -1215,6 +1263,7 @@ class PartnershipWorkflow:
             return UpdateResult(message=f"Delegated to {self.people[delegation.to].name}; they will receive the request.")
 
     @delegate.validator
+    @_once_validated
     def _validate_delegate(self, delegation: DelegationInput) -> None:
         approval = self._open_approval(delegation.approval_id, delegation.round)
         if not approval.allow_delegation:
@@ -1241,6 +1290,7 @@ class PartnershipWorkflow:
         return approval
 
     @workflow.update
+    @_once
     async def revise_mou(self, revision: MouRevision) -> UpdateResult:
         async with self._lock:
             _recheck(self._validate_revise_mou, revision)
@@ -1255,6 +1305,7 @@ class PartnershipWorkflow:
             return UpdateResult(message=f"MOU version {document.version} recorded; a new signature round starts.")
 
     @revise_mou.validator
+    @_once_validated
     def _validate_revise_mou(self, revision: MouRevision) -> None:
         if self.state.stage != Stage.mou or self.definition.mou is None:
             raise ValueError(f"The MOU can only be revised in the MOU stage (the partnership is in {self.state.stage.value}).")
@@ -1272,6 +1323,7 @@ class PartnershipWorkflow:
     # ------------------------------------------------------------------ operating updates
 
     @workflow.update
+    @_once
     async def submit_review_input(self, submission: ReviewInputSubmission) -> UpdateResult:
         async with self._lock:
             _recheck(self._validate_review_input, submission)
@@ -1296,6 +1348,7 @@ class PartnershipWorkflow:
             return UpdateResult(message="Your input is recorded." + (" It replaces your earlier one." if revised else ""))
 
     @submit_review_input.validator
+    @_once_validated
     def _validate_review_input(self, submission: ReviewInputSubmission) -> None:
         review = self.state.reviews.get(submission.review_id)
         if review is None:
@@ -1316,6 +1369,7 @@ class PartnershipWorkflow:
                     raise ValueError(f"Rate your party's {name} from 1 to 10.")
 
     @workflow.update
+    @_once
     async def record_metric(self, observation: MetricObservationInput) -> UpdateResult:
         async with self._lock:
             _recheck(self._validate_metric, observation)
@@ -1340,6 +1394,7 @@ class PartnershipWorkflow:
             return UpdateResult(message=message)
 
     @record_metric.validator
+    @_once_validated
     def _validate_metric(self, observation: MetricObservationInput) -> None:
         metric = next((m for m in self.definition.metrics if m.id == observation.metric_id), None)
         if metric is None:
@@ -1355,6 +1410,7 @@ class PartnershipWorkflow:
             raise ValueError(f"Metrics are recorded from launch on (the partnership is in {self.state.stage.value}).")
 
     @workflow.update
+    @_once
     async def record_review_outcome(self, outcome: ReviewOutcome) -> UpdateResult:
         async with self._lock:
             _recheck(self._validate_review_outcome, outcome)
@@ -1373,6 +1429,7 @@ class PartnershipWorkflow:
             return UpdateResult(message=f"Recorded: {len(outcome.decisions)} decisions and {len(outcome.actions)} actions.")
 
     @record_review_outcome.validator
+    @_once_validated
     def _validate_review_outcome(self, outcome: ReviewOutcome) -> None:
         review = self.state.reviews.get(outcome.review_id)
         if review is None or review.opened_at is None:
@@ -1391,6 +1448,7 @@ class PartnershipWorkflow:
                 raise ValueError(f"The action owner {action.owner!r} is not a stakeholder of this partnership.")
 
     @workflow.update
+    @_once
     async def propose_amendment(self, proposal: AmendmentProposal) -> UpdateResult:
         async with self._lock:
             _recheck(self._validate_amendment, proposal)
@@ -1400,6 +1458,7 @@ class PartnershipWorkflow:
                                 f"{', '.join(approvers)} for approval ({rules.policy.value}).")
 
     @propose_amendment.validator
+    @_once_validated
     def _validate_amendment(self, proposal: AmendmentProposal) -> None:
         if proposal.actor != "ops" and proposal.actor not in self.people:
             raise ValueError(f"{proposal.actor!r} is not a stakeholder of this partnership.")
@@ -1419,6 +1478,7 @@ class PartnershipWorkflow:
             raise ValueError("The amended definition is the same as the one in force.")
 
     @workflow.update
+    @_once
     async def close(self, request: CloseRequest) -> UpdateResult:
         async with self._lock:
             _recheck(self._validate_close, request)
@@ -1426,6 +1486,7 @@ class PartnershipWorkflow:
             return UpdateResult(message="The partnership is closed; its audit export is being archived.")
 
     @close.validator
+    @_once_validated
     def _validate_close(self, request: CloseRequest) -> None:
         rules, approvers = self._amendment_rules()
         if request.actor != "ops" and request.actor not in approvers:
@@ -1463,6 +1524,7 @@ class PartnershipWorkflow:
             await self._unreachable(who, f"{event.event}: {event.reason or 'no reason given'}", event.send_key.split("/", 2)[-1])
 
     @workflow.update
+    @_once
     async def escalate(self, request: EscalationRequest) -> UpdateResult:
         async with self._lock:
             _recheck(self._validate_escalate, request)
@@ -1473,6 +1535,7 @@ class PartnershipWorkflow:
             return UpdateResult(message=f"Escalation {record.id} is open at level {record.level}.")
 
     @escalate.validator
+    @_once_validated
     def _validate_escalate(self, request: EscalationRequest) -> None:
         if not request.reason.strip():
             raise ValueError("An escalation needs a reason.")

@@ -94,6 +94,7 @@ class ReviewCadence:
                 wait = review.scheduled_for - workflow.now()
                 if wait > timedelta(0):
                     await workflow.sleep(wait, summary=f"{kind.title} #{review.n}")
+                cadence = self.cadence(kind) or cadence  # the definition in force now
                 await self._step(self._open(review, cadence))
             await self._collect(review, cadence)
             await self._step(self._close(review))
@@ -128,6 +129,10 @@ class ReviewCadence:
     async def _open(self, review: Review, cadence: Cadence) -> None:
         wf = self.wf
         review.opened_at = workflow.now()
+        # Planned under the definition of its day; opened under today's (an amendment may have
+        # changed who is asked and how long they have).
+        review.inputs_due_at = cadence.inputs_due.after(review.scheduled_for)
+        review.participants = self.participants(cadence)
         review.actions_checked = [t.id for t in self.state.open_tasks() if t.kind == TaskKind.action]
         for who in review.participants:
             wf._open_task(

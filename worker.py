@@ -108,8 +108,14 @@ async def run(settings: Settings | None = None, stop: asyncio.Event | None = Non
         if settings.metrics_port is not None:
             server = await stack.enter_async_context(MetricsServer(
                 settings.metrics_host, settings.metrics_port, prometheus_address=prometheus, client=client))
-            gauges = asyncio.create_task(VisibilityGauges(client, runtime, settings.metrics_poll_interval).run())
-            stack.callback(gauges.cancel)
+            gauges_stop = asyncio.Event()
+            gauges = asyncio.create_task(VisibilityGauges(client, runtime, settings.metrics_poll_interval).run(gauges_stop))
+
+            async def stop_gauges() -> None:
+                gauges_stop.set()
+                await gauges
+
+            stack.push_async_callback(stop_gauges)
         running = asyncio.create_task(worker.run())
         if server is not None:
             server.polling = True

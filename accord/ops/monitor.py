@@ -146,10 +146,13 @@ class VisibilityGauges:
         self._seen_levels |= set(levels)
         self._seen_stages |= set(stages)
 
-    async def run(self) -> None:
-        while True:
+    async def run(self, stop: asyncio.Event) -> None:
+        """Until ``stop`` is set. Never cancelled mid-call: an RPC the SDK's core still runs
+        when the interpreter exits would call back into a finalizing Python."""
+        while not stop.is_set():
             try:
                 await self.collect_once()
             except Exception as exc:  # visibility down for a moment: keep the last values, try again
                 log.warning("visibility gauges not updated: %s", exc)
-            await asyncio.sleep(self.interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.interval)

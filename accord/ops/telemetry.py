@@ -105,8 +105,9 @@ def build_runtime(settings: Settings) -> tuple[Runtime | None, str | None]:
     return runtime, address
 
 
-def tracing_interceptors(settings: Settings) -> list:
-    """TracingInterceptor with a tracer provider exporting as configured; [] when off."""
+def tracing_interceptors(settings: Settings, *, span_exporter: Any = None) -> list:
+    """TracingInterceptor with a tracer provider exporting as configured; [] when off.
+    ``span_exporter`` replaces the configured exporter (tests)."""
     if settings.tracing == "off":
         return []
     try:
@@ -117,7 +118,9 @@ def tracing_interceptors(settings: Settings) -> list:
         from temporalio.contrib.opentelemetry import TracingInterceptor
     except ImportError as exc:
         raise ConfigError(f"tracing={settings.tracing} needs the tracing extra (pip install 'accord[tracing]'): {exc}") from None
-    if settings.tracing == "otlp":
+    if span_exporter is not None:
+        exporter = span_exporter
+    elif settings.tracing == "otlp":
         try:
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
         except ImportError as exc:

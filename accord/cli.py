@@ -462,6 +462,46 @@ def setup(wait: Annotated[float, typer.Option(help="Seconds to wait for the serv
               markup=False, highlight=False)
 
 
+@app.command()
+def watch(ident: Annotated[str, typer.Argument(help="Workflow id or partnership id.")],
+          interval: Annotated[float, typer.Option(help="Seconds between refreshes.")] = 2.0,
+          until: Annotated[str | None, typer.Option(help="Stop once the partnership reaches this stage, e.g. mou.")] = None,
+          once: Annotated[bool, typer.Option("--once", help="Show the current state once and exit.")] = False,
+          timeout: Annotated[float | None, typer.Option(help="Stop after this many seconds (exit 2 if --until was not reached).")] = None,
+          address: Address = None, namespace: Namespace = None) -> None:
+    """Follow a partnership live: stage, tasks, approvals, deadlines, escalations (Ctrl-C to stop)."""
+    from accord.models import Stage
+    from accord.ops.watch import watch as follow
+
+    if until is not None and until not in {s.value for s in Stage}:
+        err.print(f"error: --until {until!r} is not a stage ({', '.join(s.value for s in Stage)})", markup=False)
+        raise typer.Exit(2)
+    settings = _settings(address, namespace)
+    workflow_id = _workflow_id(ident)
+
+    async def go():
+        from accord.client import Accord
+
+        accord = await Accord.connect(settings)
+        return await follow(accord, workflow_id, out, interval=interval, until=until, once=once, timeout=timeout)
+
+    try:
+        outcome = _run(go)
+    except KeyboardInterrupt:
+        return
+    if outcome.reason == "timeout" and until is not None:
+        err.print(f"timed out before stage {until}", markup=False)
+        raise typer.Exit(2)
+
+
+@app.command()
+def diagram(file: Path) -> None:
+    """Print the lifecycle a definition implies as a Mermaid flowchart."""
+    from accord.ops.diagram import mermaid
+
+    print(mermaid(_load_or_exit(file)), end="")
+
+
 def RPCError_():
     from temporalio.service import RPCError
 

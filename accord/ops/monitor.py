@@ -17,6 +17,7 @@ import contextlib
 import json
 import logging
 from collections import Counter
+from datetime import timedelta
 
 import httpx
 from temporalio.client import Client
@@ -89,21 +90,21 @@ class MetricsServer:
             checks = {"worker": "polling" if self.polling else "not polling"}
             ok = self.polling
             if self.client is not None:
-                try:
-                    up = await self.client.service_client.check_health(timeout=_timedelta(2))
-                    checks["temporal"] = "ok" if up else "not serving"
-                    ok = ok and up
-                except Exception as exc:  # RPCError, timeouts: the answer is "not ready"
-                    checks["temporal"] = f"unreachable: {type(exc).__name__}"
-                    ok = False
+                checks["temporal"] = await temporal_health(self.client)
+                ok = ok and checks["temporal"] == "ok"
             return _json(200 if ok else 503, {"status": "ready" if ok else "not ready", **checks})
         return 404, "text/plain", b"not found: /metrics, /healthz, /readyz\n"
 
 
-def _timedelta(seconds: float):
-    from datetime import timedelta
-
-    return timedelta(seconds=seconds)
+async def temporal_health(client: Client | None, timeout: float = 2) -> str:
+    """"ok" when the Temporal frontend answers its gRPC health check in time."""
+    if client is None:
+        return "not connected"
+    try:
+        up = await client.service_client.check_health(timeout=timedelta(seconds=timeout))
+    except Exception as exc:  # RPCError, timeouts: the answer is "not ready", never a 500
+        return f"unreachable: {type(exc).__name__}"
+    return "ok" if up else "not serving"
 
 
 def _json(status: int, payload: dict) -> tuple[int, str, bytes]:

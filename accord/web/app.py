@@ -104,6 +104,15 @@ def create_app(settings: Settings, accord: Accord | None = None) -> FastAPI:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    @app.api_route("/readyz", methods=["GET", "HEAD"], response_class=JSONResponse)
+    async def readyz() -> JSONResponse:
+        """Ready when the Temporal frontend answers: every page and action needs it."""
+        from accord.ops.monitor import temporal_health
+
+        temporal = await temporal_health(app.state.accord.client if app.state.accord else None)
+        ok = temporal == "ok"
+        return JSONResponse({"status": "ready" if ok else "not ready", "temporal": temporal}, status_code=200 if ok else 503)
+
     @app.api_route("/", **PAGE)
     async def dashboard(request: Request) -> Response:
         error = None

@@ -357,10 +357,13 @@ def worker(address: Address = None, namespace: Namespace = None) -> None:
 @app.command()
 def web(address: Address = None, namespace: Namespace = None) -> None:
     """Run the web app (action links, outbox, dashboard)."""
+    from accord.ops.telemetry import configure_logging
     from accord.web.server import serve
 
+    settings = _settings(address, namespace)
+    configure_logging(settings)  # text or JSON (ACCORD_LOG_FORMAT), access log included
     try:
-        asyncio.run(serve(_settings(address, namespace)))
+        asyncio.run(serve(settings, log_config=None))
     except KeyboardInterrupt:
         pass
 

@@ -107,17 +107,20 @@ def connect_options(settings: Settings) -> dict:
     return options
 
 
-async def connect(settings: Settings, *, runtime: Runtime | None = None, interceptors: Sequence = ()) -> Client:
+async def connect(settings: Settings, *, runtime: Runtime | None = None, interceptors: Sequence = (),
+                  lazy: bool = False) -> Client:
     """Connect to Temporal as configured: address, namespace, TLS/mTLS or API key.
 
     ``runtime`` carries the telemetry (Prometheus) for a worker; ``interceptors`` that are
-    also worker interceptors (tracing) apply to workers built on this client too.
+    also worker interceptors (tracing) apply to workers built on this client too. ``lazy``
+    connects on the first call instead (a web app that starts before the server).
     """
     return await Client.connect(
         settings.temporal_address,
         **connect_options(settings),
         runtime=runtime,
         interceptors=list(interceptors),
+        lazy=lazy,
     )
 
 
@@ -127,9 +130,9 @@ class Accord:
         self.settings = settings or Settings()
 
     @classmethod
-    async def connect(cls, settings: Settings | None = None) -> "Accord":
+    async def connect(cls, settings: Settings | None = None, *, lazy: bool = False) -> "Accord":
         settings = settings or Settings()
-        return cls(await connect(settings), settings)
+        return cls(await connect(settings, lazy=lazy), settings)
 
     def handle(self, workflow_id: str) -> WorkflowHandle:
         return self.client.get_workflow_handle(workflow_id)

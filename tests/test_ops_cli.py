@@ -108,3 +108,29 @@ async def test_web_readiness_checks_the_temporal_connection(dev_env, settings):
         assert r.status_code == 503 and r.json()["status"] == "not ready"
         assert r.json()["temporal"].startswith("unreachable")
         assert (await http.get("/healthz")).status_code == 200  # alive, just not ready
+
+
+async def test_setup_registers_the_search_attributes_in_a_new_namespace(dev_env):
+    import uuid
+    from datetime import timedelta
+
+    from google.protobuf.duration_pb2 import Duration
+    from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
+    from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
+
+    from accord import search_attributes as sa
+
+    namespace = f"accord-{uuid.uuid4().hex[:8]}"
+    await dev_env.client.workflow_service.register_namespace(RegisterNamespaceRequest(
+        namespace=namespace, workflow_execution_retention_period=Duration(seconds=int(timedelta(days=1).total_seconds()))))
+    address = dev_env.client.service_client.config.target_host
+    result = await cli(["setup", "--address", address, "--namespace", namespace, "--wait", "30"])
+    assert result.exit_code == 0, result.output
+    assert f"search attributes registered in {namespace}" in result.output
+    listed = await dev_env.client.operator_service.list_search_attributes(ListSearchAttributesRequest(namespace=namespace))
+    assert {k.name for k in sa.ALL} <= set(listed.custom_attributes)
+    again = await cli(["setup", "--address", address, "--namespace", namespace])  # idempotent
+    assert again.exit_code == 0, again.output
+
+    down = await cli(["setup", "--address", "127.0.0.1:1"])
+    assert down.exit_code == 1 and "Traceback" not in down.output

@@ -51,7 +51,8 @@ def create_app(settings: Settings, accord: Accord | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if app.state.accord is None:
-            app.state.accord = await Accord.connect(settings)
+            # Lazy: the app starts (and /readyz says "not ready") while Temporal is not up yet.
+            app.state.accord = await Accord.connect(settings, lazy=True)
         yield
 
     app = FastAPI(title="Accord", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)

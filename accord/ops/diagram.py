@@ -14,6 +14,10 @@ import re
 from definitions.schema import Approval, ApprovalRules, PartnershipDefinition
 
 
+REVIEW_NAMES = {"weekly_status": "Status review", "monthly": "Monthly review", "quarterly": "Quarterly review",
+                "six_month_formal": "Six-month formal review", "annual_mutual_value": "Mutual value review"}
+
+
 def _text(value: object) -> str:
     """Label text safe inside Mermaid's "..." labels."""
     return re.sub(r'["<>{}\[\]|]', "", str(value)).replace("#", "no.")
@@ -42,10 +46,11 @@ def _approval(node: str, title: str, rules: ApprovalRules, approvers: list[str],
 
 def mermaid(d: PartnershipDefinition) -> str:
     people = d.stakeholders()
+    numbers = iter(range(1, 10))
     out = ["flowchart TD", f'    start(["{_text(d.name)}<br/>{len(d.parties)} parties · {d.formality.value}"]) --> screening']
 
     # ---- screening
-    out.append('    subgraph screening["1 · Screening"]')
+    out.append(f'    subgraph screening["{next(numbers)} · Screening"]')
     out.append("    direction TB")
     gates = []
     for item in d.screening.checklist:
@@ -68,7 +73,7 @@ def mermaid(d: PartnershipDefinition) -> str:
     after_screening = "launch"
     if d.mou:
         m = d.mou
-        out.append('    subgraph mou["2 · MOU"]')
+        out.append(f'    subgraph mou["{next(numbers)} · MOU"]')
         out.append("    direction TB")
         out.append(f'    draft["Draft from {_text(m.template)}<br/>versions stored by SHA-256"]')
         out.append(_approval("signature", "Signature", m, m.signatories, d, f"<br/>up to {m.max_rounds} rounds"))
@@ -85,7 +90,7 @@ def mermaid(d: PartnershipDefinition) -> str:
     # ---- launch
     launch_items = [(x.id, x.title, x.owner, x.due) for x in d.launch.deliverables] + [
         (x.id, x.title, x.owner, x.due) for x in d.launch.checklist]
-    out.append('    subgraph launch["3 · Launch"]')
+    out.append(f'    subgraph launch["{next(numbers)} · Launch"]')
     out.append("    direction TB")
     if launch_items:
         for ident, title, owner, due in launch_items:
@@ -97,12 +102,12 @@ def mermaid(d: PartnershipDefinition) -> str:
     out.append("    launch --> active")
 
     # ---- active
-    out.append('    subgraph active["4 · Active"]')
+    out.append(f'    subgraph active["{next(numbers)} · Active"]')
     out.append("    direction TB")
     reviews = [(name, c) for name, c in d.reviews if c is not None and c.enabled]
     for name, cadence in reviews:
         who = f" · {_people(d, cadence.participants)}" if cadence.participants else ""
-        out.append(f'    review_{name}["{name.replace("_", " ").capitalize()} review<br/>every {cadence.every}, '
+        out.append(f'    review_{name}["{REVIEW_NAMES.get(name, name)}<br/>every {cadence.every}, '
                    f'inputs due in {cadence.inputs_due}{who}"]')
     for metric in d.metrics:
         out.append(f'    metric_{metric.id.replace("-", "_")}[/"{_text(metric.name)}: {"?" if metric.baseline is None else f"{metric.baseline:g}"} → '
@@ -114,7 +119,7 @@ def mermaid(d: PartnershipDefinition) -> str:
     # ---- renewal
     if d.renewal:
         r = d.renewal
-        out.append('    subgraph renewal["5 · Renewal"]')
+        out.append(f'    subgraph renewal["{next(numbers)} · Renewal"]')
         out.append(_approval("renewal_decision", f"Renew? (term {r.term}, decided {r.notice} before its end)",
                              r.approval, r.approval.approvers, d))
         out.append("    end")

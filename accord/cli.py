@@ -461,20 +461,29 @@ def worker(address: Address = None, namespace: Namespace = None) -> None:
     """Run a worker (workflows + activities) against Temporal."""
     import worker as accord_worker
 
-    accord_worker.configure_logging()
+    from accord.config import ConfigError
+
+    settings = _settings(address, namespace)
+    accord_worker.configure_logging(settings)
     try:
-        asyncio.run(accord_worker.run(_settings(address, namespace)))
+        asyncio.run(accord_worker.run(settings))
     except KeyboardInterrupt:
         pass
+    except ConfigError as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False)
+        raise typer.Exit(1) from None
 
 
 @app.command()
 def web(address: Address = None, namespace: Namespace = None) -> None:
     """Run the web app (action links, outbox, dashboard)."""
+    from accord.ops.telemetry import configure_logging
     from accord.web.server import serve
 
+    settings = _settings(address, namespace)
+    configure_logging(settings)  # text or JSON (ACCORD_LOG_FORMAT), access log included
     try:
-        asyncio.run(serve(_settings(address, namespace)))
+        asyncio.run(serve(settings, log_config=None))
     except KeyboardInterrupt:
         pass
 
@@ -493,6 +502,133 @@ def up(definition: Annotated[Path, typer.Option(help="The sample partnership to 
     except KeyboardInterrupt:
         pass
     out.print("stopped.")
+
+
+
+# ---------------------------------------------------------------- operations (README "Deployment")
+
+config_app = typer.Typer(help="Accord's configuration: ACCORD_* variables and the ACCORD_CONFIG file.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("check")
+def config_check(
+    connect: Annotated[bool, typer.Option("--connect", help="Also connect to Temporal: namespace, search attributes.")] = False,
+    config: Annotated[Path | None, typer.Option("--config", help="A TOML/YAML file [env ACCORD_CONFIG].")] = None,
+    address: Address = None, namespace: Namespace = None,
+) -> None:
+    """Print the effective configuration (secrets masked) and every problem; exit 1 on errors."""
+    import os
+
+    from accord.ops import config_check as cc
+
+    if config is not None:
+        os.environ[cc.CONFIG_ENV] = str(config)
+    overrides = {k: v for k, v in (("temporal_address", address), ("temporal_namespace", namespace)) if v}
+    settings, findings = cc.load(**overrides)
+    if settings is not None:
+        table = Table("setting", "value", "from", title="Effective configuration")
+        for row in cc.effective(settings, overrides):
+            table.add_row(row.setting, row.value, row.source)
+        out.print(table, markup=False)
+        findings = cc.check(settings)
+        if connect and not any(f.level == "error" and f.setting.startswith("temporal_") for f in findings):
+            findings += asyncio.run(cc.check_server(settings))
+            if not any(f.setting.startswith("temporal_") for f in findings):
+                out.print(f"connected to {settings.temporal_address}, namespace {settings.temporal_namespace}: "
+                          "search attributes registered", markup=False, highlight=False)
+    for finding in findings:
+        (err if finding.level == "error" else out).print(str(finding), markup=False, highlight=False)
+    errors = sum(f.level == "error" for f in findings)
+    if errors:
+        err.print(f"{errors} problem(s) found", markup=False)
+        raise typer.Exit(1)
+    out.print("ok: the configuration has no errors" + (f" ({len(findings)} warning(s))" if findings else ""),
+              markup=False, highlight=False)
+
+
+@app.command()
+def setup(wait: Annotated[float, typer.Option(help="Seconds to wait for the server to come up.")] = 0,
+          address: Address = None, namespace: Namespace = None) -> None:
+    """Prepare a namespace for Accord: register its search attributes (idempotent)."""
+    settings = _settings(address, namespace)
+
+    async def go() -> None:
+        import time
+
+        from accord import search_attributes as sa
+        from accord.client import connect
+
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                client = await connect(settings)
+                break
+            except RuntimeError:
+                if time.monotonic() >= deadline:
+                    raise
+                await asyncio.sleep(2)
+        while True:
+            try:
+                await sa.ensure_registered(client, settings.temporal_namespace)
+                return
+            except RPCError_() as exc:  # the namespace may still be being created
+                if time.monotonic() >= deadline:
+                    raise
+                err.print(f"waiting: {exc.message}", markup=False)
+                await asyncio.sleep(2)
+
+    _run(go)
+    from accord import search_attributes as sa
+
+    out.print(f"search attributes registered in {settings.temporal_namespace}: {', '.join(k.name for k in sa.ALL)}",
+              markup=False, highlight=False)
+
+
+@app.command()
+def watch(ident: Annotated[str, typer.Argument(help="Workflow id or partnership id.")],
+          interval: Annotated[float, typer.Option(help="Seconds between refreshes.")] = 2.0,
+          until: Annotated[str | None, typer.Option(help="Stop once the partnership reaches this stage, e.g. mou.")] = None,
+          once: Annotated[bool, typer.Option("--once", help="Show the current state once and exit.")] = False,
+          timeout: Annotated[float | None, typer.Option(help="Stop after this many seconds (exit 2 if --until was not reached).")] = None,
+          address: Address = None, namespace: Namespace = None) -> None:
+    """Follow a partnership live: stage, tasks, approvals, deadlines, escalations (Ctrl-C to stop)."""
+    from accord.models import Stage
+    from accord.ops.watch import watch as follow
+
+    if until is not None and until not in {s.value for s in Stage}:
+        err.print(f"error: --until {until!r} is not a stage ({', '.join(s.value for s in Stage)})", markup=False)
+        raise typer.Exit(2)
+    settings = _settings(address, namespace)
+    workflow_id = _workflow_id(ident)
+
+    async def go():
+        from accord.client import Accord
+
+        accord = await Accord.connect(settings)
+        return await follow(accord, workflow_id, out, interval=interval, until=until, once=once, timeout=timeout)
+
+    try:
+        outcome = _run(go)
+    except KeyboardInterrupt:
+        return
+    if outcome.reason == "timeout" and until is not None:
+        err.print(f"timed out before stage {until}", markup=False)
+        raise typer.Exit(2)
+
+
+@app.command()
+def diagram(file: Path) -> None:
+    """Print the lifecycle a definition implies as a Mermaid flowchart."""
+    from accord.ops.diagram import mermaid
+
+    print(mermaid(_load_or_exit(file)), end="")
+
+
+def RPCError_():
+    from temporalio.service import RPCError
+
+    return RPCError
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from temporalio import activity
 
 from accord import tokens
 from accord.mail.ledger import Ledger
+from accord.ops import metrics
 from accord.mail.message import Message, PermanentMailError
 from accord.mail.render import render
 from accord.models import EmailReceipt, EmailRequest
@@ -58,6 +59,7 @@ class EmailActivities:
             accepted = await self.mailer.already_accepted(request.send_key)
             if accepted is not None:
                 self.ledger.sent(request.send_key, accepted)
+                metrics.email_sent(request.template)  # the interrupted attempt could not count it
                 activity.logger.info("email %s was accepted by an interrupted attempt as %s", request.send_key, accepted)
                 return EmailReceipt(send_key=request.send_key, status="already_sent", message_id=accepted)
         link = None
@@ -81,8 +83,13 @@ class EmailActivities:
             message_id = await self.mailer.send(message)
         except PermanentMailError as exc:
             self.ledger.failed(request.send_key, str(exc))
+            metrics.email_failed(request.template, "permanent")
             activity.logger.warning("email %s permanently refused: %s", request.send_key, exc)
             return EmailReceipt(send_key=request.send_key, status="failed", error=str(exc))
+        except Exception:
+            metrics.email_failed(request.template, "retryable")
+            raise
         self.ledger.sent(request.send_key, message_id)
+        metrics.email_sent(request.template)
         activity.logger.info("email %s sent as %s", request.send_key, message_id)
         return EmailReceipt(send_key=request.send_key, status="sent", message_id=message_id)

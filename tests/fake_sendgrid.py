@@ -47,6 +47,8 @@ class Reply:
     # Accept the email before hanging: SendGrid queued it, but the answer never arrives.
     accept_then_hang: bool = False
     headers: dict[str, str] = field(default_factory=dict)
+    # Slow: answer normally, but only after this many seconds (a send in flight at shutdown).
+    delay: float = 0
 
 
 def reply(status: int = 202, **headers: str) -> Reply:
@@ -64,6 +66,10 @@ def hang(seconds: float = 10) -> Reply:
 
 def accept_then_hang(seconds: float = 60) -> Reply:
     return Reply(hang=seconds, accept_then_hang=True)
+
+
+def slow(seconds: float, status: int = 202) -> Reply:
+    return Reply(status, delay=seconds)
 
 
 @dataclass(frozen=True)
@@ -192,6 +198,8 @@ class FakeSendGrid:
                     message_id = uuid.uuid4().hex[:22]
                     with fake._lock:
                         fake.accepted.append(Accepted(message_id, request.send_key, request.body))
+                if answer.delay:
+                    fake._stopping.wait(answer.delay)
                 if answer.hang is not None:
                     fake._stopping.wait(answer.hang)
                     self.close_connection = True

@@ -22,7 +22,7 @@ from temporalio.common import SearchAttributePair
 from temporalio.workflow import ParentClosePolicy
 from temporalio.exceptions import ApplicationError
 
-from workflows import mailing
+from workflows import mailing, telemetry
 from workflows.escalation import AMENDMENT_SIGNAL, EscalationWorkflow, escalation_workflow_id
 from workflows.reviews import ReviewCadence, input_task_id
 
@@ -1058,6 +1058,7 @@ class PartnershipWorkflow:
         updates.append(sa.NEXT_DEADLINE.value_set(deadline) if deadline else sa.NEXT_DEADLINE.value_unset())
         workflow.upsert_search_attributes(updates)
         workflow.set_current_details(self._details_markdown())
+        telemetry.observe_partnership(self)  # metrics and logs only: no workflow commands
 
     def _details_markdown(self) -> str:
         s = self.state

@@ -51,7 +51,8 @@ def create_app(settings: Settings, accord: Accord | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if app.state.accord is None:
-            app.state.accord = await Accord.connect(settings)
+            # Lazy: the app starts (and /readyz says "not ready") while Temporal is not up yet.
+            app.state.accord = await Accord.connect(settings, lazy=True)
         yield
 
     app = FastAPI(title="Accord", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
@@ -103,6 +104,15 @@ def create_app(settings: Settings, accord: Accord | None = None) -> FastAPI:
     @app.api_route("/healthz", methods=["GET", "HEAD"], response_class=JSONResponse)
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
+
+    @app.api_route("/readyz", methods=["GET", "HEAD"], response_class=JSONResponse)
+    async def readyz() -> JSONResponse:
+        """Ready when the Temporal frontend answers: every page and action needs it."""
+        from accord.ops.monitor import temporal_health
+
+        temporal = await temporal_health(app.state.accord.client if app.state.accord else None)
+        ok = temporal == "ok"
+        return JSONResponse({"status": "ready" if ok else "not ready", "temporal": temporal}, status_code=200 if ok else 503)
 
     @app.api_route("/", **PAGE)
     async def dashboard(request: Request) -> Response:

@@ -75,6 +75,7 @@ class EmailActivities:
             text=text,
             tags={"workflow_id": request.workflow_id, "send_key": request.send_key},
             is_action=link is not None,
+            attachments=tuple(request.attachments),
         )
         self.ledger.attempting(request.send_key, request.to.id)
         try:

@@ -6,6 +6,11 @@ field: ``US``, ``GB-SCT``, ``DE-BY``. Days are judged in UTC.
 Holiday data is pinned to one release of the package in pyproject.toml: a new release
 can add or move a holiday, which would change dates a running workflow has computed.
 This module imports nothing from ``definitions``, so the definition checks can use it.
+
+In workflow code, build a calendar inside ``workflow.unsafe.sandbox_unrestricted()`` and
+``workflow.unsafe.imports_passed_through()``: the package sets up holiday-name
+translations through ``gettext``, which the sandbox forbids. Using it afterwards needs
+neither (tests/test_logic_in_workflow.py keeps that true).
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ calendars (a moved review), instead of adding a second one. So the uid must be d
 from what the meeting is (workflow id, review kind, occurrence number), never random.
 
 Pure: the same arguments give the same bytes. ``stamp`` (DTSTAMP, when this version was
-issued) defaults to now; workflow code passes ``workflow.now()``.
+issued) defaults to now; workflow code passes ``workflow.now()``, and calls this inside
+``workflow.unsafe.imports_passed_through()`` (``icalendar`` imports lazily while writing).
 """
 
 from __future__ import annotations

@@ -7,11 +7,13 @@ They are serialised with ``temporalio.contrib.pydantic.pydantic_data_converter``
 
 from __future__ import annotations
 
+import base64
+import binascii
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from definitions.schema import PartnershipDefinition
 
@@ -574,6 +576,43 @@ class Invitation(Payload):
     agenda: list[str] = Field(default_factory=list)
 
 
+# Attachments travel inside the activity's input, so they are recorded in workflow
+# history: keep them small (a calendar invitation is a few kB). Base64 adds a third.
+MAX_ATTACHMENT_BYTES = 128 * 1024
+
+
+class Attachment(Payload):
+    """A small file sent with an email, e.g. a calendar invitation (``invite.ics``)."""
+
+    filename: str = Field(
+        pattern=r"^[^/\\\x00-\x1f\x7f]{1,100}$", description="A plain file name: no folders, no control characters."
+    )
+    content_type: str = Field(
+        pattern=r"^[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+(\s*;\s*[A-Za-z0-9!#$&^_.+-]+=[^;\s\x00-\x1f]+)*$",
+        description="MIME type with optional parameters, e.g. 'text/calendar; method=REQUEST; charset=UTF-8'.",
+    )
+    content: str = Field(description="The file's bytes, base64-encoded.")
+
+    @field_validator("content")
+    @classmethod
+    def _small_base64(cls, value: str) -> str:
+        try:
+            data = base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError("content must be base64") from None
+        if len(data) > MAX_ATTACHMENT_BYTES:
+            raise ValueError(f"attachment is {len(data)} bytes; at most {MAX_ATTACHMENT_BYTES} fit in workflow history")
+        return value
+
+    @classmethod
+    def of(cls, filename: str, content_type: str, data: bytes) -> Attachment:
+        return cls(filename=filename, content_type=content_type, content=base64.b64encode(data).decode("ascii"))
+
+    @property
+    def data(self) -> bytes:
+        return base64.b64decode(self.content)
+
+
 class EmailRequest(Payload):
     send_key: str = Field(description="Deterministic: the same email is never sent twice under one key.")
     workflow_id: str
@@ -583,6 +622,15 @@ class EmailRequest(Payload):
     context: dict[str, Any] = Field(default_factory=dict)
     action: ActionLink | None = None
     invitation: Invitation | None = None
+    attachments: list[Attachment] = Field(default_factory=list)
+
+    @field_validator("attachments")
+    @classmethod
+    def _small_in_total(cls, value: list[Attachment]) -> list[Attachment]:
+        total = sum(len(a.data) for a in value)
+        if total > MAX_ATTACHMENT_BYTES:
+            raise ValueError(f"attachments are {total} bytes in all; at most {MAX_ATTACHMENT_BYTES} fit in workflow history")
+        return value
 
 
 class RenderMouRequest(Payload):

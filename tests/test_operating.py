@@ -191,3 +191,15 @@ async def test_five_years_of_one_partnership(ts_env, settings, accord_for):
     subjects = [m["Subject"] for _, m in outbox.messages(settings.outbox_dir) if "abe@alpha.example" in m["To"]]
     weekly_requests = [s for s in subjects if s.startswith("Weekly status #")]
     assert len(weekly_requests) == len(set(weekly_requests)) == counts["weekly_status"]
+    # Review meetings come with a calendar invitation carrying the agenda.
+    from icalendar import Calendar
+
+    mails = [m for _, m in outbox.messages(settings.outbox_dir) if m["Subject"].startswith("Quarterly strategic review #1 ")
+             and "ann@alpha.example" in m["To"]]
+    assert len(mails) == 1
+    invite = next(p for p in mails[0].iter_attachments() if p.get_content_type() == "text/calendar")
+    event = Calendar.from_ical(invite.get_payload(decode=True)).walk("VEVENT")[0]
+    quarterly = state.reviews["quarterly_strategic-1" if "quarterly_strategic-1" in state.reviews else "quarterly-1"]
+    assert event.decoded("dtstart") == quarterly.inputs_due_at.replace(microsecond=0)
+    assert "Metrics against targets: Qualified referrals" in str(event.get("description"))
+    assert {str(a).lower() for a in event.get("attendee")} == {"mailto:ann@alpha.example", "mailto:ben@beta.example"}

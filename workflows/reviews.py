@@ -74,7 +74,10 @@ class ReviewCadence:
     def calendar(self, cadence: Cadence) -> schedule.BusinessCalendar | None:
         if not cadence.business_days_only:
             return None
-        return schedule.BusinessCalendar([p.holidays for p in self.wf.definition.parties if p.holidays])
+        # The holidays library sets up its names through gettext, which the sandbox forbids;
+        # its data is pinned (pyproject), so building the calendar here stays deterministic.
+        with workflow.unsafe.sandbox_unrestricted(), workflow.unsafe.imports_passed_through():
+            return schedule.calendar_for(self.wf.definition.parties)
 
     # ------------------------------------------------------------------ the loop
 

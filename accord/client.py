@@ -50,7 +50,7 @@ from definitions.schema import PartnershipDefinition
 from workflows.partnership import PartnershipWorkflow
 
 
-RETRIES = 8
+RETRIES = 12
 
 
 def _worth_retrying(exc: RPCError) -> bool:

@@ -188,6 +188,3 @@ def render_report(definition: PartnershipDefinition, state: PartnershipState, wo
     }
     return _ENV.get_template("report.html.j2").render(context)
 
-
-def report_filename(definition: PartnershipDefinition) -> str:
-    return f"{definition.id}-report.html"

@@ -342,9 +342,9 @@ class StripChart:
 
 @dataclass(frozen=True)
 class Status:
-    """One weekly status: when it closed, and each party's colour (None: no answer)."""
+    """One weekly status: the week it is for, and each party's colour (None: no answer)."""
 
-    at: datetime
+    week: datetime  # when the review was due: the start of its cell
     review_id: str
     overall: str | None
     by_party: dict[str, str | None]
@@ -354,20 +354,18 @@ def rag_chart(statuses: list[Status], parties: list[tuple[str, str]], *, title: 
               width: int = WIDTH) -> StripChart:
     """One row per party (``(id, name)``) and one for the overall status; one cell per status.
 
-    A cell sits on the time axis, ending when its status closed and as wide as the usual
-    gap between statuses (never overlapping the next), so gaps in the record show.
+    A cell starts at its week on the time axis and is as wide as the usual gap between
+    weeks (never overlapping the next), so a gap in the record shows as a gap.
     """
-    statuses = sorted(statuses, key=lambda s: _utc(s.at))
+    statuses = sorted(statuses, key=lambda s: _utc(s.week))
     rows_spec = [(pid, name, False) for pid, name in parties] + [("", "Overall", True)]
     plot = Plot(RAG_LABEL_WIDTH, 8, width - 16, 8 + RAG_ROW_HEIGHT * len(rows_spec))
     height = int(plot.bottom + 30)
-    times = [_utc(s.at) for s in statuses]
-    gaps = sorted(b - a for a, b in zip(times, times[1:]) if b > a)
+    weeks = [_utc(s.week) for s in statuses]
+    gaps = sorted(b - a for a, b in zip(weeks, weeks[1:]) if b > a)
     span = gaps[len(gaps) // 2] if gaps else timedelta(days=7)
-    start = times[0] - span if times else datetime.now(UTC) - timedelta(days=30)
-    end = times[-1] if times else start + timedelta(days=30)
-    if end <= start:
-        end = start + span
+    start = weeks[0] if weeks else datetime.now(UTC) - timedelta(days=30)
+    end = weeks[-1] + span if weeks else start + timedelta(days=30)
     x = TimeScale(start, end, plot.left, plot.right)
 
     counts: dict[str, dict[str, int]] = {}
@@ -376,19 +374,16 @@ def rag_chart(statuses: list[Status], parties: list[tuple[str, str]], *, title: 
         cells = []
         tally = {"green": 0, "amber": 0, "red": 0, "none": 0}
         for i, status in enumerate(statuses):
-            colour = status.overall if overall else status.by_party.get(pid)
-            colour = colour or "none"
+            colour = (status.overall if overall else status.by_party.get(pid)) or "none"
             tally[colour] = tally.get(colour, 0) + 1
-            left = x(times[i] - span)
-            if i > 0:
-                left = max(left, x(times[i - 1]))
-            right = x(times[i])
+            left = x(weeks[i])
+            right = x(min(weeks[i] + span, weeks[i + 1])) if i + 1 < len(weeks) else x(weeks[i] + span)
             what = colour if colour != "none" else "no answer"
             cells.append(Cell(left, round(max(right - left, 0.5), 2), colour,
-                              f"{name}, {times[i]:%d %b %Y} ({status.review_id}): {what}"))
+                              f"{name}, week of {weeks[i]:%d %b %Y} ({status.review_id}): {what}"))
         counts[name] = tally
         rows.append(Row(name, plot.top + index * RAG_ROW_HEIGHT, cells, overall))
-    description = (f"{len(statuses)} weekly statuses from {times[0]:%d %b %Y} to {times[-1]:%d %b %Y}"
+    description = (f"{len(statuses)} weekly statuses, weeks of {weeks[0]:%d %b %Y} to {weeks[-1]:%d %b %Y}"
                    if statuses else "No weekly statuses yet")
     return StripChart(title=title, description=description + ".", width=width, height=height, plot=plot, rows=rows,
                       x_ticks=[Tick(x(at), label) for at, label in time_ticks(start, end)] if statuses else [],

@@ -122,8 +122,12 @@ def _rag_chart(definition: PartnershipDefinition, state: PartnershipState) -> ch
     known = {p for p, _ in parties}
     # A party an amendment removed still has its record.
     extra = sorted({p for point in state.rag_history for p in point.by_party} - known)
+    def week(point) -> datetime:
+        review = state.reviews.get(point.review_id)
+        return review.scheduled_for if review is not None else point.at
+
     statuses = [
-        charts.Status(point.at, point.review_id, point.overall.value if point.overall else None,
+        charts.Status(week(point), point.review_id, point.overall.value if point.overall else None,
                       {p: r.value if r else None for p, r in point.by_party.items()})
         for point in state.rag_history
     ]

@@ -338,7 +338,9 @@ def test_a_metric_without_observations_says_so(definition, state):
 def test_a_partnership_in_screening_renders(definition):
     fresh = PartnershipState(partnership_id="operating", name="Referral partnership", chain_id="c",
                              started_at=LAUNCH, stage_started_at=LAUNCH)
-    doc = parse(render_report(definition, fresh, "partnership-operating", LAUNCH + timedelta(days=1)))
+    naive = LAUNCH.replace(tzinfo=None) + timedelta(days=1)  # taken as UTC
+    doc = parse(render_report(definition, fresh, "partnership-operating", naive))
+    assert "06 Jan 2026, 09:00 UTC" in doc.find("header").text()
     assert "not launched yet" in doc.find("dl", "facts").text()
     assert "No weekly statuses yet" in doc.find("svg", "rag-chart").text()
     assert "No annual mutual-value review yet." in doc.find("section", id="balance").text()

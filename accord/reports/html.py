@@ -160,6 +160,8 @@ def _term_ends(definition: PartnershipDefinition, state: PartnershipState) -> da
 def render_report(definition: PartnershipDefinition, state: PartnershipState, workflow_id: str,
                   generated_at: datetime) -> str:
     """The partnership's status report as one HTML document."""
+    if generated_at.tzinfo is None:
+        generated_at = generated_at.replace(tzinfo=UTC)
     reviews = sorted(state.reviews.values(), key=lambda r: (r.scheduled_for, r.id))
     held = [r for r in reviews if r.opened_at is not None]
     meetings = [r for r in held if r.kind != ReviewKind.weekly_status]

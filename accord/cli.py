@@ -453,6 +453,37 @@ def mou_regenerate(ident: str, note: Annotated[str, typer.Option(help="Why.")] =
          MouRevision(actor=by, note=note or "Regenerated from the definition", channel=Channel.cli))
 
 
+# ---------------------------------------------------------------- reports
+
+
+@app.command()
+def report(ident: Annotated[str, typer.Argument(help="Workflow id or partnership id.")],
+           out_dir: Annotated[Path, typer.Option("--out", help="Folder to write to (created if missing).")] = Path("."),
+           address: Address = None, namespace: Namespace = None) -> None:
+    """Write the status report (HTML with charts) and the audit export (JSON) of a partnership."""
+    from datetime import UTC, datetime
+
+    from accord.reports.files import write_reports
+
+    settings = _settings(address, namespace)
+    workflow_id = _workflow_id(ident)
+
+    async def go():
+        from accord.client import Accord
+
+        accord = await Accord.connect(settings)
+        return await accord.definition(workflow_id), await accord.state(workflow_id)
+
+    definition, state = _run(go)
+    try:
+        written = write_reports(definition, state, workflow_id, out_dir, datetime.now(UTC))
+    except OSError as exc:
+        err.print(f"error: cannot write to {out_dir}: {exc.strerror or exc}", markup=False, highlight=False)
+        raise typer.Exit(1) from None
+    out.print(f"report: {written.report}", markup=False, highlight=False)
+    out.print(f"audit:  {written.audit}", markup=False, highlight=False)
+
+
 # ---------------------------------------------------------------- processes
 
 

@@ -14,8 +14,10 @@ from accord.models import (
     Stage,
     TaskCompletion,
 )
+from accord.reports.files import write_reports
 from tests.conftest import DATA, running_worker
 from tests.helpers import skip_time, state_where, unique
+from tests.report_checks import check_audit, look_at_report
 
 DAY = timedelta(days=1)
 
@@ -94,7 +96,7 @@ def answer(review_id: str, kind: str, n: int, who: str) -> ReviewInputSubmission
     return ReviewInputSubmission(review_id=review_id, stakeholder=who, note=f"{kind} {n}: on plan", channel=Channel.api)
 
 
-async def test_five_years_of_one_partnership(ts_env, settings, accord_for):
+async def test_five_years_of_one_partnership(ts_env, settings, accord_for, tmp_path):
     """Weekly statuses and every review for five years, a missed target, an imbalance, two renewals,
     continue-as-new along the way: every timer fires on time and every email goes out once."""
     accord = accord_for(ts_env)
@@ -136,6 +138,7 @@ async def test_five_years_of_one_partnership(ts_env, settings, accord_for):
             step = min(upcoming, default=now + DAY) - now
             await skip_time(ts_env, max(step, timedelta(0)) + timedelta(hours=1))
         state = await accord.state(wf)
+        definition = await accord.definition(wf)
 
     # Every cadence ran for five years, each review opening exactly when it was due.
     by_kind: dict[str, list] = {}
@@ -199,7 +202,17 @@ async def test_five_years_of_one_partnership(ts_env, settings, accord_for):
     assert len(mails) == 1
     invite = next(p for p in mails[0].iter_attachments() if p.get_content_type() == "text/calendar")
     event = Calendar.from_ical(invite.get_payload(decode=True)).walk("VEVENT")[0]
-    quarterly = state.reviews["quarterly_strategic-1" if "quarterly_strategic-1" in state.reviews else "quarterly-1"]
+    quarterly = state.reviews["quarterly-1"]
     assert event.decoded("dtstart") == quarterly.inputs_due_at.replace(microsecond=0)
     assert "Metrics against targets: Qualified referrals" in str(event.get("description"))
     assert {str(a).lower() for a in event.get("attendee")} == {"mailto:ann@alpha.example", "mailto:ben@beta.example"}
+
+    # The report and the audit export of these five years, written as `accord report` writes them;
+    # then the report is opened in Chromium and looked at.
+    generated_at = await ts_env.get_current_time()
+    written = write_reports(definition, state, wf, tmp_path / "reports", generated_at)
+    assert (written.report.name, written.audit.name) == (f"{definition.id}-report.html", f"{definition.id}-audit.json")
+    check_audit(written.audit, state, wf)
+    assert len(state.rag_history) == sum(1 for r in weekly if r.closed_at is not None), "one status per closed week"
+    await look_at_report(written.report, tmp_path / "report.png", state)
+    assert (tmp_path / "report.png").stat().st_size > 50_000

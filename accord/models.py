@@ -354,9 +354,12 @@ class Recipient(Payload):
 
 
 class ActionLink(Payload):
-    """What the email's link lets its recipient do. The token is minted inside the activity."""
+    """What the email's link lets its recipient do. The token is minted inside the activity.
 
-    action: Literal["task", "statement", "decision"]
+    For "escalation" the link's workflow is the escalation's own (child) workflow, ``ref``
+    the escalation id and ``round`` the ladder step the email was sent for."""
+
+    action: Literal["task", "statement", "decision", "escalation"]
     ref: str
     round: int = 1
     expires_at: datetime
@@ -518,8 +521,8 @@ class EscalationInput(EscalationFacts):
 
 
 class EscalationLink(Payload):
-    """The escalation page's action link. ``ActionLink.action`` does not admit "escalation"
-    yet; once it does, the escalation workflow sends this as its email's ActionLink."""
+    """The escalation page's action link: the escalation workflow sends it as its email's
+    ActionLink (which admits "escalation")."""
 
     action: Literal["escalation"] = "escalation"
     ref: str = Field(description="The escalation id.")
@@ -544,7 +547,9 @@ class CareEntry(Payload):
 class Resolve(Payload):
     actor: str
     resolution: str
-    amendment: str | None = Field(None, description="The proposed amendment to the MOU/definition (free text).")
+    amendment: str | None = Field(
+        None, description="The proposed amendment: the full amended definition (YAML). The client, CLI, API and "
+        "escalation page check it with the definitions loader before sending it.")
     channel: Channel = Channel.temporal
 
 

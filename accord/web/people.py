@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from temporalio.service import RPCError
 
 from accord.client import Accord
+from definitions.schema import PartnershipDefinition
 
 log = logging.getLogger("accord.web")
 
@@ -31,15 +32,20 @@ class Person:
 
 async def lookup(accord: Accord, workflow_id: str, timeout: float = 15) -> dict[str, Person] | None:
     """Everyone named in the partnership's definition, by stakeholder id; None if it cannot be read."""
+    found = await definition(accord, workflow_id, timeout)
+    return None if found is None else of(found)
+
+
+async def definition(accord: Accord, workflow_id: str, timeout: float = 15) -> PartnershipDefinition | None:
+    """The partnership's definition in force; None if it cannot be read."""
     try:
-        return await asyncio.wait_for(_lookup(accord, workflow_id), timeout)
+        return await asyncio.wait_for(accord.definition(workflow_id), timeout)
     except (RPCError, TimeoutError, ValueError, TypeError, LookupError) as exc:
         log.warning("reading the definition of %s failed: %s", workflow_id, type(exc).__name__)
         return None
 
 
-async def _lookup(accord: Accord, workflow_id: str) -> dict[str, Person] | None:
-    definition = await accord.definition(workflow_id)
+def of(definition: PartnershipDefinition) -> dict[str, Person]:
     return {
         s.id: Person(id=s.id, name=s.name, role=s.role, party=party.name)
         for party in definition.parties

@@ -257,6 +257,7 @@ def ops_key(key: ApiKey = Depends(api_key)) -> ApiKey:
 # ---------------------------------------------------------------------- the app
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": Problem, "description": "The body could not be read (not JSON, not UTF-8)."},
     401: {"model": Problem, "description": "No API key, or not a valid one."},
     404: {"model": Problem, "description": "No such partnership (or escalation, or page)."},
     503: {"model": Problem, "description": "Temporal or the workers did not answer in time."},
@@ -308,7 +309,9 @@ def create(settings: Settings, accord: Callable[[], Accord]) -> FastAPI:
 
 
 def _routes(settings: Settings, accord: Callable[[], Accord]) -> APIRouter:
-    router = APIRouter(dependencies=[Depends(api_key)], responses=_ERRORS)
+    # Operation ids are the function names: what generated clients call their methods.
+    router = APIRouter(dependencies=[Depends(api_key)], responses=_ERRORS,
+                       generate_unique_id_function=lambda route: route.name)
 
     async def ask(call: Awaitable[T], timeout: float = QUERY_TIMEOUT_SECONDS) -> T:
         """Run a client call; turn what Temporal says into the matching HTTP answer."""
@@ -350,11 +353,12 @@ def _routes(settings: Settings, accord: Callable[[], Accord]) -> APIRouter:
                    422: {"model": DefinitionProblems, "description": "Every problem in the definition, as `accord validate` reports them."}},
         openapi_extra={"requestBody": {"required": True, "description": (
             "The definition: JSON (`application/json`), or the YAML file's text (`application/yaml`)."), "content": {
-            "application/json": {"schema": {"$ref": "#/components/schemas/PartnershipDefinition"}},
-            "application/yaml": {"schema": {"type": "string"}},
+            "application/json": {"schema": {"$ref": "#/components/schemas/PartnershipDefinition"},
+                                 **_example("json")},
+            "application/yaml": {"schema": {"type": "string"}, **_example("yaml")},
         }}},
     )
-    async def start(request: Request, key: ApiKey = Depends(ops_key)) -> Started | JSONResponse:
+    async def start_partnership(request: Request, key: ApiKey = Depends(ops_key)) -> Started | JSONResponse:
         definition = await _definition_from(request)
         if isinstance(definition, JSONResponse):
             return definition
@@ -366,7 +370,7 @@ def _routes(settings: Settings, accord: Callable[[], Accord]) -> APIRouter:
         return Started(workflow_id=workflow_id, partnership_id=definition.id, ui_url=settings.workflow_ui_url(workflow_id))
 
     @router.get("/partnerships/{partnership}", response_model=Status, summary="A partnership's state")
-    async def status(partnership: PartnershipId) -> Status:
+    async def get_partnership(partnership: PartnershipId) -> Status:
         wf = _workflow_id(partnership)
         state = await ask(accord().state(wf))
         return Status(workflow_id=wf, ui_url=settings.workflow_ui_url(wf), state=state)
@@ -397,12 +401,12 @@ def _routes(settings: Settings, accord: Callable[[], Accord]) -> APIRouter:
 
     @router.get("/partnerships/{partnership}/escalations", response_model=list[EscalationRecord],
                 summary="A partnership's escalations")
-    async def escalations(partnership: PartnershipId) -> list[EscalationRecord]:
+    async def list_escalations(partnership: PartnershipId) -> list[EscalationRecord]:
         return await ask(accord().escalations(_workflow_id(partnership)))
 
     @router.get("/partnerships/{partnership}/escalations/{escalation}", response_model=EscalationState,
                 summary="One escalation's record: levels, acknowledgements, CARE, resolution")
-    async def escalation(partnership: PartnershipId, escalation: EscalationId) -> EscalationState:
+    async def get_escalation(partnership: PartnershipId, escalation: EscalationId) -> EscalationState:
         return await ask(accord().escalation(_workflow_id(partnership), escalation))
 
     @router.post("/partnerships/{partnership}/escalations/{escalation}/acknowledge", response_model=ActionResult,
@@ -426,7 +430,10 @@ def _routes(settings: Settings, accord: Callable[[], Accord]) -> APIRouter:
         return ActionResult(message=result.message)
 
     @router.post("/partnerships/{partnership}/escalations/{escalation}/resolve", response_model=ActionResult,
-                 responses={**_ACTING, 422: {"model": DefinitionProblems, "description": "The amendment's problems."}},
+                 responses={**_ACTING, 422: {"description": "The amendment's problems (`problems`), or a body that "
+                                             "cannot be valid", "content": {"application/json": {"schema": {"anyOf": [
+                                                 {"$ref": "#/components/schemas/DefinitionProblems"},
+                                                 {"$ref": "#/components/schemas/HTTPValidationError"}]}}}}},
                  summary="Resolve an escalation, optionally proposing an amended definition")
     async def resolve(partnership: PartnershipId, escalation: EscalationId, body: ResolveBody,
                       key: ApiKey = Depends(ops_key)) -> ActionResult:
@@ -501,6 +508,19 @@ def _problem(issue: Issue) -> dict[str, Any]:
 def _problems(issues: list[Issue]) -> JSONResponse:
     return JSONResponse({"detail": f"The definition has {len(issues)} problem(s).",
                          "problems": [_problem(i) for i in issues]}, 422)
+
+
+SAMPLE = FilePath(__file__).resolve().parents[2] / "definitions" / "samples" / "public-sector-it-modernisation.yaml"
+
+
+def _example(kind: Literal["json", "yaml"]) -> dict[str, Any]:
+    """The sample definition as the request body's example (shown in the docs), if it is there."""
+    try:
+        text = SAMPLE.read_text(encoding="utf-8")
+        value: Any = text if kind == "yaml" else parse(text, str(SAMPLE)).model_dump(mode="json", exclude_none=True)
+    except (OSError, DefinitionError):
+        return {}
+    return {"example": value}
 
 
 def _add_definition_schema(schema: dict[str, Any]) -> None:

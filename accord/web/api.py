@@ -337,7 +337,7 @@ def _routes(settings: Settings, accord: Callable[[], Accord]) -> APIRouter:
 
     # ------------------------------------------------------------------ partnerships
 
-    @router.get("/partnerships", response_model=list[Listed], summary="List partnerships")
+    @router.get("/partnerships", tags=["partnerships"], response_model=list[Listed], summary="List partnerships")
     async def list_partnerships(
         stage: Annotated[Stage | None, Query(description="Only partnerships in this stage.")] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -346,7 +346,7 @@ def _routes(settings: Settings, accord: Callable[[], Accord]) -> APIRouter:
         return [Listed(**r.__dict__) for r in rows]
 
     @router.post(
-        "/partnerships", status_code=201, response_model=Started, summary="Start a partnership from its definition",
+        "/partnerships", tags=["partnerships"], status_code=201, response_model=Started, summary="Start a partnership from its definition",
         responses={**_ACTING, 409: {"model": Problem, "description": "It is already running."},
                    413: {"model": Problem, "description": "The definition is too large."},
                    415: {"model": Problem, "description": "Send JSON or YAML."},
@@ -369,13 +369,13 @@ def _routes(settings: Settings, accord: Callable[[], Accord]) -> APIRouter:
         acting(key, "start", workflow_id)
         return Started(workflow_id=workflow_id, partnership_id=definition.id, ui_url=settings.workflow_ui_url(workflow_id))
 
-    @router.get("/partnerships/{partnership}", response_model=Status, summary="A partnership's state")
+    @router.get("/partnerships/{partnership}", tags=["partnerships"], response_model=Status, summary="A partnership's state")
     async def get_partnership(partnership: PartnershipId) -> Status:
         wf = _workflow_id(partnership)
         state = await ask(accord().state(wf))
         return Status(workflow_id=wf, ui_url=settings.workflow_ui_url(wf), state=state)
 
-    @router.post("/partnerships/{partnership}/tasks/{task}/complete", response_model=ActionResult, responses=_ACTING,
+    @router.post("/partnerships/{partnership}/tasks/{task}/complete", tags=["tasks"], response_model=ActionResult, responses=_ACTING,
                  summary="Record a task's result on behalf of its owner")
     async def complete_task(partnership: PartnershipId, task: TaskId, body: TaskResult,
                             key: ApiKey = Depends(ops_key)) -> ActionResult:
@@ -388,7 +388,7 @@ def _routes(settings: Settings, accord: Callable[[], Accord]) -> APIRouter:
 
     # ------------------------------------------------------------------ escalations
 
-    @router.post("/partnerships/{partnership}/escalations", status_code=201, response_model=Raised, responses=_ACTING,
+    @router.post("/partnerships/{partnership}/escalations", tags=["escalations"], status_code=201, response_model=Raised, responses=_ACTING,
                  summary="Raise an escalation (the key's name is recorded as who raised it)")
     async def escalate(partnership: PartnershipId, body: Escalate, key: ApiKey = Depends(ops_key)) -> Raised:
         wf = _workflow_id(partnership)
@@ -399,17 +399,17 @@ def _routes(settings: Settings, accord: Callable[[], Accord]) -> APIRouter:
         ui = settings.workflow_ui_url(record.workflow_id) if record.workflow_id else None
         return Raised(message=result.message, escalation=record, ui_url=ui)
 
-    @router.get("/partnerships/{partnership}/escalations", response_model=list[EscalationRecord],
+    @router.get("/partnerships/{partnership}/escalations", tags=["escalations"], response_model=list[EscalationRecord],
                 summary="A partnership's escalations")
     async def list_escalations(partnership: PartnershipId) -> list[EscalationRecord]:
         return await ask(accord().escalations(_workflow_id(partnership)))
 
-    @router.get("/partnerships/{partnership}/escalations/{escalation}", response_model=EscalationState,
+    @router.get("/partnerships/{partnership}/escalations/{escalation}", tags=["escalations"], response_model=EscalationState,
                 summary="One escalation's record: levels, acknowledgements, CARE, resolution")
     async def get_escalation(partnership: PartnershipId, escalation: EscalationId) -> EscalationState:
         return await ask(accord().escalation(_workflow_id(partnership), escalation))
 
-    @router.post("/partnerships/{partnership}/escalations/{escalation}/acknowledge", response_model=ActionResult,
+    @router.post("/partnerships/{partnership}/escalations/{escalation}/acknowledge", tags=["escalations"], response_model=ActionResult,
                  responses=_ACTING, summary="Acknowledge an escalation (it stops climbing)")
     async def acknowledge(partnership: PartnershipId, escalation: EscalationId, body: AcknowledgeBody,
                           key: ApiKey = Depends(ops_key)) -> ActionResult:
@@ -419,7 +419,7 @@ def _routes(settings: Settings, accord: Callable[[], Accord]) -> APIRouter:
             wf, escalation, Acknowledge(actor=body.actor, note=body.note, channel=Channel.api)), UPDATE_TIMEOUT_SECONDS)
         return ActionResult(message=result.message)
 
-    @router.post("/partnerships/{partnership}/escalations/{escalation}/care", response_model=ActionResult,
+    @router.post("/partnerships/{partnership}/escalations/{escalation}/care", tags=["escalations"], response_model=ActionResult,
                  responses=_ACTING, summary="Record a CARE step (clarify, acknowledge, reframe, explore)")
     async def record_care(partnership: PartnershipId, escalation: EscalationId, body: CareBody,
                           key: ApiKey = Depends(ops_key)) -> ActionResult:
@@ -429,7 +429,7 @@ def _routes(settings: Settings, accord: Callable[[], Accord]) -> APIRouter:
         result = await ask(accord().record_care(wf, escalation, entry), UPDATE_TIMEOUT_SECONDS)
         return ActionResult(message=result.message)
 
-    @router.post("/partnerships/{partnership}/escalations/{escalation}/resolve", response_model=ActionResult,
+    @router.post("/partnerships/{partnership}/escalations/{escalation}/resolve", tags=["escalations"], response_model=ActionResult,
                  responses={**_ACTING, 422: {"description": "The amendment's problems (`problems`), or a body that "
                                              "cannot be valid", "content": {"application/json": {"schema": {"anyOf": [
                                                  {"$ref": "#/components/schemas/DefinitionProblems"},
@@ -445,7 +445,7 @@ def _routes(settings: Settings, accord: Callable[[], Accord]) -> APIRouter:
             UPDATE_TIMEOUT_SECONDS)
         return ActionResult(message=result.message)
 
-    @router.post("/partnerships/{partnership}/escalations/{escalation}/withdraw", response_model=ActionResult,
+    @router.post("/partnerships/{partnership}/escalations/{escalation}/withdraw", tags=["escalations"], response_model=ActionResult,
                  responses=_ACTING, summary="Withdraw an escalation, with a reason")
     async def withdraw(partnership: PartnershipId, escalation: EscalationId, body: WithdrawBody,
                        key: ApiKey = Depends(ops_key)) -> ActionResult:

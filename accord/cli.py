@@ -10,18 +10,22 @@ import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Column, Table
 
 from accord.config import Settings
 from accord.models import (
+    Acknowledge,
     ActionInput,
     AlignmentOverride,
     AmendmentProposal,
+    CareEntry,
     Channel,
     CloseRequest,
     DecisionInput,
@@ -31,10 +35,12 @@ from accord.models import (
     MetricObservationInput,
     MouRevision,
     Rag,
+    Resolve,
     ReviewInputSubmission,
     ReviewOutcome,
     StatementSubmission,
     TaskCompletion,
+    Withdraw,
 )
 
 app = typer.Typer(
@@ -63,6 +69,7 @@ def _settings(address: str | None = None, namespace: str | None = None) -> Setti
 
 def _run(coro_fn: Callable[[], Awaitable[T]]) -> T:
     """Run a client call; turn the errors people meet into one clear line and exit 1."""
+    from temporalio.client import WorkflowQueryFailedError
     from temporalio.exceptions import WorkflowAlreadyStartedError
     from temporalio.service import RPCError
 
@@ -76,6 +83,8 @@ def _run(coro_fn: Callable[[], Awaitable[T]]) -> T:
         message = f"error: {exc.workflow_id} is already running"
     except RPCError as exc:
         message = f"Temporal said: {exc.message}"
+    except WorkflowQueryFailedError as exc:
+        message = f"error: the workflow could not answer: {exc.message}"
     except RuntimeError as exc:  # the SDK raises RuntimeError when it cannot connect
         message = f"error: {exc}"
     err.print(message, markup=False, highlight=False)
@@ -253,14 +262,35 @@ def override(ident: str, as_: Annotated[str, typer.Option("--as")], reason: Anno
     _act(ident, address, namespace, "override_alignment", AlignmentOverride(actor=as_, reason=reason, channel=Channel.cli))
 
 
+class Severity(StrEnum):
+    low = "low"
+    normal = "normal"
+    high = "high"
+    critical = "critical"
+
+
 @app.command()
-def escalate(ident: str, reason: Annotated[str, typer.Option()], level: Annotated[int, typer.Option()] = 1,
-             severity: Annotated[str, typer.Option()] = "normal",
+def escalate(ident: str, reason: Annotated[str, typer.Option(help="What is wrong (shown to every level).")],
+             level: Annotated[int, typer.Option(help="Ladder level (1-based) it starts at.")] = 1,
+             severity: Annotated[Severity, typer.Option()] = Severity.normal,
+             subject: Annotated[str, typer.Option(help="What it is about (a task, an approval...).")] = "partnership",
              by: Annotated[str, typer.Option("--by", help="Who raises it.")] = "ops",
              address: Address = None, namespace: Namespace = None) -> None:
-    """Raise an escalation on a partnership."""
-    _act(ident, address, namespace, "escalate",
-         EscalationRequest(reason=reason, level=level, severity=severity, raised_by=by, channel=Channel.cli))
+    """Raise an escalation on a partnership: it runs as its own workflow, a child of the partnership."""
+    settings = _settings(address, namespace)
+    request = EscalationRequest(reason=reason, level=level, severity=severity.value, subject=subject, raised_by=by,
+                                channel=Channel.cli)
+
+    async def go():
+        from accord.client import Accord
+
+        return await (await Accord.connect(settings)).raise_escalation(_workflow_id(ident), request)
+
+    result, record = _run(go)
+    out.print(result.message, markup=False)
+    if record.workflow_id:
+        out.print(f"escalation [bold]{record.id}[/bold]: workflow {record.workflow_id}")
+        out.print(f"Temporal UI: {settings.workflow_ui_url(record.workflow_id)}")
 
 
 @app.command()
@@ -482,6 +512,186 @@ def report(ident: Annotated[str, typer.Argument(help="Workflow id or partnership
         raise typer.Exit(1) from None
     out.print(f"report: {written.report}", markup=False, highlight=False)
     out.print(f"audit:  {written.audit}", markup=False, highlight=False)
+
+
+escalation_app = typer.Typer(
+    help="Escalations: show one, acknowledge it, record its CARE steps, resolve or withdraw it.", no_args_is_help=True)
+app.add_typer(escalation_app, name="escalation")
+
+AsWho = Annotated[str, typer.Option("--as", help="Stakeholder id acting, or ops.")]
+
+
+def _on_escalation(ident: str, escalation: str, address: str | None, namespace: str | None, method: str,
+                   payload: Any) -> None:
+    settings = _settings(address, namespace)
+
+    async def go():
+        from accord.client import Accord
+
+        accord = await Accord.connect(settings)
+        return await getattr(accord, method)(_workflow_id(ident), escalation, payload)
+
+    out.print(_run(go).message, markup=False)
+
+
+@escalation_app.command("list")
+def escalation_list(ident: str, address: Address = None, namespace: Namespace = None,
+                    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False) -> None:
+    """A partnership's escalations."""
+    settings = _settings(address, namespace)
+
+    async def go():
+        from accord.client import Accord
+
+        return await (await Accord.connect(settings)).escalations(_workflow_id(ident))
+
+    rows = _run(go)
+    if as_json:
+        for r in rows:
+            print(r.model_dump_json())
+        return
+    table = Table(Column("id", no_wrap=True), "status", "level", "trigger", "reason", "raised (UTC)", "by")
+    for r in rows:
+        table.add_row(r.id, r.status + (" (with ops)" if r.with_ops else ""), str(r.level), r.trigger, r.reason,
+                      f"{r.opened_at:%Y-%m-%d %H:%M}", r.raised_by)
+    out.print(table if rows else "no escalations")
+
+
+@escalation_app.command("show")
+def escalation_show(ident: str, escalation: Annotated[str, typer.Argument(help="Escalation id, e.g. esc-1.")],
+                    address: Address = None, namespace: Namespace = None,
+                    as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """An escalation's record: levels, acknowledgements, CARE steps, resolution."""
+    settings = _settings(address, namespace)
+    workflow_id = _workflow_id(ident)
+
+    async def go():
+        from accord.client import Accord
+
+        accord = await Accord.connect(settings)
+        target = await accord.escalation_workflow(workflow_id, escalation)
+        return target, await accord.escalation_state(target)
+
+    target, e = _run(go)
+    if as_json:
+        print(e.model_dump_json(indent=2))
+        return
+    plain = {"markup": False, "highlight": False}
+    out.print(f"[bold]Escalation {escape(e.id)}[/bold] on {escape(e.partnership)}  ({escape(target)})")
+    out.print(f"status: {e.status.value}{' (with ops)' if e.with_ops else ''}   level: {e.level}   severity: {e.severity}", **plain)
+    out.print(f"reason: {e.reason}", **plain)
+    out.print(f"trigger: {e.trigger} (about {e.subject}); raised {e.opened_at:%Y-%m-%d %H:%M} UTC by {e.raised_by} "
+              f"via {e.channel.value}", **plain)
+    levels = Table("when (UTC)", "level", "contacts", "cause", title="Levels")
+    for c in e.levels:
+        levels.add_row(f"{c.at:%Y-%m-%d %H:%M}", c.name + (f" ({c.level})" if c.level else ""), ", ".join(c.contacts), c.cause)
+    out.print(levels)
+    for a in e.acknowledgements:
+        out.print(f"acknowledged by {a.actor} at level {a.level}, {a.at:%Y-%m-%d %H:%M} UTC via {a.channel.value}"
+                  + (f": {a.note}" if a.note else ""), **plain)
+    care = Table("step", "text", "by", "when (UTC)", title="CARE")
+    notes = [("clarify", e.care.clarify)] + [(f"acknowledge ({p})", n) for p, n in e.care.acknowledge.items()]
+    notes += [("reframe", e.care.reframe), ("explore", e.care.explore)]
+    for step, n in notes:
+        care.add_row(step, n.text if n else "-", n.by if n else "", f"{n.at:%Y-%m-%d %H:%M}" if n else "")
+    out.print(care)
+    if e.status.is_final:
+        out.print(f"{e.status.value} by {e.closed_by} on {e.closed_at:%Y-%m-%d %H:%M} UTC", **plain)
+        if e.resolution:
+            out.print(f"resolution: {e.resolution}", **plain)
+        if e.proposed_amendment:
+            out.print(f"proposed amendment: {len(e.proposed_amendment.splitlines())} lines of definition", **plain)
+        if e.withdrawn_reason:
+            out.print(f"reason: {e.withdrawn_reason}", **plain)
+    out.print(f"Temporal UI: {settings.workflow_ui_url(target)}")
+
+
+@escalation_app.command("ack")
+def escalation_ack(ident: str, escalation: str, as_: AsWho = "ops",
+                   note: Annotated[str, typer.Option(help="Optional note.")] = "",
+                   address: Address = None, namespace: Namespace = None) -> None:
+    """Acknowledge an escalation: it stops climbing the ladder."""
+    _on_escalation(ident, escalation, address, namespace, "acknowledge", Acknowledge(actor=as_, note=note, channel=Channel.cli))
+
+
+class Step(StrEnum):
+    clarify = "clarify"
+    acknowledge = "acknowledge"
+    reframe = "reframe"
+    explore = "explore"
+
+
+@escalation_app.command("care")
+def escalation_care(ident: str, escalation: str, step: Step, text: str, as_: AsWho = "ops",
+                    party: Annotated[str | None, typer.Option(help="For acknowledge: whose perspective (party id).")] = None,
+                    address: Address = None, namespace: Namespace = None) -> None:
+    """Record a CARE step: clarify, acknowledge (a party's perspective), reframe, explore."""
+    _on_escalation(ident, escalation, address, namespace, "record_care",
+                   CareEntry(actor=as_, step=step.value, text=text, party=party, channel=Channel.cli))
+
+
+@escalation_app.command("resolve")
+def escalation_resolve(ident: str, escalation: str, resolution: Annotated[str, typer.Option(help="How it was resolved.")],
+                       as_: AsWho = "ops",
+                       amendment: Annotated[Path | None, typer.Option(
+                           help="A proposed amendment: the full amended definition (YAML); checked like `accord validate`.")] = None,
+                       address: Address = None, namespace: Namespace = None) -> None:
+    """Resolve an escalation (after its CARE steps), optionally proposing an amended definition."""
+    from accord import amendment as amendments
+    from accord.client import partnership_id_of
+
+    text = None
+    if amendment is not None:
+        try:
+            text = amendment.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            err.print(f"error: cannot read {amendment}: {exc}", markup=False)
+            raise typer.Exit(1) from None
+        issues = amendments.problems(text, partnership_id_of(_workflow_id(ident)), file=str(amendment))
+        for issue in issues:
+            err.print(str(issue), markup=False, highlight=False, soft_wrap=True)
+        if issues:
+            err.print(f"{len(issues)} problem(s) in the amendment; nothing was sent")
+            raise typer.Exit(1)
+    _on_escalation(ident, escalation, address, namespace, "resolve",
+                   Resolve(actor=as_, resolution=resolution, amendment=text, channel=Channel.cli))
+
+
+@escalation_app.command("withdraw")
+def escalation_withdraw(ident: str, escalation: str, reason: Annotated[str, typer.Option(help="Why it is moot.")],
+                        as_: AsWho = "ops", address: Address = None, namespace: Namespace = None) -> None:
+    """Withdraw an escalation, with a reason."""
+    _on_escalation(ident, escalation, address, namespace, "withdraw", Withdraw(actor=as_, reason=reason, channel=Channel.cli))
+
+
+# ---------------------------------------------------------------- API keys
+
+apikey_app = typer.Typer(help="HTTP API keys (stored hashed in ACCORD_API_KEYS).", no_args_is_help=True)
+app.add_typer(apikey_app, name="apikey")
+
+
+class Role(StrEnum):
+    ops = "ops"
+    viewer = "viewer"
+
+
+@apikey_app.command("create")
+def apikey_create(name: Annotated[str, typer.Argument(help="Who uses it (recorded as the actor where possible).")],
+                  role: Annotated[Role, typer.Option(help="ops may act; viewer may only read.")] = Role.viewer) -> None:
+    """Make a new API key: print it once, and the hashed entry to add to ACCORD_API_KEYS."""
+    from pydantic import ValidationError
+
+    from accord import apikeys
+
+    try:
+        key, entry = apikeys.create(name, role.value)
+    except ValidationError:
+        err.print(f"error: {name!r} is not a usable key name (letters, digits, and _ . @ - after the first)", markup=False)
+        raise typer.Exit(1) from None
+    err.print(f"API key for {entry.name} (role {entry.role}); it is shown only this once:", markup=False)
+    print(key)
+    err.print("Add this entry to ACCORD_API_KEYS (a JSON list of entries) where the web app runs:", markup=False)
+    err.print(entry.model_dump_json(), markup=False, highlight=False, soft_wrap=True)
 
 
 # ---------------------------------------------------------------- processes

@@ -17,7 +17,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -41,6 +41,15 @@ def config_file() -> Path | None:
     return Path(name).expanduser() if name else None
 
 
+class ApiKey(BaseModel):
+    """One HTTP API key, as configured: never the key itself, only its SHA-256 (`accord apikey create`)."""
+
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@-]*$",
+                      description="Who uses it; recorded as the actor where the workflow allows.")
+    role: Literal["ops", "viewer"] = Field(description="ops may act; viewer may only read.")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="Hex SHA-256 of the key.")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ACCORD_", extra="ignore")
 
@@ -57,6 +66,8 @@ class Settings(BaseSettings):
     web_base_url: str = Field("http://localhost:8000", description="Links in emails are built from this, never from the Host header.")
     # Comma-separated, oldest first; the newest signs, all verify (rotation without breaking sent links).
     signing_keys: SecretStr | None = None
+    # HTTP API keys (/api/v1), stored hashed: ACCORD_API_KEYS='[{"name": ..., "role": "ops", "sha256": ...}]'.
+    api_keys: list[ApiKey] = Field(default_factory=list, description="Without any, the HTTP API refuses every request.")
 
     mail_backend: Literal["outbox", "sendgrid", "smtp"] = "outbox"
     mail_from: str = "Accord <accord@localhost>"

@@ -556,9 +556,12 @@ class Recipient(Payload):
 
 
 class ActionLink(Payload):
-    """What the email's link lets its recipient do. The token is minted inside the activity."""
+    """What the email's link lets its recipient do. The token is minted inside the activity.
 
-    action: Literal["task", "statement", "decision", "review"]
+    For "escalation" the link's workflow is the escalation's own (child) workflow, ``ref``
+    the escalation id and ``round`` the ladder step the email was sent for."""
+
+    action: Literal["task", "statement", "decision", "review", "escalation"]
     ref: str
     round: int = 1
     expires_at: datetime
@@ -789,8 +792,8 @@ class EscalationInput(EscalationFacts):
 
 
 class EscalationLink(Payload):
-    """The escalation page's action link. ``ActionLink.action`` does not admit "escalation"
-    yet; once it does, the escalation workflow sends this as its email's ActionLink."""
+    """The escalation page's action link: the escalation workflow sends it as its email's
+    ActionLink (which admits "escalation")."""
 
     action: Literal["escalation"] = "escalation"
     ref: str = Field(description="The escalation id.")
@@ -816,8 +819,8 @@ class Resolve(Payload):
     actor: str
     resolution: str
     amendment: str | None = Field(
-        None, description="The amended partnership definition (YAML); it applies only once approved."
-    )
+        None, description="The proposed amendment: the full amended definition (YAML). The client, CLI, API and "
+        "escalation page check it with the definitions loader before sending it.")
     channel: Channel = Channel.temporal
 
 

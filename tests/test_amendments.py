@@ -119,3 +119,23 @@ async def test_updates_and_signals_sent_across_continue_as_new_are_all_kept(dev_
         assert state.runs >= 3, "the limit should have made it continue as new several times"
         assert sorted(o.value for o in state.metrics["referrals"].observations) == [float(i) for i in range(80)]
         assert sorted(int(e.send_key.split("/")[-2]) for e in state.email_events) == list(range(40))
+
+
+async def test_closing_archives_the_audit_export_and_ends_the_workflow(ts_env, settings, accord_for):
+    from accord.documents.store import DocumentStore
+    from accord.models import CloseRequest, Stage
+
+    accord = accord_for(ts_env)
+    async with running_worker(ts_env.client, settings):
+        wf = await accord.start(unique(DATA / "operating.yaml"))
+        await to_active(accord, wf)
+        with pytest.raises(ActionRefused, match="Only ops or ann, ben may close"):
+            await accord.close(wf, CloseRequest(actor="abe", reason="done"))
+        await accord.close(wf, CloseRequest(actor="ben", reason="Objectives met"))
+        final = await ts_env.client.get_workflow_handle(wf).result()
+        state = await accord.state(wf)
+    assert state.stage == Stage.closed and state.closure_reason == "Objectives met"
+    assert not state.open_tasks()
+    archived = DocumentStore(settings.documents_dir).get(state.archive_hash)
+    assert '"format": "accord-audit/1"' in archived and '"closure_reason": "Objectives met"' in archived
+    assert final is not None

@@ -1494,7 +1494,8 @@ class PartnershipWorkflow:
             raise ValueError(f"Only ops or {', '.join(approvers)} may close the partnership.")
         if not request.reason.strip():
             raise ValueError("Closing needs a reason.")
-        if self.state.stage not in (Stage.launch, Stage.active, Stage.renewal) or not workflow.patched(PATCH_OPERATE):
+        # No workflow.patched() here: validators must not add to history.
+        if self.state.stage not in (Stage.launch, Stage.active, Stage.renewal):
             raise ValueError(f"A partnership closes once launched (it is in {self.state.stage.value}).")
 
     @workflow.signal
@@ -1529,6 +1530,12 @@ class PartnershipWorkflow:
     async def escalate(self, request: EscalationRequest) -> UpdateResult:
         async with self._lock:
             _recheck(self._validate_escalate, request)
+            joined = next((e for e in self.state.open_escalations()
+                           if e.trigger == "manual" and e.subject == request.subject), None)
+            if joined is not None:
+                return UpdateResult(message=f"Escalation {joined.id} about {request.subject!r} is already open at level "
+                                    f"{joined.level}: this reason was not added. Act on {joined.id}, or raise a separate "
+                                    "one with another subject.")
             record = await self._raise(
                 "manual", request.subject, request.reason, request.level,
                 raised_by=request.raised_by, channel=request.channel, severity=request.severity,

@@ -161,7 +161,15 @@ async def test_escalation_cli_show_ack_care_resolve_and_refusals(dev_env, settin
         good.write_text(yaml.safe_dump(definition.model_dump(mode="json", exclude_none=True), sort_keys=False))
         r = await cli(["escalation", "resolve", pid, "esc-1", "--resolution", "Weekly call", "--amendment", str(good),
                        "--as", "bo", *at])
-        assert r.exit_code == 0 and "The escalation is resolved. The proposed amendment is recorded." in r.output
+        # The file is the definition in force: checked, then refused by the partnership as no change.
+        assert r.exit_code == 0 and "its amendment goes to approval" in r.output
+
+        async def back_in_care() -> None:
+            assert (await accord.escalation(wf, "esc-1")).amendment_outcome == "refused"
+
+        await eventually(back_in_care)
+        r = await cli(["escalation", "resolve", pid, "esc-1", "--resolution", "Weekly call", "--as", "bo", *at])
+        assert r.exit_code == 0 and "The escalation is resolved." in r.output
         final = await accord.escalation(wf, "esc-1")
         assert (final.status, final.closed_by, final.closed_channel) == (EscalationStatus.resolved, "bo", Channel.cli)
         assert final.care.acknowledge["acme"].by == "arun" and final.care.acknowledge["beta"].by == "ops"

@@ -441,6 +441,8 @@ class PartnershipWorkflow:
             amended = loader.parse(text, "amendment")
             if self._pending_amendment() is not None:
                 raise ValueError("another amendment is in approval")
+            if not diff.changes(self.definition, amended):
+                raise ValueError("it is the same as the definition in force")
         except (loader.DefinitionError, ValueError) as exc:
             workflow.logger.warning("amendment from %s refused: %s", record.id, exc)
             self._log("amendment_refused", detail=f"{record.id}: {exc}"[:500])

@@ -42,7 +42,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from accord import apikeys
-from accord.client import Accord, ActionRefused, AmendmentInvalid, NotFound, workflow_id_for
+from accord.client import Accord, ActionRefused, AmendmentInvalid, Listed, NotFound, workflow_id_for
 from accord.config import ApiKey, Settings
 from accord.models import (
     Acknowledge,
@@ -111,15 +111,6 @@ class Started(BaseModel):
     workflow_id: str
     partnership_id: str
     ui_url: str
-
-
-class Listed(BaseModel):
-    workflow_id: str
-    name: str
-    stage: str
-    status: str
-    next_deadline: datetime | None
-    running: bool
 
 
 class Status(BaseModel):
@@ -343,7 +334,7 @@ def _routes(settings: Settings, accord: Callable[[], Accord]) -> APIRouter:
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> list[Listed]:
         rows = await ask(accord().list(stage=stage.value if stage else None, limit=limit))
-        return [Listed(**r.__dict__) for r in rows]
+        return rows
 
     @router.post(
         "/partnerships", tags=["partnerships"], status_code=201, response_model=Started, summary="Start a partnership from its definition",

@@ -76,9 +76,11 @@ RETRIES = 12
 
 def _worth_retrying(exc: RPCError) -> bool:
     """Refusals that say "not now", not "no": the server has too many updates in flight for the
-    workflow (it admits 10 by default), or the update was aborted, unapplied, because the run
-    it reached was continuing as new (the next run takes it)."""
-    return exc.status == RPCStatusCode.RESOURCE_EXHAUSTED or "update was aborted" in exc.message
+    workflow (it admits 10 by default), or the update was dropped, unapplied, because the run
+    it reached was continuing as new (aborted, or the server refused that run's last workflow
+    task because the update arrived with it): the next run takes it."""
+    return (exc.status == RPCStatusCode.RESOURCE_EXHAUSTED or "update was aborted" in exc.message
+            or "unexpected workflow task failure" in exc.message)
 
 
 def workflow_id_for(partnership_id: str) -> str:

@@ -113,7 +113,16 @@ async def test_updates_and_signals_sent_across_continue_as_new_are_all_kept(dev_
         async def signal(i: int):
             await accord.report_email_event(wf, EmailEvent(send_key=f"{wf}/x/probe/{i}/abe", event="delivered"))
 
-        results = await asyncio.gather(*(observe(i) for i in range(80)), *(signal(i) for i in range(40)))
+        # Eight at a time: the server admits ten updates in flight per workflow (the client retries
+        # beyond that, but a test should not lean on it).
+        gate = asyncio.Semaphore(8)
+
+        async def gated(call):
+            async with gate:
+                return await call
+
+        results = await asyncio.wait_for(
+            asyncio.gather(*(gated(observe(i)) for i in range(80)), *(signal(i) for i in range(40))), timeout=120)
         assert all(r.message.startswith("Qualified referrals") for r in results[:80])
         state = await state_where(accord, wf, lambda s: len(s.email_events) == 40, timeout=30)
         assert state.runs >= 3, "the limit should have made it continue as new several times"

@@ -1,4 +1,4 @@
-# The Accord worker and web app. Same image, different command (see docker-compose.yml).
+# The Accord worker and web app: one image, different commands (see docker-compose.yml).
 FROM python:3.11-slim
 WORKDIR /app
 COPY pyproject.toml README.md worker.py ./
@@ -6,7 +6,14 @@ COPY accord ./accord
 COPY activities ./activities
 COPY definitions ./definitions
 COPY workflows ./workflows
-RUN pip install --no-cache-dir .
-ENV ACCORD_DATA_DIR=/data
+# The tracing extra, so ACCORD_TRACING=otlp works without another image.
+RUN pip install --no-cache-dir ".[tracing]" \
+    && useradd --system --uid 10001 accord && mkdir /data && chown accord /data
+USER accord
+ENV ACCORD_DATA_DIR=/data PYTHONUNBUFFERED=1
 VOLUME /data
+# The worker: 9464 serves /metrics, /healthz and /readyz when ACCORD_METRICS_PORT is set.
+EXPOSE 8000 9464
+# docker stop sends SIGTERM: the worker stops polling and lets running activities finish.
+STOPSIGNAL SIGTERM
 CMD ["accord", "worker"]

@@ -2,13 +2,20 @@
 
     python worker.py          # or: accord worker
 
-Configuration comes from ACCORD_* environment variables (see accord/config.py).
+Configuration comes from ACCORD_* environment variables and the ACCORD_CONFIG file (see
+accord/config.py). Run as many as the load needs, on one task queue: Temporal shares the
+work among them. On SIGTERM (or Ctrl-C) a worker stops polling, gives running activities
+``worker_shutdown_grace`` seconds to finish, then exits 0; what it had not started is
+picked up by the others, or by the next worker to start.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import re
+import signal
 from datetime import timedelta
 
 from temporalio.client import Client
@@ -70,20 +77,89 @@ def build_worker(client: Client, settings: Settings, *, mailer: Mailer | None = 
         workflows=WORKFLOWS,
         activities=activities_for(settings, mailer),
         # On shutdown, running activities get this long to finish before they are cancelled.
-        graceful_shutdown_timeout=timedelta(seconds=30),
+        graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_grace),
+        identity=settings.worker_identity,  # None: the client's (pid@host)
     )
 
 
-async def run(settings: Settings | None = None) -> None:
+async def run(settings: Settings | None = None, stop: asyncio.Event | None = None) -> None:
+    """Run one worker until SIGTERM/SIGINT (or ``stop`` is set), then shut down gracefully.
+
+    With ``metrics_port`` set it also serves /metrics, /healthz and /readyz there, and
+    keeps the visibility gauges (escalations by level, partnerships by stage) current.
+    """
+    from accord.ops import telemetry
+    from accord.ops.monitor import MetricsServer, VisibilityGauges
+
     settings = settings or Settings()
-    client = await connect(settings)
-    async with build_worker(client, settings):
-        logging.getLogger("accord").info("worker polling %s on %s", settings.task_queue, settings.temporal_address)
-        await asyncio.Event().wait()
+    log = logging.getLogger("accord.worker")
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # not the main thread
+            loop.add_signal_handler(sig, stop.set)
+    runtime, prometheus = telemetry.build_runtime(settings)
+    client = await _connect_when_up(settings, stop, runtime=runtime, interceptors=telemetry.tracing_interceptors(settings))
+    if client is None:
+        return
+    worker = build_worker(client, settings)
+    async with contextlib.AsyncExitStack() as stack:
+        server = None
+        if settings.metrics_port is not None:
+            server = await stack.enter_async_context(MetricsServer(
+                settings.metrics_host, settings.metrics_port, prometheus_address=prometheus, client=client))
+            gauges_stop = asyncio.Event()
+            gauges = asyncio.create_task(VisibilityGauges(client, runtime, settings.metrics_poll_interval).run(gauges_stop))
+
+            async def stop_gauges() -> None:
+                gauges_stop.set()
+                await gauges
+
+            stack.push_async_callback(stop_gauges)
+        running = asyncio.create_task(worker.run())
+        if server is not None:
+            server.polling = True
+        log.info("worker %s polling %s on %s (namespace %s)", settings.worker_identity or client.identity,
+                 settings.task_queue, settings.temporal_address, settings.temporal_namespace)
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if server is not None:
+            server.polling = False
+        if not running.done():
+            log.info("shutting down: no new tasks; running activities have %s s to finish", settings.worker_shutdown_grace)
+            await worker.shutdown()
+        await running  # raises if the worker failed: the process exits non-zero
+        log.info("worker stopped")
 
 
-def configure_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+async def _connect_when_up(settings: Settings, stop: asyncio.Event, **options) -> Client | None:
+    """Connect, retrying while the server is not up yet (a container starting beside it).
+    A configuration error is raised at once; None when stopped while waiting."""
+    from accord.config import ConfigError
+
+    delay = 1.0
+    while True:
+        try:
+            return await connect(settings, **options)
+        except ConfigError:
+            raise
+        except RuntimeError as exc:
+            found = re.search(r'message: "([^"]+)"', str(exc))
+            logging.getLogger("accord.worker").warning(
+                "Temporal at %s is not reachable yet (%s); retrying in %.0f s", settings.temporal_address,
+                found.group(1) if found else str(exc)[:200], delay)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), delay)
+            return None
+        delay = min(delay * 2, 15)
+
+
+def configure_logging(settings: Settings | None = None) -> None:
+    """Logging as configured: ``log_format`` text or json, ``log_level``."""
+    from accord.ops.telemetry import configure_logging as configure
+
+    configure(settings)
 
 
 def main() -> None:

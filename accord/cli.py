@@ -10,18 +10,22 @@ import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Column, Table
 
 from accord.config import Settings
 from accord.models import (
+    Acknowledge,
     ActionInput,
     AlignmentOverride,
     AmendmentProposal,
+    CareEntry,
     Channel,
     CloseRequest,
     DecisionInput,
@@ -31,10 +35,12 @@ from accord.models import (
     MetricObservationInput,
     MouRevision,
     Rag,
+    Resolve,
     ReviewInputSubmission,
     ReviewOutcome,
     StatementSubmission,
     TaskCompletion,
+    Withdraw,
 )
 
 app = typer.Typer(
@@ -63,6 +69,7 @@ def _settings(address: str | None = None, namespace: str | None = None) -> Setti
 
 def _run(coro_fn: Callable[[], Awaitable[T]]) -> T:
     """Run a client call; turn the errors people meet into one clear line and exit 1."""
+    from temporalio.client import WorkflowQueryFailedError
     from temporalio.exceptions import WorkflowAlreadyStartedError
     from temporalio.service import RPCError
 
@@ -76,6 +83,8 @@ def _run(coro_fn: Callable[[], Awaitable[T]]) -> T:
         message = f"error: {exc.workflow_id} is already running"
     except RPCError as exc:
         message = f"Temporal said: {exc.message}"
+    except WorkflowQueryFailedError as exc:
+        message = f"error: the workflow could not answer: {exc.message}"
     except RuntimeError as exc:  # the SDK raises RuntimeError when it cannot connect
         message = f"error: {exc}"
     err.print(message, markup=False, highlight=False)
@@ -253,14 +262,35 @@ def override(ident: str, as_: Annotated[str, typer.Option("--as")], reason: Anno
     _act(ident, address, namespace, "override_alignment", AlignmentOverride(actor=as_, reason=reason, channel=Channel.cli))
 
 
+class Severity(StrEnum):
+    low = "low"
+    normal = "normal"
+    high = "high"
+    critical = "critical"
+
+
 @app.command()
-def escalate(ident: str, reason: Annotated[str, typer.Option()], level: Annotated[int, typer.Option()] = 1,
-             severity: Annotated[str, typer.Option()] = "normal",
+def escalate(ident: str, reason: Annotated[str, typer.Option(help="What is wrong (shown to every level).")],
+             level: Annotated[int, typer.Option(help="Ladder level (1-based) it starts at.")] = 1,
+             severity: Annotated[Severity, typer.Option()] = Severity.normal,
+             subject: Annotated[str, typer.Option(help="What it is about (a task, an approval...).")] = "partnership",
              by: Annotated[str, typer.Option("--by", help="Who raises it.")] = "ops",
              address: Address = None, namespace: Namespace = None) -> None:
-    """Raise an escalation on a partnership."""
-    _act(ident, address, namespace, "escalate",
-         EscalationRequest(reason=reason, level=level, severity=severity, raised_by=by, channel=Channel.cli))
+    """Raise an escalation on a partnership: it runs as its own workflow, a child of the partnership."""
+    settings = _settings(address, namespace)
+    request = EscalationRequest(reason=reason, level=level, severity=severity.value, subject=subject, raised_by=by,
+                                channel=Channel.cli)
+
+    async def go():
+        from accord.client import Accord
+
+        return await (await Accord.connect(settings)).raise_escalation(_workflow_id(ident), request)
+
+    result, record = _run(go)
+    out.print(result.message, markup=False)
+    if record.workflow_id:
+        out.print(f"escalation [bold]{record.id}[/bold]: workflow {record.workflow_id}")
+        out.print(f"Temporal UI: {settings.workflow_ui_url(record.workflow_id)}")
 
 
 @app.command()
@@ -453,6 +483,217 @@ def mou_regenerate(ident: str, note: Annotated[str, typer.Option(help="Why.")] =
          MouRevision(actor=by, note=note or "Regenerated from the definition", channel=Channel.cli))
 
 
+# ---------------------------------------------------------------- reports
+
+
+@app.command()
+def report(ident: Annotated[str, typer.Argument(help="Workflow id or partnership id.")],
+           out_dir: Annotated[Path, typer.Option("--out", help="Folder to write to (created if missing).")] = Path("."),
+           address: Address = None, namespace: Namespace = None) -> None:
+    """Write the status report (HTML with charts) and the audit export (JSON) of a partnership."""
+    from datetime import UTC, datetime
+
+    from accord.reports.files import write_reports
+
+    settings = _settings(address, namespace)
+    workflow_id = _workflow_id(ident)
+
+    async def go():
+        from accord.client import Accord
+
+        accord = await Accord.connect(settings)
+        return await accord.definition(workflow_id), await accord.state(workflow_id)
+
+    definition, state = _run(go)
+    try:
+        written = write_reports(definition, state, workflow_id, out_dir, datetime.now(UTC))
+    except OSError as exc:
+        err.print(f"error: cannot write to {out_dir}: {exc.strerror or exc}", markup=False, highlight=False)
+        raise typer.Exit(1) from None
+    out.print(f"report: {written.report}", markup=False, highlight=False)
+    out.print(f"audit:  {written.audit}", markup=False, highlight=False)
+
+
+escalation_app = typer.Typer(
+    help="Escalations: show one, acknowledge it, record its CARE steps, resolve or withdraw it.", no_args_is_help=True)
+app.add_typer(escalation_app, name="escalation")
+
+AsWho = Annotated[str, typer.Option("--as", help="Stakeholder id acting, or ops.")]
+
+
+def _on_escalation(ident: str, escalation: str, address: str | None, namespace: str | None, method: str,
+                   payload: Any) -> None:
+    settings = _settings(address, namespace)
+
+    async def go():
+        from accord.client import Accord
+
+        accord = await Accord.connect(settings)
+        return await getattr(accord, method)(_workflow_id(ident), escalation, payload)
+
+    out.print(_run(go).message, markup=False)
+
+
+@escalation_app.command("list")
+def escalation_list(ident: str, address: Address = None, namespace: Namespace = None,
+                    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False) -> None:
+    """A partnership's escalations."""
+    settings = _settings(address, namespace)
+
+    async def go():
+        from accord.client import Accord
+
+        return await (await Accord.connect(settings)).escalations(_workflow_id(ident))
+
+    rows = _run(go)
+    if as_json:
+        for r in rows:
+            print(r.model_dump_json())
+        return
+    table = Table(Column("id", no_wrap=True), "status", "level", "trigger", "reason", "raised (UTC)", "by")
+    for r in rows:
+        table.add_row(r.id, r.status + (" (with ops)" if r.with_ops else ""), str(r.level), r.trigger, r.reason,
+                      f"{r.opened_at:%Y-%m-%d %H:%M}", r.raised_by)
+    out.print(table if rows else "no escalations")
+
+
+@escalation_app.command("show")
+def escalation_show(ident: str, escalation: Annotated[str, typer.Argument(help="Escalation id, e.g. esc-1.")],
+                    address: Address = None, namespace: Namespace = None,
+                    as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """An escalation's record: levels, acknowledgements, CARE steps, resolution."""
+    settings = _settings(address, namespace)
+    workflow_id = _workflow_id(ident)
+
+    async def go():
+        from accord.client import Accord
+
+        accord = await Accord.connect(settings)
+        target = await accord.escalation_workflow(workflow_id, escalation)
+        return target, await accord.escalation_state(target)
+
+    target, e = _run(go)
+    if as_json:
+        print(e.model_dump_json(indent=2))
+        return
+    plain = {"markup": False, "highlight": False}
+    out.print(f"[bold]Escalation {escape(e.id)}[/bold] on {escape(e.partnership)}  ({escape(target)})")
+    out.print(f"status: {e.status.value}{' (with ops)' if e.with_ops else ''}   level: {e.level}   severity: {e.severity}", **plain)
+    out.print(f"reason: {e.reason}", **plain)
+    out.print(f"trigger: {e.trigger} (about {e.subject}); raised {e.opened_at:%Y-%m-%d %H:%M} UTC by {e.raised_by} "
+              f"via {e.channel.value}", **plain)
+    levels = Table("when (UTC)", "level", "contacts", "cause", title="Levels")
+    for c in e.levels:
+        levels.add_row(f"{c.at:%Y-%m-%d %H:%M}", c.name + (f" ({c.level})" if c.level else ""), ", ".join(c.contacts), c.cause)
+    out.print(levels)
+    for a in e.acknowledgements:
+        out.print(f"acknowledged by {a.actor} at level {a.level}, {a.at:%Y-%m-%d %H:%M} UTC via {a.channel.value}"
+                  + (f": {a.note}" if a.note else ""), **plain)
+    care = Table("step", "text", "by", "when (UTC)", title="CARE")
+    notes = [("clarify", e.care.clarify)] + [(f"acknowledge ({p})", n) for p, n in e.care.acknowledge.items()]
+    notes += [("reframe", e.care.reframe), ("explore", e.care.explore)]
+    for step, n in notes:
+        care.add_row(step, n.text if n else "-", n.by if n else "", f"{n.at:%Y-%m-%d %H:%M}" if n else "")
+    out.print(care)
+    if e.status.is_final:
+        out.print(f"{e.status.value} by {e.closed_by} on {e.closed_at:%Y-%m-%d %H:%M} UTC", **plain)
+        if e.resolution:
+            out.print(f"resolution: {e.resolution}", **plain)
+        if e.proposed_amendment:
+            out.print(f"proposed amendment: {len(e.proposed_amendment.splitlines())} lines of definition", **plain)
+        if e.withdrawn_reason:
+            out.print(f"reason: {e.withdrawn_reason}", **plain)
+    out.print(f"Temporal UI: {settings.workflow_ui_url(target)}")
+
+
+@escalation_app.command("ack")
+def escalation_ack(ident: str, escalation: str, as_: AsWho = "ops",
+                   note: Annotated[str, typer.Option(help="Optional note.")] = "",
+                   address: Address = None, namespace: Namespace = None) -> None:
+    """Acknowledge an escalation: it stops climbing the ladder."""
+    _on_escalation(ident, escalation, address, namespace, "acknowledge", Acknowledge(actor=as_, note=note, channel=Channel.cli))
+
+
+class Step(StrEnum):
+    clarify = "clarify"
+    acknowledge = "acknowledge"
+    reframe = "reframe"
+    explore = "explore"
+
+
+@escalation_app.command("care")
+def escalation_care(ident: str, escalation: str, step: Step, text: str, as_: AsWho = "ops",
+                    party: Annotated[str | None, typer.Option(help="For acknowledge: whose perspective (party id).")] = None,
+                    address: Address = None, namespace: Namespace = None) -> None:
+    """Record a CARE step: clarify, acknowledge (a party's perspective), reframe, explore."""
+    _on_escalation(ident, escalation, address, namespace, "record_care",
+                   CareEntry(actor=as_, step=step.value, text=text, party=party, channel=Channel.cli))
+
+
+@escalation_app.command("resolve")
+def escalation_resolve(ident: str, escalation: str, resolution: Annotated[str, typer.Option(help="How it was resolved.")],
+                       as_: AsWho = "ops",
+                       amendment: Annotated[Path | None, typer.Option(
+                           help="A proposed amendment: the full amended definition (YAML); checked like `accord validate`.")] = None,
+                       address: Address = None, namespace: Namespace = None) -> None:
+    """Resolve an escalation (after its CARE steps), optionally proposing an amended definition."""
+    from accord import amendment as amendments
+    from accord.client import partnership_id_of
+
+    text = None
+    if amendment is not None:
+        try:
+            text = amendment.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            err.print(f"error: cannot read {amendment}: {exc}", markup=False)
+            raise typer.Exit(1) from None
+        issues = amendments.problems(text, partnership_id_of(_workflow_id(ident)), file=str(amendment))
+        for issue in issues:
+            err.print(str(issue), markup=False, highlight=False, soft_wrap=True)
+        if issues:
+            err.print(f"{len(issues)} problem(s) in the amendment; nothing was sent")
+            raise typer.Exit(1)
+    _on_escalation(ident, escalation, address, namespace, "resolve",
+                   Resolve(actor=as_, resolution=resolution, amendment=text, channel=Channel.cli))
+
+
+@escalation_app.command("withdraw")
+def escalation_withdraw(ident: str, escalation: str, reason: Annotated[str, typer.Option(help="Why it is moot.")],
+                        as_: AsWho = "ops", address: Address = None, namespace: Namespace = None) -> None:
+    """Withdraw an escalation, with a reason."""
+    _on_escalation(ident, escalation, address, namespace, "withdraw", Withdraw(actor=as_, reason=reason, channel=Channel.cli))
+
+
+# ---------------------------------------------------------------- API keys
+
+apikey_app = typer.Typer(help="HTTP API keys (stored hashed in ACCORD_API_KEYS).", no_args_is_help=True)
+app.add_typer(apikey_app, name="apikey")
+
+
+class Role(StrEnum):
+    ops = "ops"
+    viewer = "viewer"
+
+
+@apikey_app.command("create")
+def apikey_create(name: Annotated[str, typer.Argument(help="Who uses it (recorded as the actor where possible).")],
+                  role: Annotated[Role, typer.Option(help="ops may act; viewer may only read.")] = Role.viewer) -> None:
+    """Make a new API key: print it once, and the hashed entry to add to ACCORD_API_KEYS."""
+    from pydantic import ValidationError
+
+    from accord import apikeys
+
+    try:
+        key, entry = apikeys.create(name, role.value)
+    except ValidationError:
+        err.print(f"error: {name!r} is not a usable key name (letters, digits, and _ . @ - after the first)", markup=False)
+        raise typer.Exit(1) from None
+    err.print(f"API key for {entry.name} (role {entry.role}); it is shown only this once:", markup=False)
+    print(key)
+    err.print("Add this entry to ACCORD_API_KEYS (a JSON list of entries) where the web app runs:", markup=False)
+    err.print(entry.model_dump_json(), markup=False, highlight=False, soft_wrap=True)
+
+
 # ---------------------------------------------------------------- processes
 
 
@@ -461,20 +702,29 @@ def worker(address: Address = None, namespace: Namespace = None) -> None:
     """Run a worker (workflows + activities) against Temporal."""
     import worker as accord_worker
 
-    accord_worker.configure_logging()
+    from accord.config import ConfigError
+
+    settings = _settings(address, namespace)
+    accord_worker.configure_logging(settings)
     try:
-        asyncio.run(accord_worker.run(_settings(address, namespace)))
+        asyncio.run(accord_worker.run(settings))
     except KeyboardInterrupt:
         pass
+    except ConfigError as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False)
+        raise typer.Exit(1) from None
 
 
 @app.command()
 def web(address: Address = None, namespace: Namespace = None) -> None:
     """Run the web app (action links, outbox, dashboard)."""
+    from accord.ops.telemetry import configure_logging
     from accord.web.server import serve
 
+    settings = _settings(address, namespace)
+    configure_logging(settings)  # text or JSON (ACCORD_LOG_FORMAT), access log included
     try:
-        asyncio.run(serve(_settings(address, namespace)))
+        asyncio.run(serve(settings, log_config=None))
     except KeyboardInterrupt:
         pass
 
@@ -493,6 +743,133 @@ def up(definition: Annotated[Path, typer.Option(help="The sample partnership to 
     except KeyboardInterrupt:
         pass
     out.print("stopped.")
+
+
+
+# ---------------------------------------------------------------- operations (README "Deployment")
+
+config_app = typer.Typer(help="Accord's configuration: ACCORD_* variables and the ACCORD_CONFIG file.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("check")
+def config_check(
+    connect: Annotated[bool, typer.Option("--connect", help="Also connect to Temporal: namespace, search attributes.")] = False,
+    config: Annotated[Path | None, typer.Option("--config", help="A TOML/YAML file [env ACCORD_CONFIG].")] = None,
+    address: Address = None, namespace: Namespace = None,
+) -> None:
+    """Print the effective configuration (secrets masked) and every problem; exit 1 on errors."""
+    import os
+
+    from accord.ops import config_check as cc
+
+    if config is not None:
+        os.environ[cc.CONFIG_ENV] = str(config)
+    overrides = {k: v for k, v in (("temporal_address", address), ("temporal_namespace", namespace)) if v}
+    settings, findings = cc.load(**overrides)
+    if settings is not None:
+        table = Table("setting", "value", "from", title="Effective configuration")
+        for row in cc.effective(settings, overrides):
+            table.add_row(row.setting, row.value, row.source)
+        out.print(table, markup=False)
+        findings = cc.check(settings)
+        if connect and not any(f.level == "error" and f.setting.startswith("temporal_") for f in findings):
+            findings += asyncio.run(cc.check_server(settings))
+            if not any(f.setting.startswith("temporal_") for f in findings):
+                out.print(f"connected to {settings.temporal_address}, namespace {settings.temporal_namespace}: "
+                          "search attributes registered", markup=False, highlight=False)
+    for finding in findings:
+        (err if finding.level == "error" else out).print(str(finding), markup=False, highlight=False)
+    errors = sum(f.level == "error" for f in findings)
+    if errors:
+        err.print(f"{errors} problem(s) found", markup=False)
+        raise typer.Exit(1)
+    out.print("ok: the configuration has no errors" + (f" ({len(findings)} warning(s))" if findings else ""),
+              markup=False, highlight=False)
+
+
+@app.command()
+def setup(wait: Annotated[float, typer.Option(help="Seconds to wait for the server to come up.")] = 0,
+          address: Address = None, namespace: Namespace = None) -> None:
+    """Prepare a namespace for Accord: register its search attributes (idempotent)."""
+    settings = _settings(address, namespace)
+
+    async def go() -> None:
+        import time
+
+        from accord import search_attributes as sa
+        from accord.client import connect
+
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                client = await connect(settings)
+                break
+            except RuntimeError:
+                if time.monotonic() >= deadline:
+                    raise
+                await asyncio.sleep(2)
+        while True:
+            try:
+                await sa.ensure_registered(client, settings.temporal_namespace)
+                return
+            except RPCError_() as exc:  # the namespace may still be being created
+                if time.monotonic() >= deadline:
+                    raise
+                err.print(f"waiting: {exc.message}", markup=False)
+                await asyncio.sleep(2)
+
+    _run(go)
+    from accord import search_attributes as sa
+
+    out.print(f"search attributes registered in {settings.temporal_namespace}: {', '.join(k.name for k in sa.ALL)}",
+              markup=False, highlight=False)
+
+
+@app.command()
+def watch(ident: Annotated[str, typer.Argument(help="Workflow id or partnership id.")],
+          interval: Annotated[float, typer.Option(help="Seconds between refreshes.")] = 2.0,
+          until: Annotated[str | None, typer.Option(help="Stop once the partnership reaches this stage, e.g. mou.")] = None,
+          once: Annotated[bool, typer.Option("--once", help="Show the current state once and exit.")] = False,
+          timeout: Annotated[float | None, typer.Option(help="Stop after this many seconds (exit 2 if --until was not reached).")] = None,
+          address: Address = None, namespace: Namespace = None) -> None:
+    """Follow a partnership live: stage, tasks, approvals, deadlines, escalations (Ctrl-C to stop)."""
+    from accord.models import Stage
+    from accord.ops.watch import watch as follow
+
+    if until is not None and until not in {s.value for s in Stage}:
+        err.print(f"error: --until {until!r} is not a stage ({', '.join(s.value for s in Stage)})", markup=False)
+        raise typer.Exit(2)
+    settings = _settings(address, namespace)
+    workflow_id = _workflow_id(ident)
+
+    async def go():
+        from accord.client import Accord
+
+        accord = await Accord.connect(settings)
+        return await follow(accord, workflow_id, out, interval=interval, until=until, once=once, timeout=timeout)
+
+    try:
+        outcome = _run(go)
+    except KeyboardInterrupt:
+        return
+    if outcome.reason == "timeout" and until is not None:
+        err.print(f"timed out before stage {until}", markup=False)
+        raise typer.Exit(2)
+
+
+@app.command()
+def diagram(file: Path) -> None:
+    """Print the lifecycle a definition implies as a Mermaid flowchart."""
+    from accord.ops.diagram import mermaid
+
+    print(mermaid(_load_or_exit(file)), end="")
+
+
+def RPCError_():
+    from temporalio.service import RPCError
+
+    return RPCError
 
 
 if __name__ == "__main__":

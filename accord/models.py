@@ -7,11 +7,13 @@ They are serialised with ``temporalio.contrib.pydantic.pydantic_data_converter``
 
 from __future__ import annotations
 
+import base64
+import binascii
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from definitions.schema import PartnershipDefinition
 
@@ -343,6 +345,14 @@ class RagPoint(Payload):
     by_party: dict[str, Rag | None]
 
 
+class Agenda(Payload):
+    """What is open or coming (the ``agenda`` query): small, for watchers and schedulers."""
+
+    reviews: list[Review] = Field(default_factory=list, description="Reviews planned or open.")
+    approvals: list[str] = Field(default_factory=list, description="Ids of the approvals waiting for decisions.")
+    open_tasks: int = 0
+
+
 class AmendmentStatus(StrEnum):
     pending = "pending"  # in approval
     applied = "applied"
@@ -394,6 +404,7 @@ class PartnershipState(Payload):
     closed_at: datetime | None = None
     closure_reason: str = ""
     archive_hash: str | None = Field(None, description="The audit export stored at closure (document store hash).")
+    answered: dict[str, str] = Field(default_factory=dict, description="Recent update ids and their answers (no double apply).")
 
     def open_tasks(self) -> list[Task]:
         return [t for t in self.tasks.values() if t.is_open]
@@ -545,9 +556,12 @@ class Recipient(Payload):
 
 
 class ActionLink(Payload):
-    """What the email's link lets its recipient do. The token is minted inside the activity."""
+    """What the email's link lets its recipient do. The token is minted inside the activity.
 
-    action: Literal["task", "statement", "decision", "review"]
+    For "escalation" the link's workflow is the escalation's own (child) workflow, ``ref``
+    the escalation id and ``round`` the ladder step the email was sent for."""
+
+    action: Literal["task", "statement", "decision", "review", "escalation"]
     ref: str
     round: int = 1
     expires_at: datetime
@@ -565,6 +579,43 @@ class Invitation(Payload):
     agenda: list[str] = Field(default_factory=list)
 
 
+# Attachments travel inside the activity's input, so they are recorded in workflow
+# history: keep them small (a calendar invitation is a few kB). Base64 adds a third.
+MAX_ATTACHMENT_BYTES = 128 * 1024
+
+
+class Attachment(Payload):
+    """A small file sent with an email, e.g. a calendar invitation (``invite.ics``)."""
+
+    filename: str = Field(
+        pattern=r"^[^/\\\x00-\x1f\x7f]{1,100}$", description="A plain file name: no folders, no control characters."
+    )
+    content_type: str = Field(
+        pattern=r"^[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+(\s*;\s*[A-Za-z0-9!#$&^_.+-]+=[^;\s\x00-\x1f]+)*$",
+        description="MIME type with optional parameters, e.g. 'text/calendar; method=REQUEST; charset=UTF-8'.",
+    )
+    content: str = Field(description="The file's bytes, base64-encoded.")
+
+    @field_validator("content")
+    @classmethod
+    def _small_base64(cls, value: str) -> str:
+        try:
+            data = base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError("content must be base64") from None
+        if len(data) > MAX_ATTACHMENT_BYTES:
+            raise ValueError(f"attachment is {len(data)} bytes; at most {MAX_ATTACHMENT_BYTES} fit in workflow history")
+        return value
+
+    @classmethod
+    def of(cls, filename: str, content_type: str, data: bytes) -> Attachment:
+        return cls(filename=filename, content_type=content_type, content=base64.b64encode(data).decode("ascii"))
+
+    @property
+    def data(self) -> bytes:
+        return base64.b64decode(self.content)
+
+
 class EmailRequest(Payload):
     send_key: str = Field(description="Deterministic: the same email is never sent twice under one key.")
     workflow_id: str
@@ -574,6 +625,15 @@ class EmailRequest(Payload):
     context: dict[str, Any] = Field(default_factory=dict)
     action: ActionLink | None = None
     invitation: Invitation | None = None
+    attachments: list[Attachment] = Field(default_factory=list)
+
+    @field_validator("attachments")
+    @classmethod
+    def _small_in_total(cls, value: list[Attachment]) -> list[Attachment]:
+        total = sum(len(a.data) for a in value)
+        if total > MAX_ATTACHMENT_BYTES:
+            raise ValueError(f"attachments are {total} bytes in all; at most {MAX_ATTACHMENT_BYTES} fit in workflow history")
+        return value
 
 
 class RenderMouRequest(Payload):
@@ -732,8 +792,8 @@ class EscalationInput(EscalationFacts):
 
 
 class EscalationLink(Payload):
-    """The escalation page's action link. ``ActionLink.action`` does not admit "escalation"
-    yet; once it does, the escalation workflow sends this as its email's ActionLink."""
+    """The escalation page's action link: the escalation workflow sends it as its email's
+    ActionLink (which admits "escalation")."""
 
     action: Literal["escalation"] = "escalation"
     ref: str = Field(description="The escalation id.")
@@ -759,8 +819,8 @@ class Resolve(Payload):
     actor: str
     resolution: str
     amendment: str | None = Field(
-        None, description="The amended partnership definition (YAML); it applies only once approved."
-    )
+        None, description="The proposed amendment: the full amended definition (YAML). The client, CLI, API and "
+        "escalation page check it with the definitions loader before sending it.")
     channel: Channel = Channel.temporal
 
 

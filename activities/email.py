@@ -14,15 +14,18 @@ again under the same Message-ID (see accord/mail/smtp_backend.py).
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Protocol, runtime_checkable
 
 from temporalio import activity
 
 from accord import tokens
+from accord.mail import ics
 from accord.mail.ledger import Ledger
+from accord.ops import metrics
 from accord.mail.message import Message, PermanentMailError
 from accord.mail.render import render
-from accord.models import EmailReceipt, EmailRequest
+from accord.models import Attachment, EmailReceipt, EmailRequest
 
 
 class Mailer(Protocol):
@@ -58,6 +61,7 @@ class EmailActivities:
             accepted = await self.mailer.already_accepted(request.send_key)
             if accepted is not None:
                 self.ledger.sent(request.send_key, accepted)
+                metrics.email_sent(request.template)  # the interrupted attempt could not count it
                 activity.logger.info("email %s was accepted by an interrupted attempt as %s", request.send_key, accepted)
                 return EmailReceipt(send_key=request.send_key, status="already_sent", message_id=accepted)
         link = None
@@ -75,14 +79,34 @@ class EmailActivities:
             text=text,
             tags={"workflow_id": request.workflow_id, "send_key": request.send_key},
             is_action=link is not None,
+            attachments=(*request.attachments, *_invitation(request)),
         )
         self.ledger.attempting(request.send_key, request.to.id)
         try:
             message_id = await self.mailer.send(message)
         except PermanentMailError as exc:
             self.ledger.failed(request.send_key, str(exc))
+            metrics.email_failed(request.template, "permanent")
             activity.logger.warning("email %s permanently refused: %s", request.send_key, exc)
             return EmailReceipt(send_key=request.send_key, status="failed", error=str(exc))
+        except Exception:
+            metrics.email_failed(request.template, "retryable")
+            raise
         self.ledger.sent(request.send_key, message_id)
+        metrics.email_sent(request.template)
         activity.logger.info("email %s sent as %s", request.send_key, message_id)
         return EmailReceipt(send_key=request.send_key, status="sent", message_id=message_id)
+
+
+def _invitation(request: EmailRequest) -> tuple[Attachment, ...]:
+    """The review meeting's calendar invitation, stamped with the send's first scheduling so a
+    retry sends the very same file."""
+    invite = request.invitation
+    if invite is None:
+        return ()
+    ics_file = ics.invitation(
+        uid=invite.uid, title=invite.title, start=invite.start, duration=timedelta(minutes=invite.minutes),
+        organizer=("Accord", invite.organizer), attendees=[(a.name, a.email) for a in invite.attendees],
+        agenda="\n".join(f"- {item}" for item in invite.agenda), stamp=activity.info().scheduled_time,
+    )
+    return (ics.attachment(ics_file, "review.ics"),)

@@ -64,6 +64,8 @@ class Reply:
     # Drop: close the connection without an answer (a reset), before or after accepting.
     drop: bool = False
     accept_then_drop: bool = False
+    # Slow: answer normally, but only after this many seconds (a send in flight at shutdown).
+    delay: float = 0
 
 
 def reply(status: int = 202, **headers: str) -> Reply:
@@ -143,6 +145,10 @@ class Chaos:
             self.faults["feed_500"] += 1
             return 500
         return None
+
+
+def slow(seconds: float, status: int = 202) -> Reply:
+    return Reply(status, delay=seconds)
 
 
 @dataclass(frozen=True)
@@ -301,6 +307,8 @@ class FakeSendGrid:
                 if answer.accept_then_drop:
                     self._reset()
                     return
+                if answer.delay:
+                    fake._stopping.wait(answer.delay)
                 if answer.hang is not None:
                     fake._stopping.wait(answer.hang)
                     self.close_connection = True

@@ -62,3 +62,15 @@ def unique(definition_path) -> PartnershipDefinition:
 
     d = definitions.load(definition_path)
     return d.model_copy(update={"id": f"{d.id}-{uuid.uuid4().hex[:8]}"})
+
+
+async def skip_time(env, duration) -> None:
+    """``env.sleep`` on the time-skipping server, allowing a busy machine longer than the RPC's
+    default timeout to play out the timers, activities and workflow tasks in ``duration``."""
+    from datetime import timedelta
+
+    from temporalio.api.testservice.v1 import SleepRequest
+
+    request = SleepRequest()
+    request.duration.FromTimedelta(duration)
+    await env.client.test_service.unlock_time_skipping_with_sleep(request, timeout=timedelta(minutes=2))

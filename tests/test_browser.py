@@ -189,3 +189,66 @@ async def test_signatory_reads_and_approves_the_mou_from_the_outbox(dev_env, set
     assert (decision.actor, decision.decision, decision.channel) == ("alice", DecisionKind.approve, Channel.email_link)
     assert (decision.document_version, decision.document_hash) == (1, version.hash)
     assert (tmp_path / "mou-page.png").stat().st_size > 0 and (tmp_path / "mou-approved.png").stat().st_size > 0
+
+
+async def test_contact_acknowledges_records_care_and_resolves_an_escalation(dev_env, settings, accord_for, tmp_path):
+    from playwright.async_api import async_playwright, expect
+
+    from accord.models import EscalationRequest, EscalationStatus
+
+    executable = chromium_path()
+    listener, base = listen(settings)
+    accord = accord_for(dev_env)
+
+    async with running_worker(dev_env.client, settings):
+        wf = await accord.start(screening_definition())
+        _, record = await accord.raise_escalation(wf, EscalationRequest(reason="Data migration slipping", level=2))
+        await until(lambda: mail_for(settings, "bea@beta.example", "Escalation (Sponsors)"))
+        async with serving(settings, accord, listener):
+            async with async_playwright() as p:
+                browser = await p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+                try:
+                    page = await browser.new_page()
+                    await page.goto(f"{base}/outbox")
+                    await (page.get_by_role("row").filter(has_text="bea@beta.example")
+                           .get_by_role("link", name="Escalation (Sponsors)").click())
+                    await page.frame_locator("iframe.email").get_by_role("link", name="Open the escalation").click()
+                    await page.wait_for_url(f"{base}/a/**")
+                    await expect(page.get_by_role("heading", level=1)).to_have_text("Data migration slipping")
+                    await expect(page.get_by_role("table", name="Levels")).to_contain_text("Sponsors")
+                    await page.screenshot(path=str(tmp_path / "escalation-open.png"), full_page=True)
+
+                    await page.get_by_label("Note").fill("Taking this to the steering group.")
+                    await page.get_by_role("button", name="Acknowledge", exact=True).click()
+                    await expect(page.get_by_role("status")).to_contain_text("stops climbing")
+
+                    await page.get_by_label("Clarify", exact=True).fill("Cut-over date moved twice in three weeks.")
+                    await page.get_by_role("button", name="Record clarify").click()
+                    await expect(page.get_by_role("status")).to_contain_text("Clarify is recorded")
+                    for party, text in (("Beta Ltd", "Beta lacks a second DBA."),
+                                        ("Acme Corp", "Acme needs the data before the audit.")):
+                        await page.get_by_label("Whose perspective").select_option(label=party)
+                        await page.get_by_label("Acknowledge", exact=True).fill(text)
+                        await page.get_by_role("button", name="Record acknowledge").click()
+                        await expect(page.get_by_role("status")).to_contain_text("Acknowledge is recorded")
+                    await page.get_by_label("Reframe", exact=True).fill("Both want residents on the new system this quarter.")
+                    await page.get_by_role("button", name="Record reframe").click()
+                    await page.get_by_label("Explore", exact=True).fill("Acme lends a DBA for four weeks.")
+                    await page.get_by_role("button", name="Record explore").click()
+                    await expect(page.get_by_role("status")).to_contain_text("The CARE record is complete")
+                    await page.screenshot(path=str(tmp_path / "escalation-care.png"), full_page=True)
+
+                    await page.get_by_label("Resolution").fill("Acme lends a DBA; weekly cut-over check.")
+                    await page.get_by_role("button", name="Resolve", exact=True).click()
+                    await expect(page.get_by_role("status")).to_have_text("The escalation is resolved.")
+                finally:
+                    await browser.close()
+
+        final = await accord.escalation(wf, record.id)
+
+    assert final.status == EscalationStatus.resolved
+    assert (final.closed_by, final.closed_channel) == ("bea", Channel.email_link)
+    assert [a.actor for a in final.acknowledgements] == ["bea"]
+    assert set(final.care.acknowledge) == {"acme", "beta"} and final.care.acknowledge["beta"].by == "bea"
+    assert final.care.explore.text == "Acme lends a DBA for four weeks."
+    assert (tmp_path / "escalation-care.png").stat().st_size > 0

@@ -297,19 +297,25 @@ async def test_the_care_record_then_resolution_ends_it_with_the_record_in_the_re
                                                   channel=Channel.email_link))
         assert "complete" in result.message
 
+        # An amendment is the amended definition itself (it goes through approval: tests/test_amendments.py);
+        # free text is refused, saying why.
+        await refused(
+            run.update(EscalationWorkflow.resolve, Resolve(actor="alice", resolution="Pilot starts on synthetic data",
+                                                           amendment="Clause 7: DSA due May 1")),
+            "The amended definition is not valid: amendment:1: id: required field is missing",
+        )
         resolved = await run.update(
             EscalationWorkflow.resolve,
-            Resolve(actor="alice", resolution="Pilot starts on synthetic data", amendment="Clause 7: DSA due May 1",
-                    channel=Channel.web),
+            Resolve(actor="alice", resolution="Pilot starts on synthetic data", channel=Channel.web),
         )
-        assert "amendment" in resolved.message
+        assert resolved.message == "The escalation is resolved."
         final: EscalationState = await run.child.result()
         # Inside the worker's lifetime: the parent still has to handle the final signal.
         changes = await run.parent.result()
 
     assert (final.status, final.closed_by, final.closed_channel) == (EscalationStatus.resolved, "alice", Channel.web)
     assert final.resolution == "Pilot starts on synthetic data"
-    assert final.proposed_amendment == "Clause 7: DSA due May 1"
+    assert final.proposed_amendment is None
     c = final.care
     assert (c.clarify.text, c.clarify.by) == ("The DSA has waited 3 weeks in Beta's legal review", "bo")
     assert [(s.step, s.note.by) for s in c.superseded] == [("clarify", "amir")], "the revised entry is kept"

@@ -12,8 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from accord.logic.business_days import MAX_SHIFT_DAYS, BusinessCalendar, as_utc, parse_region
-from accord.logic.schedule import next_occurrence, occurrence
+from accord.logic.schedule import calendar_for, next_occurrence, occurrence
 from definitions.durations import Duration
+from definitions.schema import Party
 
 MONTHLY = Duration.parse("1mo")
 WEEKLY = Duration.parse("1w")
@@ -141,6 +142,16 @@ def test_each_region_keeps_its_own_weekend() -> None:
     assert BusinessCalendar(["CN"]).is_business_day(date(2026, 2, 14))  # a working Saturday
     # Together, a day is a business day only if it is one for both.
     assert not BusinessCalendar(["SA", "GB"]).is_business_day(date(2026, 3, 8))
+
+
+def test_the_calendar_of_a_definition_s_parties() -> None:
+    def party(pid: str, region: str | None) -> Party:
+        person = {"id": f"{pid}-lead", "name": "Lead", "email": f"lead@{pid}.example", "role": "lead"}
+        return Party.model_validate({"id": pid, "name": pid, "stakeholders": [person], "holidays": region})
+
+    assert calendar_for([party("alpha", "GB"), party("beta", "US-PA"), party("gamma", None)]).codes == ("GB", "US-PA")
+    assert calendar_for([party("alpha", None)]).codes == ()
+    assert BusinessCalendar("GB-SCT").codes == ("GB-SCT",)  # one code on its own
 
 
 def test_region_codes_are_checked_with_clear_messages() -> None:

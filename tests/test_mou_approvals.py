@@ -22,6 +22,12 @@ from definitions.schema import ApprovalPolicy, OnTimeout
 from tests.conftest import DATA, running_worker
 from tests.helpers import state_where, unique
 
+
+def launched_after_signature(state) -> bool:
+    """The signed MOU moved the partnership to launch (which these definitions pass straight through)."""
+    return any(e.kind == "stage_changed" and e.detail.startswith("mou -> launch") for e in state.timeline)
+
+
 DAY = 86400
 
 
@@ -73,7 +79,7 @@ async def test_three_signatories_with_bea_silent(ts_env, settings, accord_for, p
     assert approval.outcome == outcome
     assert all(d.document_version == 1 and d.document_hash == state.mou.versions[0].hash for d in approval.decisions)
     if outcome == ApprovalOutcome.approved:
-        assert state.stage == Stage.launch and state.mou.signed_at is not None
+        assert launched_after_signature(state) and state.mou.signed_at is not None
         assert not any(e.subject == "mou" for e in state.escalations)
         assert mou_mail(settings, "bea@beta.example") == ["Decision needed"], "nobody is chased once it is signed"
         return
@@ -111,7 +117,7 @@ async def test_sequential_policy_emails_the_next_signer_only_after_the_previous_
         await ts_env.sleep(timedelta(days=1))
         assert mou_mail(settings, "bea@beta.example") == ["Decision needed"]
         await sign(accord, wf, "bea")
-        state = await state_where(accord, wf, lambda s: s.stage == Stage.launch)
+        state = await state_where(accord, wf, launched_after_signature)
     assert [d.actor for d in state.approvals["mou"].decisions] == ["alice", "amir", "bea"]
 
 
@@ -157,7 +163,7 @@ async def test_changes_requested_start_a_new_round_on_a_revised_version(ts_env, 
         await state_where(accord, wf, lambda s: "waiting on alice, amir, bea" in s.detail)
         for who in ("alice", "amir", "bea"):
             await accord.decide(wf, DecisionInput(approval_id="mou", actor=who, decision=DecisionKind.approve, round=2))
-        state = await state_where(accord, wf, lambda s: s.stage == Stage.launch)
+        state = await state_where(accord, wf, launched_after_signature)
     round2 = [d for d in state.approvals["mou"].decisions if d.round == 2]
     assert {d.document_version for d in round2} == {2}
     assert {d.document_hash for d in round2} == {state.mou.versions[1].hash}
@@ -197,7 +203,7 @@ async def test_delegation_with_a_reason(ts_env, settings, accord_for):
         with pytest.raises(ActionRefused, match="not an approver"):
             await sign(accord, wf, "bea")
         await sign(accord, wf, "alice", "amir", "bo")
-        state = await state_where(accord, wf, lambda s: s.stage == Stage.launch)
+        state = await state_where(accord, wf, launched_after_signature)
     delegation = state.approvals["mou"].delegations[0]
     assert (delegation.delegator, delegation.delegate, delegation.reason) == ("bea", "bo", "On leave until May")
 

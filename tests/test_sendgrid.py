@@ -8,6 +8,7 @@ accepted requests per send key), including a worker killed with SIGKILL mid-requ
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import signal
 import subprocess
@@ -106,6 +107,26 @@ async def test_notice_without_link_leaves_tracking_settings_alone(sg, settings):
     [call] = sg.sends()
     assert "tracking_settings" not in call.body
     assert len(call.body["personalizations"]) == 1
+
+
+async def test_attachment_is_sent_with_its_type_and_as_an_attachment(sg, settings):
+    # Imported here: tests.test_ics builds its requests with this module's request().
+    from tests.test_ics import event_of, invitation_request, invite
+
+    req = invitation_request()
+    assert (await send(activities(settings, mailer_for(sg)), req)).status == "sent"
+    [call] = sg.sends()
+    [attachment] = call.body["attachments"]
+    assert attachment == {
+        "content": req.attachments[0].content,
+        "filename": "invite.ics",
+        "type": "text/calendar; method=REQUEST; charset=UTF-8",
+        "disposition": "attachment",
+    }
+    assert event_of(base64.b64decode(attachment["content"]))["UID"] == "partnership-acme/monthly/3@accord"
+    assert base64.b64decode(attachment["content"]) == invite()
+    assert [c["type"] for c in call.body["content"]] == ["text/plain", "text/html"]
+    assert call.send_key == req.send_key  # idempotency by send key, as for any email
 
 
 # ---------------------------------------------------------------------- answers

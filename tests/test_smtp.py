@@ -18,6 +18,7 @@ from accord.mail.ledger import Ledger
 from accord.mail.message import UNAVAILABLE, Message, PermanentMailError
 from accord.mail.smtp_backend import SmtpMailer
 from activities.email import EmailActivities
+from tests.test_ics import check_invitation_email, invitation_request
 from tests.test_sendgrid import request
 
 
@@ -132,3 +133,16 @@ async def test_temporary_refusals_and_connection_problems_are_retried(smtp):
     with pytest.raises(ApplicationError, match="unavailable"):
         await SmtpMailer("127.0.0.1", free_port(), starttls=False, timeout=2).send(message())
     assert inbox.received == []
+
+
+async def test_invitation_arrives_as_a_calendar_attachment(smtp, settings):
+    inbox, port = smtp
+    acts = EmailActivities(SmtpMailer("127.0.0.1", port, starttls=False, timeout=5), Ledger(settings.ledger_path),
+                           sender="Accord <accord@accord.example>", base_url=settings.web_base_url, keys=["k" * 32])
+    req = invitation_request()
+    assert (await ActivityEnvironment().run(acts.send_email, req)).status == "sent"
+    [(rcpt, raw)] = inbox.received
+    assert rcpt == ["bea@beta.example"]
+    mail = BytesParser(policy=policy.default).parsebytes(raw)
+    assert mail[KEY_HEADER] == req.send_key
+    check_invitation_email(mail)

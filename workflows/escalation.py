@@ -27,7 +27,7 @@ from typing import get_args
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError, FailureError
 
-from workflows import mailing
+from workflows import mailing, telemetry
 
 with workflow.unsafe.imports_passed_through():
     from accord import search_attributes as sa
@@ -385,6 +385,7 @@ class EscalationWorkflow:
             )
             self._search_level = level
         workflow.set_current_details(self._details_markdown())
+        telemetry.observe_escalation(self)  # metrics and logs only: no workflow commands
 
     def _details_markdown(self) -> str:
         s = self.state

@@ -13,6 +13,7 @@ model so the workflow can continue as new carrying it.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
@@ -21,7 +22,7 @@ from temporalio.common import SearchAttributePair
 from temporalio.workflow import ParentClosePolicy
 from temporalio.exceptions import ApplicationError
 
-from workflows import mailing
+from workflows import mailing, telemetry
 from workflows.escalation import AMENDMENT_SIGNAL, EscalationWorkflow, escalation_workflow_id
 from workflows.reviews import ReviewCadence, input_task_id
 
@@ -30,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
     from accord.logic import alignment, approvals, chasing, health
     from accord.models import (
         ActionLink,
+        Agenda,
         AlignmentOverride,
         AlignmentResult,
         Amendment,
@@ -113,6 +115,45 @@ MAX_UPLOAD_CHARS = 200_000
 # a metric's value, a review input).
 COMPLETABLE = (TaskKind.checklist, TaskKind.deliverable, TaskKind.action, TaskKind.diagnostic)
 MAX_EMAIL_EVENTS = 200
+MAX_TIMELINE = 500
+MAX_ANSWERED = 200
+
+
+def _once(handler):
+    """Apply an update once, even if the client sends it again after continue-as-new.
+
+    A client that loses the answer retries with the same update id; update ids are not
+    remembered across runs, so a retry reaching the next run would apply it twice (two
+    decisions, two observations). The state remembers recent ids and their answers.
+    """
+
+    @functools.wraps(handler)
+    async def wrapper(self, arg):
+        update_id = workflow.current_update_info().id
+        earlier = self.state.answered.get(update_id)
+        if earlier is not None:
+            return UpdateResult(message=earlier)
+        result = await handler(self, arg)
+        self.state.answered[update_id] = result.message
+        for stale in list(self.state.answered)[:-MAX_ANSWERED]:
+            del self.state.answered[stale]
+        return result
+
+    return wrapper
+
+
+def _once_validated(validator):
+    """The validator of a ``_once`` update: a repeat of an applied update is accepted (and
+    answered with the earlier answer), not refused as e.g. "already decided"."""
+
+    @functools.wraps(validator)
+    def wrapper(self, arg) -> None:
+        info = workflow.current_update_info()
+        if info is not None and info.id in self.state.answered:
+            return
+        validator(self, arg)
+
+    return wrapper
 
 
 def _recheck(validator: Callable[[object], None], arg: object) -> None:
@@ -262,8 +303,11 @@ class PartnershipWorkflow:
                 lambda: self.state.stage not in (Stage.active, Stage.renewal) or self._history_is_long()
                 or self._unchased()
             )
-        for loop in loops:
-            loop.cancel()
+        if not self._history_is_long():
+            for loop in loops:
+                loop.cancel()
+        # Continuing as new, the loops are left as they are: their timers simply end with this
+        # run (cancelling them would add commands to the run's last workflow task for nothing).
 
     def _operating_detail(self) -> str:
         upcoming = sorted((r for r in self.state.reviews.values() if r.opened_at is None), key=lambda r: r.scheduled_for)
@@ -284,11 +328,12 @@ class PartnershipWorkflow:
         return self.state.stage in (Stage.launch, Stage.active, Stage.renewal)
 
     async def _continue_as_new(self) -> None:
-        """Hand over to a new run carrying the state. The review loops are cancelled by now;
-        wait for emails and child starts in flight (so none is cut off and sent again) and
-        for handlers (so no update loses its answer)."""
+        """Hand over to a new run carrying the state. Wait until no review is half opened or
+        closed, no email or child start is in flight (so none is cut off and sent again) and
+        no handler runs (so no update loses its answer)."""
         def quiet() -> bool:
-            return all(f.done() for f in self._in_flight) and workflow.all_handlers_finished()
+            return (self.reviews.busy == 0 and all(f.done() for f in self._in_flight)
+                    and workflow.all_handlers_finished())
 
         while not quiet():
             await workflow.wait_condition(quiet)
@@ -396,6 +441,8 @@ class PartnershipWorkflow:
             amended = loader.parse(text, "amendment")
             if self._pending_amendment() is not None:
                 raise ValueError("another amendment is in approval")
+            if not diff.changes(self.definition, amended):
+                raise ValueError("it is the same as the definition in force")
         except (loader.DefinitionError, ValueError) as exc:
             workflow.logger.warning("amendment from %s refused: %s", record.id, exc)
             self._log("amendment_refused", detail=f"{record.id}: {exc}"[:500])
@@ -994,6 +1041,9 @@ class PartnershipWorkflow:
 
     def _log(self, kind: str, *, actor: str = "accord", detail: str = "", data: dict | None = None) -> None:
         self.state.timeline.append(Event(at=workflow.now(), kind=kind, actor=actor, detail=detail, data=data or {}))
+        # The state travels through continue-as-new and every query: keep the recent trail only.
+        # Decisions, documents, reviews, metrics and escalations keep their full record elsewhere.
+        del self.state.timeline[:-MAX_TIMELINE]
 
     def _publish(self) -> None:
         """Mirror the state into search attributes and the UI's current details."""
@@ -1010,6 +1060,7 @@ class PartnershipWorkflow:
         updates.append(sa.NEXT_DEADLINE.value_set(deadline) if deadline else sa.NEXT_DEADLINE.value_unset())
         workflow.upsert_search_attributes(updates)
         workflow.set_current_details(self._details_markdown())
+        telemetry.observe_partnership(self)  # metrics and logs only: no workflow commands
 
     def _details_markdown(self) -> str:
         s = self.state
@@ -1036,6 +1087,15 @@ class PartnershipWorkflow:
         return self.state
 
     @workflow.query
+    def agenda(self) -> Agenda:
+        """Reviews planned or open and approvals pending: what `state` says, without the years of record."""
+        return Agenda(
+            reviews=[r for r in self.state.reviews.values() if r.closed_at is None],
+            approvals=[a.id for a in self.state.approvals.values() if a.outcome == ApprovalOutcome.pending],
+            open_tasks=len(self.state.open_tasks()),
+        )
+
+    @workflow.query
     def definition(self) -> PartnershipDefinition:
         """The definition in force (names, roles, parties: the state refers to people by id)."""
         return self.definition
@@ -1043,6 +1103,7 @@ class PartnershipWorkflow:
     # ------------------------------------------------------------------ updates
 
     @workflow.update
+    @_once
     async def complete_task(self, completion: TaskCompletion) -> UpdateResult:
         async with self._lock:
             _recheck(self._validate_complete_task, completion)
@@ -1058,6 +1119,7 @@ class PartnershipWorkflow:
             return UpdateResult(message=f"'{task.title}' is marked done. Thank you.")
 
     @complete_task.validator
+    @_once_validated
     def _validate_complete_task(self, completion: TaskCompletion) -> None:
         task = self.state.tasks.get(completion.task_id)
         if task is None or task.kind not in COMPLETABLE:
@@ -1077,6 +1139,7 @@ class PartnershipWorkflow:
             )
 
     @workflow.update
+    @_once
     async def submit_statement(self, submission: StatementSubmission) -> UpdateResult:
         async with self._lock:
             _recheck(self._validate_statement, submission)
@@ -1101,6 +1164,7 @@ class PartnershipWorkflow:
             return UpdateResult(message="Your statement is recorded." if not previous else "Your revised statement is recorded.")
 
     @submit_statement.validator
+    @_once_validated
     def _validate_statement(self, submission: StatementSubmission) -> None:
         check = self.definition.screening.alignment
         if check is None or submission.stakeholder not in check.participants:
@@ -1117,6 +1181,7 @@ class PartnershipWorkflow:
             raise ValueError("Your statement is already recorded; revisions open only if the statements diverge.")
 
     @workflow.update
+    @_once
     async def override_alignment(self, override: AlignmentOverride) -> UpdateResult:
         async with self._lock:
             _recheck(self._validate_override, override)
@@ -1128,6 +1193,7 @@ class PartnershipWorkflow:
             return UpdateResult(message="The alignment check is overridden; screening may proceed.")
 
     @override_alignment.validator
+    @_once_validated
     def _validate_override(self, override: AlignmentOverride) -> None:
         check = self.definition.screening.alignment
         if check is None or self.state.stage != Stage.screening:
@@ -1141,6 +1207,7 @@ class PartnershipWorkflow:
             raise ValueError("The alignment check has already passed.")
 
     @workflow.update
+    @_once
     async def decide(self, decision: DecisionInput) -> UpdateResult:
         async with self._lock:
             _recheck(self._validate_decide, decision)
@@ -1165,6 +1232,7 @@ class PartnershipWorkflow:
             return UpdateResult(message=f"Your decision ({decision.decision.value.replace('_', ' ')}) is recorded.")
 
     @decide.validator
+    @_once_validated
     def _validate_decide(self, decision: DecisionInput) -> None:
         approval = self._open_approval(decision.approval_id, decision.round)
         if decision.actor not in approval.approvers:
@@ -1182,6 +1250,7 @@ class PartnershipWorkflow:
             raise ValueError("Please give a reason.")
 
     @workflow.update
+    @_once
     async def delegate(self, delegation: DelegationInput) -> UpdateResult:
         async with self._lock:
             _recheck(self._validate_delegate, delegation)
@@ -1197,6 +1266,7 @@ class PartnershipWorkflow:
             return UpdateResult(message=f"Delegated to {self.people[delegation.to].name}; they will receive the request.")
 
     @delegate.validator
+    @_once_validated
     def _validate_delegate(self, delegation: DelegationInput) -> None:
         approval = self._open_approval(delegation.approval_id, delegation.round)
         if not approval.allow_delegation:
@@ -1223,6 +1293,7 @@ class PartnershipWorkflow:
         return approval
 
     @workflow.update
+    @_once
     async def revise_mou(self, revision: MouRevision) -> UpdateResult:
         async with self._lock:
             _recheck(self._validate_revise_mou, revision)
@@ -1237,6 +1308,7 @@ class PartnershipWorkflow:
             return UpdateResult(message=f"MOU version {document.version} recorded; a new signature round starts.")
 
     @revise_mou.validator
+    @_once_validated
     def _validate_revise_mou(self, revision: MouRevision) -> None:
         if self.state.stage != Stage.mou or self.definition.mou is None:
             raise ValueError(f"The MOU can only be revised in the MOU stage (the partnership is in {self.state.stage.value}).")
@@ -1254,6 +1326,7 @@ class PartnershipWorkflow:
     # ------------------------------------------------------------------ operating updates
 
     @workflow.update
+    @_once
     async def submit_review_input(self, submission: ReviewInputSubmission) -> UpdateResult:
         async with self._lock:
             _recheck(self._validate_review_input, submission)
@@ -1278,6 +1351,7 @@ class PartnershipWorkflow:
             return UpdateResult(message="Your input is recorded." + (" It replaces your earlier one." if revised else ""))
 
     @submit_review_input.validator
+    @_once_validated
     def _validate_review_input(self, submission: ReviewInputSubmission) -> None:
         review = self.state.reviews.get(submission.review_id)
         if review is None:
@@ -1298,6 +1372,7 @@ class PartnershipWorkflow:
                     raise ValueError(f"Rate your party's {name} from 1 to 10.")
 
     @workflow.update
+    @_once
     async def record_metric(self, observation: MetricObservationInput) -> UpdateResult:
         async with self._lock:
             _recheck(self._validate_metric, observation)
@@ -1322,6 +1397,7 @@ class PartnershipWorkflow:
             return UpdateResult(message=message)
 
     @record_metric.validator
+    @_once_validated
     def _validate_metric(self, observation: MetricObservationInput) -> None:
         metric = next((m for m in self.definition.metrics if m.id == observation.metric_id), None)
         if metric is None:
@@ -1337,6 +1413,7 @@ class PartnershipWorkflow:
             raise ValueError(f"Metrics are recorded from launch on (the partnership is in {self.state.stage.value}).")
 
     @workflow.update
+    @_once
     async def record_review_outcome(self, outcome: ReviewOutcome) -> UpdateResult:
         async with self._lock:
             _recheck(self._validate_review_outcome, outcome)
@@ -1355,6 +1432,7 @@ class PartnershipWorkflow:
             return UpdateResult(message=f"Recorded: {len(outcome.decisions)} decisions and {len(outcome.actions)} actions.")
 
     @record_review_outcome.validator
+    @_once_validated
     def _validate_review_outcome(self, outcome: ReviewOutcome) -> None:
         review = self.state.reviews.get(outcome.review_id)
         if review is None or review.opened_at is None:
@@ -1373,6 +1451,7 @@ class PartnershipWorkflow:
                 raise ValueError(f"The action owner {action.owner!r} is not a stakeholder of this partnership.")
 
     @workflow.update
+    @_once
     async def propose_amendment(self, proposal: AmendmentProposal) -> UpdateResult:
         async with self._lock:
             _recheck(self._validate_amendment, proposal)
@@ -1382,6 +1461,7 @@ class PartnershipWorkflow:
                                 f"{', '.join(approvers)} for approval ({rules.policy.value}).")
 
     @propose_amendment.validator
+    @_once_validated
     def _validate_amendment(self, proposal: AmendmentProposal) -> None:
         if proposal.actor != "ops" and proposal.actor not in self.people:
             raise ValueError(f"{proposal.actor!r} is not a stakeholder of this partnership.")
@@ -1401,6 +1481,7 @@ class PartnershipWorkflow:
             raise ValueError("The amended definition is the same as the one in force.")
 
     @workflow.update
+    @_once
     async def close(self, request: CloseRequest) -> UpdateResult:
         async with self._lock:
             _recheck(self._validate_close, request)
@@ -1408,13 +1489,15 @@ class PartnershipWorkflow:
             return UpdateResult(message="The partnership is closed; its audit export is being archived.")
 
     @close.validator
+    @_once_validated
     def _validate_close(self, request: CloseRequest) -> None:
         rules, approvers = self._amendment_rules()
         if request.actor != "ops" and request.actor not in approvers:
             raise ValueError(f"Only ops or {', '.join(approvers)} may close the partnership.")
         if not request.reason.strip():
             raise ValueError("Closing needs a reason.")
-        if self.state.stage not in (Stage.launch, Stage.active, Stage.renewal) or not workflow.patched(PATCH_OPERATE):
+        # No workflow.patched() here: validators must not add to history.
+        if self.state.stage not in (Stage.launch, Stage.active, Stage.renewal):
             raise ValueError(f"A partnership closes once launched (it is in {self.state.stage.value}).")
 
     @workflow.signal
@@ -1445,9 +1528,16 @@ class PartnershipWorkflow:
             await self._unreachable(who, f"{event.event}: {event.reason or 'no reason given'}", event.send_key.split("/", 2)[-1])
 
     @workflow.update
+    @_once
     async def escalate(self, request: EscalationRequest) -> UpdateResult:
         async with self._lock:
             _recheck(self._validate_escalate, request)
+            joined = next((e for e in self.state.open_escalations()
+                           if e.trigger == "manual" and e.subject == request.subject), None)
+            if joined is not None:
+                return UpdateResult(message=f"Escalation {joined.id} about {request.subject!r} is already open at level "
+                                    f"{joined.level}: this reason was not added. Act on {joined.id}, or raise a separate "
+                                    "one with another subject.")
             record = await self._raise(
                 "manual", request.subject, request.reason, request.level,
                 raised_by=request.raised_by, channel=request.channel, severity=request.severity,
@@ -1455,6 +1545,7 @@ class PartnershipWorkflow:
             return UpdateResult(message=f"Escalation {record.id} is open at level {record.level}.")
 
     @escalate.validator
+    @_once_validated
     def _validate_escalate(self, request: EscalationRequest) -> None:
         if not request.reason.strip():
             raise ValueError("An escalation needs a reason.")

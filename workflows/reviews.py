@@ -32,7 +32,6 @@ with workflow.unsafe.imports_passed_through():
         ReviewKind,
         Task,
         TaskKind,
-        TaskStatus,
         ValueBalanceRecord,
     )
     from definitions.schema import Cadence
@@ -51,6 +50,8 @@ def input_task_id(review: Review, stakeholder: str) -> str:
 class ReviewCadence:
     def __init__(self, wf: PartnershipWorkflow) -> None:
         self.wf = wf
+        # Reviews being opened or closed (several steps each): continue-as-new waits for 0.
+        self.busy = 0
 
     @property
     def state(self):
@@ -73,7 +74,10 @@ class ReviewCadence:
     def calendar(self, cadence: Cadence) -> schedule.BusinessCalendar | None:
         if not cadence.business_days_only:
             return None
-        return schedule.BusinessCalendar([p.holidays for p in self.wf.definition.parties if p.holidays])
+        # The holidays library sets up its names through gettext, which the sandbox forbids;
+        # its data is pinned (pyproject), so building the calendar here stays deterministic.
+        with workflow.unsafe.sandbox_unrestricted(), workflow.unsafe.imports_passed_through():
+            return schedule.calendar_for(self.wf.definition.parties)
 
     # ------------------------------------------------------------------ the loop
 
@@ -93,9 +97,17 @@ class ReviewCadence:
                 wait = review.scheduled_for - workflow.now()
                 if wait > timedelta(0):
                     await workflow.sleep(wait, summary=f"{kind.title} #{review.n}")
-                await self._open(review, cadence)
+                cadence = self.cadence(kind) or cadence  # the definition in force now
+                await self._step(self._open(review, cadence))
             await self._collect(review, cadence)
-            await self._close(review)
+            await self._step(self._close(review))
+
+    async def _step(self, step) -> None:
+        self.busy += 1
+        try:
+            await step
+        finally:
+            self.busy -= 1
 
     def _plan(self, kind: ReviewKind, cadence: Cadence, previous: Review | None) -> Review:
         anchor = self.state.launched_at
@@ -120,6 +132,10 @@ class ReviewCadence:
     async def _open(self, review: Review, cadence: Cadence) -> None:
         wf = self.wf
         review.opened_at = workflow.now()
+        # Planned under the definition of its day; opened under today's (an amendment may have
+        # changed who is asked and how long they have).
+        review.inputs_due_at = cadence.inputs_due.after(review.scheduled_for)
+        review.participants = self.participants(cadence)
         review.actions_checked = [t.id for t in self.state.open_tasks() if t.kind == TaskKind.action]
         for who in review.participants:
             wf._open_task(
@@ -215,9 +231,9 @@ class ReviewCadence:
         review.closed_at = now
         review.missed = [who for who in review.participants if who not in review.inputs]
         for who in review.participants:
-            task = self.state.tasks.get(input_task_id(review, who))
-            if task is not None and task.is_open:
-                task.status = TaskStatus.waived
+            # The review's record keeps who answered and who did not; the input tasks would
+            # only make the state (carried through continue-as-new) grow every week.
+            self.state.tasks.pop(input_task_id(review, who), None)
         if review.kind == ReviewKind.weekly_status:
             await self._close_status(review)
         else:
@@ -296,11 +312,14 @@ class ReviewCadence:
             ))
             if not result.missed:
                 continue
-            wf._open_task(
-                f"diagnostic-{metric.id}-{review.id}", TaskKind.diagnostic, f"Find out why {metric.name} missed its target",
-                metric.owner, workflow.now() + timedelta(days=14),
-                f"{result.summary}. What got in the way, and what would change it? (This is a diagnosis, not blame.)",
-            )
+            diagnosing = any(t.kind == TaskKind.diagnostic and t.id.startswith(f"diagnostic-{metric.id}-")
+                             for t in self.state.open_tasks())
+            if not diagnosing:
+                wf._open_task(
+                    f"diagnostic-{metric.id}-{review.id}", TaskKind.diagnostic, f"Find out why {metric.name} missed its target",
+                    metric.owner, workflow.now() + timedelta(days=14),
+                    f"{result.summary}. What got in the way, and what would change it? (This is a diagnosis, not blame.)",
+                )
             if trigger.enabled:
                 await wf._raise("missed_target", metric.id, f"{metric.name} missed its target at {review.id}: {result.summary}",
                                 trigger.level)

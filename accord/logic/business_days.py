@@ -6,10 +6,16 @@ field: ``US``, ``GB-SCT``, ``DE-BY``. Days are judged in UTC.
 Holiday data is pinned to one release of the package in pyproject.toml: a new release
 can add or move a holiday, which would change dates a running workflow has computed.
 This module imports nothing from ``definitions``, so the definition checks can use it.
+
+In workflow code, build a calendar inside ``workflow.unsafe.sandbox_unrestricted()`` and
+``workflow.unsafe.imports_passed_through()``: the package sets up holiday-name
+translations through ``gettext``, which the sandbox forbids. Using it afterwards needs
+neither (tests/test_logic_in_workflow.py keeps that true).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 
@@ -59,9 +65,10 @@ def parse_region(code: str) -> tuple[str, str | None]:
 
 
 def _region_holidays(country: str, subdiv: str | None) -> holidays.HolidayBase:
-    entity = holidays.country_holidays(country, subdiv=subdiv)
-    language = next((lang for lang in _NAME_LANGUAGES if lang in entity.supported_languages), None)
-    return holidays.country_holidays(country, subdiv=subdiv, language=language or entity.default_language)
+    # Built once to learn which languages the data has, then again in the chosen one.
+    probe = holidays.country_holidays(country, subdiv=subdiv)
+    language = next((lang for lang in _NAME_LANGUAGES if lang in probe.supported_languages), probe.default_language)
+    return holidays.country_holidays(country, subdiv=subdiv, language=language)
 
 
 class BusinessCalendar:
@@ -72,11 +79,11 @@ class BusinessCalendar:
     With no region at all, Monday to Friday are business days.
     """
 
-    def __init__(self, codes: list[str] | tuple[str, ...] = ()):
-        parsed = [(code.strip(), parse_region(code)) for code in codes]
+    def __init__(self, codes: Iterable[str] | str = ()):
+        regions = [parse_region(codes)] if isinstance(codes, str) else [parse_region(code) for code in codes]
         # One entry per region, in the order given (names list them in that order).
         self._regions: dict[str, holidays.HolidayBase] = {}
-        for code, (country, subdiv) in parsed:
+        for country, subdiv in regions:
             key = f"{country}-{subdiv}" if subdiv else country
             if key not in self._regions:
                 self._regions[key] = _region_holidays(country, subdiv)

@@ -12,12 +12,20 @@ business day for all of them, keeping its time of day. Datetimes are UTC in and 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from accord.logic.business_days import MAX_SHIFT_DAYS, BusinessCalendar, as_utc
 from definitions.durations import Duration
+from definitions.schema import Party
 
-__all__ = ["BusinessCalendar", "next_occurrence", "occurrence"]
+__all__ = ["BusinessCalendar", "calendar_for", "next_occurrence", "occurrence"]
+
+
+def calendar_for(parties: Iterable[Party]) -> BusinessCalendar:
+    """The business days of all the parties: weekends and each party's public holidays
+    (a party without ``holidays`` adds only the Saturday and Sunday weekend)."""
+    return BusinessCalendar([p.holidays for p in parties if p.holidays])
 
 
 # --- occurrences ------------------------------------------------------------------

@@ -7,6 +7,8 @@ from datetime import timedelta
 
 from temporalio.exceptions import ApplicationError
 
+from accord.models import Attachment
+
 # ApplicationError types of retryable delivery errors (Temporal retries the activity).
 UNAVAILABLE = "MailProviderUnavailable"
 RATE_LIMITED = "MailProviderRateLimited"
@@ -34,3 +36,5 @@ class Message:
     tags: dict[str, str] = field(default_factory=dict)
     # Action emails carry single-purpose links; tracking redirects would rewrite them.
     is_action: bool = False
+    # Sent as given (content type and all) by every backend.
+    attachments: tuple[Attachment, ...] = ()

@@ -34,9 +34,14 @@ from typing import Any
 from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
 from sendgrid.helpers.mail import (
+    Attachment,
     Category,
     ClickTracking,
     CustomArg,
+    Disposition,
+    FileContent,
+    FileName,
+    FileType,
     From,
     HtmlContent,
     Mail,
@@ -101,6 +106,13 @@ class SendGridMailer:
             # Opaque ids only: SendGrid stores these as non-personal data and echoes them in events.
             mail.custom_arg = [CustomArg(key, value) for key, value in sorted(message.tags.items())]
             mail.category = [Category(CATEGORY)]
+            for attachment in message.attachments:
+                # The type as given, parameters included: "text/calendar; method=REQUEST" is
+                # what makes clients show an invitation rather than a file.
+                mail.add_attachment(Attachment(
+                    FileContent(attachment.content), FileName(attachment.filename),
+                    FileType(attachment.content_type), Disposition("attachment"),
+                ))
             if message.is_action:
                 # Click tracking would rewrite the single-purpose link through a redirect.
                 mail.tracking_settings = TrackingSettings(click_tracking=ClickTracking(enable=False, enable_text=False))

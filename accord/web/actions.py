@@ -22,6 +22,7 @@ from accord.client import Accord, ActionRefused
 from accord.documents.store import DocumentStore
 from accord.logic import approvals
 from accord.models import (
+    Acknowledge,
     ApprovalOutcome,
     ApprovalState,
     Channel,
@@ -29,9 +30,12 @@ from accord.models import (
     DecisionInput,
     DecisionKind,
     DelegationInput,
+    CareEntry,
+    EscalationState,
     MetricObservationInput,
     PartnershipState,
     Rag,
+    Resolve,
     ReviewInputSubmission,
     ReviewKind,
     Stage,
@@ -40,6 +44,7 @@ from accord.models import (
     TaskKind,
     TaskStatus,
     UpdateResult,
+    Withdraw,
 )
 from accord.web import documents as docs
 from accord.web.people import Person
@@ -51,6 +56,8 @@ MAX_RESULT = 4000
 MAX_STATEMENT = 2000
 MAX_COMMENT = 4000
 DELEGATE = "delegate"  # the delegation form's "decision" value
+MAX_CARE = 5000  # the escalation workflow's limit for CARE notes, resolutions and reasons
+MAX_AMENDMENT = 50_000
 
 
 class FormError(Exception):
@@ -409,3 +416,103 @@ def _statement_task(stakeholder: str) -> str:
 
 def _when(at: datetime | None) -> str:
     return f"{at:%Y-%m-%d %H:%M} UTC" if at else "an unknown date"
+
+
+# ---------------------------------------------------------------------- escalations
+# An escalation link names the escalation's own workflow (a child of the partnership):
+# the page shows its whole record and offers the next steps; each form sends one of
+# that workflow's updates, acting as the link's recipient.
+
+CARE_STEPS = {
+    "clarify": ("Clarify", "the observable issue: what happened, without interpretation"),
+    "acknowledge": ("Acknowledge", "a party's perspective, without judgment"),
+    "reframe": ("Reframe", "the issue around the shared goal"),
+    "explore": ("Explore", "new agreements: what each party will do differently"),
+}
+ESCALATION_ACTIONS = ("acknowledge", "care", "resolve", "withdraw")
+
+
+@dataclass(frozen=True)
+class PartyRow:
+    id: str
+    name: str
+    note: Any  # CareNote | None: the party's recorded perspective
+
+
+def escalation_page(claim: tokens.Claim, esc: EscalationState, *, people: Mapping[str, Person] | None = None,
+                    parties: list[tuple[str, str]] | None = None, you_party: str | None = None) -> Page:
+    """``parties`` are the partnership's (id, name) pairs and ``you_party`` the recipient's
+    party, from the definition (None when it cannot be read: the CARE record still shows)."""
+    if claim.ref != esc.id:
+        raise Problem(404, "No such escalation", f"This link is for escalation {claim.ref!r}, which this record is not.")
+    if esc.status.is_final:
+        by = f" by {_name(people, esc.closed_by)}" if esc.closed_by else ""
+        what = f"Resolution: {esc.resolution}" if esc.resolution else (
+            f"Reason: {esc.withdrawn_reason}" if esc.withdrawn_reason else "")
+        raise Problem(409, f"This escalation is {esc.status.value}",
+                      f"Escalation {esc.id} on {esc.partnership} was {esc.status.value}{by} on {_when(esc.closed_at)}. "
+                      f"{what}".strip())
+    party_ids = [p for p, _ in parties] if parties else sorted({*esc.care.acknowledge})
+    names = dict(parties or [])
+    rows = [PartyRow(p, names.get(p, p), esc.care.acknowledge.get(p)) for p in party_ids]
+    missing = esc.care.missing(party_ids) if parties else None  # None: not known without the definition
+    acknowledged_by_you = next((a for a in esc.acknowledgements if a.actor == claim.recipient), None)
+    return Page("action_escalation.html", {
+        "esc": esc,
+        "you": claim.recipient,
+        "you_name": _name(people, claim.recipient),
+        "acknowledged_by_you": acknowledged_by_you,
+        "care_steps": CARE_STEPS,
+        "party_rows": rows,
+        "you_party": you_party,
+        "missing": missing,
+        "name": lambda who: _name(people, who),
+    })
+
+
+async def perform_escalation(accord: Accord, claim: tokens.Claim, form: Mapping[str, Any]) -> UpdateResult:
+    """Send an escalation form to its workflow as the link's recipient.
+
+    Raises FormError (nothing sent), accord.client.AmendmentInvalid (the amendment's
+    problems; nothing sent) or ActionRefused (the workflow said no)."""
+    wf, actor, channel = claim.workflow_id, claim.recipient, Channel.email_link
+    action = _text(form, "do")
+    if action == "acknowledge":
+        note = _text(form, "note")
+        _limit(note, "note", MAX_CARE)
+        return await accord.on_escalation(wf, "acknowledge", Acknowledge(actor=actor, note=note, channel=channel))
+    if action == "care":
+        step = _text(form, "step")
+        if step not in CARE_STEPS:
+            raise FormError("Please choose a CARE step: clarify, acknowledge, reframe or explore.")
+        text = _text(form, "text")
+        if not text:
+            raise FormError(f"Please write the {CARE_STEPS[step][0]} step.")
+        _limit(text, f"{CARE_STEPS[step][0]} text", MAX_CARE)
+        party = (_text(form, "party") or None) if step == "acknowledge" else None
+        return await accord.on_escalation(
+            wf, "record_care", CareEntry(actor=actor, step=step, text=text, party=party, channel=channel))
+    if action == "resolve":
+        resolution = _text(form, "resolution")
+        if not resolution:
+            raise FormError("Please describe the resolution.")
+        _limit(resolution, "resolution", MAX_CARE)
+        amended = form.get("amendment")
+        amended = amended if isinstance(amended, str) and amended.strip() else None
+        if amended is not None:
+            _limit(amended, "amendment", MAX_AMENDMENT)
+        return await accord.on_escalation(
+            wf, "resolve", Resolve(actor=actor, resolution=resolution, amendment=amended, channel=channel))
+    if action == "withdraw":
+        reason = _text(form, "reason")
+        if not reason:
+            raise FormError("Please give a reason for withdrawing the escalation.")
+        _limit(reason, "reason", MAX_CARE)
+        return await accord.on_escalation(wf, "withdraw", Withdraw(actor=actor, reason=reason, channel=channel))
+    raise FormError("Please use one of the forms on this page.")
+
+
+def _limit(text: str, what: str, limit: int) -> None:
+    if len(text) > limit:
+        raise FormError(f"Please keep the {what} under {limit:,} characters.")
+

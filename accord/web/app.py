@@ -23,11 +23,11 @@ from temporalio.client import WorkflowQueryFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from accord import tokens
-from accord.client import Accord
+from accord.client import Accord, ActionRefused, AmendmentInvalid, NotFound
 from accord.config import Settings
 from accord.documents.store import DocumentStore
-from accord.models import DecisionKind, PartnershipState
-from accord.web import actions, csrf, documents, headers, mailbox, people, webhooks
+from accord.models import DecisionKind, EscalationState, PartnershipState
+from accord.web import actions, api, csrf, documents, headers, mailbox, people, webhooks
 from accord.web.problems import Problem
 from accord.web.redact import redact
 from accord.web.templating import templates
@@ -51,7 +51,8 @@ def create_app(settings: Settings, accord: Accord | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if app.state.accord is None:
-            app.state.accord = await Accord.connect(settings)
+            # Lazy: the app starts (and /readyz says "not ready") while Temporal is not up yet.
+            app.state.accord = await Accord.connect(settings, lazy=True)
         yield
 
     app = FastAPI(title="Accord", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
@@ -59,6 +60,8 @@ def create_app(settings: Settings, accord: Accord | None = None) -> FastAPI:
     app.add_middleware(headers.SecurityHeaders)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.include_router(webhooks.router(settings))
+    # The JSON API: its own app (schema, docs, API-key auth, JSON errors), sharing the client.
+    app.mount("/api/v1", api.create(settings, lambda: app.state.accord))
     pages = templates()
     outbox_enabled = settings.mail_backend == "outbox"
     store = DocumentStore(settings.documents_dir)
@@ -103,6 +106,15 @@ def create_app(settings: Settings, accord: Accord | None = None) -> FastAPI:
     @app.api_route("/healthz", methods=["GET", "HEAD"], response_class=JSONResponse)
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
+
+    @app.api_route("/readyz", methods=["GET", "HEAD"], response_class=JSONResponse)
+    async def readyz() -> JSONResponse:
+        """Ready when the Temporal frontend answers: every page and action needs it."""
+        from accord.ops.monitor import temporal_health
+
+        temporal = await temporal_health(app.state.accord.client if app.state.accord else None)
+        ok = temporal == "ok"
+        return JSONResponse({"status": "ready" if ok else "not ready", "temporal": temporal}, status_code=200 if ok else 503)
 
     @app.api_route("/", **PAGE)
     async def dashboard(request: Request) -> Response:
@@ -172,11 +184,11 @@ def create_app(settings: Settings, accord: Accord | None = None) -> FastAPI:
 
     # ------------------------------------------------------------------ action links
 
-    def action_page(request: Request, token: str, page: actions.Page, state: PartnershipState,
+    def action_page(request: Request, token: str, page: actions.Page, partnership: str,
                     extra: dict[str, Any] | None = None, status: int = 200) -> Response:
         nonce = csrf.nonce(request.cookies.get(csrf.COOKIE))
         response = render(request, page.template, {
-            **page.context, "partnership": state.name, "csrf_field": csrf.FIELD,
+            **page.context, "partnership": partnership, "csrf_field": csrf.FIELD,
             "csrf_value": csrf.field(settings.keys, nonce, token), **(extra or {}),
         }, status)
         response.set_cookie(
@@ -194,12 +206,60 @@ def create_app(settings: Settings, accord: Accord | None = None) -> FastAPI:
             definition = await people.definition(client(), claim.workflow_id, QUERY_TIMEOUT_SECONDS)
         return actions.page_for(claim, state, documents=store, people=known, definition=definition)
 
+    async def escalation_of(workflow_id: str) -> EscalationState:
+        try:
+            return await asyncio.wait_for(client().escalation_state(workflow_id), QUERY_TIMEOUT_SECONDS)
+        except NotFound:
+            raise Problem(404, "Escalation not found", "Accord knows no escalation for this link.") from None
+        except (RPCError, TimeoutError, WorkflowQueryFailedError) as exc:
+            log.warning("escalation query for %s failed: %s", workflow_id, type(exc).__name__)
+            raise _unavailable() from None
+
+    async def escalation_page(claim: tokens.Claim, esc: EscalationState) -> actions.Page:
+        definition = await people.definition(client(), esc.partnership_workflow_id, QUERY_TIMEOUT_SECONDS)
+        known = people.of(definition) if definition is not None else None
+        parties = [(p.id, p.name) for p in definition.parties] if definition is not None else None
+        you_party = None
+        if definition is not None and claim.recipient in definition.stakeholders():
+            you_party = definition.party_of(claim.recipient).id
+        return actions.escalation_page(claim, esc, people=known, parties=parties, you_party=you_party)
+
     @app.api_route("/a/{token}", **PAGE)
     async def action_show(request: Request, token: str) -> Response:
         # Mail scanners fetch this: read only, whatever the method.
         claim = actions.claim_for(token, settings.keys)
+        if claim.action == "escalation":
+            esc = await escalation_of(claim.workflow_id)
+            return action_page(request, token, await escalation_page(claim, esc), esc.partnership)
         state = await state_of(claim.workflow_id)
-        return action_page(request, token, await page_of(claim, state), state)
+        return action_page(request, token, await page_of(claim, state), state.name)
+
+    async def escalation_submit(request: Request, token: str, claim: tokens.Claim, form: Any) -> Response:
+        esc = await escalation_of(claim.workflow_id)
+        page = await escalation_page(claim, esc)  # a closed or foreign escalation gets its clear page
+        sent = {k: v for k, v in form.items() if isinstance(v, str) and k != csrf.FIELD}
+        try:
+            result = await asyncio.wait_for(actions.perform_escalation(client(), claim, form), UPDATE_TIMEOUT_SECONDS)
+        except actions.FormError as exc:
+            return action_page(request, token, page, esc.partnership, {"error": str(exc), "form": sent}, 422)
+        except AmendmentInvalid as exc:
+            return action_page(request, token, page, esc.partnership, {
+                "error": "The proposed amendment is not a valid definition of this partnership; nothing was sent.",
+                "amendment_issues": exc.issues, "form": sent}, 422)
+        except NotFound:
+            raise Problem(404, "Escalation not found", "Accord knows no escalation for this link.") from None
+        except ActionRefused as exc:
+            esc = await escalation_of(claim.workflow_id)
+            page = await escalation_page(claim, esc)
+            return action_page(request, token, page, esc.partnership, {"error": exc.message, "form": sent}, 409)
+        except TimeoutError:
+            raise Problem(503, "No answer yet", "Accord did not confirm in time. Open the link again in a minute "
+                          "to see whether it was recorded.", changed_nothing=False) from None
+        esc = await escalation_of(claim.workflow_id)
+        if esc.status.is_final:
+            return render(request, "action_done.html", {"partnership": esc.partnership, "message": result.message})
+        # Still open: the same page, up to date, with what was just recorded.
+        return action_page(request, token, await escalation_page(claim, esc), esc.partnership, {"done": result.message})
 
     @app.post("/a/{token}", response_class=HTMLResponse)
     async def action_submit(request: Request, token: str) -> Response:
@@ -208,6 +268,8 @@ def create_app(settings: Settings, accord: Accord | None = None) -> FastAPI:
         if not csrf.valid(settings.keys, request.cookies.get(csrf.COOKIE), form.get(csrf.FIELD), token):
             raise Problem(403, "This form could not be verified",
                           "Please open the link from your email again and submit the form there.")
+        if claim.action == "escalation":
+            return await escalation_submit(request, token, claim, form)
         state = await state_of(claim.workflow_id)
         # A decision gets the page's checks first, so a closed, superseded or repeated one gets
         # the same clear page as on GET, and a document that cannot be read cannot be signed.
@@ -216,7 +278,7 @@ def create_app(settings: Settings, accord: Accord | None = None) -> FastAPI:
         try:
             result = await asyncio.wait_for(actions.perform(client(), claim, form, page), UPDATE_TIMEOUT_SECONDS)
         except actions.FormError as exc:
-            return action_page(request, token, page or await page_of(claim, state), state,
+            return action_page(request, token, page or await page_of(claim, state), state.name,
                                {"error": str(exc), "form": dict(form)}, 422)
         except TimeoutError:
             raise Problem(503, "No answer yet", "Accord did not confirm in time. Open the link again in a minute "

@@ -30,8 +30,14 @@ class Person:
         return f"{self.name} ({self.role}, {self.party})"
 
 
+async def lookup(accord: Accord, workflow_id: str, timeout: float = 15) -> dict[str, Person] | None:
+    """Everyone named in the partnership's definition, by stakeholder id; None if it cannot be read."""
+    found = await definition(accord, workflow_id, timeout)
+    return None if found is None else of(found)
+
+
 async def definition(accord: Accord, workflow_id: str, timeout: float = 15) -> PartnershipDefinition | None:
-    """The partnership's definition in force; None if it cannot be read (pages then show less)."""
+    """The partnership's definition in force; None if it cannot be read."""
     try:
         return await asyncio.wait_for(accord.definition(workflow_id), timeout)
     except (RPCError, TimeoutError, ValueError, TypeError, LookupError) as exc:
@@ -39,13 +45,9 @@ async def definition(accord: Accord, workflow_id: str, timeout: float = 15) -> P
         return None
 
 
-async def lookup(accord: Accord, workflow_id: str, timeout: float = 15) -> dict[str, Person] | None:
-    """Everyone named in the partnership's definition, by stakeholder id; None if it cannot be read."""
-    found = await definition(accord, workflow_id, timeout)
-    if found is None:
-        return None
+def of(definition: PartnershipDefinition) -> dict[str, Person]:
     return {
         s.id: Person(id=s.id, name=s.name, role=s.role, party=party.name)
-        for party in found.parties
+        for party in definition.parties
         for s in party.stakeholders
     }

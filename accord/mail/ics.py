@@ -1,0 +1,98 @@
+"""Calendar invitations (.ics, RFC 5545/5546) for review meetings, built with ``icalendar``.
+
+An invitation is ``METHOD:REQUEST`` with one event whose attendees are asked to reply
+(``RSVP=TRUE``). Times are written in UTC (``...Z``), so no time-zone definitions are
+needed and every client shows the same instant in its own zone.
+
+Updates: the same ``uid`` with a higher ``sequence`` replaces the event in people's
+calendars (a moved review), instead of adding a second one. So the uid must be derived
+from what the meeting is (workflow id, review kind, occurrence number), never random.
+
+Pure: the same arguments give the same bytes. ``stamp`` (DTSTAMP, when this version was
+issued) defaults to now; workflow code passes ``workflow.now()``, and calls this inside
+``workflow.unsafe.imports_passed_through()`` (``icalendar`` imports lazily while writing).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from icalendar import Calendar, Event, vCalAddress, vText
+
+from accord.models import Attachment
+
+PRODID = "-//Accord//Partnership governance//EN"
+CONTENT_TYPE = "text/calendar; method=REQUEST; charset=UTF-8"
+
+
+def _utc(moment: datetime, what: str) -> datetime:
+    if moment.tzinfo is None or moment.tzinfo.utcoffset(moment) is None:
+        raise ValueError(f"{what} must be timezone-aware, got naive {moment.isoformat()}")
+    return moment.astimezone(UTC)
+
+
+def _address(name: str, email: str, **params: str) -> vCalAddress:
+    address = vCalAddress(f"mailto:{email}")
+    if name:
+        address.params["CN"] = vText(name)
+    address.params.update(params)
+    return address
+
+
+def invitation(
+    uid: str,
+    title: str,
+    start: datetime,
+    duration: timedelta,
+    organizer: tuple[str, str],
+    attendees: list[tuple[str, str]],
+    agenda: str,
+    location: str = "",
+    sequence: int = 0,
+    *,
+    stamp: datetime | None = None,
+) -> bytes:
+    """An iCalendar invitation: ``organizer`` and ``attendees`` are (name, email) pairs."""
+    if not uid.strip():
+        raise ValueError("an invitation needs a stable uid (the same for every update of one meeting)")
+    if duration <= timedelta(0):
+        raise ValueError(f"a meeting lasts longer than zero, not {duration}")
+    if sequence < 0:
+        raise ValueError(f"sequence counts updates from 0, not {sequence}")
+    if not attendees:
+        raise ValueError("an invitation needs at least one attendee")
+    start = _utc(start, "start")
+    stamp = _utc(stamp, "stamp") if stamp is not None else datetime.now(UTC)
+
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "REQUEST")
+
+    event = Event()
+    event.add("uid", uid)
+    event.add("sequence", sequence)
+    event.add("dtstamp", stamp.replace(microsecond=0))
+    event.add("dtstart", start.replace(microsecond=0))
+    event.add("dtend", (start + duration).replace(microsecond=0))
+    event.add("summary", title)
+    event.add("description", agenda)
+    if location:
+        event.add("location", location)
+    event.add("status", "CONFIRMED")
+    event.add("transp", "OPAQUE")
+    organizer_name, organizer_email = organizer
+    event.add("organizer", _address(organizer_name, organizer_email))
+    for name, email in attendees:
+        event.add(
+            "attendee",
+            _address(name, email, CUTYPE="INDIVIDUAL", ROLE="REQ-PARTICIPANT", PARTSTAT="NEEDS-ACTION", RSVP="TRUE"),
+        )
+    calendar.add_component(event)
+    return calendar.to_ical()
+
+
+def attachment(ics: bytes, filename: str = "invite.ics") -> Attachment:
+    """The invitation as an email attachment, typed so that mail clients offer to accept it."""
+    return Attachment.of(filename, CONTENT_TYPE, ics)

@@ -1,0 +1,561 @@
+"""The HTTP JSON API (mounted at /api/v1): partnerships and escalations for programs.
+
+    curl -H "Authorization: Bearer $KEY" http://localhost:8000/api/v1/partnerships
+
+Every action goes through :class:`accord.client.Accord`, so it reaches the workflow by
+the same update, with the same validation, as the CLI, the pages and a plain Temporal
+update. A refusal by the workflow is a 409 with the workflow's own message; a request
+that cannot be valid is a 422; an unknown partnership or escalation is a 404.
+
+Authentication: ``Authorization: Bearer <key>``, checked before anything else is read
+(an ASGI middleware, so a bad body cannot get a 422 in before the 401). Keys are
+configured hashed (``Settings.api_keys``), each with a name and a role: ``ops`` may act,
+``viewer`` may only read (GET). The acting key's name is recorded as who raised an
+escalation; for the other actions the workflow names a stakeholder (or ``ops``), given
+in the body, and the key's name goes to the log.
+
+The OpenAPI schema is at /api/v1/openapi.json, interactive docs at /api/v1/docs
+(Swagger UI served from this app: no CDN, and a CSP that allows only this origin).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from importlib.util import find_spec
+from pathlib import Path as FilePath
+from typing import Annotated, Any, Literal, TypeVar
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query, Request, Security
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, Field
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
+from temporalio.client import WorkflowQueryFailedError
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from accord import apikeys
+from accord.client import Accord, ActionRefused, AmendmentInvalid, Listed, NotFound, workflow_id_for
+from accord.config import ApiKey, Settings
+from accord.models import (
+    Acknowledge,
+    CareEntry,
+    CareStep,
+    Channel,
+    EscalationRecord,
+    EscalationRequest,
+    EscalationState,
+    PartnershipState,
+    Resolve,
+    Stage,
+    TaskCompletion,
+    Withdraw,
+)
+from definitions.loader import DefinitionError, Issue, parse
+from definitions.schema import PartnershipDefinition
+
+log = logging.getLogger("accord.api")
+T = TypeVar("T")
+
+QUERY_TIMEOUT_SECONDS = 15
+UPDATE_TIMEOUT_SECONDS = 30
+MAX_DEFINITION_BYTES = 1_000_000
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+SCOPE_KEY = "accord.api_key"
+DOCS_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
+JSON_TYPES = ("application/json",)
+YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain")
+
+# Paths (ids) as the definitions allow them; anything else is a 422 before Temporal is asked.
+PartnershipId = Annotated[str, Path(
+    pattern=r"^[a-z0-9][a-z0-9_-]{0,74}$", examples=["county-permits-modernisation"],
+    description="The partnership's id (from its definition), or its workflow id `partnership-<id>`.")]
+EscalationId = Annotated[str, Path(pattern=r"^esc-[0-9]{1,9}$", examples=["esc-1"], description="The escalation's id.")]
+TaskId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", examples=["legal-review"])]
+Actor = Annotated[str, Field(
+    pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$",
+    description="Stakeholder id of the person acting (the workflow checks it), or `ops`.")]
+Text = Annotated[str, Field(min_length=1, max_length=5000)]
+
+
+# ---------------------------------------------------------------------- bodies and answers
+
+
+class Problem(BaseModel):
+    detail: str
+
+
+class DefinitionProblem(BaseModel):
+    file: str
+    line: int
+    path: str
+    message: str
+
+
+class DefinitionProblems(BaseModel):
+    detail: str
+    problems: list[DefinitionProblem]
+
+
+class Started(BaseModel):
+    workflow_id: str
+    partnership_id: str
+    ui_url: str
+
+
+class Status(BaseModel):
+    workflow_id: str
+    ui_url: str
+    state: PartnershipState
+
+
+class ActionResult(BaseModel):
+    message: str = Field(description="What the workflow said.")
+
+
+class Escalate(BaseModel):
+    reason: Text
+    level: int = Field(1, ge=1, le=100, description="Ladder level (1-based) it starts at; the workflow checks the ladder.")
+    severity: Literal["low", "normal", "high", "critical"] = "normal"
+    subject: str = Field("partnership", min_length=1, max_length=200, description="What it is about.")
+
+
+class Raised(BaseModel):
+    message: str
+    escalation: EscalationRecord
+    ui_url: str | None = Field(None, description="The escalation's own workflow in the Temporal UI.")
+
+
+class AcknowledgeBody(BaseModel):
+    actor: Actor = "ops"
+    note: str = Field("", max_length=5000)
+
+
+class CareBody(BaseModel):
+    actor: Actor = "ops"
+    step: CareStep
+    text: Text
+    party: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")] | None = Field(
+        None, description="For `acknowledge`: whose perspective (party id). Default: the actor's party; ops must name it.")
+
+
+class ResolveBody(BaseModel):
+    actor: Actor = "ops"
+    resolution: Text
+    amendment: str | None = Field(
+        None, max_length=50_000,
+        description="Optional proposed amendment: the full amended definition (YAML), checked like `accord validate`.")
+
+
+class WithdrawBody(BaseModel):
+    actor: Actor = "ops"
+    reason: Text
+
+
+class TaskResult(BaseModel):
+    actor: Actor = Field(description="Stakeholder id of the person on whose behalf the task is marked done.")
+    result: str = Field("", max_length=4000, description="Outcome or notes.")
+
+
+class Answer(Exception):
+    """A JSON answer other than {"detail": str}, raised from deep in a request."""
+
+    def __init__(self, status: int, body: dict[str, Any]):
+        super().__init__(status)
+        self.status = status
+        self.body = body
+
+
+# ---------------------------------------------------------------------- authentication
+
+
+class RequireKey:
+    """Every API request needs a configured key; only ops keys may use other methods than GET.
+
+    Checked before routing, body parsing or validation, so nothing a request carries is
+    looked at without a key. The schema and the docs are public (they hold no data).
+    """
+
+    def __init__(self, app: ASGIApp, keys: list[ApiKey], public: Callable[[str], bool]):
+        self.app = app
+        self.keys = keys
+        self.public = public
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = _route_path(scope)
+        method = scope["method"]
+        if method in READ_METHODS and self.public(path):
+            await self.app(scope, receive, send)
+            return
+        presented = _bearer(Headers(scope=scope).get("authorization"))
+        key = apikeys.find(self.keys, presented) if presented else None
+        if key is None:
+            detail = ("This API key is not valid." if presented else
+                      "An API key is required: send it as `Authorization: Bearer <key>`.")
+            response: Response = JSONResponse({"detail": detail}, 401, headers={"WWW-Authenticate": "Bearer"})
+        elif method not in READ_METHODS and key.role != "ops":
+            response = JSONResponse({"detail": f"The key {key.name!r} has the role {key.role!r}: it may only read."}, 403)
+        else:
+            scope[SCOPE_KEY] = key
+            await self.app(scope, receive, send)
+            return
+        await response(scope, receive, send)
+
+
+def _bearer(header: str | None) -> str | None:
+    if not header:
+        return None
+    scheme, _, value = header.partition(" ")
+    value = value.strip()
+    return value if scheme.lower() == "bearer" and value else None
+
+
+def _route_path(scope: Scope) -> str:
+    path, root = scope["path"], scope.get("root_path", "")
+    return path[len(root):] if root and path.startswith(root) else path
+
+
+bearer = HTTPBearer(auto_error=False, description="An API key made by `accord apikey create NAME --role ops|viewer`.")
+
+
+def api_key(request: Request, _: HTTPAuthorizationCredentials | None = Security(bearer)) -> ApiKey:
+    """The key the middleware accepted (declared here so the schema documents the scheme)."""
+    key = request.scope.get(SCOPE_KEY)
+    if key is None:  # only if the app was assembled without the middleware
+        raise HTTPException(401, "An API key is required.", headers={"WWW-Authenticate": "Bearer"})
+    return key
+
+
+def ops_key(key: ApiKey = Depends(api_key)) -> ApiKey:
+    if key.role != "ops":
+        raise HTTPException(403, f"The key {key.name!r} has the role {key.role!r}: it may only read.")
+    return key
+
+
+# ---------------------------------------------------------------------- the app
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": Problem, "description": "The body could not be read (not JSON, not UTF-8)."},
+    401: {"model": Problem, "description": "No API key, or not a valid one."},
+    404: {"model": Problem, "description": "No such partnership (or escalation, or page)."},
+    503: {"model": Problem, "description": "Temporal or the workers did not answer in time."},
+}
+_ACTING: dict[int | str, dict[str, Any]] = {
+    403: {"model": Problem, "description": "The key may only read (role viewer)."},
+    409: {"model": Problem, "description": "The workflow refused the action; `detail` is its message."},
+}
+
+DESCRIPTION = """Partnerships and escalations, for programs. Authenticate with an API key:
+`Authorization: Bearer <key>` (`accord apikey create NAME --role ops|viewer`). `ops` keys may
+act; `viewer` keys may only read. Every action reaches the partnership's workflow through the
+same update, with the same validation, as the CLI and the email links."""
+
+
+def create(settings: Settings, accord: Callable[[], Accord]) -> FastAPI:
+    """The API as an app of its own, to mount at /api/v1; ``accord`` returns the shared client."""
+    api = FastAPI(
+        title="Accord API", version="1", description=DESCRIPTION,
+        openapi_url="/openapi.json", docs_url=None, redoc_url=None,
+    )
+    public_paths = {"/openapi.json", "/docs", "/docs/init.js"}
+    api.add_middleware(
+        RequireKey, keys=settings.api_keys,
+        public=lambda path: path in public_paths or path.startswith("/docs/assets/"),
+    )
+
+    @api.exception_handler(Answer)
+    async def answer(request: Request, exc: Answer) -> Response:
+        return JSONResponse(exc.body, exc.status)
+
+    @api.exception_handler(Exception)
+    async def server_error(request: Request, exc: Exception) -> Response:
+        log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path, exc_info=exc)
+        return JSONResponse({"detail": "Something went wrong; please try again in a minute."}, 500)
+
+    api.include_router(_routes(settings, accord))
+    _docs(api)
+
+    def openapi() -> dict[str, Any]:
+        if api.openapi_schema is None:
+            schema = get_openapi(title=api.title, version=api.version, description=api.description, routes=api.routes)
+            _add_definition_schema(schema)
+            api.openapi_schema = schema
+        return api.openapi_schema
+
+    api.openapi = openapi  # type: ignore[method-assign]
+    return api
+
+
+def _routes(settings: Settings, accord: Callable[[], Accord]) -> APIRouter:
+    # Operation ids are the function names: what generated clients call their methods.
+    router = APIRouter(dependencies=[Depends(api_key)], responses=_ERRORS,
+                       generate_unique_id_function=lambda route: route.name)
+
+    async def ask(call: Awaitable[T], timeout: float = QUERY_TIMEOUT_SECONDS) -> T:
+        """Run a client call; turn what Temporal says into the matching HTTP answer."""
+        try:
+            return await asyncio.wait_for(call, timeout)
+        except NotFound as exc:
+            raise HTTPException(404, exc.message) from None
+        except AmendmentInvalid as exc:
+            raise Answer(422, {"detail": exc.message, "problems": [_problem(i) for i in exc.issues]}) from None
+        except ActionRefused as exc:
+            raise HTTPException(409, exc.message) from None
+        except RPCError as exc:
+            if exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
+                raise HTTPException(404, "There is no such partnership.") from None
+            log.warning("Temporal said %s: %s", exc.status, exc.message)
+            raise HTTPException(503, "Temporal is not answering; please try again in a minute.") from None
+        except (TimeoutError, WorkflowQueryFailedError) as exc:
+            log.warning("no answer in time: %s", type(exc).__name__)
+            raise HTTPException(503, "The workflow did not answer in time; please try again in a minute.") from None
+
+    def acting(key: ApiKey, what: str, workflow_id: str) -> None:
+        log.info("API key %s: %s on %s", key.name, what, workflow_id)
+
+    # ------------------------------------------------------------------ partnerships
+
+    @router.get("/partnerships", tags=["partnerships"], response_model=list[Listed], summary="List partnerships")
+    async def list_partnerships(
+        stage: Annotated[Stage | None, Query(description="Only partnerships in this stage.")] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> list[Listed]:
+        rows = await ask(accord().list(stage=stage.value if stage else None, limit=limit))
+        return rows
+
+    @router.post(
+        "/partnerships", tags=["partnerships"], status_code=201, response_model=Started, summary="Start a partnership from its definition",
+        responses={**_ACTING, 409: {"model": Problem, "description": "It is already running."},
+                   413: {"model": Problem, "description": "The definition is too large."},
+                   415: {"model": Problem, "description": "Send JSON or YAML."},
+                   422: {"model": DefinitionProblems, "description": "Every problem in the definition, as `accord validate` reports them."}},
+        openapi_extra={"requestBody": {"required": True, "description": (
+            "The definition: JSON (`application/json`), or the YAML file's text (`application/yaml`)."), "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/PartnershipDefinition"},
+                                 **_example("json")},
+            "application/yaml": {"schema": {"type": "string"}, **_example("yaml")},
+        }}},
+    )
+    async def start_partnership(request: Request, key: ApiKey = Depends(ops_key)) -> Started | JSONResponse:
+        definition = await _definition_from(request)
+        if isinstance(definition, JSONResponse):
+            return definition
+        try:
+            workflow_id = await ask(accord().start(definition))
+        except WorkflowAlreadyStartedError:
+            raise HTTPException(409, f"{workflow_id_for(definition.id)} is already running.") from None
+        acting(key, "start", workflow_id)
+        return Started(workflow_id=workflow_id, partnership_id=definition.id, ui_url=settings.workflow_ui_url(workflow_id))
+
+    @router.get("/partnerships/{partnership}", tags=["partnerships"], response_model=Status, summary="A partnership's state")
+    async def get_partnership(partnership: PartnershipId) -> Status:
+        wf = _workflow_id(partnership)
+        state = await ask(accord().state(wf))
+        return Status(workflow_id=wf, ui_url=settings.workflow_ui_url(wf), state=state)
+
+    @router.post("/partnerships/{partnership}/tasks/{task}/complete", tags=["tasks"], response_model=ActionResult, responses=_ACTING,
+                 summary="Record a task's result on behalf of its owner")
+    async def complete_task(partnership: PartnershipId, task: TaskId, body: TaskResult,
+                            key: ApiKey = Depends(ops_key)) -> ActionResult:
+        wf = _workflow_id(partnership)
+        acting(key, f"complete {task} as {body.actor}", wf)
+        result = await ask(accord().complete_task(
+            wf, TaskCompletion(task_id=task, actor=body.actor, result=body.result, channel=Channel.api)),
+            UPDATE_TIMEOUT_SECONDS)
+        return ActionResult(message=result.message)
+
+    # ------------------------------------------------------------------ escalations
+
+    @router.post("/partnerships/{partnership}/escalations", tags=["escalations"], status_code=201, response_model=Raised, responses=_ACTING,
+                 summary="Raise an escalation (the key's name is recorded as who raised it)")
+    async def escalate(partnership: PartnershipId, body: Escalate, key: ApiKey = Depends(ops_key)) -> Raised:
+        wf = _workflow_id(partnership)
+        acting(key, "escalate", wf)
+        request = EscalationRequest(reason=body.reason, subject=body.subject, level=body.level, severity=body.severity,
+                                    raised_by=key.name, channel=Channel.api)
+        result, record = await ask(accord().raise_escalation(wf, request), UPDATE_TIMEOUT_SECONDS)
+        ui = settings.workflow_ui_url(record.workflow_id) if record.workflow_id else None
+        return Raised(message=result.message, escalation=record, ui_url=ui)
+
+    @router.get("/partnerships/{partnership}/escalations", tags=["escalations"], response_model=list[EscalationRecord],
+                summary="A partnership's escalations")
+    async def list_escalations(partnership: PartnershipId) -> list[EscalationRecord]:
+        return await ask(accord().escalations(_workflow_id(partnership)))
+
+    @router.get("/partnerships/{partnership}/escalations/{escalation}", tags=["escalations"], response_model=EscalationState,
+                summary="One escalation's record: levels, acknowledgements, CARE, resolution")
+    async def get_escalation(partnership: PartnershipId, escalation: EscalationId) -> EscalationState:
+        return await ask(accord().escalation(_workflow_id(partnership), escalation))
+
+    @router.post("/partnerships/{partnership}/escalations/{escalation}/acknowledge", tags=["escalations"], response_model=ActionResult,
+                 responses=_ACTING, summary="Acknowledge an escalation (it stops climbing)")
+    async def acknowledge(partnership: PartnershipId, escalation: EscalationId, body: AcknowledgeBody,
+                          key: ApiKey = Depends(ops_key)) -> ActionResult:
+        wf = _workflow_id(partnership)
+        acting(key, f"acknowledge {escalation} as {body.actor}", wf)
+        result = await ask(accord().acknowledge(
+            wf, escalation, Acknowledge(actor=body.actor, note=body.note, channel=Channel.api)), UPDATE_TIMEOUT_SECONDS)
+        return ActionResult(message=result.message)
+
+    @router.post("/partnerships/{partnership}/escalations/{escalation}/care", tags=["escalations"], response_model=ActionResult,
+                 responses=_ACTING, summary="Record a CARE step (clarify, acknowledge, reframe, explore)")
+    async def record_care(partnership: PartnershipId, escalation: EscalationId, body: CareBody,
+                          key: ApiKey = Depends(ops_key)) -> ActionResult:
+        wf = _workflow_id(partnership)
+        acting(key, f"record {body.step} on {escalation} as {body.actor}", wf)
+        entry = CareEntry(actor=body.actor, step=body.step, text=body.text, party=body.party, channel=Channel.api)
+        result = await ask(accord().record_care(wf, escalation, entry), UPDATE_TIMEOUT_SECONDS)
+        return ActionResult(message=result.message)
+
+    @router.post("/partnerships/{partnership}/escalations/{escalation}/resolve", tags=["escalations"], response_model=ActionResult,
+                 responses={**_ACTING, 422: {"description": "The amendment's problems (`problems`), or a body that "
+                                             "cannot be valid", "content": {"application/json": {"schema": {"anyOf": [
+                                                 {"$ref": "#/components/schemas/DefinitionProblems"},
+                                                 {"$ref": "#/components/schemas/HTTPValidationError"}]}}}}},
+                 summary="Resolve an escalation, optionally proposing an amended definition")
+    async def resolve(partnership: PartnershipId, escalation: EscalationId, body: ResolveBody,
+                      key: ApiKey = Depends(ops_key)) -> ActionResult:
+        wf = _workflow_id(partnership)
+        acting(key, f"resolve {escalation} as {body.actor}", wf)
+        amendment = body.amendment if body.amendment and body.amendment.strip() else None
+        result = await ask(accord().resolve(
+            wf, escalation, Resolve(actor=body.actor, resolution=body.resolution, amendment=amendment, channel=Channel.api)),
+            UPDATE_TIMEOUT_SECONDS)
+        return ActionResult(message=result.message)
+
+    @router.post("/partnerships/{partnership}/escalations/{escalation}/withdraw", tags=["escalations"], response_model=ActionResult,
+                 responses=_ACTING, summary="Withdraw an escalation, with a reason")
+    async def withdraw(partnership: PartnershipId, escalation: EscalationId, body: WithdrawBody,
+                       key: ApiKey = Depends(ops_key)) -> ActionResult:
+        wf = _workflow_id(partnership)
+        acting(key, f"withdraw {escalation} as {body.actor}", wf)
+        result = await ask(accord().withdraw(
+            wf, escalation, Withdraw(actor=body.actor, reason=body.reason, channel=Channel.api)), UPDATE_TIMEOUT_SECONDS)
+        return ActionResult(message=result.message)
+
+    return router
+
+
+def _workflow_id(partnership: str) -> str:
+    return partnership if partnership.startswith("partnership-") else workflow_id_for(partnership)
+
+
+# ---------------------------------------------------------------------- definitions in requests
+
+BODY_FILE = "request body"
+
+
+async def _definition_from(request: Request) -> PartnershipDefinition | JSONResponse:
+    """The definition a request carries (JSON or YAML), or a 4xx answer listing every problem."""
+    media = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    is_json = media in JSON_TYPES or media.endswith("+json")
+    if not is_json and media not in YAML_TYPES:
+        return JSONResponse({"detail": f"Send the definition as application/json or application/yaml (not {media or 'nothing'})."}, 415)
+    raw = await request.body()
+    if len(raw) > MAX_DEFINITION_BYTES:
+        return JSONResponse({"detail": f"A definition is at most {MAX_DEFINITION_BYTES:,} bytes."}, 413)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return _problems([Issue(BODY_FILE, 1, "(file)", "not UTF-8 text")])
+    try:
+        if is_json:
+            try:
+                data = json.loads(text)
+            except json.JSONDecodeError as exc:
+                return _problems([Issue(BODY_FILE, exc.lineno, "(json)", f"not valid JSON: {exc.msg}")])
+            try:
+                # JSON is YAML: the loader then reports problems at the body's own lines.
+                return parse(text, BODY_FILE)
+            except DefinitionError as exc:
+                if not any(i.path == "(yaml)" for i in exc.issues):
+                    raise
+                # The rare JSON that YAML reads differently (tabs between tokens): re-indent it.
+                return parse(json.dumps(data, indent=2, ensure_ascii=False), BODY_FILE)
+        return parse(text, BODY_FILE)
+    except DefinitionError as exc:
+        return _problems(exc.issues)
+    except RecursionError:
+        return _problems([Issue(BODY_FILE, 1, "(file)", "nested too deeply")])
+
+
+def _problem(issue: Issue) -> dict[str, Any]:
+    return {"file": issue.file, "line": issue.line, "path": issue.path, "message": issue.message}
+
+
+def _problems(issues: list[Issue]) -> JSONResponse:
+    return JSONResponse({"detail": f"The definition has {len(issues)} problem(s).",
+                         "problems": [_problem(i) for i in issues]}, 422)
+
+
+SAMPLE = FilePath(__file__).resolve().parents[2] / "definitions" / "samples" / "public-sector-it-modernisation.yaml"
+
+
+def _example(kind: Literal["json", "yaml"]) -> dict[str, Any]:
+    """The sample definition as the request body's example (shown in the docs), if it is there."""
+    try:
+        text = SAMPLE.read_text(encoding="utf-8")
+        value: Any = text if kind == "yaml" else parse(text, str(SAMPLE)).model_dump(mode="json", exclude_none=True)
+    except (OSError, DefinitionError):
+        return {}
+    return {"example": value}
+
+
+def _add_definition_schema(schema: dict[str, Any]) -> None:
+    """The start endpoint reads its body itself (JSON or YAML): put the definition's JSON
+    Schema into the components its request body refers to."""
+    definition = PartnershipDefinition.model_json_schema(ref_template="#/components/schemas/{model}")
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for name, sub in definition.pop("$defs", {}).items():
+        components.setdefault(name, sub)
+    components["PartnershipDefinition"] = definition
+
+
+# ---------------------------------------------------------------------- interactive docs
+
+_DOCS_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Accord API</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="stylesheet" href="{root}/docs/assets/swagger-ui.css">
+</head><body><div id="swagger-ui"></div>
+<script src="{root}/docs/assets/swagger-ui-bundle.js"></script>
+<script src="{root}/docs/init.js"></script>
+</body></html>
+"""
+_DOCS_INIT = """window.ui = SwaggerUIBundle({url: %s, dom_id: "#swagger-ui", deepLinking: true,
+  persistAuthorization: false, tryItOutEnabled: false});
+"""
+
+
+def _docs(api: FastAPI) -> None:
+    """Swagger UI from the files fastapi-offline ships (no CDN: this page loads nothing from elsewhere)."""
+    spec = find_spec("fastapi_offline")
+    assets = FilePath(spec.origin).parent / "static" if spec and spec.origin else None
+    if assets is None or not (assets / "swagger-ui-bundle.js").exists():
+        log.warning("fastapi-offline is not installed: no interactive API docs (the schema is still served)")
+        return
+    api.mount("/docs/assets", StaticFiles(directory=assets), name="docs-assets")
+
+    @api.get("/docs", include_in_schema=False)
+    async def docs(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return HTMLResponse(_DOCS_PAGE.format(root=root), headers={"Content-Security-Policy": DOCS_CSP})
+
+    @api.get("/docs/init.js", include_in_schema=False)
+    async def docs_init(request: Request) -> Response:
+        url = json.dumps(f"{request.scope.get('root_path', '')}/openapi.json")
+        return Response(_DOCS_INIT % url, media_type="text/javascript")
+

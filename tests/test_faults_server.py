@@ -33,7 +33,7 @@ from accord.models import DecisionInput, DecisionKind, Stage
 from definitions.durations import Duration
 from tests.conftest import DATA, RECORDED_HISTORIES
 from tests.fault_worker import build
-from tests.faults import failed_tasks, quiescent
+from tests.faults import failed_tasks, idle, quiescent
 from tests.helpers import unique
 from tests.lifecycle import Inbox, drive, script
 
@@ -101,8 +101,9 @@ async def test_dev_server_stopped_and_started_mid_lifecycle(settings, tmp_path):
             await drive(accord, wf, steps[:5], inbox=inbox, timeout=30, until=None)
             soon = await accord.start(soon_def)
             soon_started = time.monotonic()
-            # Once its owner has the task (the reminder timer is running), down goes the server.
-            while not inbox.has_asked(soon, "task/legal/assigned/0/bo"):
+            # Once its owner has the task and the workflow has taken that in (the reminder's timer
+            # is running: nothing pending), down goes the server.
+            while not (inbox.has_asked(soon, "task/legal/assigned/0/bo") and await idle(accord, soon)):
                 await asyncio.sleep(0.05)
             stopping = time.monotonic()
             server.stop()

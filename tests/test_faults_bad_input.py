@@ -7,8 +7,7 @@ failure says what is wrong; none may fail a workflow task (the history is checke
 WorkflowTaskFailed events); and the workflow must go on working afterwards.
 
 Malformed definitions are covered by tests/test_definitions.py (tests/data/broken/);
-malformed HTTP API payloads belong with the HTTP API, whose tests can reuse the corpus
-through tests/malformed.py.
+the same corpus goes through the HTTP API in tests/test_faults_api_input.py.
 """
 
 from __future__ import annotations

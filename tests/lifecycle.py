@@ -193,6 +193,13 @@ def review_kind(d: PartnershipDefinition) -> ReviewKind | None:
     return next((k for k in ReviewKind if (c := getattr(d.reviews, k.value, None)) is not None and c.enabled), None)
 
 
+def nth_review(s: PartnershipState, kind: ReviewKind, n: int):
+    """The n-th review of a kind (1-based), in schedule order: ids can skip a number when a
+    late worker plans the next one after an occurrence has already passed."""
+    of_kind = sorted((r for r in s.reviews.values() if r.kind == kind), key=lambda r: r.n)
+    return of_kind[n - 1] if len(of_kind) >= n else None
+
+
 def review_steps(d: PartnershipDefinition, channel: Channel, reviews: int = 2) -> list[Step]:
     """Every participant's input to the first ``reviews`` reviews of the first enabled cadence."""
     kind = review_kind(d)
@@ -202,34 +209,37 @@ def review_steps(d: PartnershipDefinition, channel: Channel, reviews: int = 2) -
     participants = list(cadence.participants) or [p.stakeholders[0].id for p in d.parties]
     steps = []
     for n in range(1, reviews + 1):
-        review_id = f"{kind.value}-{n}"
         for who in participants:
-            def needed(s: PartnershipState, review_id=review_id, who=who) -> bool | None:
-                review = s.reviews.get(review_id)
+            def needed(s: PartnershipState, n=n, who=who) -> bool | None:
+                review = nth_review(s, kind, n)
                 if review is None or review.opened_at is None:
                     return None
                 return review.closed_at is None and who not in review.inputs
 
-            def act(accord: Accord, wf: str, review_id=review_id, who=who):
-                return accord.submit_review_input(wf, ReviewInputSubmission(
-                    review_id=review_id, stakeholder=who, rag=Rag.green if kind == ReviewKind.weekly_status else None,
-                    note="On track.", contribution=7 if kind == ReviewKind.annual_mutual_value else None,
-                    benefit=7 if kind == ReviewKind.annual_mutual_value else None, channel=channel))
-            steps.append(Step(Stage.active, f"{review_id}: input from {who}", needed, act,
-                              lambda s, review_id=review_id, who=who: f"review/{review_id}/request/0/{who}"))
+            def act(accord: Accord, wf: str, n=n, who=who):
+                async def send():
+                    review = nth_review(await accord.state(wf), kind, n)
+                    return await accord.submit_review_input(wf, ReviewInputSubmission(
+                        review_id=review.id, stakeholder=who,
+                        rag=Rag.green if kind == ReviewKind.weekly_status else None, note="On track.",
+                        contribution=7 if kind == ReviewKind.annual_mutual_value else None,
+                        benefit=7 if kind == ReviewKind.annual_mutual_value else None, channel=channel))
+                return send()
+            steps.append(Step(Stage.active, f"{kind.value} review {n}: input from {who}", needed, act,
+                              lambda s, n=n, who=who: f"review/{nth_review(s, kind, n).id}/request/0/{who}"))
     return steps
 
 
 def closure_steps(d: PartnershipDefinition, channel: Channel, reviews: int = 2) -> list[Step]:
     kind = review_kind(d)
-    last = f"{kind.value}-{reviews}" if kind and reviews else None
 
     def needed(s: PartnershipState) -> bool | None:
         if s.stage.is_final:
             return False
         if s.stage not in (Stage.active, Stage.renewal):
             return None
-        return True if last is None or (last in s.reviews and s.reviews[last].closed_at is not None) else None
+        last = nth_review(s, kind, reviews) if kind and reviews else None
+        return True if not (kind and reviews) or (last is not None and last.closed_at is not None) else None
 
     def act(accord: Accord, wf: str):
         return accord.close(wf, CloseRequest(actor="ops", reason="The pilot ended as planned.", channel=channel))

@@ -7,10 +7,10 @@ import asyncio
 
 from temporalio.api.enums.v1 import EventType
 
-from accord.models import Stage
+from accord.models import ReviewKind, Stage
 from tests.conftest import DATA, running_worker
 from tests.helpers import unique
-from tests.lifecycle import Inbox, drive, script
+from tests.lifecycle import Inbox, drive, nth_review, script
 from workflows.partnership import PartnershipWorkflow
 
 
@@ -30,7 +30,7 @@ async def test_the_whole_lifecycle_through_the_client(dev_env, settings, accord_
     assert drove.retried == []
     assert result.stage == Stage.closed and result.closure_reason == "The pilot ended as planned."
     assert result.mou.signed_at is not None and result.launched_at is not None
-    reviews = [result.reviews[f"weekly_status-{n}"] for n in (1, 2)]
+    reviews = [nth_review(result, ReviewKind.weekly_status, n) for n in (1, 2)]
     assert [sorted(r.inputs) for r in reviews] == [["abe", "ben"], ["abe", "ben"]]
     assert all(r.closed_at is not None and r.missed == [] for r in reviews)
     assert result.archive_hash

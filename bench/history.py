@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -52,8 +53,10 @@ async def chain(client: Client, workflow_id: str, first_run: str) -> list[dict]:
     while run_id:
         history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
         events = history.events
+        kinds = Counter(EventType.Name(e.event_type).removeprefix("EVENT_TYPE_").lower() for e in events)
         runs.append({"run_id": run_id, "events": len(events), "bytes": sum(e.ByteSize() for e in events),
-                     "workflow_tasks": sum(e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED for e in events)})
+                     "workflow_tasks": sum(e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED for e in events),
+                     "kinds": dict(kinds.most_common(8))})
         last = events[-1] if events else None
         run_id = (last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
                   if last is not None and last.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW

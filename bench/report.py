@@ -132,6 +132,7 @@ def _history(r: dict) -> tuple[list[str], str]:
             f"{f['years_before_continue_as_new']} years fit in one run | (reported) | |"]
     lines = "\n".join(f"| {y['scenario']} | {y['years']} | {y['runs']} | {y['events']:,} | {y['bytes']:,} | "
                       f"{y['largest_run_events']:,} | {y['events_per_year']:,} |" for y in f["scenarios"])
+    kinds = ", ".join(f"{k} {v:,}" for k, v in f["scenarios"][0]["per_run"][0].get("kinds", {}).items())
     text = f"""## History
 
 {f['about']}
@@ -139,6 +140,11 @@ def _history(r: dict) -> tuple[list[str], str]:
 | scenario | years | runs | events (all runs) | bytes | largest run (events) | events per year |
 |---|---|---|---|---|---|---|
 {lines}
+
+Events per year: **{f['events_per_year']:,}** ({f['busiest']}), {f['bytes_per_year']:,} bytes; at Temporal's
+continue-as-new suggestion (4,096 events) that is **{f['years_before_continue_as_new']} years per run**; the
+workflow itself continues as new at 3,000 events (`PartnershipInput.history_limit`). The first run's
+events by type ({f['scenarios'][0]['scenario']}): {kinds}.
 
 {f.get('analysis', '')}"""
     return rows, text

@@ -88,6 +88,15 @@ class Inbox:
                 (delivered if status == "sent" else refused if status == "failed" else set()).add(purpose_of(key))
         return delivered, refused
 
+    def count(self, workflow_id: str) -> int:
+        """How many emails this workflow has sent or tried: a cheap sign that it moved."""
+        total = 0
+        for ledger in self.ledgers:
+            with closing(ledger._connect()) as db:
+                total += db.execute("SELECT COUNT(*) FROM sends WHERE send_key LIKE ?",
+                                    (workflow_id.replace("%", "") + "/%",)).fetchone()[0]
+        return total
+
     def has_asked(self, workflow_id: str, purpose: str) -> bool:
         delivered, refused = self.mail(workflow_id)
         if purpose in delivered:
@@ -273,13 +282,15 @@ async def state_of(accord: Accord, wf: str, drive: Drive) -> PartnershipState:
 
 async def drive(accord: Accord, wf: str, steps: list[Step], *, poll: float = 0.05, timeout: float = 120,
                 rng: random.Random | None = None, think: float = 0.0, attempts: int = 20,
-                inbox: Inbox | None = None,
+                inbox: Inbox | None = None, refresh: float = 1.0,
                 until: Stage | Callable[[PartnershipState], bool] | None = GOAL) -> Drive:
     """Take every step as soon as the workflow asks for it; then wait for ``until`` (a stage,
     or a condition on the state; default: the goal, or a final stage; None: return at once).
 
     ``inbox``: act only once the email asking for the step has gone out (or was refused and
-    ops were told). Without it, steps are taken as soon as the state allows.
+    ops were told). Without it, steps are taken as soon as the state allows. With it, the
+    state (a query, which costs the worker as much as a workflow task) is asked again only
+    when the workflow has sent mail since, or ``refresh`` seconds have passed.
 
     ``think``: up to this many seconds (drawn from ``rng``) between actions, to spread a batch.
     A step refused while the state does not show it done is sent again (up to ``attempts``).
@@ -287,12 +298,27 @@ async def drive(accord: Accord, wf: str, steps: list[Step], *, poll: float = 0.0
     report = Drive(wf)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
+    seen: tuple[int, float] | None = None  # (emails, when) at the last query
+    state: PartnershipState | None = None
+
+    async def current() -> PartnershipState:
+        nonlocal seen, state
+        if inbox is None or state is None or seen is None:
+            fresh = True
+        else:
+            fresh = inbox.count(wf) != seen[0] or loop.time() - seen[1] > refresh
+        if fresh:
+            mail = inbox.count(wf) if inbox else 0
+            state = await state_of(accord, wf, report)
+            seen = (mail, loop.time())
+        return state
+
     for step in steps:
         tries = 0
         while True:
             if loop.time() > deadline:
                 raise TimeoutError(f"{wf}: step {step.what!r} not done in {timeout:g} s")
-            state = await state_of(accord, wf, report)
+            state = await current()
             needed = step.needed(state)
             if needed is False:
                 break
@@ -304,8 +330,10 @@ async def drive(accord: Accord, wf: str, steps: list[Step], *, poll: float = 0.0
             try:
                 await step.act(accord, wf)
                 report.actions += 1
+                seen = None  # it changed: ask again next time
                 break
-            except (ActionRefused, Exception) as exc:  # noqa: BLE001 - checked against the state below
+            except Exception as exc:  # noqa: BLE001 - checked against the state below
+                seen = None
                 tries += 1
                 message = exc.message if isinstance(exc, ActionRefused) else f"{type(exc).__name__}: {exc}"
                 report.retried.append(f"{step.what}: {message}")
@@ -316,7 +344,7 @@ async def drive(accord: Accord, wf: str, steps: list[Step], *, poll: float = 0.0
         return report
     reached = at_or_beyond(until) if isinstance(until, Stage) else until
     while True:
-        state = await state_of(accord, wf, report)
+        state = await current()
         if reached(state):
             report.final = state
             return report

@@ -71,19 +71,22 @@ async def test_worker_killed_at_random_points_changes_nothing(dev_env, settings,
         return sum(1 for r in sg.sends() if str((r.body.get("custom_args") or {}).get("workflow_id")) in dirty_ids)
 
     async def kill_at_random() -> None:
-        for n in range(KILLS):
+        # Kill points spread over the lifecycle by how far the batch has got (mail/send requests
+        # so far: the batch makes about 23), each either as that request arrives (SendGrid has
+        # the email, the worker has not heard back) or a random moment after it.
+        thresholds = sorted(rng.sample(range(1, 20), KILLS))
+        for n, threshold in enumerate(thresholds):
+            while dirty_sends() < threshold and not done.is_set():
+                await asyncio.sleep(0.002)
+            point = f"as mail/send #{threshold} arrives"
             if rng.random() < 0.5:
-                point = f"after {rng.uniform(0.2, 2.5):.2f} s"
-                await asyncio.wait([asyncio.ensure_future(done.wait())], timeout=float(point.split()[1]))
-            else:
-                point = "mid-send"
-                before, deadline = dirty_sends(), time.monotonic() + 5
-                while dirty_sends() == before and time.monotonic() < deadline and not done.is_set():
-                    await asyncio.sleep(0.002)
+                pause = rng.uniform(0.01, 0.4)
+                point = f"{pause:.2f} s after mail/send #{threshold}"
+                await asyncio.sleep(pause)
             if done.is_set():
                 return
             worker.kill()
-            kills.append(f"kill {n + 1}: {point} at {time.monotonic() - t0:.1f} s")
+            kills.append(f"kill {n + 1}: {point}, at {time.monotonic() - t0:.1f} s")
             await asyncio.sleep(rng.uniform(0, 0.5))
             await worker.start()
 
@@ -117,6 +120,8 @@ async def test_worker_killed_at_random_points_changes_nothing(dev_env, settings,
     for d in dirty_drives:
         for line in d.retried:
             print(f"  {d.workflow_id}: {line}")
+    for line in report.query_errors:
+        print(f"  state query failed before it answered: {line}")
 
     assert len(kills) >= 2, f"seed {seed}: the batch finished before the worker could be killed twice"
     assert failed == {wf: [] for wf in failed}, f"seed {seed}"

@@ -86,7 +86,7 @@ def _throughput(r: dict) -> tuple[list[str], str]:
 | lifecycle ({', '.join(f['stages'])}) | {f['lifecycle']['workflows']} | {f['lifecycle']['workflow_tasks']} | {f['lifecycle']['seconds']} | {f['lifecycle']['wft_per_second']} |
 | yardstick (one activity each) | {f['yardstick']['workflows']} | {f['yardstick']['workflow_tasks']} | {f['yardstick']['seconds']} | {f['yardstick']['wft_per_second']} |
 
-Ratio **{f['ratio']}** (target ≥ 0.7). Updates (people's actions) sent: {f['lifecycle']['actions']}; emails sent: {f['lifecycle']['emails']}.
+Ratio **{f['ratio']}** (target ≥ 0.7). Updates (people's actions) sent: {f['lifecycle']['actions']}; emails sent: {f['lifecycle']['emails']}; the driver's state queries: {f['lifecycle'].get('queries', '?')}.
 Left out of the lifecycle: {f.get('left_out', 'nothing')}.
 
 {f.get('analysis', '')}"""

@@ -265,6 +265,7 @@ class Drive:
     # recorded. A person would have seen an error for an action that did not fail for good.
     retried: list[str] = field(default_factory=list)
     query_errors: int = 0
+    queries: int = 0
     final: PartnershipState | None = None
 
 
@@ -273,6 +274,7 @@ async def state_of(accord: Accord, wf: str, drive: Drive) -> PartnershipState:
     delay = 0.05
     while True:
         try:
+            drive.queries += 1
             return await asyncio.wait_for(accord.state(wf), 10)
         except Exception:  # noqa: BLE001 - no worker or server yet: ask again
             drive.query_errors += 1
@@ -353,9 +355,10 @@ async def drive(accord: Accord, wf: str, steps: list[Step], *, poll: float = 0.0
         await asyncio.sleep(poll)
 
 
-async def drive_all(accord: Accord, workflows: list[tuple[str, list[Step]]], *, concurrency: int = 50,
+async def drive_all(accord: Accord, workflows: list[tuple[str, list[Step]]], *, concurrency: int | None = None,
                     **options) -> list[Drive]:
-    gate = asyncio.Semaphore(concurrency)
+    """Drive them all at once (or ``concurrency`` at a time)."""
+    gate = asyncio.Semaphore(concurrency or max(len(workflows), 1))
 
     async def one(wf: str, steps: list[Step]) -> Drive:
         async with gate:

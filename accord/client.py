@@ -271,7 +271,11 @@ class Accord:
         """Updates to a finished or unknown workflow fail at the RPC level: say why in words."""
         try:
             description = await self.handle(workflow_id).describe()
-        except RPCError:
+        except RPCError as missing:
+            if missing.status != RPCStatusCode.NOT_FOUND:
+                # An outage is not a missing partnership: say what is wrong, and that it may have to be redone.
+                return ActionRefused(f"Temporal is not answering ({missing.message}); nothing is known to have changed. "
+                                     "Try again in a minute.")
             return NotFound(f"There is no {what} workflow {workflow_id!r}.")
         if what == "escalation" and description.status == WorkflowExecutionStatus.COMPLETED:
             final = await self.client.get_workflow_handle(workflow_id, result_type=EscalationState).result()

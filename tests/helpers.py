@@ -73,4 +73,16 @@ async def skip_time(env, duration) -> None:
 
     request = SleepRequest()
     request.duration.FromTimedelta(duration)
-    await env.client.test_service.unlock_time_skipping_with_sleep(request, timeout=timedelta(minutes=2))
+    await env.client.test_service.unlock_time_skipping_with_sleep(request, timeout=timedelta(seconds=30))
+
+
+async def release_time_skipping(env) -> None:
+    """The Java test server can keep time-skipping locked after a workflow task it refused at a
+    continue-as-new boundary: unlock it (an extra unlock is refused harmlessly)."""
+    from temporalio.api.testservice.v1 import UnlockTimeSkippingRequest
+    from temporalio.service import RPCError
+
+    try:
+        await env.client.test_service.unlock_time_skipping(UnlockTimeSkippingRequest())
+    except RPCError:
+        pass

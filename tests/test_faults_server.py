@@ -142,11 +142,6 @@ async def test_dev_server_stopped_and_started_mid_lifecycle(settings, tmp_path):
     assert reminded.final.tasks["legal"].reminders_sent
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "client bug (accord/client.py, not a workflow): when Temporal is unreachable, Accord._update turns the "
-    "RPC error into ActionRefused and _explain, failing to describe the workflow, says \"There is no "
-    "partnership workflow ...\"; the CLI and the web app then tell a person their partnership does not "
-    "exist (and that nothing was done) during an outage. It should say Temporal is not answering"))
 async def test_an_outage_is_not_reported_as_a_missing_partnership(settings, tmp_path):
     settings = settings.model_copy(update={"temporal_address": f"127.0.0.1:{free_port()}", "data_dir": tmp_path / "a"})
     settings.data_dir.mkdir(parents=True)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
+
+import pytest
+from temporalio.service import RPCError
 
 from accord.models import (
     Channel,
@@ -16,7 +20,7 @@ from accord.models import (
 )
 from accord.reports.files import write_reports
 from tests.conftest import DATA, running_worker
-from tests.helpers import skip_time, state_where, unique
+from tests.helpers import release_time_skipping, skip_time, state_where, unique
 from tests.report_checks import check_audit, look_at_report
 
 DAY = timedelta(days=1)
@@ -96,6 +100,7 @@ def answer(review_id: str, kind: str, n: int, who: str) -> ReviewInputSubmission
     return ReviewInputSubmission(review_id=review_id, stakeholder=who, note=f"{kind} {n}: on plan", channel=Channel.api)
 
 
+@pytest.mark.timeout(900)  # about a minute on an idle machine; far longer when the machine is shared
 async def test_five_years_of_one_partnership(ts_env, settings, accord_for, tmp_path):
     """Weekly statuses and every review for five years, a missed target, an imbalance, two renewals,
     continue-as-new along the way: every timer fires on time and every email goes out once."""
@@ -108,6 +113,7 @@ async def test_five_years_of_one_partnership(ts_env, settings, accord_for, tmp_p
         end = launched + timedelta(days=365 * YEARS + 2)
         snapshot = None
         last_metric_month = 0
+        hiccups = 0
         while True:
             agenda = await accord.agenda(wf)
             for review in agenda.reviews:
@@ -136,7 +142,16 @@ async def test_five_years_of_one_partnership(ts_env, settings, accord_for, tmp_p
             # Wake an hour after the next review opens or the next open one closes.
             upcoming = [r.scheduled_for if r.opened_at is None else r.inputs_due_at for r in agenda.reviews]
             step = min(upcoming, default=now + DAY) - now
-            await skip_time(ts_env, max(step, timedelta(0)) + timedelta(hours=1))
+            try:
+                await skip_time(ts_env, max(step, timedelta(0)) + timedelta(hours=1))
+                hiccups = 0
+            except RPCError:
+                # The test server can drop a long time-skip on a loaded machine; the loop reads
+                # where the clock got to and goes on from there.
+                hiccups += 1
+                assert hiccups < 8, "the time-skipping server keeps failing"
+                await release_time_skipping(ts_env)
+                await asyncio.sleep(1)
         state = await accord.state(wf)
         definition = await accord.definition(wf)
 

@@ -557,10 +557,13 @@ class EscalationWorkflow:
     # ------------------------------------------------------------------ signals
 
     @workflow.signal
-    def request_withdrawal(self, withdraw: Withdraw) -> None:
+    def request_withdrawal(self, withdraw: Withdraw | None) -> None:
         """The partnership withdraws it (the overdue work got done, the partnership closed).
         Workflows cannot send Updates, so this is a signal: an invalid one is logged and ignored.
         Besides stakeholders and ops, the actor may be "accord" (the partnership workflow itself)."""
+        if not isinstance(withdraw, Withdraw):
+            workflow.logger.warning("request_withdrawal without a withdrawal ignored: %r", withdraw)
+            return
         try:
             if withdraw.actor != "accord":
                 self._check_actor(withdraw.actor)
@@ -571,9 +574,9 @@ class EscalationWorkflow:
         self._apply_withdraw(withdraw)
 
     @workflow.signal
-    def amendment_decided(self, decided: AmendmentDecided) -> None:
+    def amendment_decided(self, decided: AmendmentDecided | None) -> None:
         """The partnership's approval of the amendment this resolution proposed has ended."""
-        if self.state.status != EscalationStatus.awaiting_amendment:
+        if not isinstance(decided, AmendmentDecided) or self.state.status != EscalationStatus.awaiting_amendment:
             workflow.logger.warning("amendment_decided for %s ignored: it is %s", self.state.id, self.state.status.value)
             return
         self.state.amendment_outcome = decided.outcome
@@ -587,11 +590,16 @@ class EscalationWorkflow:
         self._publish()
 
     @workflow.signal
-    async def email_event(self, event: EmailEvent) -> None:
+    async def email_event(self, event: EmailEvent | None) -> None:
         """Delivery news from the mail webhook (the emails carry this workflow's id)."""
+        parts = event.send_key.split("/") if isinstance(event, EmailEvent) else []
+        if len(parts) < 2:
+            # Not one of this workflow's send keys (or no event at all): a signal cannot be
+            # refused, and raising here would fail every workflow task from now on.
+            workflow.logger.warning("email_event ignored: %r", event)
+            return
         if event.event in ("bounce", "dropped", "blocked"):
-            who = event.send_key.rsplit("/", 1)[-1]
-            await self._unreachable(who, f"{event.event}: {event.reason or 'no reason given'}", event.send_key.split("/")[-2])
+            await self._unreachable(parts[-1], f"{event.event}: {event.reason or 'no reason given'}", parts[-2])
 
 
 ESCALATION_WORKFLOWS = [EscalationWorkflow]

@@ -117,6 +117,9 @@ COMPLETABLE = (TaskKind.checklist, TaskKind.deliverable, TaskKind.action, TaskKi
 MAX_EMAIL_EVENTS = 200
 MAX_TIMELINE = 500
 MAX_ANSWERED = 200
+# Free text people send (results, reasons, comments): the state travels through every query
+# and continue-as-new, and Temporal refuses payloads over 2 MB.
+MAX_TEXT = 5_000
 
 
 def _once(handler):
@@ -154,6 +157,12 @@ def _once_validated(validator):
         validator(self, arg)
 
     return wrapper
+
+
+def _check_text(*fields: tuple[str, str]) -> None:
+    for what, text in fields:
+        if len(text) > MAX_TEXT:
+            raise ValueError(f"{what} is longer than {MAX_TEXT:,} characters.")
 
 
 def _recheck(validator: Callable[[object], None], arg: object) -> None:
@@ -1137,6 +1146,7 @@ class PartnershipWorkflow:
             raise ValueError(
                 f"This task was already completed by {task.completed_by} on {task.completed_at:%Y-%m-%d %H:%M} UTC."
             )
+        _check_text(("The result", completion.result), ("The task id", completion.task_id))
 
     @workflow.update
     @_once
@@ -1205,6 +1215,7 @@ class PartnershipWorkflow:
             raise ValueError("An override needs a reason.")
         if self.state.alignment.passed:
             raise ValueError("The alignment check has already passed.")
+        _check_text(("The reason", override.reason))
 
     @workflow.update
     @_once
@@ -1248,6 +1259,7 @@ class PartnershipWorkflow:
             raise ValueError(f"It is not {decision.actor}'s turn yet: signing order is {', '.join(approval.approvers)}.")
         if decision.decision in (DecisionKind.reject, DecisionKind.request_changes) and not decision.comment.strip():
             raise ValueError("Please give a reason.")
+        _check_text(("The comment", decision.comment))
 
     @workflow.update
     @_once
@@ -1281,6 +1293,7 @@ class PartnershipWorkflow:
             raise ValueError(f"{delegation.to} is already an approver.")
         if not delegation.reason.strip():
             raise ValueError("A delegation needs a reason.")
+        _check_text(("The reason", delegation.reason))
 
     def _open_approval(self, approval_id: str, round_no: int | None) -> ApprovalState:
         approval = self.state.approvals.get(approval_id)
@@ -1411,6 +1424,7 @@ class PartnershipWorkflow:
             raise ValueError("The value must be a number.")
         if self.state.stage not in (Stage.launch, Stage.active, Stage.renewal):
             raise ValueError(f"Metrics are recorded from launch on (the partnership is in {self.state.stage.value}).")
+        _check_text(("The note", observation.note))
 
     @workflow.update
     @_once
@@ -1449,6 +1463,7 @@ class PartnershipWorkflow:
                 raise ValueError("Every action needs a title.")
             if action.owner not in self.people:
                 raise ValueError(f"The action owner {action.owner!r} is not a stakeholder of this partnership.")
+        _check_text(*(("A decision", d) for d in outcome.decisions), *(("An action", a.title) for a in outcome.actions))
 
     @workflow.update
     @_once
@@ -1479,6 +1494,7 @@ class PartnershipWorkflow:
             raise ValueError("The amended definition is not valid: " + "; ".join(f"{p.dotted}: {p.message}" for p in found[:5]))
         if not diff.changes(self.definition, proposal.definition):
             raise ValueError("The amended definition is the same as the one in force.")
+        _check_text(("The reason", proposal.reason))
 
     @workflow.update
     @_once
@@ -1499,10 +1515,14 @@ class PartnershipWorkflow:
         # No workflow.patched() here: validators must not add to history.
         if self.state.stage not in (Stage.launch, Stage.active, Stage.renewal):
             raise ValueError(f"A partnership closes once launched (it is in {self.state.stage.value}).")
+        _check_text(("The reason", request.reason))
 
     @workflow.signal
-    def escalation_changed(self, change: EscalationChanged) -> None:
+    def escalation_changed(self, change: EscalationChanged | None) -> None:
         """An escalation's own workflow climbed a level, was acknowledged, resolved or withdrawn."""
+        if not isinstance(change, EscalationChanged):
+            workflow.logger.warning("escalation_changed without a change ignored: %r", change)
+            return
         record = next((e for e in self.state.escalations if e.id == change.escalation_id), None)
         if record is None:
             workflow.logger.warning("escalation_changed for unknown escalation %s", change.escalation_id)
@@ -1516,8 +1536,12 @@ class PartnershipWorkflow:
         self._publish()
 
     @workflow.signal
-    async def email_event(self, event: EmailEvent) -> None:
+    async def email_event(self, event: EmailEvent | None) -> None:
         """Delivery news from the mail provider's webhook. Bounces and drops make the person unreachable."""
+        if not isinstance(event, EmailEvent) or len(event.send_key) > MAX_TEXT or "/" not in event.send_key:
+            # A signal cannot be refused; raising would fail every workflow task from now on.
+            workflow.logger.warning("email_event ignored: %r", event if not isinstance(event, EmailEvent) else event.send_key[:200])
+            return
         self.state.email_events.append(
             EmailEventRecord(send_key=event.send_key, event=event.event, reason=event.reason,
                              recipient=event.recipient, at=workflow.now())
@@ -1554,6 +1578,7 @@ class PartnershipWorkflow:
         if self.state.stage.is_final:
             raise ValueError(f"The partnership is {self.state.stage.value}.")
 
+        _check_text(("The reason", request.reason), ("The subject", request.subject))
 
 def _statement_task(stakeholder: str) -> str:
     return f"statement-{stakeholder}"

@@ -244,6 +244,8 @@ class ReviewCadence:
         if not review.inputs:
             await self._skipped(review)
         wf._publish()
+        if review.kind == ReviewKind.weekly_status:
+            return  # the weekly status is in the state and the report; ops get the meetings' records
         await wf._email_ops(
             f"review-record/{review.id}",
             f"Record: {review.kind.title} #{review.n} ({wf.definition.name})",

@@ -62,71 +62,67 @@ def near(rgb: list[int], colour: tuple[int, int, int], tolerance: int = 40) -> b
 
 async def look_at_report(html: Path, screenshot: Path, state: PartnershipState) -> None:
     """Open the report in Chromium, screenshot it whole, and check what it shows."""
-    from playwright.async_api import async_playwright, expect
+    from playwright.async_api import expect
 
-    from tests.test_browser import CHROMIUM_ARGS, chromium_path
+    from tests.test_browser import chromium, chromium_path
 
     executable = chromium_path()
     observations = state.metrics["referrals"].observations
     statuses = len(state.rag_history)
-    async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            page = await browser.new_page(viewport={"width": 1280, "height": 900})
-            # Nothing leaves the file: any request but the file itself would fail the test.
-            requests: list[str] = []
-            page.on("request", lambda r: requests.append(r.url))
-            await page.goto(html.resolve().as_uri())
-            await expect(page.get_by_role("heading", level=1)).to_have_text(state.name)
+    async with chromium(executable) as browser:
+        page = await browser.new_page(viewport={"width": 1280, "height": 900})
+        # Nothing leaves the file: any request but the file itself would fail the test.
+        requests: list[str] = []
+        page.on("request", lambda r: requests.append(r.url))
+        await page.goto(html.resolve().as_uri())
+        await expect(page.get_by_role("heading", level=1)).to_have_text(state.name)
 
-            # The metric chart: its target line labelled, one point per observation, all below the target.
-            chart = page.locator("figure.metric-chart").first
-            await expect(chart).to_be_visible()
-            await expect(chart.get_by_role("img")).to_have_accessible_name("Qualified referrals")
-            target = chart.locator("svg.line-chart line.target")
-            await expect(chart.locator("g.reference.target text")).to_have_text("target 10")
-            await expect(chart.locator("g.reference.target text")).to_be_visible()
-            target_box = await target.bounding_box()
-            plot_box = await chart.locator("svg.line-chart").bounding_box()
-            assert target_box["width"] > plot_box["width"] * 0.7
-            points = chart.locator("g.points circle")
-            await expect(points).to_have_count(len(observations))
-            point_boxes = [await points.nth(i).bounding_box() for i in range(len(observations))]
-            for box in point_boxes:
-                assert box["width"] > 4, "points are big enough to see"
-                assert box["y"] > target_box["y"], "3 referrals a month is drawn below the target of 10"
-            xs = [b["x"] for b in point_boxes]
-            assert xs == sorted(xs) and xs[-1] - xs[0] > plot_box["width"] * 0.7, "points spread over five years"
+        # The metric chart: its target line labelled, one point per observation, all below the target.
+        chart = page.locator("figure.metric-chart").first
+        await expect(chart).to_be_visible()
+        await expect(chart.get_by_role("img")).to_have_accessible_name("Qualified referrals")
+        target = chart.locator("svg.line-chart line.target")
+        await expect(chart.locator("g.reference.target text")).to_have_text("target 10")
+        await expect(chart.locator("g.reference.target text")).to_be_visible()
+        target_box = await target.bounding_box()
+        plot_box = await chart.locator("svg.line-chart").bounding_box()
+        assert target_box["width"] > plot_box["width"] * 0.7
+        points = chart.locator("g.points circle")
+        await expect(points).to_have_count(len(observations))
+        point_boxes = [await points.nth(i).bounding_box() for i in range(len(observations))]
+        for box in point_boxes:
+            assert box["width"] > 4, "points are big enough to see"
+            assert box["y"] > target_box["y"], "3 referrals a month is drawn below the target of 10"
+        xs = [b["x"] for b in point_boxes]
+        assert xs == sorted(xs) and xs[-1] - xs[0] > plot_box["width"] * 0.7, "points spread over five years"
 
-            # The RAG chart: a row per party and the overall, one cell per weekly status.
-            rows = page.locator("svg.rag-chart g.rag-row")
-            await expect(rows).to_have_count(3)
-            cell_boxes = []
-            for i, label in enumerate(["Alpha Ltd", "Beta GmbH", "Overall"]):
-                row = rows.nth(i)
-                await expect(row).to_have_attribute("data-row", label)
-                await expect(row.locator("rect.cell")).to_have_count(statuses)
-            for colour in ("red", "amber"):
-                cell = rows.nth(2).locator(f"rect.cell.rag-{colour}").first
-                await expect(cell).to_be_visible()
-                cell_boxes.append((colour, await cell.bounding_box()))
-            await expect(rows.nth(1).locator("rect.cell.rag-none")).to_have_count(3)  # Beta's three silent weeks
-            await expect(page.locator("table.reviews tbody tr")).to_have_count(
-                sum(1 for r in state.reviews.values() if r.opened_at and r.kind.value != "weekly_status"))
+        # The RAG chart: a row per party and the overall, one cell per weekly status.
+        rows = page.locator("svg.rag-chart g.rag-row")
+        await expect(rows).to_have_count(3)
+        cell_boxes = []
+        for i, label in enumerate(["Alpha Ltd", "Beta GmbH", "Overall"]):
+            row = rows.nth(i)
+            await expect(row).to_have_attribute("data-row", label)
+            await expect(row.locator("rect.cell")).to_have_count(statuses)
+        for colour in ("red", "amber"):
+            cell = rows.nth(2).locator(f"rect.cell.rag-{colour}").first
+            await expect(cell).to_be_visible()
+            cell_boxes.append((colour, await cell.bounding_box()))
+        await expect(rows.nth(1).locator("rect.cell.rag-none")).to_have_count(3)  # Beta's three silent weeks
+        await expect(page.locator("table.reviews tbody tr")).to_have_count(
+            sum(1 for r in state.reviews.values() if r.opened_at and r.kind.value != "weekly_status"))
 
-            await page.screenshot(path=str(screenshot), full_page=True)
-            assert requests == [html.resolve().as_uri()], requests
+        await page.screenshot(path=str(screenshot), full_page=True)
+        assert requests == [html.resolve().as_uri()], requests
 
-            # Read the screenshot back: a real picture, with the chart's marks in their colours.
-            probes = [(target_box["x"] + dx, target_box["y"] + target_box["height"] / 2)
-                      for dx in range(0, int(target_box["width"]), 3)]
-            probes += [(b["x"] + b["width"] / 2, b["y"] + b["height"] / 2) for b in point_boxes]
-            probes += [(b["x"] + b["width"] / 2, b["y"] + b["height"] / 2) for _, b in cell_boxes]
-            src = "data:image/png;base64," + base64.b64encode(screenshot.read_bytes()).decode()
-            reader = await browser.new_page()
-            seen = await reader.evaluate(_READ_PNG, {"src": src, "probes": probes})
-        finally:
-            await browser.close()
+        # Read the screenshot back: a real picture, with the chart's marks in their colours.
+        probes = [(target_box["x"] + dx, target_box["y"] + target_box["height"] / 2)
+                  for dx in range(0, int(target_box["width"]), 3)]
+        probes += [(b["x"] + b["width"] / 2, b["y"] + b["height"] / 2) for b in point_boxes]
+        probes += [(b["x"] + b["width"] / 2, b["y"] + b["height"] / 2) for _, b in cell_boxes]
+        src = "data:image/png;base64," + base64.b64encode(screenshot.read_bytes()).decode()
+        reader = await browser.new_page()
+        seen = await reader.evaluate(_READ_PNG, {"src": src, "probes": probes})
 
     assert seen["width"] == 1280 and seen["height"] > 2000, (seen["width"], seen["height"])
     assert seen["colours"] > 40 and seen["content"] > 0.05, "the screenshot is not blank"

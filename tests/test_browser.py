@@ -45,6 +45,19 @@ def chromium_path() -> str:
     return path
 
 
+@asynccontextmanager
+async def chromium(executable: str):
+    """Debian's Chromium, headless, closed whatever the test does."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
 class Collect(logging.Handler):
     def __init__(self) -> None:
         super().__init__()
@@ -87,7 +100,7 @@ async def serving(settings: Settings, accord: Accord, listener: socket.socket,
 
 
 async def test_person_completes_a_task_from_the_outbox(dev_env, settings, accord_for, tmp_path):
-    from playwright.async_api import async_playwright, expect
+    from playwright.async_api import expect
 
     executable = chromium_path()
     listener, base = listen(settings)
@@ -98,26 +111,22 @@ async def test_person_completes_a_task_from_the_outbox(dev_env, settings, accord
         wf = await accord.start(screening_definition())
         await until(lambda: mail_for(settings, "arun@acme.example", "Capability audit"))
         async with serving(settings, accord, listener, access_log):
-            async with async_playwright() as p:
-                browser = await p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-                try:
-                    page = await browser.new_page()
-                    await page.goto(f"{base}/outbox")
-                    await page.get_by_role("link", name="A task for you: Capability audit").click()
-                    await expect(page.get_by_role("heading", level=1)).to_contain_text("Capability audit")
+            async with chromium(executable) as browser:
+                page = await browser.new_page()
+                await page.goto(f"{base}/outbox")
+                await page.get_by_role("link", name="A task for you: Capability audit").click()
+                await expect(page.get_by_role("heading", level=1)).to_contain_text("Capability audit")
 
-                    # The email's own button, inside the sandboxed frame, opens the action page.
-                    await page.frame_locator("iframe.email").get_by_role("link", name="Complete this task").click()
-                    await page.wait_for_url(f"{base}/a/**")
-                    await expect(page.get_by_role("heading", level=1)).to_have_text("Capability audit")
-                    assert "Due" in await page.locator("dl.facts").inner_text()
+                # The email's own button, inside the sandboxed frame, opens the action page.
+                await page.frame_locator("iframe.email").get_by_role("link", name="Complete this task").click()
+                await page.wait_for_url(f"{base}/a/**")
+                await expect(page.get_by_role("heading", level=1)).to_have_text("Capability audit")
+                assert "Due" in await page.locator("dl.facts").inner_text()
 
-                    await page.get_by_label("Result or notes").fill("Audit done in the browser.")
-                    await page.get_by_role("button", name="Mark done").click()
-                    await expect(page.get_by_role("status")).to_contain_text("marked done")
-                    await page.screenshot(path=str(tmp_path / "task-done.png"), full_page=True)
-                finally:
-                    await browser.close()
+                await page.get_by_label("Result or notes").fill("Audit done in the browser.")
+                await page.get_by_role("button", name="Mark done").click()
+                await expect(page.get_by_role("status")).to_contain_text("marked done")
+                await page.screenshot(path=str(tmp_path / "task-done.png"), full_page=True)
 
         task = (await accord.state(wf)).tasks["capability"]
 
@@ -135,7 +144,7 @@ async def test_person_completes_a_task_from_the_outbox(dev_env, settings, accord
 
 
 async def test_signatory_reads_and_approves_the_mou_from_the_outbox(dev_env, settings, accord_for, tmp_path):
-    from playwright.async_api import async_playwright, expect
+    from playwright.async_api import expect
 
     executable = chromium_path()
     listener, base = listen(settings)
@@ -149,39 +158,35 @@ async def test_signatory_reads_and_approves_the_mou_from_the_outbox(dev_env, set
         await until(lambda: idle(accord, wf))
         version = (await accord.state(wf)).mou.versions[0]
         async with serving(settings, accord, listener):
-            async with async_playwright() as p:
-                browser = await p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-                try:
-                    page = await browser.new_page()
-                    await page.goto(f"{base}/outbox")
-                    await (page.get_by_role("row").filter(has_text="alice@acme.example")
-                           .get_by_role("link", name="MOU signature").click())
-                    await expect(page.get_by_role("heading", level=1)).to_contain_text("Decision needed: MOU signature")
+            async with chromium(executable) as browser:
+                page = await browser.new_page()
+                await page.goto(f"{base}/outbox")
+                await (page.get_by_role("row").filter(has_text="alice@acme.example")
+                       .get_by_role("link", name="MOU signature").click())
+                await expect(page.get_by_role("heading", level=1)).to_contain_text("Decision needed: MOU signature")
 
-                    await page.frame_locator("iframe.email").get_by_role("link", name="Review and decide").click()
-                    await page.wait_for_url(f"{base}/a/**")
-                    await expect(page.get_by_role("heading", level=1)).to_have_text("MOU signature")
-                    # The MOU itself, version 1 and its full hash, the deadline, and who else signs.
-                    await expect(page.get_by_role("heading", name="Memorandum of Understanding")).to_be_visible()
-                    document = page.get_by_role("article")
-                    await expect(document).to_contain_text("Each party keeps its own IP.")
-                    facts = page.locator("dl.facts")
-                    await expect(facts).to_contain_text(version.hash)
-                    await expect(facts).to_contain_text("Deadline")
-                    signers = page.get_by_role("table", name="Who signs")
-                    await expect(signers).to_contain_text("Amir Acme")
-                    await expect(signers).to_contain_text("Bea Beta")
-                    # Every form field is reachable by its label.
-                    for label in ("Reason for declining", "What should change?", "Delegate to"):
-                        await expect(page.get_by_label(label)).to_be_visible()
-                    await page.screenshot(path=str(tmp_path / "mou-page.png"), full_page=True)
+                await page.frame_locator("iframe.email").get_by_role("link", name="Review and decide").click()
+                await page.wait_for_url(f"{base}/a/**")
+                await expect(page.get_by_role("heading", level=1)).to_have_text("MOU signature")
+                # The MOU itself, version 1 and its full hash, the deadline, and who else signs.
+                await expect(page.get_by_role("heading", name="Memorandum of Understanding")).to_be_visible()
+                document = page.get_by_role("article")
+                await expect(document).to_contain_text("Each party keeps its own IP.")
+                facts = page.locator("dl.facts")
+                await expect(facts).to_contain_text(version.hash)
+                await expect(facts).to_contain_text("Deadline")
+                signers = page.get_by_role("table", name="Who signs")
+                await expect(signers).to_contain_text("Amir Acme")
+                await expect(signers).to_contain_text("Bea Beta")
+                # Every form field is reachable by its label.
+                for label in ("Reason for declining", "What should change?", "Delegate to"):
+                    await expect(page.get_by_label(label)).to_be_visible()
+                await page.screenshot(path=str(tmp_path / "mou-page.png"), full_page=True)
 
-                    await page.get_by_role("button", name="Approve version 1").click()
-                    await expect(page.get_by_role("status")).to_contain_text("Your decision (approve) is recorded")
-                    await expect(page.locator("dl.facts")).to_contain_text(version.hash)
-                    await page.screenshot(path=str(tmp_path / "mou-approved.png"), full_page=True)
-                finally:
-                    await browser.close()
+                await page.get_by_role("button", name="Approve version 1").click()
+                await expect(page.get_by_role("status")).to_contain_text("Your decision (approve) is recorded")
+                await expect(page.locator("dl.facts")).to_contain_text(version.hash)
+                await page.screenshot(path=str(tmp_path / "mou-approved.png"), full_page=True)
 
         approval = (await accord.state(wf)).approvals["mou"]
 
@@ -192,7 +197,7 @@ async def test_signatory_reads_and_approves_the_mou_from_the_outbox(dev_env, set
 
 
 async def test_contact_acknowledges_records_care_and_resolves_an_escalation(dev_env, settings, accord_for, tmp_path):
-    from playwright.async_api import async_playwright, expect
+    from playwright.async_api import expect
 
     from accord.models import EscalationRequest, EscalationStatus
 
@@ -205,44 +210,40 @@ async def test_contact_acknowledges_records_care_and_resolves_an_escalation(dev_
         _, record = await accord.raise_escalation(wf, EscalationRequest(reason="Data migration slipping", level=2))
         await until(lambda: mail_for(settings, "bea@beta.example", "Escalation (Sponsors)"))
         async with serving(settings, accord, listener):
-            async with async_playwright() as p:
-                browser = await p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-                try:
-                    page = await browser.new_page()
-                    await page.goto(f"{base}/outbox")
-                    await (page.get_by_role("row").filter(has_text="bea@beta.example")
-                           .get_by_role("link", name="Escalation (Sponsors)").click())
-                    await page.frame_locator("iframe.email").get_by_role("link", name="Open the escalation").click()
-                    await page.wait_for_url(f"{base}/a/**")
-                    await expect(page.get_by_role("heading", level=1)).to_have_text("Data migration slipping")
-                    await expect(page.get_by_role("table", name="Levels")).to_contain_text("Sponsors")
-                    await page.screenshot(path=str(tmp_path / "escalation-open.png"), full_page=True)
+            async with chromium(executable) as browser:
+                page = await browser.new_page()
+                await page.goto(f"{base}/outbox")
+                await (page.get_by_role("row").filter(has_text="bea@beta.example")
+                       .get_by_role("link", name="Escalation (Sponsors)").click())
+                await page.frame_locator("iframe.email").get_by_role("link", name="Open the escalation").click()
+                await page.wait_for_url(f"{base}/a/**")
+                await expect(page.get_by_role("heading", level=1)).to_have_text("Data migration slipping")
+                await expect(page.get_by_role("table", name="Levels")).to_contain_text("Sponsors")
+                await page.screenshot(path=str(tmp_path / "escalation-open.png"), full_page=True)
 
-                    await page.get_by_label("Note").fill("Taking this to the steering group.")
-                    await page.get_by_role("button", name="Acknowledge", exact=True).click()
-                    await expect(page.get_by_role("status")).to_contain_text("stops climbing")
+                await page.get_by_label("Note").fill("Taking this to the steering group.")
+                await page.get_by_role("button", name="Acknowledge", exact=True).click()
+                await expect(page.get_by_role("status")).to_contain_text("stops climbing")
 
-                    await page.get_by_label("Clarify", exact=True).fill("Cut-over date moved twice in three weeks.")
-                    await page.get_by_role("button", name="Record clarify").click()
-                    await expect(page.get_by_role("status")).to_contain_text("Clarify is recorded")
-                    for party, text in (("Beta Ltd", "Beta lacks a second DBA."),
-                                        ("Acme Corp", "Acme needs the data before the audit.")):
-                        await page.get_by_label("Whose perspective").select_option(label=party)
-                        await page.get_by_label("Acknowledge", exact=True).fill(text)
-                        await page.get_by_role("button", name="Record acknowledge").click()
-                        await expect(page.get_by_role("status")).to_contain_text("Acknowledge is recorded")
-                    await page.get_by_label("Reframe", exact=True).fill("Both want residents on the new system this quarter.")
-                    await page.get_by_role("button", name="Record reframe").click()
-                    await page.get_by_label("Explore", exact=True).fill("Acme lends a DBA for four weeks.")
-                    await page.get_by_role("button", name="Record explore").click()
-                    await expect(page.get_by_role("status")).to_contain_text("The CARE record is complete")
-                    await page.screenshot(path=str(tmp_path / "escalation-care.png"), full_page=True)
+                await page.get_by_label("Clarify", exact=True).fill("Cut-over date moved twice in three weeks.")
+                await page.get_by_role("button", name="Record clarify").click()
+                await expect(page.get_by_role("status")).to_contain_text("Clarify is recorded")
+                for party, text in (("Beta Ltd", "Beta lacks a second DBA."),
+                                    ("Acme Corp", "Acme needs the data before the audit.")):
+                    await page.get_by_label("Whose perspective").select_option(label=party)
+                    await page.get_by_label("Acknowledge", exact=True).fill(text)
+                    await page.get_by_role("button", name="Record acknowledge").click()
+                    await expect(page.get_by_role("status")).to_contain_text("Acknowledge is recorded")
+                await page.get_by_label("Reframe", exact=True).fill("Both want residents on the new system this quarter.")
+                await page.get_by_role("button", name="Record reframe").click()
+                await page.get_by_label("Explore", exact=True).fill("Acme lends a DBA for four weeks.")
+                await page.get_by_role("button", name="Record explore").click()
+                await expect(page.get_by_role("status")).to_contain_text("The CARE record is complete")
+                await page.screenshot(path=str(tmp_path / "escalation-care.png"), full_page=True)
 
-                    await page.get_by_label("Resolution").fill("Acme lends a DBA; weekly cut-over check.")
-                    await page.get_by_role("button", name="Resolve", exact=True).click()
-                    await expect(page.get_by_role("status")).to_have_text("The escalation is resolved.")
-                finally:
-                    await browser.close()
+                await page.get_by_label("Resolution").fill("Acme lends a DBA; weekly cut-over check.")
+                await page.get_by_role("button", name="Resolve", exact=True).click()
+                await expect(page.get_by_role("status")).to_have_text("The escalation is resolved.")
 
         final = await accord.escalation(wf, record.id)
 

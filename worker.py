@@ -23,9 +23,9 @@ from temporalio.worker import Worker
 
 from accord.client import connect
 from accord.config import Settings
+from accord.documents.store import DocumentStore
 from accord.mail.ledger import Ledger
 from accord.mail.outbox import Outbox
-from accord.documents.store import DocumentStore
 from activities.documents import DocumentActivities
 from activities.email import EmailActivities, Mailer
 from workflows.escalation import ESCALATION_WORKFLOWS
@@ -163,11 +163,9 @@ def configure_logging(settings: Settings | None = None) -> None:
 
 
 def main() -> None:
-    configure_logging()
-    try:
-        asyncio.run(run())
-    except KeyboardInterrupt:
-        pass
+    from accord.cli import worker as worker_command  # one way in: `accord worker`
+
+    worker_command()
 
 
 if __name__ == "__main__":

@@ -42,6 +42,7 @@ from accord.models import (
     TaskCompletion,
     Withdraw,
 )
+from accord.ops.process_exit import exit_process
 
 app = typer.Typer(
     help="Accord: partnership governance as code, on Temporal.",
@@ -701,18 +702,19 @@ def apikey_create(name: Annotated[str, typer.Argument(help="Who uses it (recorde
 def worker(address: Address = None, namespace: Namespace = None) -> None:
     """Run a worker (workflows + activities) against Temporal."""
     import worker as accord_worker
-
     from accord.config import ConfigError
 
     settings = _settings(address, namespace)
     accord_worker.configure_logging(settings)
+    code = 0
     try:
         asyncio.run(accord_worker.run(settings))
     except KeyboardInterrupt:
         pass
     except ConfigError as exc:
         err.print(f"error: {exc}", markup=False, highlight=False)
-        raise typer.Exit(1) from None
+        code = 1
+    exit_process(code)
 
 
 @app.command()
@@ -727,6 +729,7 @@ def web(address: Address = None, namespace: Namespace = None) -> None:
         asyncio.run(serve(settings, log_config=None))
     except KeyboardInterrupt:
         pass
+    exit_process(0)
 
 
 @app.command()
@@ -743,6 +746,7 @@ def up(definition: Annotated[Path, typer.Option(help="The sample partnership to 
     except KeyboardInterrupt:
         pass
     out.print("stopped.")
+    exit_process(0)
 
 
 

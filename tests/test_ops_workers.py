@@ -10,21 +10,25 @@
 from __future__ import annotations
 
 import asyncio
-import json
 
 import httpx
-import pytest
 import yaml
 from pydantic import SecretStr
 
-import definitions
 from accord.config import Settings
 from accord.mail.ledger import Ledger
 from accord.mail.sendgrid_backend import SendGridMailer
 from accord.models import Channel, DecisionInput, DecisionKind, EscalationRequest, Stage
 from tests.conftest import DATA, running_worker
 from tests.fake_sendgrid import FakeSendGrid, slow
-from tests.helpers import ALIGNED, eventually, pass_checklist, state_where, submit_statements, unique
+from tests.helpers import (
+    ALIGNED,
+    eventually,
+    pass_checklist,
+    state_where,
+    submit_statements,
+    unique,
+)
 from tests.ops_helpers import identities, start_worker, total
 
 KEY = "k" * 32
@@ -118,7 +122,8 @@ async def test_two_workers_share_a_batch_with_metrics_and_json_logs(dev_env, set
         assert health == {"status": "ok"} and ready["status"] == "ready" and ready["temporal"] == "ok"
     finally:
         codes = [await asyncio.to_thread(w.terminate) for w in workers]
-    assert codes == [0, 0], [w.log_lines()[-20:] for w in workers]
+    assert codes == [0, 0], "\n\n".join(f"{w.identity} exited {c}:\n" + "\n".join(w.log_lines()[-20:])
+                                        for w, c in zip(workers, codes, strict=True) if c)
 
     # Structured logs: one JSON object a line; workflow and activity lines carry the workflow id.
     logs = [entry for w in workers for entry in w.json_logs()]

@@ -99,11 +99,6 @@ async def test_provider_faults_deliver_each_email_once_and_refusals_reach_ops(de
     assert sum(sg.chaos.faults.values()) >= len(FAULTS)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "workflow bug: when screening ends, PartnershipWorkflow._screening cancels the task chasers, and with "
-    "them any ops notice still being retried (_chase_task -> _email -> _unreachable -> _email_ops): if the "
-    "provider is failing when a stakeholder's address is refused for good and screening completes before it "
-    "recovers, ops are never told the person is unreachable (the state says so; the email never goes)"))
 async def test_ops_hear_of_an_unreachable_person_even_if_screening_ends_first(dev_env, settings, accord_for, sg):
     from temporalio.api.enums.v1 import EventType
 

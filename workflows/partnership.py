@@ -105,6 +105,10 @@ PATCH_ESCALATION_CHILD = "escalation-child"
 # v0.2 waited at launch; partnerships that got there under v0.2 keep waiting, new ones
 # launch, run their reviews and renewals, continue as new, and close.
 PATCH_OPERATE = "launch-and-reviews"
+# v0.3 sent ops' "unreachable" notice from whatever found the failure, so a chaser cancelled
+# at the end of its stage cancelled the notice too; notices now outlive their cause, and the
+# workflow ends only once every tracked email is out.
+PATCH_OPS_NOTICES = "ops-notices-outlive-their-cause"
 
 # Tasks the launch checklist implies without a deadline of their own (metric baselines).
 LAUNCH_DEFAULT_DUE = Duration(seconds=14 * 86400)
@@ -234,6 +238,8 @@ class PartnershipWorkflow:
         amender.cancel()
         if self.state.closed_at is not None:
             await self._archive()
+        if workflow.patched(PATCH_OPS_NOTICES):
+            await workflow.wait_condition(lambda: all(f.done() for f in self._in_flight))
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.state
 
@@ -1015,13 +1021,20 @@ class PartnershipWorkflow:
         self._log("email_failed", detail=f"Could not reach {who}: {why}", data={"to": who, "purpose": purpose})
         self.state.unreachable = sorted({*self.state.unreachable, who})
         self._publish()
-        if not who.startswith("ops"):
-            await self._email_ops(
-                f"unreachable/{who}/{purpose}",
-                f"Cannot reach {who}: {self.definition.name}",
-                {"heading": f"{who} is unreachable by email", "body": f"{why}. The message was: {purpose}.",
-                 "consequence": "Nobody receives this request until the address is fixed in the definition."},
-            )
+        if who.startswith("ops"):
+            return
+        notice = self._email_ops(
+            f"unreachable/{who}/{purpose}",
+            f"Cannot reach {who}: {self.definition.name}",
+            {"heading": f"{who} is unreachable by email", "body": f"{why}. The message was: {purpose}.",
+             "consequence": "Nobody receives this request until the address is fixed in the definition."},
+        )
+        if workflow.patched(PATCH_OPS_NOTICES):
+            sending = asyncio.ensure_future(notice)
+            self._track(sending)
+            await asyncio.shield(sending)
+        else:
+            await notice
 
     async def _email_ops(self, purpose: str, subject: str, context: dict) -> None:
         await asyncio.gather(

@@ -450,6 +450,9 @@ class DecisionInput(Payload):
     comment: str = ""
     round: int | None = Field(None, description="The round the decision is for; a stale round is refused.")
     channel: Channel = Channel.temporal
+    document_hash: str | None = Field(
+        None, description="The SHA-256 of the document version decided on (\"\" for none): a decision on another "
+                          "version, or without one when a document is up for decision, is refused. None: not checked.")
 
 
 class DelegationInput(Payload):
@@ -544,6 +547,7 @@ class CloseRequest(Payload):
 class UpdateResult(Payload):
     ok: bool = True
     message: str
+    partnership: str | None = Field(None, description="The partnership's name (so a page can say it without asking again).")
 
 
 # --- activities -------------------------------------------------------------------

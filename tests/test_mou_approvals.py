@@ -161,8 +161,16 @@ async def test_changes_requested_start_a_new_round_on_a_revised_version(ts_env, 
         with pytest.raises(ActionRefused, match="superseded by round 2"):
             await accord.decide(wf, DecisionInput(approval_id="mou", actor="amir", decision=DecisionKind.approve, round=1))
         await state_where(accord, wf, lambda s: "waiting on alice, amir, bea" in s.detail)
+        # A decision naming the version it is for is refused for any other version, and for none.
+        old, new = state.mou.versions[0].hash, state.mou.versions[1].hash
+        for stale in (old, ""):
+            with pytest.raises(ActionRefused, match=f"version 2, SHA-256 {new}"):
+                await accord.decide(wf, DecisionInput(approval_id="mou", actor="amir", decision=DecisionKind.approve,
+                                                      round=2, document_hash=stale))
+        assert not (await accord.state(wf)).approvals["mou"].decisions_in_round()
         for who in ("alice", "amir", "bea"):
-            await accord.decide(wf, DecisionInput(approval_id="mou", actor=who, decision=DecisionKind.approve, round=2))
+            await accord.decide(wf, DecisionInput(approval_id="mou", actor=who, decision=DecisionKind.approve, round=2,
+                                                  document_hash=new if who == "amir" else None))
         state = await state_where(accord, wf, launched_after_signature)
     round2 = [d for d in state.approvals["mou"].decisions if d.round == 2]
     assert {d.document_version for d in round2} == {2}

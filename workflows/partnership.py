@@ -139,11 +139,12 @@ def _once(handler):
         update_id = workflow.current_update_info().id
         earlier = self.state.answered.get(update_id)
         if earlier is not None:
-            return UpdateResult(message=earlier)
+            return UpdateResult(message=earlier, partnership=self.definition.name)
         result = await handler(self, arg)
         self.state.answered[update_id] = result.message
         for stale in list(self.state.answered)[:-MAX_ANSWERED]:
             del self.state.answered[stale]
+        result.partnership = self.definition.name
         return result
 
     return wrapper
@@ -1272,6 +1273,11 @@ class PartnershipWorkflow:
             raise ValueError(f"It is not {decision.actor}'s turn yet: signing order is {', '.join(approval.approvers)}.")
         if decision.decision in (DecisionKind.reject, DecisionKind.request_changes) and not decision.comment.strip():
             raise ValueError("Please give a reason.")
+        if decision.document_hash is not None and decision.document_hash != (approval.document_hash or ""):
+            raise ValueError(
+                f"This decision is not for the version now up for decision (version {approval.document_version}, "
+                f"SHA-256 {approval.document_hash}). Please open the link again, read it, and decide there."
+                if approval.document_hash else f"{approval.title} is not a decision on a document.")
         _check_text(("The comment", decision.comment))
 
     @workflow.update

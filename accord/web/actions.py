@@ -341,7 +341,9 @@ async def _send(accord: Accord, claim: tokens.Claim, form: Mapping[str, Any], pa
         return await accord.decide(
             wf,
             DecisionInput(approval_id=claim.ref, actor=claim.recipient, decision=decision, comment=comment,
-                          round=claim.round, channel=Channel.email_link),
+                          round=claim.round, channel=Channel.email_link,
+                          # The workflow checks it too: a form for an older version is refused there.
+                          document_hash=_text(form, "document_hash")),
         )
     if claim.action == "review":
         return await _review_input(accord, claim, form, page)

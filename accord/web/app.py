@@ -253,8 +253,7 @@ def create_app(settings: Settings, accord: Accord | None = None) -> FastAPI:
             page = await escalation_page(claim, esc)
             return action_page(request, token, page, esc.partnership, {"error": exc.message, "form": sent}, 409)
         except TimeoutError:
-            raise Problem(503, "No answer yet", "Accord did not confirm in time. Open the link again in a minute "
-                          "to see whether it was recorded.", changed_nothing=False) from None
+            raise _no_answer_yet() from None
         esc = await escalation_of(claim.workflow_id)
         if esc.status.is_final:
             return render(request, "action_done.html", {"partnership": esc.partnership, "message": result.message})
@@ -270,20 +269,35 @@ def create_app(settings: Settings, accord: Accord | None = None) -> FastAPI:
                           "Please open the link from your email again and submit the form there.")
         if claim.action == "escalation":
             return await escalation_submit(request, token, claim, form)
+        if claim.action == "review" or "document_hash" in form:
+            return await submit_with_page(request, token, claim, form)
+        # Tasks, statements and decisions on no document go straight to the workflow, whose
+        # validators decide: one round trip. Only a refusal or an incomplete form costs the
+        # queries that draw the page as it is now (closed, superseded, already decided...).
+        try:
+            result = await asyncio.wait_for(actions.perform(client(), claim, form), UPDATE_TIMEOUT_SECONDS)
+        except (actions.FormError, Problem) as exc:
+            state = await state_of(claim.workflow_id)
+            page = await page_of(claim, state)  # raises the page's own clear Problem, as on GET
+            if isinstance(exc, Problem):
+                raise
+            return action_page(request, token, page, state.name, {"error": str(exc), "form": dict(form)}, 422)
+        except TimeoutError:
+            raise _no_answer_yet() from None
+        return render(request, "action_done.html", {"partnership": result.partnership, "message": result.message})
+
+    async def submit_with_page(request: Request, token: str, claim: tokens.Claim, form: Any) -> Response:
+        # A review form follows the definition in force, and a decision on a document is sent
+        # only for the very version the page shows: both need the page first.
         state = await state_of(claim.workflow_id)
-        # A decision gets the page's checks first, so a closed, superseded or repeated one gets
-        # the same clear page as on GET, and a document that cannot be read cannot be signed.
-        # The workflow's validators still decide.
-        page = await page_of(claim, state) if claim.action in ("decision", "review") else None
+        page = await page_of(claim, state)
         try:
             result = await asyncio.wait_for(actions.perform(client(), claim, form, page), UPDATE_TIMEOUT_SECONDS)
         except actions.FormError as exc:
-            return action_page(request, token, page or await page_of(claim, state), state.name,
-                               {"error": str(exc), "form": dict(form)}, 422)
+            return action_page(request, token, page, state.name, {"error": str(exc), "form": dict(form)}, 422)
         except TimeoutError:
-            raise Problem(503, "No answer yet", "Accord did not confirm in time. Open the link again in a minute "
-                          "to see whether it was recorded.", changed_nothing=False) from None
-        document = page.context.get("document") if page is not None else None
+            raise _no_answer_yet() from None
+        document = page.context.get("document")
         signed = document is not None and form.get("decision") in {k.value for k in DecisionKind}
         return render(request, "action_done.html", {
             "partnership": state.name, "message": result.message, "document": document if signed else None,
@@ -294,6 +308,11 @@ def create_app(settings: Settings, accord: Accord | None = None) -> FastAPI:
 
 def _problem_context(request: Request, problem: Problem) -> dict[str, Any]:
     return {"problem": problem, "personal": request.url.path.startswith("/a/"), "posted": request.method == "POST"}
+
+
+def _no_answer_yet() -> Problem:
+    return Problem(503, "No answer yet", "Accord did not confirm in time. Open the link again in a minute "
+                   "to see whether it was recorded.", changed_nothing=False)
 
 
 def _unavailable() -> Problem:

@@ -11,7 +11,7 @@ from accord import search_attributes as sa
 from accord.cli import app
 from accord.models import Channel, Stage
 from tests.conftest import DATA, running_worker
-from tests.helpers import eventually, state_where, unique
+from tests.helpers import ALIGNED, eventually, pass_checklist, state_where, submit_statements, unique
 
 
 async def test_start_query_and_list_by_search_attribute(dev_env, settings, accord_for):
@@ -43,6 +43,23 @@ async def test_start_query_and_list_by_search_attribute(dev_env, settings, accor
             assert wf not in [r.workflow_id for r in await accord.list(stage="active")]
 
         await eventually(listed)
+
+        # Upserts carry only what changed: the capability audit done moves no deadline (the
+        # statements are due first), the statements in move it; the name is upserted once.
+        await pass_checklist(accord, wf, {"capability": "arun"})
+        await submit_statements(accord, wf, ALIGNED)
+        upserts = [
+            dict(e.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields)
+            for e in (await accord.handle(wf).fetch_history()).events
+            if e.HasField("upsert_workflow_search_attributes_event_attributes")
+        ]
+        upserts = [fields for fields in upserts if set(fields) != {"TemporalChangeVersion"}]  # the SDK's, for patches
+        current: dict[str, bytes] = {}
+        for fields in upserts:
+            assert all(current.get(key) != p.data for key, p in fields.items()), f"unchanged values upserted: {fields}"
+            current.update((key, p.data) for key, p in fields.items())
+        assert len(upserts) >= 2 and all(sa.PARTNERSHIP.name not in fields for fields in upserts[1:])
+        assert any(sa.NEXT_DEADLINE.name in fields for fields in upserts[1:])
 
 
 async def cli(args: list[str]):

@@ -42,6 +42,20 @@ from tests.lifecycle import Inbox, drive_all
 
 BATCH = 4  # partnerships per side: one of each shape in tests/lifecycle.batch_definitions
 KILLS = 4
+# An open bug in the SDK's Core (temporalio/sdk-python#1591, fix in review as
+# temporalio/sdk-rust#1597): when a worker dies inside a workflow task and the next task
+# brings an update together with other new events, the history it writes does not replay
+# (the update's acceptance is placed after commands that replay puts after it). The run
+# stops with this failure on every later replay. README "Known issues" gives the recovery.
+UPSTREAM_REPLAY_BUG = "Nondeterminism error: Update machine does not handle this event"
+
+
+async def xfail_on_upstream_replay_bug(accord, workflow_ids, seed: int) -> None:
+    """xfail (naming the upstream bug) if that bug stopped a partnership; otherwise return, so
+    the caller's own error and checks stand."""
+    hit = {wf: failures for wf in workflow_ids if (failures := await failed_tasks(accord, wf))}
+    if hit and all(UPSTREAM_REPLAY_BUG in f for failures in hit.values() for f in failures):
+        pytest.xfail(f"seed {seed}: temporalio/sdk-python#1591 stopped {sorted(hit)} after a kill: {next(iter(hit.values()))[0][:200]}")
 
 
 @pytest.fixture
@@ -99,14 +113,20 @@ async def test_worker_killed_at_random_points_changes_nothing(dev_env, settings,
             dirty_ids = {wf for wf, _ in dirty_batch}
             t0 = time.monotonic()
             monkey = asyncio.create_task(kill_at_random())
-            clean_drives, dirty_drives = await asyncio.gather(
-                drive_all(clean, clean_batch, timeout=150, inbox=Inbox(clean_settings.ledger_path)),
-                drive_all(dirty, dirty_batch, timeout=150, inbox=Inbox(dirty_settings.ledger_path)),
-            )
-            done.set()
-            await monkey
-            driven = time.monotonic() - t0
-            await quiescent(clean, [wf for wf, _ in clean_batch + dirty_batch], timeout=90)
+            try:
+                clean_drives, dirty_drives = await asyncio.gather(
+                    drive_all(clean, clean_batch, timeout=150, inbox=Inbox(clean_settings.ledger_path)),
+                    drive_all(dirty, dirty_batch, timeout=150, inbox=Inbox(dirty_settings.ledger_path)),
+                )
+                done.set()
+                await monkey
+                driven = time.monotonic() - t0
+                await quiescent(clean, [wf for wf, _ in clean_batch + dirty_batch], timeout=90)
+            except Exception:
+                done.set()
+                monkey.cancel()
+                await xfail_on_upstream_replay_bug(clean, dirty_ids, seed)
+                raise
             failed = {wf: await failed_tasks(clean, wf) for wf, _ in clean_batch + dirty_batch}
             report = await compare_runs(clean, clean_drives, dirty_drives, sg,
                                         [Ledger(clean_settings.ledger_path), Ledger(dirty_settings.ledger_path)], seed)
@@ -124,6 +144,8 @@ async def test_worker_killed_at_random_points_changes_nothing(dev_env, settings,
         print(f"  state query failed before it answered: {line}")
 
     assert len(kills) >= 2, f"seed {seed}: the batch finished before the worker could be killed twice"
+    if any(failed.values()):
+        await xfail_on_upstream_replay_bug(clean, list(failed), seed)
     assert failed == {wf: [] for wf in failed}, f"seed {seed}"
     assert report.twice == [], f"seed {seed}: delivered more than once: {report.twice}"
     assert report.attempting == [], f"seed {seed}: sends with unknown outcome left: {report.attempting}"

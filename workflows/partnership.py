@@ -18,7 +18,6 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.common import SearchAttributePair
 from temporalio.workflow import ParentClosePolicy
 from temporalio.exceptions import ApplicationError
 
@@ -109,6 +108,9 @@ PATCH_OPERATE = "launch-and-reviews"
 # at the end of its stage cancelled the notice too; notices now outlive their cause, and the
 # workflow ends only once every tracked email is out.
 PATCH_OPS_NOTICES = "ops-notices-outlive-their-cause"
+# v0.3 upserted every search attribute on every state change; now only those that changed
+# (a fifth of a year's history was upserts that changed nothing).
+PATCH_CHANGED_ATTRIBUTES = "upsert-changed-attributes-only"
 
 # Tasks the launch checklist implies without a deadline of their own (metric baselines).
 LAUNCH_DEFAULT_DUE = Duration(seconds=14 * 86400)
@@ -124,6 +126,9 @@ MAX_ANSWERED = 200
 # Free text people send (results, reasons, comments): the state travels through every query
 # and continue-as-new, and Temporal refuses payloads over 2 MB.
 MAX_TEXT = 5_000
+
+
+_UNSET = object()
 
 
 def _once(handler):
@@ -206,6 +211,8 @@ class PartnershipWorkflow:
         # Emails and child starts of the operating stages: continue-as-new waits for them.
         self._in_flight: list[asyncio.Future] = []
         self._chased: set[str] = set()
+        # Search attribute values as last upserted by this run (a new run upserts them all once).
+        self._attributes: dict[str, object] = {}
         # Escalations whose proposed amendment could not go to approval: answered by _amendments.
         self._refusals: list[EscalationRecord] = []
         if self.state.stage == Stage.screening:
@@ -1073,15 +1080,19 @@ class PartnershipWorkflow:
         self.state.health = health.assess(self.state, self._stage_available)
         deadline = self.state.next_deadline()
         levels = [e.level for e in self.state.open_escalations()]
-        pairs = [
-            SearchAttributePair(sa.STAGE, self.state.stage.value),
-            SearchAttributePair(sa.STATUS, self.state.health.value),
-            SearchAttributePair(sa.ESCALATION_LEVEL, max(levels, default=0)),
-            SearchAttributePair(sa.PARTNERSHIP, self.definition.name),
-        ]
-        updates = [p.key.value_set(p.value) for p in pairs]
-        updates.append(sa.NEXT_DEADLINE.value_set(deadline) if deadline else sa.NEXT_DEADLINE.value_unset())
-        workflow.upsert_search_attributes(updates)
+        values = {
+            sa.STAGE: self.state.stage.value,
+            sa.STATUS: self.state.health.value,
+            sa.ESCALATION_LEVEL: max(levels, default=0),
+            sa.PARTNERSHIP: self.definition.name,
+            sa.NEXT_DEADLINE: deadline,
+        }
+        if workflow.patched(PATCH_CHANGED_ATTRIBUTES):
+            values = {key: value for key, value in values.items() if self._attributes.get(key.name, _UNSET) != value}
+            self._attributes.update((key.name, value) for key, value in values.items())
+        if values:
+            workflow.upsert_search_attributes(
+                [key.value_set(value) if value is not None else key.value_unset() for key, value in values.items()])
         workflow.set_current_details(self._details_markdown())
         telemetry.observe_partnership(self)  # metrics and logs only: no workflow commands
 

@@ -20,6 +20,10 @@ from datetime import timedelta
 
 from temporalio.client import Client
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import (
+    SandboxedWorkflowRunner,
+    SandboxRestrictions,
+)
 
 from accord.client import connect
 from accord.config import Settings
@@ -70,11 +74,20 @@ def activities_for(settings: Settings, mailer: Mailer | None = None) -> list:
     return [email.send_email, documents.render_mou, documents.store_document, documents.archive_partnership]
 
 
+# The workflow modules are imported once and shared by every run, instead of once per run in
+# its own sandbox: a cached partnership then holds about a quarter of the memory and a new
+# run costs a third of the CPU (bench/RESULTS.md). Safe because they keep no mutable module
+# state (tests/test_workflow_modules.py checks it). The sandbox's checks on what workflow
+# code may call still run on every history in CI: the replayer there keeps the full sandbox.
+WORKFLOW_RUNNER = SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows"))
+
+
 def build_worker(client: Client, settings: Settings, *, mailer: Mailer | None = None, task_queue: str | None = None) -> Worker:
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
         workflows=WORKFLOWS,
+        workflow_runner=WORKFLOW_RUNNER,
         activities=activities_for(settings, mailer),
         # On shutdown, running activities get this long to finish before they are cancelled.
         graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_grace),

@@ -29,6 +29,7 @@ from tests.fake_sendgrid import FakeSendGrid
 from tests.fault_worker import build
 from tests.faults import (
     API_KEY,
+    UPSTREAM_REPLAY_BUG,
     WorkerProcess,
     compare_runs,
     failed_tasks,
@@ -42,12 +43,6 @@ from tests.lifecycle import Inbox, drive_all
 
 BATCH = 4  # partnerships per side: one of each shape in tests/lifecycle.batch_definitions
 KILLS = 4
-# An open bug in the SDK's Core (temporalio/sdk-python#1591, fix in review as
-# temporalio/sdk-rust#1597): when a worker dies inside a workflow task and the next task
-# brings an update together with other new events, the history it writes does not replay
-# (the update's acceptance is placed after commands that replay puts after it). The run
-# stops with this failure on every later replay. README "Known issues" gives the recovery.
-UPSTREAM_REPLAY_BUG = "Nondeterminism error: Update machine does not handle this event"
 
 
 async def xfail_on_upstream_replay_bug(accord, workflow_ids, seed: int) -> None:

@@ -16,6 +16,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from tests.conftest import RECORDED_HISTORIES
+from tests.faults import stopped_by_upstream_replay_bug
 from worker import WORKFLOWS
 
 SAVED = Path(__file__).parent / "histories"
@@ -54,4 +55,7 @@ async def test_histories_recorded_in_this_run_replay():
         import pytest
 
         pytest.skip("run with the rest of the suite: no workflow ran before this test")
-    assert await replay(RECORDED_HISTORIES) == {}
+    # A history the crash test's workers already failed with the SDK's open replay bug is
+    # known not to replay (that test reports it as an expected failure, with its seed).
+    histories = [h for h in RECORDED_HISTORIES if not stopped_by_upstream_replay_bug(h)]
+    assert await replay(histories) == {}

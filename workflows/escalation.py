@@ -602,4 +602,4 @@ class EscalationWorkflow:
             await self._unreachable(parts[-1], f"{event.event}: {event.reason or 'no reason given'}", parts[-2])
 
 
-ESCALATION_WORKFLOWS = [EscalationWorkflow]
+ESCALATION_WORKFLOWS = (EscalationWorkflow,)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
-from weakref import WeakKeyDictionary
 
 from temporalio import workflow
 
@@ -27,14 +26,12 @@ class _Seen:
     level: str | None = None
 
 
-_seen: WeakKeyDictionary[Any, _Seen] = WeakKeyDictionary()
-
-
 def _first_look(wf: Any) -> tuple[_Seen, bool]:
-    seen = _seen.get(wf)
+    # Kept on the workflow instance: workflow modules are shared by every run (worker.py).
+    seen = getattr(wf, "_telemetry_seen", None)
     if seen is not None:
         return seen, False
-    seen = _seen[wf] = _Seen()
+    seen = wf._telemetry_seen = _Seen()
     return seen, workflow.info().continued_run_id is not None
 
 

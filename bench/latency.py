@@ -96,7 +96,7 @@ async def run(env, root: Path, decisions: int = 1000, log=print) -> dict:
                                                         channel=Channel.api), result_type=UpdateResult)
                             raw.append(time.perf_counter() - t)
                             assert "recorded" in out.message
-                    if n % 5 == 0:  # the two queries the POST makes before its update: state, then definition
+                    if n % 5 == 0:  # what a refused POST or a GET adds: the state query, then the definition
                         t = time.perf_counter()
                         await accord.state(wf_raw)
                         queries.append(time.perf_counter() - t)

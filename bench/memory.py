@@ -73,7 +73,7 @@ async def _yardsticks_idle(handles: list, timeout: float) -> None:
             await asyncio.sleep(0.2)
 
 
-async def run(env, root: Path, n: int = 10_000, small_cache: int = 1000, touch: int = 3000, runner: str = "sandboxed",
+async def run(env, root: Path, n: int = 10_000, small_cache: int = 1000, touch: int = 3000, runner: str = "accord",
               max_wft: int = 100, yardsticks: int = 2000, log=print) -> dict:
     settings = bench_settings(root, f"memory-{runner}")
     accord = Accord(env.client, settings)

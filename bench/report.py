@@ -67,8 +67,8 @@ def _latency(r: dict) -> tuple[list[str], str]:
 | raw `execute_update("decide")` | {f['raw']['n']} | {f['raw']['p50_ms']} | {f['raw']['p99_ms']} | {f['raw']['mean_ms']} |
 | yardstick: raw update on a minimal workflow | {f['yardstick_update']['n']} | {f['yardstick_update']['p50_ms']} | {f['yardstick_update']['p99_ms']} | {f['yardstick_update']['mean_ms']} |
 | yardstick: one-activity workflow, start to result | {f['yardstick_workflow']['n']} | {f['yardstick_workflow']['p50_ms']} | {f['yardstick_workflow']['p99_ms']} | {f['yardstick_workflow']['mean_ms']} |
-| inside the POST: the state query it makes first | {f['query']['n']} | {f['query']['p50_ms']} | {f['query']['p99_ms']} | {f['query']['mean_ms']} |
-| inside the POST: then the definition query (people's names) | {f['definition_query']['n']} | {f['definition_query']['p50_ms']} | {f['definition_query']['p99_ms']} | {f['definition_query']['mean_ms']} |
+| for reference: a state query (a GET, or a refused POST, makes one) | {f['query']['n']} | {f['query']['p50_ms']} | {f['query']['p99_ms']} | {f['query']['mean_ms']} |
+| for reference: the definition query (people's names, same) | {f['definition_query']['n']} | {f['definition_query']['p50_ms']} | {f['definition_query']['p99_ms']} | {f['definition_query']['mean_ms']} |
 
 POST / raw: p50 **{f['ratio_p50']}x**, p99 {f['ratio_p99']}x. Raw decide / yardstick update: p50 {f['raw_vs_yardstick_p50']}x.
 
@@ -96,21 +96,30 @@ Left out of the lifecycle: {f.get('left_out', 'nothing')}.
     return rows, text
 
 
+RUNNERS = {
+    "accord": "as shipped (workflows passed through the sandbox)",
+    "sandboxed": "a sandbox per run (the SDK's default)",
+    "unsandboxed": "unsandboxed",
+    "passthrough": "workflows passed through the sandbox",
+}
+
+
 def _memory(r: dict) -> tuple[list[str], str]:
     rows, parts = [], []
-    for runner, f in r["figures"].items():
+    for name, f in r["figures"].items():
+        runner = RUNNERS.get(name, name)
         a = f["all_cached"]
         ok = a["kb_per_partnership"] < 20
-        rows.append(f"| memory, {runner} runner: KB per cached partnership ({f['partnerships']:,} parked) | "
+        rows.append(f"| memory, {runner}: KB per cached partnership ({f['partnerships']:,} parked) | "
                     f"{a['kb_per_partnership']} KB ({a['ratio_to_yardstick']}x the yardstick's "
                     f"{f['yardstick']['kb_per_workflow']} KB) | < 20 KB | {_verdict(ok)} |")
         s = f.get("small_cache")
         if s:
-            rows.append(f"| memory, {runner} runner: cache {s['cache']:,}, {s['touched']:,} touched | RSS "
+            rows.append(f"| memory, {runner}: cache {s['cache']:,}, {s['touched']:,} touched | RSS "
                         f"{s['rss_before_mb']} → {s['rss_after_mb']} MB (peak {s['rss_peak_mb']}); evicted ones "
                         f"acted on: {'work' if s['worked'] else 'FAIL'} | bounded, working | "
                         f"{_verdict(s['worked'])} |")
-        parts.append(f"""### {runner} runner
+        parts.append(f"""### {runner}
 
 | | value |
 |---|---|

@@ -47,7 +47,7 @@ async def _one(name: str, quick: bool, root: Path, args) -> dict:
 
             out = {}
             for runner in args.runners.split(","):
-                n = 300 if quick else (args.memory_n if runner == "sandboxed" else args.memory_n_variants)
+                n = 300 if quick else (args.memory_n if runner == "accord" else args.memory_n_variants)
                 out[runner] = await memory.run(env, root, n=n, small_cache=100 if quick else 1000,
                                                touch=400 if quick else 3000, runner=runner, max_wft=args.max_wft,
                                                yardsticks=200 if quick else 2000)
@@ -62,10 +62,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes (harness check; results not kept)")
     parser.add_argument("--decisions", type=int, default=1000, help="decisions per path for the latency figure")
     parser.add_argument("--partnerships", type=int, default=60, help="partnerships in the throughput batch")
-    parser.add_argument("--memory-n", type=int, default=10_000, help="partnerships parked (sandboxed runner)")
+    parser.add_argument("--memory-n", type=int, default=10_000, help="partnerships parked (Accord's runner)")
     parser.add_argument("--memory-n-variants", type=int, default=2000, help="partnerships parked for other runners")
-    parser.add_argument("--runners", default="sandboxed,passthrough",
-                        help="workflow runners for the memory figure: sandboxed (as shipped), passthrough, unsandboxed")
+    parser.add_argument("--runners", default="accord,sandboxed",
+                        help="workflow runners for the memory figure: accord (as shipped: workflows passed through "
+                             "the sandbox), sandboxed (a sandbox per run), unsandboxed")
     parser.add_argument("--max-wft", type=int, default=4, help="worker's max concurrent workflow tasks (memory)")
     parser.add_argument("--years", type=int, default=3, help="simulated years for the history figure")
     args = parser.parse_args(argv)

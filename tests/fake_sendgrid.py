@@ -289,6 +289,10 @@ class FakeSendGrid:
                 if request.path != "/v3/mail/send":
                     self._json(404, ERRORS[404])
                     return
+                if not isinstance(request.body, dict):
+                    # Cut off mid-body (the sender was killed) or not JSON: SendGrid takes nothing.
+                    self._json(400, {"errors": [{"field": None, "message": "Invalid JSON"}]})
+                    return
                 with fake._lock:
                     answer = fake._script.popleft() if fake._script else None
                     recipient = _recipient(request.body)

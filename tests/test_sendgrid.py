@@ -385,3 +385,21 @@ async def test_api_key_and_links_stay_out_of_debug_logs(sg, settings, caplog):
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert API_KEY not in logged
     assert "/a/" not in logged
+
+
+def test_the_stand_in_takes_nothing_from_a_sender_cut_off_mid_request(sg):
+    # A worker killed while posting leaves half a body: SendGrid accepts no email from it (the
+    # crash test relies on the stand-in doing the same), and its activity feed keeps answering.
+    import socket
+    from urllib.parse import urlsplit
+
+    host = urlsplit(sg.url)
+    with socket.create_connection((host.hostname, host.port)) as conn:
+        conn.sendall(b"POST /v3/mail/send HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 500\r\n\r\n{\"personalizations\": [")
+    deadline = time.monotonic() + 5
+    while not sg.requests and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert sg.requests and sg.accepted == []
+    mailer = SendGridMailer("SG.test", host=sg.url, timeout=2)
+    assert asyncio.run(mailer.already_accepted("partnership-x/any/key/alice")) is None

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections import Counter
 from contextlib import closing
 from collections.abc import Awaitable, Callable
@@ -71,31 +72,40 @@ class Step:
 
 
 class Inbox:
-    """What has been sent, from the send ledgers (any mail backend): purposes delivered and refused."""
+    """What has been sent, from the send ledgers (any mail backend): purposes delivered and refused.
 
-    def __init__(self, *ledger_paths):
+    Read as one snapshot of every send, taken again at most every ``fresh`` seconds: a batch's
+    drivers ask many times a second, and a query per ask would cost the machine more than the
+    workers being measured."""
+
+    def __init__(self, *ledger_paths, fresh: float = 0.02):
         from accord.mail.ledger import Ledger
 
         self.ledgers = [Ledger(p) for p in ledger_paths]
+        self.fresh = fresh
+        self._taken = float("-inf")
+        self._sends: dict[str, list[tuple[str, str]]] = {}
+
+    def _by_workflow(self) -> dict[str, list[tuple[str, str]]]:
+        now = time.monotonic()
+        if now - self._taken >= self.fresh:
+            sends: dict[str, list[tuple[str, str]]] = {}
+            for ledger in self.ledgers:
+                with closing(ledger._connect()) as db:
+                    for key, status in db.execute("SELECT send_key, status FROM sends"):
+                        sends.setdefault(key.split("/", 1)[0], []).append((key, status))
+            self._sends, self._taken = sends, now
+        return self._sends
 
     def mail(self, workflow_id: str) -> tuple[set[str], set[str]]:
         delivered, refused = set(), set()
-        for ledger in self.ledgers:
-            with closing(ledger._connect()) as db:
-                rows = db.execute("SELECT send_key, status FROM sends WHERE send_key LIKE ?",
-                                  (workflow_id.replace("%", "") + "/%",)).fetchall()
-            for key, status in rows:
-                (delivered if status == "sent" else refused if status == "failed" else set()).add(purpose_of(key))
+        for key, status in self._by_workflow().get(workflow_id, []):
+            (delivered if status == "sent" else refused if status == "failed" else set()).add(purpose_of(key))
         return delivered, refused
 
     def count(self, workflow_id: str) -> int:
         """How many emails this workflow has sent or tried: a cheap sign that it moved."""
-        total = 0
-        for ledger in self.ledgers:
-            with closing(ledger._connect()) as db:
-                total += db.execute("SELECT COUNT(*) FROM sends WHERE send_key LIKE ?",
-                                    (workflow_id.replace("%", "") + "/%",)).fetchone()[0]
-        return total
+        return len(self._by_workflow().get(workflow_id, []))
 
     def has_asked(self, workflow_id: str, purpose: str) -> bool:
         delivered, refused = self.mail(workflow_id)

@@ -14,22 +14,18 @@ again under the same Message-ID (see accord/mail/smtp_backend.py).
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from temporalio import activity
 
 from accord import tokens
 from accord.mail import ics
 from accord.mail.ledger import Ledger
+from accord.ops import metrics
 from accord.mail.message import Message, PermanentMailError
 from accord.mail.render import render
 from accord.models import Attachment, EmailReceipt, EmailRequest
-from accord.ops import metrics
-
-T = TypeVar("T")
 
 
 class Mailer(Protocol):
@@ -54,15 +50,9 @@ class EmailActivities:
         self.base_url = base_url.rstrip("/")
         self.keys = keys
 
-    @staticmethod
-    async def _ledger(operation: Callable[..., T], *args: Any) -> T:
-        # A ledger write waits for the disk (it must survive a crash): off the event loop,
-        # which runs every other activity and the workflows' tasks meanwhile.
-        return await asyncio.to_thread(operation, *args)
-
     @activity.defn(name="send_email")
     async def send_email(self, request: EmailRequest) -> EmailReceipt:
-        entry = await self._ledger(self.ledger.get, request.send_key)
+        entry = self.ledger.get(request.send_key)
         if entry and entry.status == "sent":
             return EmailReceipt(send_key=request.send_key, status="already_sent", message_id=entry.message_id)
         if entry and entry.status == "failed":
@@ -70,7 +60,7 @@ class EmailActivities:
         if entry and entry.status == "attempting" and isinstance(self.mailer, CheckingMailer):
             accepted = await self.mailer.already_accepted(request.send_key)
             if accepted is not None:
-                await self._ledger(self.ledger.sent, request.send_key, accepted)
+                self.ledger.sent(request.send_key, accepted)
                 metrics.email_sent(request.template)  # the interrupted attempt could not count it
                 activity.logger.info("email %s was accepted by an interrupted attempt as %s", request.send_key, accepted)
                 return EmailReceipt(send_key=request.send_key, status="already_sent", message_id=accepted)
@@ -91,18 +81,18 @@ class EmailActivities:
             is_action=link is not None,
             attachments=(*request.attachments, *_invitation(request)),
         )
-        await self._ledger(self.ledger.attempting, request.send_key, request.to.id)
+        self.ledger.attempting(request.send_key, request.to.id)
         try:
             message_id = await self.mailer.send(message)
         except PermanentMailError as exc:
-            await self._ledger(self.ledger.failed, request.send_key, str(exc))
+            self.ledger.failed(request.send_key, str(exc))
             metrics.email_failed(request.template, "permanent")
             activity.logger.warning("email %s permanently refused: %s", request.send_key, exc)
             return EmailReceipt(send_key=request.send_key, status="failed", error=str(exc))
         except Exception:
             metrics.email_failed(request.template, "retryable")
             raise
-        await self._ledger(self.ledger.sent, request.send_key, message_id)
+        self.ledger.sent(request.send_key, message_id)
         metrics.email_sent(request.template)
         activity.logger.info("email %s sent as %s", request.send_key, message_id)
         return EmailReceipt(send_key=request.send_key, status="sent", message_id=message_id)

@@ -20,7 +20,7 @@ from accord.models import (
 )
 from definitions.schema import ApprovalPolicy, OnTimeout
 from tests.conftest import DATA, running_worker
-from tests.helpers import state_where, unique
+from tests.helpers import eventually, state_where, unique
 
 
 def launched_after_signature(state) -> bool:
@@ -145,8 +145,11 @@ async def test_changes_requested_start_a_new_round_on_a_revised_version(ts_env, 
         await sign(accord, wf, "bea", decision=DecisionKind.request_changes, comment="Clause 5: add joint IP terms")
         state = await state_where(accord, wf, lambda s: s.mou.awaiting_revision)
         assert state.approvals["mou"].outcome == ApprovalOutcome.changes_requested
-        ops_mail = [m for _, m in outbox.messages(settings.outbox_dir) if "ops@accord.example" in m["To"]]
-        assert any("Clause 5: add joint IP terms" in outbox.body(m, "plain") for m in ops_mail)
+
+        async def ops_told() -> None:  # the email goes out just after the state changes
+            ops_mail = [m for _, m in outbox.messages(settings.outbox_dir) if "ops@accord.example" in m["To"]]
+            assert any("Clause 5: add joint IP terms" in outbox.body(m, "plain") for m in ops_mail)
+        await eventually(ops_told)
 
         store = DocumentStore(settings.documents_dir)
         first = store.get(state.mou.versions[0].hash)

@@ -22,6 +22,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 import worker as accord_worker
+from tests import history_files
 from accord import search_attributes as sa
 from accord.client import Accord
 from accord.config import Settings, test_server_binary
@@ -104,15 +105,13 @@ async def accord_for(settings: Settings, request: pytest.FixtureRequest):
     save_to = os.environ.get("ACCORD_RECORD_HISTORIES")
     for accord in made:
         for workflow_id in accord.started:
-            handle = accord.client.get_workflow_handle(workflow_id)
-            history = await handle.fetch_history()
-            RECORDED_HISTORIES.append(history)
+            recorded = await history_files.everything_of(accord.client, workflow_id)
+            RECORDED_HISTORIES.extend(r.history for r in recorded)
             if save_to:
-                name = f"{request.node.name}-{workflow_id}.json".replace("/", "_")
-                Path(save_to).mkdir(parents=True, exist_ok=True)
-                (Path(save_to) / name).write_text(history.to_json())
-            try:
-                await handle.terminate(reason="test finished")
-            except RPCError as exc:  # it has already finished
-                if exc.status != RPCStatusCode.NOT_FOUND:
-                    raise
+                history_files.save(recorded, Path(save_to), request.node.name)
+            for r in reversed(recorded):  # children first: an abandoned child outlives its parent
+                try:
+                    await accord.client.get_workflow_handle(r.workflow_id).terminate(reason="test finished")
+                except RPCError as exc:  # it has already finished
+                    if exc.status != RPCStatusCode.NOT_FOUND:
+                        raise

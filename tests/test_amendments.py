@@ -26,6 +26,7 @@ from tests.conftest import DATA, running_worker
 from tests.helpers import state_where, unique
 from tests.test_operating import approve, to_active
 from workflows.escalation import EscalationWorkflow
+from workflows.partnership import PartnershipWorkflow
 
 
 def amended_yaml(definition, **weekly) -> str:
@@ -148,3 +149,30 @@ async def test_closing_archives_the_audit_export_and_ends_the_workflow(ts_env, s
     archived = DocumentStore(settings.documents_dir).get(state.archive_hash)
     assert '"format": "accord-audit/1"' in archived and '"closure_reason": "Objectives met"' in archived
     assert final is not None
+
+
+async def test_closing_withdraws_open_escalations_and_review_actions_are_chased(ts_env, settings, accord_for):
+    from accord.models import ActionInput, CloseRequest, ReviewOutcome, Stage, TaskKind
+
+    accord = accord_for(ts_env)
+    async with running_worker(ts_env.client, settings):
+        wf = await accord.start(unique(DATA / "operating.yaml"))
+        await to_active(accord, wf)
+        await ts_env.sleep(timedelta(days=10))  # weekly review 1 opens at +7d; inputs are due at +9d
+        state = await state_where(accord, wf, lambda s: s.reviews["weekly_status-1"].closed_at is not None)
+        await accord.record_review_outcome(wf, ReviewOutcome(
+            review_id="weekly_status-1", actor="ann", decisions=["Move the standup to Mondays"],
+            actions=[ActionInput(title="Send the new invitation", owner="ben", due_in_days=3)], channel=Channel.api))
+        state = await accord.state(wf)
+        action = state.tasks["action-weekly_status-1-1"]
+        assert (action.kind, action.owner, action.is_open) == (TaskKind.action, "ben", True)
+        assert state.reviews["weekly_status-1"].decisions == ["Move the standup to Mondays"]
+
+        _, record = await accord.raise_escalation(wf, EscalationRequest(reason="The data feed is late again"))
+        await accord.close(wf, CloseRequest(actor="ops", reason="Pilot ended"))
+        final = await ts_env.client.get_workflow_handle_for(PartnershipWorkflow.run, wf).result()
+        escalation = await ts_env.client.get_workflow_handle_for(EscalationWorkflow.run, record.workflow_id).result()
+    assert final.stage == Stage.closed
+    assert not final.open_tasks(), "closing waives the open action"
+    assert escalation.status.value == "withdrawn"
+    assert escalation.withdrawn_reason == "The partnership is closed."

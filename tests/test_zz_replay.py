@@ -9,17 +9,14 @@ is named to run last so that the second set is complete.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from tests.conftest import RECORDED_HISTORIES
 from tests.faults import stopped_by_upstream_replay_bug
+from tests.history_files import saved
 from worker import WORKFLOWS
-
-SAVED = Path(__file__).parent / "histories"
 
 
 async def replay(histories: list[WorkflowHistory]) -> dict[str, str]:
@@ -35,17 +32,8 @@ async def replay(histories: list[WorkflowHistory]) -> dict[str, str]:
     return {run_id: str(failure) for run_id, failure in results.replay_failures.items()}
 
 
-def saved_histories() -> list[WorkflowHistory]:
-    # Files are named <test name>-<workflow id>.json; replay needs the real workflow id
-    # (child workflow ids are derived from it).
-    return [
-        WorkflowHistory.from_json(path.stem[path.stem.index("partnership-"):], path.read_text())
-        for path in sorted(SAVED.rglob("*.json"))
-    ]
-
-
 async def test_saved_histories_from_earlier_versions_replay():
-    histories = saved_histories()
+    histories = saved()
     assert len(histories) >= 5, "tests/histories/ must hold the histories of earlier versions"
     assert await replay(histories) == {}
 

@@ -1,0 +1,27 @@
+"""The saved histories exercise everything the workflows do (tests/corpus.py says what that is).
+
+A message handler, a patch or a path that no saved history takes is one that the replay test
+cannot protect: a change to it would pass every replay and still break running partnerships.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import workflows.escalation
+import workflows.partnership
+import workflows.reviews
+from tests.corpus import coverage, required
+from tests.history_files import SAVED
+
+
+def patch_ids() -> set[str]:
+    modules = (workflows.partnership, workflows.escalation, workflows.reviews)
+    return {value for module in modules for name, value in inspect.getmembers(module)
+            if name.startswith("PATCH_") and isinstance(value, str)}
+
+
+def test_the_saved_histories_cover_every_message_path_and_patch():
+    covered = set().union(*coverage(SAVED).values())
+    missing = (required() | {f"patch:{p}" for p in patch_ids()}) - covered
+    assert not missing, f"no saved history exercises: {sorted(missing)}"

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import re
 
-from definitions.schema import Approval, ApprovalRules, PartnershipDefinition
-
+from definitions.schema import ApprovalRules, PartnershipDefinition
 
 REVIEW_NAMES = {"weekly_status": "Status review", "monthly": "Monthly review", "quarterly": "Quarterly review",
                 "six_month_formal": "Six-month formal review", "annual_mutual_value": "Mutual value review"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from datetime import datetime
 from pathlib import Path
 
@@ -13,6 +14,31 @@ from definitions import TEMPLATES
 from definitions.schema import PartnershipDefinition
 
 _markdown = MarkdownIt("commonmark", {"html": False}).enable("table")
+
+
+# Every value a template prints comes from the definition (names, titles, clauses, the note),
+# and is literal text, not Markdown: "[Sign here](https://...)" in a party's name must not
+# become a link in the signed document, nor "|" break the table of people. So each value is
+# escaped for CommonMark as it is printed (Jinja's ``finalize``), in the default template and
+# in any a partnership brings; the template's own Markdown stays Markdown. Backslash escapes
+# are invisible in the HTML, and only characters that can start markup are escaped, so the
+# Markdown source (what is stored, hashed and diffed) stays readable. Raw HTML needs no
+# escaping here: ``to_html`` never passes it through (markdown-it with ``html=False``).
+_INLINE = re.compile(r"[\\`*_\[\]<>|~]|&(?=#?\w+;)")
+_INDENT = re.compile(r"^[ \t]+", re.MULTILINE)
+_BLOCK_MARKER = re.compile(r"^(?:[#+=-]|\d{1,9}(?=[.)]))", re.MULTILINE)
+
+
+def markdown_literal(value: object) -> str:
+    """``value`` as CommonMark text that renders as exactly these characters (whitespace aside,
+    which HTML collapses anyway)."""
+    if value is None:
+        return ""
+    text = _INLINE.sub(lambda m: "\\" + m.group(0), str(value))
+    # Indentation at a line's start would make a code block, and a heading, list or setext
+    # marker counts only there.
+    text = _INDENT.sub("", text)
+    return _BLOCK_MARKER.sub(lambda m: m.group(0) + "\\" if m.group(0).isdigit() else "\\" + m.group(0), text)
 
 
 class TemplateMissing(Exception):
@@ -31,6 +57,7 @@ def render_markdown(
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        finalize=markdown_literal,
     )
     try:
         template = env.get_template(definition.mou.template)

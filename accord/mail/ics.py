@@ -15,6 +15,7 @@ issued) defaults to now; workflow code passes ``workflow.now()``, and calls this
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 from icalendar import Calendar, Event, vCalAddress, vText
@@ -25,6 +26,20 @@ PRODID = "-//Accord//Partnership governance//EN"
 CONTENT_TYPE = "text/calendar; method=REQUEST; charset=UTF-8"
 
 
+# RFC 5545 allows no control character but HTAB in a TEXT value or a parameter (line breaks
+# are written as the escape "\n", which icalendar does). icalendar escapes "\", ";", ","
+# and line breaks in values and uses RFC 6868's ^-escapes in parameters, but writes other
+# control characters (NUL, ESC, DEL, C1) as they are: a strict client refuses such a file.
+_LINE_BREAK = re.compile(r"\r\n?")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _text(value: str) -> str:
+    """Text from people and definitions, as RFC 5545 can carry it: line breaks kept, other
+    control characters shown as U+FFFD."""
+    return _CONTROL.sub("\ufffd", _LINE_BREAK.sub("\n", value))
+
+
 def _utc(moment: datetime, what: str) -> datetime:
     if moment.tzinfo is None or moment.tzinfo.utcoffset(moment) is None:
         raise ValueError(f"{what} must be timezone-aware, got naive {moment.isoformat()}")
@@ -32,9 +47,9 @@ def _utc(moment: datetime, what: str) -> datetime:
 
 
 def _address(name: str, email: str, **params: str) -> vCalAddress:
-    address = vCalAddress(f"mailto:{email}")
+    address = vCalAddress(f"mailto:{_text(email)}")
     if name:
-        address.params["CN"] = vText(name)
+        address.params["CN"] = vText(_text(name))
     address.params.update(params)
     return address
 
@@ -71,15 +86,15 @@ def invitation(
     calendar.add("method", "REQUEST")
 
     event = Event()
-    event.add("uid", uid)
+    event.add("uid", _text(uid))
     event.add("sequence", sequence)
     event.add("dtstamp", stamp.replace(microsecond=0))
     event.add("dtstart", start.replace(microsecond=0))
     event.add("dtend", (start + duration).replace(microsecond=0))
-    event.add("summary", title)
-    event.add("description", agenda)
+    event.add("summary", _text(title))
+    event.add("description", _text(agenda))
     if location:
-        event.add("location", location)
+        event.add("location", _text(location))
     event.add("status", "CONFIRMED")
     event.add("transp", "OPAQUE")
     organizer_name, organizer_email = organizer

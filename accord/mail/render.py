@@ -5,11 +5,24 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+# Every value in an email comes from a person or a definition: a goal statement, a decline
+# reason, a bounce message, a party's name. The HTML part escapes all of them; the plain-text
+# part carries them as typed (entities there would show as "&amp;").
+PLAIN_TEXT = ".txt.j2"
+
+
+def _escape(template_name: str | None) -> bool:
+    """Escape every template but the plain-text parts. Jinja's ``select_autoescape(["html"])``
+    looks only at the last extension, so it never matched ``*.html.j2``: decide by the full
+    suffix, and escape anything not known to be plain text."""
+    return not (template_name or "").endswith(PLAIN_TEXT)
+
 
 _env = Environment(
     loader=PackageLoader("accord.mail", "templates"),
-    autoescape=select_autoescape(["html"], default_for_string=False),
+    autoescape=_escape,
     undefined=StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,

@@ -11,16 +11,25 @@ from __future__ import annotations
 
 import re
 
-from definitions.schema import Approval, ApprovalRules, PartnershipDefinition
-
+from definitions.schema import ApprovalRules, PartnershipDefinition
 
 REVIEW_NAMES = {"weekly_status": "Status review", "monthly": "Monthly review", "quarterly": "Quarterly review",
                 "six_month_formal": "Six-month formal review", "annual_mutual_value": "Mutual value review"}
 
 
+# What may stand in a label as it is: letters and digits, spaces, characters beyond ASCII,
+# and ASCII punctuation that means nothing to Mermaid's parser, to its Markdown labels or to
+# the HTML labels are drawn as. Everything else is written as an entity code ("#34;" for a
+# double quote), which Mermaid shows as the character itself: quotes, brackets, "<br/>",
+# "-->", "%%" directives and HTML in a name are shown, never obeyed. A ":" right before a
+# non-space is coded too: Mermaid drops the last ";" of a "style...:x#...;" run before
+# parsing, which would break a code.
+_LITERAL = re.compile(r"(?!:(?:\s|$))[^\w .,'?!+=/()\-\u00a0-\U0010ffff]")
 def _text(value: object) -> str:
-    """Label text safe inside Mermaid's "..." labels."""
-    return re.sub(r'["<>{}\[\]|]', "", str(value)).replace("#", "no.")
+    """Text from a definition as a Mermaid label shows it literally: on one line (a line break
+    would end the statement), with every other character coded."""
+    one_line = " ".join(str(value).split())
+    return _LITERAL.sub(lambda m: f"#{ord(m.group())};", one_line)
 
 
 def _people(d: PartnershipDefinition, ids: list[str], joiner: str = ", ") -> str:

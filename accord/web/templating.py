@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from fastapi.templating import Jinja2Templates
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader
 
 
 def when(value: datetime | None) -> str:
@@ -39,7 +39,9 @@ def label(value: object) -> str:
 def templates() -> Jinja2Templates:
     env = Environment(
         loader=PackageLoader("accord.web", "templates"),
-        autoescape=select_autoescape(["html"]),
+        # Every page is HTML and shows text from people and definitions: escape every value,
+        # whatever a template's file name (select_autoescape reads only the last extension).
+        autoescape=True,
         trim_blocks=True,
         lstrip_blocks=True,
     )

@@ -59,6 +59,22 @@ def ensure_chromium() -> None:
             "(install Debian's `chromium` or set ACCORD_CHROMIUM)")
 
 
+MERMAID = VENV / "mermaid" / "node_modules" / "mermaid" / "dist" / "mermaid.min.js"
+
+
+def ensure_mermaid() -> None:
+    """The diagram test draws `accord diagram`'s output with the real Mermaid in Chromium;
+    Mermaid ships on npm only, so take it from there when npm is here (once, into .venv)."""
+    if MERMAID.exists() or os.environ.get("ACCORD_MERMAID_JS"):
+        return
+    if not shutil.which("npm"):
+        say("npm not found: the Mermaid drawing test is skipped (set ACCORD_MERMAID_JS to a mermaid.min.js)")
+        return
+    say("installing mermaid (npm) for the diagram test")
+    subprocess.run(["npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(MERMAID.parents[3]),
+                    "mermaid@11"], check=True, stdout=subprocess.DEVNULL)
+
+
 def main(argv: list[str]) -> int:
     command, rest = (argv[0], argv[1:]) if argv else ("help", [])
     os.chdir(ROOT)
@@ -68,6 +84,9 @@ def main(argv: list[str]) -> int:
     if command == "test":
         ensure_venv("test")
         ensure_chromium()
+        ensure_mermaid()
+        if MERMAID.exists():
+            os.environ.setdefault("ACCORD_MERMAID_JS", str(MERMAID))
         return subprocess.call([str(BIN / "python"), "-m", "pytest", *rest])
     print(__doc__)
     return 0 if command in ("help", "-h", "--help") else 2

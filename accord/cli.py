@@ -103,7 +103,10 @@ def _workflow_id(ident: str) -> str:
 
 
 @app.command()
-def validate(files: Annotated[list[Path], typer.Argument(help="Definition files or folders.")]) -> None:
+def validate(
+    # readable=False: the loader reports an unreadable file like any other problem (file:line: ...).
+    files: Annotated[list[Path], typer.Argument(help="Definition files or folders.", readable=False)],
+) -> None:
     """Check definition files; print every problem as file:line: field.path: message."""
     from definitions.loader import validate_files
 

@@ -33,8 +33,9 @@ from definitions.schema import PartnershipDefinition
 # Limits. The largest sample definition is 12 KB, 594 nodes and 7 levels deep; the escalation
 # workflow caps an amendment (a whole definition) at 50,000 characters. Each limit is far above
 # what a real definition needs and far below what costs the parser a noticeable time:
-# PyYAML's pure-Python parser (kept because it is what running workflows have always used)
-# composes roughly 40,000-100,000 nodes a second on a shared 2-core machine.
+# PyYAML's pure-Python parser (kept: it is what running workflows have always parsed
+# amendments with, and libyaml differs from it in corner cases) composes only some 20,000-100,000
+# nodes a second on a shared 2-core machine.
 
 MAX_TEXT = 200_000
 """Most characters of definition text (bytes of a file or request body) read.
@@ -42,20 +43,21 @@ MAX_TEXT = 200_000
 16 times the largest sample and 4 times the amendment cap. Checked before parsing, and a
 file is never read beyond it, so a 20 MB file (or /dev/zero) costs nothing."""
 
-MAX_NODES = 20_000
+MAX_NODES = 10_000
 """Most values (scalars, lists and mappings, keys included) a definition may expand to.
 
 An alias counts the whole node it names each time it is used, so a nine-level alias bomb
 (a few hundred bytes that expand to a billion values) is refused after a few dozen events.
-33 times the largest sample; a 50,000-character amendment written like the samples has
-about 2,500. It bounds the work after parsing too (building, validation), and keeps a
-parse well under a second."""
+17 times the largest sample; a 50,000-character amendment written like the samples has
+about 2,500. It bounds the work after parsing too (building, validation): 10,000 values in
+flow style, PyYAML's slowest, take about half a second on a busy 2-core machine."""
 
 MAX_DEPTH = 50
 """Most levels of nesting. A definition needs 7; PyYAML's composer recurses about three
 Python frames a level, so 20,000 levels would raise RecursionError deep in the parser."""
 
 Loc = tuple[str | int, ...]
+_TOO_DEEP = f"nested more than {MAX_DEPTH} levels deep (a definition needs fewer than 10)"
 _SAFE = yaml.constructor.SafeConstructor()
 _YAML_TAG = "tag:yaml.org,2002:"
 # The explicit tags a definition may use (on scalars: to force a type, e.g. `!!str 1.0`), and
@@ -116,6 +118,13 @@ class _BoundedLoader(yaml.SafeLoader):
         self.sizes: dict[int, int] = {}  # id(node) -> its expanded size; the nodes live as long as the loader
         self.open_anchors: set[str] = set()
 
+    def fetch_flow_collection_start(self, token_class: type) -> None:
+        # The scanner reads up to 1,024 characters ahead while a `[` or `{` might start a key, checking
+        # every open bracket at each token: refuse deep brackets here, before that costs anything.
+        if self.flow_level >= MAX_DEPTH:
+            raise _Refused(None, None, _TOO_DEEP, self.get_mark())
+        super().fetch_flow_collection_start(token_class)
+
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
         event = self.peek_event()
         if isinstance(event, AliasEvent):
@@ -128,8 +137,7 @@ class _BoundedLoader(yaml.SafeLoader):
         self._check_tag(event)
         self._count(1, event)
         if self.depth >= MAX_DEPTH:
-            raise _Refused(None, None, f"nested more than {MAX_DEPTH} levels deep (a definition needs fewer than 10)",
-                           event.start_mark)
+            raise _Refused(None, None, _TOO_DEEP, event.start_mark)
         anchor = event.anchor
         if anchor is not None:
             self.open_anchors.add(anchor)
@@ -268,10 +276,10 @@ def _yaml_issue(exc: yaml.YAMLError, text: str, file: str) -> Issue:
 
 
 def _hint(context: str, problem: str) -> str:
-    if "mapping values are not allowed" in problem or problem.endswith("but got ':'"):
-        return " (a value that contains ': ' must be in quotes)"
     if "flow mapping" in context or "flow sequence" in context:
-        return " (inside [ ] or { }, put a value with a comma, colon or bracket in quotes, and close each bracket)"
+        return " (inside [ ] or { }, a value with a comma, colon or bracket must be in quotes; close each bracket)"
+    if "mapping values are not allowed" in problem:
+        return " (a value that contains ': ' must be in quotes)"
     if "'\\t'" in problem:
         return " (indent with spaces, not tabs)"
     if "cannot start any token" in problem:

@@ -467,7 +467,8 @@ async def _definition_from(request: Request) -> PartnershipDefinition | JSONResp
         return JSONResponse({"detail": f"Send the definition as application/json or application/yaml (not {media or 'nothing'})."}, 415)
     raw = await _body_within(request, MAX_DEFINITION_BYTES)
     if raw is None:
-        return JSONResponse({"detail": f"A definition is at most {MAX_DEFINITION_BYTES:,} bytes; this one is larger."}, 413)
+        return JSONResponse({"detail": f"The definition is larger than {MAX_DEFINITION_BYTES:,} bytes, "
+                                       "the most a definition may be."}, 413)
     # Parsing is bounded (definitions.loader's limits) but can take a few hundred milliseconds:
     # in a worker thread, so the event loop goes on serving everyone else meanwhile.
     return await run_in_threadpool(_definition_in, raw, is_json)

@@ -499,8 +499,8 @@ def _definition_in(raw: bytes, is_json: bool) -> PartnershipDefinition | JSONRes
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             return _problems([Issue(BODY_FILE, exc.lineno, "(json)", f"not valid JSON: {exc.msg}")])
-        except ValueError as exc:  # a number of more than 4,300 digits
-            return _problems([Issue(BODY_FILE, 1, "(json)", f"not a definition: {exc}")])
+        except ValueError:  # Python refuses to read an integer of more than 4,300 digits
+            return _problems([Issue(BODY_FILE, 1, "(json)", "a number has too many digits")])
         except RecursionError:
             return _problems([Issue(BODY_FILE, 1, "(json)", "nested too deeply")])
         try:

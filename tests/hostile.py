@@ -381,9 +381,9 @@ def figures(results: list[tuple[Case, Outcome]]) -> str:
         lines.append(line)
     lines.append(f"  {'way':8} {'class':19} {'input':44} {'result':8} {'status':>6} {'time':>6} {'CPU':>6} {'memory':>6}")
     for case, o in sorted(results, key=lambda r: (r[0].way, -r[1].seconds)):
-        cpu = f"{o.cpu_seconds:.2f}s" if o.cpu_seconds is not None else "-"
+        cpu_time = f"{o.cpu_seconds:.2f}s" if o.cpu_seconds is not None else "-"
         memory = f"{o.max_rss_kb / 1024:.0f}MB" if o.max_rss_kb is not None else "-"
         result = "refused" if o.refused else "accepted"
         lines.append(f"  {case.way:8} {case.cls[:19]:19} {case.name[:44]:44} {result:8} {o.status!s:>6} "
-                     f"{o.seconds:5.2f}s {cpu:>6} {memory:>6}")
+                     f"{o.seconds:5.2f}s {cpu_time:>6} {memory:>6}")
     return "\n".join(lines)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sys
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
@@ -102,17 +103,29 @@ def _workflow_id(ident: str) -> str:
 
 
 @app.command()
-def validate(files: Annotated[list[Path], typer.Argument(help="Definition files or folders.")]) -> None:
+def validate(
+    # readable=False: the loader reports an unreadable file like any other problem (file:line: ...).
+    files: Annotated[list[Path], typer.Argument(help="Definition files or folders.", readable=False)],
+) -> None:
     """Check definition files; print every problem as file:line: field.path: message."""
     from definitions.loader import validate_files
 
     issues = validate_files(files)
     for issue in issues:
-        out.print(str(issue), markup=False, highlight=False, soft_wrap=True)
+        out.print(_one_line(str(issue)), markup=False, highlight=False, soft_wrap=True)
     if issues:
         err.print(f"{len(issues)} problem(s) found")
         raise typer.Exit(1)
     err.print("ok: no problems found")
+
+
+# Control characters, bidi overrides and lone surrogates in a file name, a key or a value quoted in
+# a message: shown escaped, so each problem stays one line and nothing in it acts on the terminal.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def _one_line(text: str) -> str:
+    return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 @app.command()

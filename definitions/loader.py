@@ -3,22 +3,78 @@
 YAML is parsed to a node tree first so each value keeps its line; pydantic's error
 locations and :mod:`definitions.checks` paths are then mapped back to lines. Duplicate
 keys are an error (plain YAML loaders silently keep the last one).
+
+Every input is hostile until read: the text's size is checked before it is parsed, the
+composer counts nodes and depth as it goes (aliases count in full each time they are
+used), and only plain YAML values are accepted (no tags that build objects). Each
+refusal is one :class:`Issue` with a line, never an exception of another kind. The work
+is bounded by counts, never by a clock: this module also runs inside workflow code (an
+amendment is parsed in the escalation workflow's validator and handler), where it must be
+deterministic and quick.
 """
 
 from __future__ import annotations
 
+import os
+import re
+import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
+from yaml.events import AliasEvent, MappingStartEvent, ScalarEvent, SequenceStartEvent
 
 from definitions import checks
 from definitions.schema import PartnershipDefinition
 
+# Limits. The largest sample definition is 12 KB, 594 nodes and 7 levels deep; the escalation
+# workflow caps an amendment (a whole definition) at 50,000 characters. Each limit is far above
+# what a real definition needs and far below what costs the parser a noticeable time:
+# PyYAML's pure-Python parser (kept: it is what running workflows have always parsed
+# amendments with, and libyaml differs from it in corner cases) composes only some 20,000-100,000
+# nodes a second on a shared 2-core machine.
+
+MAX_TEXT = 200_000
+"""The most characters of definition text parsed (and bytes of a file or request body read).
+
+16 times the largest sample and 4 times the amendment cap. Checked before parsing, and a
+file is never read beyond it, so a 20 MB file (or /dev/zero) costs nothing."""
+
+MAX_NODES = 10_000
+"""The most values (scalars, lists and mappings, keys included) a definition may expand to.
+
+An alias counts the whole node it names each time it is used, so a nine-level alias bomb
+(a few hundred bytes that expand to a billion values) is refused after a few dozen events.
+17 times the largest sample; a 50,000-character amendment written like the samples has
+about 2,500. It bounds the work after parsing too (building, validation): 10,000 values in
+flow style, PyYAML's slowest, take about half a second on a busy 2-core machine."""
+
+MAX_DEPTH = 50
+"""The most levels of nesting. A definition needs 7. PyYAML's composer recurses (three Python
+frames a level here), so 20,000 levels would raise RecursionError deep in the parser; 50 levels
+take 150 frames, well within Python's 1,000 even from inside a workflow handler."""
+
 Loc = tuple[str | int, ...]
-_SCALARS = yaml.constructor.SafeConstructor()
+_TOO_DEEP = f"nested more than {MAX_DEPTH} levels deep (a definition needs fewer than 10)"
+_SAFE = yaml.constructor.SafeConstructor()
+_YAML_TAG = "tag:yaml.org,2002:"
+# The explicit tags a definition may use (on scalars: to force a type, e.g. `!!str 1.0`), and
+# what each means for the message when its value cannot be read. `!` alone means "plain text".
+_SCALAR_TAGS = {
+    f"{_YAML_TAG}str": "text", f"{_YAML_TAG}int": "a whole number", f"{_YAML_TAG}float": "a number",
+    f"{_YAML_TAG}bool": "true or false", f"{_YAML_TAG}null": "null", f"{_YAML_TAG}timestamp": "a date or time",
+}
+_COLLECTION_TAGS = {MappingStartEvent: f"{_YAML_TAG}map", SequenceStartEvent: f"{_YAML_TAG}seq"}
+# Implicit tags the resolver gives plain `=` and `<<`; a definition has no use for either: text.
+_AS_TEXT = {f"{_YAML_TAG}value", f"{_YAML_TAG}merge"}
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_FILE_KINDS: list[tuple[Callable[[int], bool], str]] = [
+    (stat.S_ISDIR, "a folder"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+    (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"),
+]
 
 
 @dataclass(frozen=True)
@@ -40,6 +96,87 @@ class DefinitionError(Exception):
         super().__init__("\n".join(str(i) for i in issues))
 
 
+# ---------------------------------------------------------------------- composing, bounded
+
+
+class _Refused(yaml.MarkedYAMLError):
+    """YAML that is well formed but not accepted (a limit, a tag): the message is the problem."""
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe composer, counting as it goes.
+
+    Every node composed counts 1; an alias counts the expanded size of the node it names
+    (computed once, when that node is finished), so the total is exactly the number of
+    values the data will have. An alias to a node that is still open is recursive (its
+    data would be infinite) and is refused; so are tags other than plain YAML's.
+    """
+
+    def __init__(self, text: str):
+        super().__init__(text)
+        self.depth = 0
+        self.nodes = 0
+        self.sizes: dict[int, int] = {}  # id(node) -> its expanded size; the nodes live as long as the loader
+        self.open_anchors: set[str] = set()
+
+    def fetch_flow_collection_start(self, token_class: type) -> None:
+        # The scanner reads up to 1,024 characters ahead while a `[` or `{` might start a key, checking
+        # every open bracket at each token: refuse deep brackets here, before that costs anything.
+        if self.flow_level >= MAX_DEPTH:
+            raise _Refused(None, None, _TOO_DEEP, self.get_mark())
+        super().fetch_flow_collection_start(token_class)
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        event = self.peek_event()
+        if isinstance(event, AliasEvent):
+            if event.anchor in self.open_anchors:
+                raise _Refused(None, None, f"the alias *{event.anchor} is used inside the node it names "
+                               "(a recursive alias: its value would never end)", event.start_mark)
+            node = super().compose_node(parent, index)  # refuses an undefined alias
+            self._count(self.sizes[id(node)], event)
+            return node
+        self._check_tag(event)
+        self._count(1, event)
+        if self.depth >= MAX_DEPTH:
+            raise _Refused(None, None, _TOO_DEEP, event.start_mark)
+        anchor = event.anchor
+        if anchor is not None:
+            self.open_anchors.add(anchor)
+        self.depth += 1
+        try:
+            node = super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+            self.open_anchors.discard(anchor)  # type: ignore[arg-type]
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.SequenceNode):
+            children = node.value
+        elif isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        self.sizes[id(node)] = 1 + sum(self.sizes[id(c)] for c in children)
+        return node
+
+    def _count(self, n: int, event: yaml.Event) -> None:
+        self.nodes += n
+        if self.nodes > MAX_NODES:
+            raise _Refused(None, None, f"more than {MAX_NODES:,} values, counting each use of an alias in full "
+                           "(a definition has a few hundred)", event.start_mark)
+
+    @staticmethod
+    def _check_tag(event: yaml.Event) -> None:
+        tag = getattr(event, "tag", None)
+        if tag in (None, "!"):
+            return
+        if (isinstance(event, ScalarEvent) and tag in _SCALAR_TAGS) or _COLLECTION_TAGS.get(type(event)) == tag:
+            return
+        shown = "!!" + tag[len(_YAML_TAG):] if tag.startswith(_YAML_TAG) else tag
+        raise _Refused(None, None, f"the tag {_short(shown)} is not allowed: a definition holds plain values "
+                       "(put text that starts with '!' in quotes)", event.start_mark)
+
+
+# ---------------------------------------------------------------------- building the data
+
+
 class _Lines:
     """Maps a field path to the line where it is written."""
 
@@ -53,21 +190,109 @@ class _Lines:
         return 1
 
 
-def _build(node: yaml.Node, loc: Loc, lines: _Lines, dupes: list[tuple[Loc, int]]) -> Any:
-    lines.at.setdefault(loc, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        out: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            key = key_node.value
-            if key in out:
-                dupes.append(((*loc, key), key_node.start_mark.line + 1))
-            lines.at[(*loc, key)] = key_node.start_mark.line + 1
-            out[key] = _build(value_node, (*loc, key), lines, dupes)
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_build(child, (*loc, i), lines, dupes) for i, child in enumerate(node.value)]
-    # Scalars: YAML's safe resolver types them (ints, floats, bools, null, dates).
-    return _SCALARS.construct_object(node)
+class _Builder:
+    """Python data from the composed nodes, with the line of every path, and the problems
+    that belong to one value (duplicate keys, keys that are not text, unreadable values)."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.lines = _Lines()
+        self.issues: list[Issue] = []
+
+    def problem(self, loc: Loc, line: int, message: str) -> None:
+        self.issues.append(Issue(self.file, line, ".".join(map(str, loc)) or "(top level)", message))
+
+    def build(self, node: yaml.Node, loc: Loc) -> Any:
+        line = node.start_mark.line + 1
+        self.lines.at.setdefault(loc, line)
+        if isinstance(node, yaml.MappingNode):
+            out: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                key_line = key_node.start_mark.line + 1
+                if not isinstance(key_node, yaml.ScalarNode):
+                    kind = "a mapping" if isinstance(key_node, yaml.MappingNode) else "a list"
+                    self.problem(loc, key_line, f"a key must be text, not {kind}")
+                    continue
+                key = key_node.value  # keys stay text: `yes:` and `1:` are names, not a bool and a number
+                if _SURROGATE.search(key):
+                    self.problem(loc, key_line, f"the key {_short(key)} is not valid Unicode (it has a lone surrogate)")
+                    continue
+                if key in out:
+                    self.problem((*loc, key), key_line, "duplicate key (written twice)")
+                self.lines.at[(*loc, key)] = key_line
+                out[key] = self.build(value_node, (*loc, key))
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(child, (*loc, i)) for i, child in enumerate(node.value)]
+        return self.scalar(node, loc, line)
+
+    def scalar(self, node: yaml.Node, loc: Loc, line: int) -> Any:
+        # YAML's safe resolver types plain scalars (ints, floats, bools, null, dates). The
+        # constructor function is called directly: SafeConstructor.construct_object would
+        # cache every node it ever saw in a module-level object (and is not thread-safe).
+        if node.tag in _AS_TEXT:
+            return node.value
+        try:
+            value = _SAFE.yaml_constructors[node.tag](_SAFE, node)
+        except (yaml.YAMLError, ValueError, TypeError, OverflowError, KeyError, AttributeError) as exc:
+            # Each is a value its tag cannot read (`!!int abc`, `!!bool maybe`, a 5,000-digit
+            # number, a time zone of +99:00): PyYAML raises all of these for bad scalars.
+            reason = " (too many digits)" if "digits" in str(exc) else ""
+            self.problem(loc, line, f"{_short(node.value)} is not {_SCALAR_TAGS.get(node.tag, 'a value')}{reason}")
+            return node.value
+        if isinstance(value, str) and _SURROGATE.search(value):
+            self.problem(loc, line, f"{_short(value)} is not valid Unicode (it has a lone surrogate, e.g. \"\\ud800\")")
+            return value.encode("utf-8", "backslashreplace").decode("utf-8")
+        return value
+
+
+def _short(text: str, limit: int = 40) -> str:
+    """A value as it may appear in a one-line message: quoted, escaped, cut short."""
+    shown = repr(text[:limit] + ("..." if len(text) > limit else ""))
+    return shown.encode("ascii", "backslashreplace").decode("ascii")
+
+
+# ---------------------------------------------------------------------- YAML errors
+
+
+def _yaml_issue(exc: yaml.YAMLError, text: str, file: str) -> Issue:
+    """One issue for a YAML error, at its line, with a hint for the usual slips."""
+    if isinstance(exc, yaml.reader.ReaderError):
+        line = text.count("\n", 0, exc.position) + 1
+        return Issue(file, line, "(yaml)", f"not valid YAML: the character U+{exc.character:04X} is not allowed "
+                     "in YAML text (remove it)")
+    mark = getattr(exc, "problem_mark", None)
+    line = mark.line + 1 if mark else 1
+    problem = getattr(exc, "problem", None) or str(exc)
+    if isinstance(exc, _Refused):
+        return Issue(file, line, "(yaml)", problem)
+    # The context says what was being read, and where it started: "but found another document" alone
+    # is unreadable, and an unclosed bracket is reported where the parser gave up, not where it opened.
+    context, context_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    hint = _hint(context or "", problem)
+    if context:
+        where = f" (line {context_mark.line + 1})" if context_mark and context_mark.line + 1 != line else ""
+        problem = f"{context}{where}: {problem}"
+    return Issue(file, line, "(yaml)", f"not valid YAML: {problem}{hint}")
+
+
+def _hint(context: str, problem: str) -> str:
+    if "flow mapping" in context or "flow sequence" in context:
+        return " (inside [ ] or { }, a value with a comma, colon or bracket must be in quotes; close each bracket)"
+    if "mapping values are not allowed" in problem:
+        return " (a value that contains ': ' must be in quotes)"
+    if "'\\t'" in problem:
+        return " (indent with spaces, not tabs)"
+    if "cannot start any token" in problem:
+        return " (a value that starts with this character must be in quotes)"
+    if "alias" in context or "anchor" in context:
+        return " (a value that starts with * or & must be in quotes)"
+    if "expected <block end>" in problem:
+        return " (quote the whole value, not a part of it)"
+    return ""
+
+
+# ---------------------------------------------------------------------- parsing
 
 
 def _pydantic_message(err: dict[str, Any]) -> str:
@@ -76,9 +301,7 @@ def _pydantic_message(err: dict[str, Any]) -> str:
         return "unknown field (check the spelling; see `accord schema`)"
     if err["type"] == "missing":
         return "required field is missing"
-    if msg.startswith("Value error, "):
-        msg = msg[len("Value error, ") :]
-    return msg
+    return msg.removeprefix("Value error, ")
 
 
 def _clean_loc(loc: Loc) -> Loc:
@@ -86,27 +309,36 @@ def _clean_loc(loc: Loc) -> Loc:
     return tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p in {"function-after", "function-before"})))
 
 
-def parse(text: str, file: str = "<definition>") -> PartnershipDefinition:
-    """Validate a definition's YAML text; raise :class:`DefinitionError` with every problem."""
-    lines = _Lines()
-    dupes: list[tuple[Loc, int]] = []
+def _compose(text: str, file: str) -> yaml.Node | None:
     try:
-        node = yaml.compose(text)
+        loader = _BoundedLoader(text)  # the reader refuses control characters here
+        try:
+            return loader.get_single_node()
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark else 1
-        problem = getattr(exc, "problem", None) or str(exc)
-        # The context says what was being read, and where it started: "but found another document" alone
-        # is unreadable, and an unclosed bracket is reported where the parser gave up, not where it opened.
-        context, context_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
-        if context:
-            where = f" (line {context_mark.line + 1})" if context_mark and context_mark.line + 1 != line else ""
-            problem = f"{context}{where}: {problem}"
-        raise DefinitionError([Issue(file, line, "(yaml)", f"not valid YAML: {problem}")]) from None
+        raise DefinitionError([_yaml_issue(exc, text, file)]) from None
+    except RecursionError:
+        # Only if the caller's own stack is already nearly full: MAX_DEPTH keeps the composer shallow.
+        raise DefinitionError([Issue(file, 1, "(yaml)", "nested too deeply")]) from None
+
+
+def parse(text: str, file: str = "<definition>", *, rules: int | None = None) -> PartnershipDefinition:
+    """Validate a definition's YAML text; raise :class:`DefinitionError` with every problem.
+
+    ``rules`` selects the version of the cross-field rules (:mod:`definitions.checks`) a
+    running workflow applies; None means the checks' default.
+    """
+    if len(text) > MAX_TEXT:
+        raise DefinitionError([Issue(file, 1, "(file)", f"{len(text):,} characters long: a definition is at most {MAX_TEXT:,}")])
+    if "\x00" in text[:2] and _looks_like_utf16(text[:64].encode("utf-8", "surrogatepass")):
+        raise DefinitionError([Issue(file, 1, "(file)", "looks like UTF-16 text (a NUL after each letter): save it as UTF-8")])
+    node = _compose(text, file)
     if node is None:
         raise DefinitionError([Issue(file, 1, "(top level)", "the file is empty")])
-    data = _build(node, (), lines, dupes)
-    issues = [Issue(file, line, ".".join(map(str, loc)), "duplicate key (written twice)") for loc, line in dupes]
+    builder = _Builder(file)
+    data = builder.build(node, ())
+    issues, lines = builder.issues, builder.lines
     if not isinstance(data, dict):
         raise DefinitionError([Issue(file, 1, "(top level)", "a definition is a mapping of fields (key: value)")])
     try:
@@ -116,39 +348,101 @@ def parse(text: str, file: str = "<definition>") -> PartnershipDefinition:
             loc = _clean_loc(tuple(err["loc"]))
             issues.append(Issue(file, lines.line(loc), ".".join(map(str, loc)) or "(top level)", _pydantic_message(err)))
         raise DefinitionError(sorted(issues, key=lambda i: i.line)) from None
-    for problem in checks.problems(definition):
+    found = checks.problems(definition) if rules is None else checks.problems(definition, rules=rules)  # type: ignore[call-arg]
+    for problem in found:
         issues.append(Issue(file, lines.line(problem.path), problem.dotted, problem.message))
     if issues:
         raise DefinitionError(sorted(issues, key=lambda i: i.line))
     return definition
 
 
-def load(path: str | Path) -> PartnershipDefinition:
-    """Read and validate one definition file."""
-    p = Path(path)
+# ---------------------------------------------------------------------- reading files
+
+
+def decode(raw: bytes, file: str) -> str:
+    """A file's or a request body's bytes as text: UTF-8 (a byte order mark is allowed), else one issue."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        wide = "UTF-32" if raw.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")) else "UTF-16"
+        raise DefinitionError([Issue(file, 1, "(file)", f"{wide} text (it starts with a {wide} byte order mark): "
+                                     "save it as UTF-8")])
+    if _looks_like_utf16(raw[:64]):
+        raise DefinitionError([Issue(file, 1, "(file)", "looks like UTF-16 text (a NUL after each letter): save it as UTF-8")])
     try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DefinitionError([Issue(str(p), 1, "(file)", f"cannot read: {exc.strerror or exc}")]) from None
-    return parse(text, str(p))
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise DefinitionError([Issue(file, line, "(file)", f"not UTF-8 text: the byte 0x{raw[exc.start]:02x} "
+                                     "cannot start or continue a character (save it as UTF-8)")]) from None
+
+
+def _looks_like_utf16(head: bytes) -> bool:
+    """UTF-16 without a byte order mark: in text that is mostly ASCII, every other byte is NUL."""
+    pairs = len(head) // 2
+    return pairs >= 2 and (head[1::2].count(0) == pairs or head[0::2].count(0) == pairs)
+
+
+def read(path: str | Path) -> str:
+    """A definition file's text, reading at most MAX_TEXT bytes; anything else is one issue.
+
+    Only a regular file is opened for reading (a FIFO would wait for a writer, a device
+    could never end): the kind is checked before opening, and again on what was opened,
+    which is opened without waiting in case the path was swapped in between.
+    """
+    p, name = Path(path), str(path)
+
+    def refuse(message: str) -> DefinitionError:
+        return DefinitionError([Issue(name, 1, "(file)", message)])
+
+    try:
+        kind = os.stat(p).st_mode
+    except FileNotFoundError:
+        if p.is_symlink():
+            raise refuse(f"a link to {_short(os.readlink(p), 200)}, which does not exist") from None
+        raise refuse("cannot read: No such file or directory") from None
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+        raise refuse(f"cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    _regular_file(kind, refuse)
+    try:
+        fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        with os.fdopen(fd, "rb") as f:
+            _regular_file(os.fstat(f.fileno()).st_mode, refuse)
+            raw = f.read(MAX_TEXT + 1)
+    except OSError as exc:
+        raise refuse(f"cannot read: {exc.strerror or exc}") from None
+    if len(raw) > MAX_TEXT:
+        raise refuse(f"larger than {MAX_TEXT:,} bytes: a definition is at most that (real ones are about 10 KB)")
+    return decode(raw, name)
+
+
+def _regular_file(mode: int, refuse: Callable[[str], DefinitionError]) -> None:
+    for test, what in _FILE_KINDS:
+        if test(mode):
+            raise refuse(f"is {what}, not a definition file")
+    if not stat.S_ISREG(mode):
+        raise refuse("is not a regular file")
+
+
+def load(path: str | Path, *, rules: int | None = None) -> PartnershipDefinition:
+    """Read and validate one definition file."""
+    return parse(read(path), str(path), rules=rules)
 
 
 def validate_files(paths: list[Path]) -> list[Issue]:
     """Every problem in every file (directories are searched for *.yaml / *.yml)."""
     issues: list[Issue] = []
-    for path in _expand(paths):
-        try:
-            load(path)
-        except DefinitionError as exc:
-            issues.extend(exc.issues)
+    for path in paths:
+        files = _definitions_in(path)
+        if not files:
+            issues.append(Issue(str(path), 1, "(file)", "a folder without definition files (*.yaml, *.yml)"))
+        for file in files:
+            try:
+                load(file)
+            except DefinitionError as exc:
+                issues.extend(exc.issues)
     return issues
 
 
-def _expand(paths: list[Path]) -> list[Path]:
-    out: list[Path] = []
-    for p in paths:
-        if p.is_dir():
-            out.extend(sorted([*p.rglob("*.yaml"), *p.rglob("*.yml")]))
-        else:
-            out.append(p)
-    return out
+def _definitions_in(path: Path) -> list[Path]:
+    if path.is_dir():
+        return sorted([*path.rglob("*.yaml"), *path.rglob("*.yml")])
+    return [path]

@@ -35,6 +35,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.client import WorkflowQueryFailedError
@@ -58,7 +59,7 @@ from accord.models import (
     TaskCompletion,
     Withdraw,
 )
-from definitions.loader import DefinitionError, Issue, parse
+from definitions.loader import MAX_TEXT, DefinitionError, Issue, decode, parse
 from definitions.schema import PartnershipDefinition
 
 log = logging.getLogger("accord.api")
@@ -66,7 +67,7 @@ T = TypeVar("T")
 
 QUERY_TIMEOUT_SECONDS = 15
 UPDATE_TIMEOUT_SECONDS = 30
-MAX_DEFINITION_BYTES = 1_000_000
+MAX_DEFINITION_BYTES = MAX_TEXT  # the loader's own limit on a definition file, in bytes
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SCOPE_KEY = "accord.api_key"
 DOCS_CSP = (
@@ -464,32 +465,56 @@ async def _definition_from(request: Request) -> PartnershipDefinition | JSONResp
     is_json = media in JSON_TYPES or media.endswith("+json")
     if not is_json and media not in YAML_TYPES:
         return JSONResponse({"detail": f"Send the definition as application/json or application/yaml (not {media or 'nothing'})."}, 415)
-    raw = await request.body()
-    if len(raw) > MAX_DEFINITION_BYTES:
-        return JSONResponse({"detail": f"A definition is at most {MAX_DEFINITION_BYTES:,} bytes."}, 413)
+    raw = await _body_within(request, MAX_DEFINITION_BYTES)
+    if raw is None:
+        return JSONResponse({"detail": f"The definition is larger than {MAX_DEFINITION_BYTES:,} bytes, "
+                                       "the most a definition may be."}, 413)
+    # Parsing is bounded (definitions.loader's limits) but can take a few hundred milliseconds:
+    # in a worker thread, so the event loop goes on serving everyone else meanwhile.
+    return await run_in_threadpool(_definition_in, raw, is_json)
+
+
+async def _body_within(request: Request, limit: int) -> bytes | None:
+    """The body, or None as soon as it is known to be larger than ``limit`` bytes: the declared
+    length is checked before anything is read, and a body without one (chunked) is counted as it
+    arrives, so nothing larger is ever held in memory."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _definition_in(raw: bytes, is_json: bool) -> PartnershipDefinition | JSONResponse:
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return _problems([Issue(BODY_FILE, 1, "(file)", "not UTF-8 text")])
-    try:
-        if is_json:
-            try:
-                data = json.loads(text)
-            except json.JSONDecodeError as exc:
-                return _problems([Issue(BODY_FILE, exc.lineno, "(json)", f"not valid JSON: {exc.msg}")])
-            try:
-                # JSON is YAML: the loader then reports problems at the body's own lines.
-                return parse(text, BODY_FILE)
-            except DefinitionError as exc:
-                if not any(i.path == "(yaml)" for i in exc.issues):
-                    raise
-                # The rare JSON that YAML reads differently (tabs between tokens): re-indent it.
-                return parse(json.dumps(data, indent=2, ensure_ascii=False), BODY_FILE)
-        return parse(text, BODY_FILE)
+        text = decode(raw, BODY_FILE)
+        if not is_json:
+            return parse(text, BODY_FILE)
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            return _problems([Issue(BODY_FILE, exc.lineno, "(json)", f"not valid JSON: {exc.msg}")])
+        except ValueError:  # Python refuses to read an integer of more than 4,300 digits
+            return _problems([Issue(BODY_FILE, 1, "(json)", "a number has too many digits")])
+        except RecursionError:
+            return _problems([Issue(BODY_FILE, 1, "(json)", "nested too deeply")])
+        try:
+            # JSON is YAML: the loader then reports problems at the body's own lines.
+            return parse(text, BODY_FILE)
+        except DefinitionError as exc:
+            if "\t" not in text or not any(i.path == "(yaml)" for i in exc.issues):
+                raise
+            # The rare JSON that YAML reads differently (tabs between tokens): re-indent it.
+            return parse(json.dumps(data, indent=2, ensure_ascii=False), BODY_FILE)
     except DefinitionError as exc:
         return _problems(exc.issues)
-    except RecursionError:
-        return _problems([Issue(BODY_FILE, 1, "(file)", "nested too deeply")])
+    except RecursionError:  # only if json.dumps meets what json.loads could just read
+        return _problems([Issue(BODY_FILE, 1, "(json)", "nested too deeply")])
 
 
 def _problem(issue: Issue) -> dict[str, Any]:

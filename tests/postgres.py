@@ -119,7 +119,7 @@ def postgres_server(request: pytest.FixtureRequest) -> Iterator[PostgresServer]:
     initdb = subprocess.run(
         [str(binaries / "initdb"), "-D", str(data), "-U", "accord", f"--pwfile={home / 'pwfile'}",
          "--auth=scram-sha-256", "-E", "UTF8", "--no-locale", "--no-sync"],
-        capture_output=True, text=True, env=env, cwd=home, **who,
+        check=False, capture_output=True, text=True, env=env, cwd=home, **who,
     )
     if initdb.returncode != 0:
         shutil.rmtree(home, ignore_errors=True)
@@ -139,7 +139,7 @@ def postgres_server(request: pytest.FixtureRequest) -> Iterator[PostgresServer]:
             pytest.fail(f"PostgreSQL did not start (exit code {server.poll()}):\n{log.tail()}", pytrace=False)
         started = time.monotonic()
         version = re.search(r"\d+(\.\d+)?", subprocess.run([str(binaries / "postgres"), "--version"],
-                                                           capture_output=True, text=True).stdout)
+                                                           check=False, capture_output=True, text=True).stdout)
         reporter = request.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
             reporter.write_line(

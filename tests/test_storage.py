@@ -7,13 +7,20 @@ a document shown that is not the one signed (documents).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import sqlite3
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import pytest
 
 from accord.storage import DocumentCorrupted, DocumentMissing, Storage
-from tests.storage_backends import Backend, backend, store  # noqa: F401 (fixtures)
+
+pytest_plugins = ["tests.storage_backends"]  # the backend fixture: sqlite and postgresql
+
+if TYPE_CHECKING:
+    from tests.storage_backends import Backend
 
 KEY = "partnership-acme/c1/mou/request/bea"
 LEASE = timedelta(minutes=2)
@@ -206,3 +213,73 @@ async def test_concurrent_writers_of_one_document_leave_it_whole(backend: Backen
         digests = await asyncio.gather(*(s.put_document(text) for s in (one, two) for _ in range(8)))
         assert Counter(digests).most_common(1)[0][1] == 16
         assert await two.get_document(digests[0]) == text
+
+
+# ---------------------------------------------------------------------- opening and sharing
+
+
+async def test_a_long_lived_process_shares_one_store(backend: Backend):
+    from accord.storage import SharedStorage
+
+    shared = SharedStorage(backend.settings())
+    first, second = await asyncio.gather(shared.get(), shared.get())
+    assert first is second  # opened once, however many requests arrive together
+    digest = await first.put_document(MOU)
+    await shared.close()
+    reopened = await shared.get()
+    assert reopened is not first and await reopened.get_document(digest) == MOU
+    await shared.close()
+
+
+async def test_an_activity_attempt_holds_its_claim_for_as_long_as_temporal_lets_it_run():
+    from temporalio import activity
+    from temporalio.testing import ActivityEnvironment
+
+    from accord.storage import holder_of, lease_of
+
+    @activity.defn
+    async def probe() -> tuple[str, timedelta]:
+        return holder_of(activity.info()), lease_of(activity.info())
+
+    env = ActivityEnvironment()
+    first_holder, lease = await env.run(probe)
+    assert lease == env.info.start_to_close_timeout
+    env.info = dataclasses.replace(env.info, attempt=env.info.attempt + 1)
+    retry_holder, _ = await env.run(probe)
+    assert retry_holder != first_holder  # the retry is not mistaken for the attempt it replaces
+    assert (await env.run(probe))[0] == retry_holder  # the same attempt claiming again is itself
+
+
+# ---------------------------------------------------------------------- SQLite: a shared file
+
+
+async def test_sqlite_waits_for_a_locked_database_without_blocking_the_event_loop(tmp_path):
+    from accord.storage.sqlite import SqliteStorage
+
+    async with await SqliteStorage.open(tmp_path) as store:
+        other = sqlite3.connect(tmp_path / "ledger.sqlite", isolation_level=None)
+        other.execute("BEGIN EXCLUSIVE")  # another process in the middle of a write
+        claim = asyncio.create_task(store.claim_send(KEY, "bea", holder="h", lease=LEASE))
+        await asyncio.sleep(0.3)  # the loop runs on while the claim waits for the lock
+        assert not claim.done()
+        other.execute("COMMIT")
+        other.close()
+        assert (await claim).won
+
+
+async def test_sqlite_reports_a_database_locked_too_long_as_unavailable(tmp_path, monkeypatch):
+    from accord.storage import StorageUnavailable
+    from accord.storage import sqlite as backend_module
+
+    async with await backend_module.SqliteStorage.open(tmp_path):
+        pass  # the file exists, migrated
+    monkeypatch.setattr(backend_module, "LOCK_WAIT", 0.3)
+    other = sqlite3.connect(tmp_path / "ledger.sqlite", isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        async with await backend_module.SqliteStorage.open(tmp_path) as store:
+            with pytest.raises(StorageUnavailable, match="stayed locked for 0.3 s"):
+                await store.claim_send(KEY, "bea", holder="h", lease=LEASE)
+    finally:
+        other.execute("COMMIT")
+        other.close()

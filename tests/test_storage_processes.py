@@ -14,9 +14,14 @@ import signal
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tests.fake_sendgrid import FakeSendGrid, accept_then_hang
-from tests.storage_backends import Backend, backend  # noqa: F401 (fixture)
+
+pytest_plugins = ["tests.storage_backends"]  # the backend fixture: sqlite and postgresql
+
+if TYPE_CHECKING:
+    from tests.storage_backends import Backend
 
 ROOT = Path(__file__).resolve().parent.parent
 KEYS = [f"partnership-race/c1/mou/request-{i}/bea" for i in range(20)]

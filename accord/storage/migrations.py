@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import psycopg
 
@@ -81,10 +82,15 @@ _LOCK_ID = 0x4143434F5244  # "ACCORD"
 async def current_version(conn: psycopg.AsyncConnection) -> int:
     """The highest migration applied; 0 for a database Accord has never set up."""
     cur = await conn.execute("SELECT to_regclass('accord_schema_version') IS NOT NULL")
-    if not (await cur.fetchone())[0]:
+    if not await _value(cur):
         return 0
-    cur = await conn.execute("SELECT coalesce(max(version), 0) FROM accord_schema_version")
-    return (await cur.fetchone())[0]
+    return await _value(await conn.execute("SELECT coalesce(max(version), 0) FROM accord_schema_version"))
+
+
+async def _value(cur: psycopg.AsyncCursor) -> Any:
+    row = await cur.fetchone()
+    assert row is not None  # an aggregate or a test: always one row
+    return row[0]
 
 
 async def migrate(conn: psycopg.AsyncConnection) -> list[Migration]:

@@ -142,7 +142,7 @@ class PostgresStorage(Storage):
         return _send(row) if row else None
 
     async def list_sends(self, prefix: str | None = None) -> list[SendEntry]:
-        query, args = f"SELECT {_SEND_COLUMNS} FROM accord_sends", ()
+        query, args = f"SELECT {_SEND_COLUMNS} FROM accord_sends", tuple[object, ...]()
         if prefix:
             query, args = query + " WHERE starts_with(send_key, %s)", (prefix,)
         return [_send(r) for r in await self._all(query + " ORDER BY updated_at, send_key", args)]
@@ -169,7 +169,7 @@ class PostgresStorage(Storage):
                         (checked_key("event id", event_id),))
 
     async def list_events(self, send_key: str | None = None) -> list[EventEntry]:
-        query, args = f"SELECT {_EVENT_COLUMNS} FROM accord_events", ()
+        query, args = f"SELECT {_EVENT_COLUMNS} FROM accord_events", tuple[object, ...]()
         if send_key is not None:
             query, args = query + " WHERE send_key = %s", (send_key,)
         return [_event(r) for r in await self._all(query + " ORDER BY occurred_at, received_at", args)]

@@ -238,7 +238,7 @@ class SqliteStorage(Storage):
         return _send(row) if row else None
 
     async def list_sends(self, prefix: str | None = None) -> list[SendEntry]:
-        query, args = f"SELECT {_SEND_COLUMNS} FROM sends", ()
+        query, args = f"SELECT {_SEND_COLUMNS} FROM sends", tuple[object, ...]()
         if prefix:
             query, args = query + " WHERE substr(send_key, 1, ?) = ?", (len(prefix), prefix)
         rows = await self._run(lambda db: db.execute(query + " ORDER BY updated_at, send_key", args).fetchall())
@@ -276,7 +276,7 @@ class SqliteStorage(Storage):
                           (_now(), checked_key("event id", event_id)))
 
     async def list_events(self, send_key: str | None = None) -> list[EventEntry]:
-        query, args = f"SELECT {_EVENT_COLUMNS} FROM events", ()
+        query, args = f"SELECT {_EVENT_COLUMNS} FROM events", tuple[object, ...]()
         if send_key is not None:
             query, args = query + " WHERE send_key = ?", (send_key,)
         rows = await self._run(lambda db: db.execute(query + " ORDER BY timestamp, received_at", args).fetchall())
@@ -344,9 +344,7 @@ def _iso(moment: datetime) -> str:
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
 
 
-def _moment(value: str | None) -> datetime | None:
-    if value is None:
-        return None
+def _moment(value: str) -> datetime:
     moment = datetime.fromisoformat(value)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
@@ -363,4 +361,5 @@ def _send(row: tuple) -> SendEntry:
 def _event(row: tuple) -> EventEntry:
     event_id, send_key, event, reason, timestamp, received_at, notified_at = row
     return EventEntry(event_id=event_id, send_key=send_key, event=event, reason=reason, timestamp=_moment(timestamp),
-                      received_at=_moment(received_at), notified_at=_moment(notified_at))
+                      received_at=_moment(received_at),
+                      notified_at=None if notified_at is None else _moment(notified_at))

@@ -21,7 +21,7 @@ def describe(url: str) -> str:
         params = conninfo_to_dict(url)
     except Error:  # not a connection string at all: show nothing of it
         return "(not a PostgreSQL URL)"
-    return make_conninfo(**{k: (MASK if k in _SECRET_PARAMS else v) for k, v in params.items()})
+    return make_conninfo("", **{k: (MASK if k in _SECRET_PARAMS else v) for k, v in params.items()})
 
 
 def _masked_url(url: str) -> str:

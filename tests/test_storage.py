@@ -218,16 +218,17 @@ async def test_concurrent_writers_of_one_document_leave_it_whole(backend: Backen
 # ---------------------------------------------------------------------- opening and sharing
 
 
-async def test_a_long_lived_process_shares_one_store(backend: Backend):
+async def test_a_long_lived_process_shares_one_store_opened_on_first_use(backend: Backend):
     from accord.storage import SharedStorage
 
-    shared = SharedStorage(backend.settings())
-    first, second = await asyncio.gather(shared.get(), shared.get())
+    shared = SharedStorage(backend.settings())  # made without awaiting, as activities_for and create_app need
+    first, second = await asyncio.gather(shared.open(), shared.open())
     assert first is second  # opened once, however many requests arrive together
-    digest = await first.put_document(MOU)
+    digest = await shared.put_document(MOU)
+    await shared.claim_send(KEY, "bea", holder="h", lease=LEASE)
     await shared.close()
-    reopened = await shared.get()
-    assert reopened is not first and await reopened.get_document(digest) == MOU
+    assert await shared.get_document(digest) == MOU  # opened again on use
+    assert (await shared.get_send(KEY)).holder == "h"
     await shared.close()
 
 

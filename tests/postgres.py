@@ -140,12 +140,9 @@ def postgres_server(request: pytest.FixtureRequest) -> Iterator[PostgresServer]:
         started = time.monotonic()
         version = re.search(r"\d+(\.\d+)?", subprocess.run([str(binaries / "postgres"), "--version"],
                                                            check=False, capture_output=True, text=True).stdout)
-        reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-        if reporter is not None:
-            reporter.write_line(
-                f"[postgres] PostgreSQL {version.group(0) if version else '?'} ready on 127.0.0.1:{port} "
-                f"as {UNPRIVILEGED if account else 'the current user'} in {started - began:.2f} s "
-                f"(initdb {initialised - began:.2f} s)")
+        _say(request, f"[postgres] PostgreSQL {version.group(0) if version else '?'} ready on 127.0.0.1:{port} "
+                      f"as {UNPRIVILEGED if account else 'the current user'} in {started - began:.2f} s "
+                      f"(initdb {initialised - began:.2f} s)")
         yield PostgresServer("127.0.0.1", port, "accord", password, version.group(0) if version else "?")
     finally:
         server.send_signal(2)  # SIGINT: fast shutdown, clients disconnected
@@ -155,6 +152,16 @@ def postgres_server(request: pytest.FixtureRequest) -> Iterator[PostgresServer]:
             server.kill()
             server.wait()
         shutil.rmtree(home, ignore_errors=True)
+
+
+def _say(request: pytest.FixtureRequest, line: str) -> None:
+    """One line on the terminal, past the output capture (how long the server took to start)."""
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None or capture is None:
+        return
+    with capture.global_and_fixture_disabled():
+        reporter.write_line(line)
 
 
 @pytest.fixture

@@ -189,7 +189,7 @@ async def test_setup_migrates_imports_and_registers_and_config_check_says_so(dev
     current = await cli(["config", "check", "--connect", "--address", address], **env)
     assert current.exit_code == 0, current.output
     masked = url.replace(postgres_server.password, "********")
-    assert f"PostgreSQL {masked}: schema current" in current.output
+    assert f"PostgreSQL {masked}: schema current (version {migrations.LATEST})" in current.output
     assert masked in current.output and postgres_server.password not in current.output + first.output
 
 
@@ -205,3 +205,17 @@ async def test_setup_says_clearly_what_is_wrong_with_the_database(tmp_path: Path
 
     bad = await cli(["config", "check"], ACCORD_DATABASE_URL="mysql://root:pw@db/accord")
     assert bad.exit_code == 1 and "database_url: mysql://root:********@db/accord is not a postgresql:// URL" in bad.output
+    not_postgres = await cli(["setup"], ACCORD_DATABASE_URL="mysql://root:pw@db/accord")
+    assert not_postgres.exit_code == 1 and "is not a postgresql:// URL" in not_postgres.output
+    assert "Traceback" not in not_postgres.output
+
+
+async def test_a_wrong_password_or_url_is_said_before_any_pool_is_made(postgres_server):
+    from accord.storage import StorageMisconfigured, StorageUnavailable
+
+    wrong = postgres_server.url().replace(postgres_server.password, "not-the-password")
+    with pytest.raises(StorageUnavailable, match='password authentication failed for user "accord"') as refused:
+        await PostgresStorage.open(wrong)
+    assert "not-the-password" not in str(refused.value)
+    with pytest.raises(StorageMisconfigured, match="not a postgresql:// URL"):
+        await PostgresStorage.open("https://db.example/accord")

@@ -273,14 +273,17 @@ async def check_server(settings: Settings, timeout: float = 10) -> list[Finding]
 
 async def check_database(settings: Settings) -> tuple[str | None, list[Finding]]:
     """With database_url set: connect, and say whether the schema is current (`accord setup` makes it so)."""
-    from accord.storage import StorageError, describe_storage
-    from accord.storage.postgres import PostgresStorage
+    from accord.storage import StorageError, describe_storage, migrations
 
     if settings.database_url is None or url_problem(settings.database_url.get_secret_value()):
         return None, []  # the embedded default, or already reported by check()
+    url = settings.database_url.get_secret_value()
     try:
-        store = await PostgresStorage.open(settings.database_url.get_secret_value(), check_schema=True)
+        conn = await migrations.connect(url)
+        try:
+            version = await migrations.require_current(conn, describe(url))
+        finally:
+            await conn.close()
     except StorageError as exc:
         return None, [Finding("error", "database_url", str(exc))]
-    await store.close()
-    return f"{describe_storage(settings)}: schema current", []
+    return f"{describe_storage(settings)}: schema current (version {version})", []

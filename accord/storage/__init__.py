@@ -103,6 +103,7 @@ from accord.storage.interface import (
     SendEntry,
     Storage,
     StorageError,
+    StorageMisconfigured,
     StorageUnavailable,
     content_hash,
 )
@@ -208,6 +209,6 @@ class SharedStorage(Storage):
 
 __all__ = [
     "Claim", "DocumentCorrupted", "DocumentMissing", "EventEntry", "Outcome", "RecordedEvent", "SchemaNotCurrent",
-    "SendEntry", "SendInProgress", "SharedStorage", "Storage", "StorageError", "StorageUnavailable", "content_hash",
-    "describe_storage", "holder_of", "lease_of", "open_storage", "send_once",
+    "SendEntry", "SendInProgress", "SharedStorage", "Storage", "StorageError", "StorageMisconfigured",
+    "StorageUnavailable", "content_hash", "describe_storage", "holder_of", "lease_of", "open_storage", "send_once",
 ]

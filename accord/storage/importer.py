@@ -23,6 +23,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psycopg
+from psycopg_pool import PoolTimeout
+
 from accord.storage.interface import (
     MAX_KEY_CHARS,
     StorageError,
@@ -78,16 +81,20 @@ async def import_folder(folder: Path, target: PostgresStorage) -> ImportReport:
     report = ImportReport()
     sends, events = await asyncio.to_thread(_read_ledger, ledger, report) if ledger.is_file() else ([], [])
     docs = await asyncio.to_thread(_read_documents, documents, report) if documents.is_dir() else []
-    async with target.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
-        if sends:
-            await cur.executemany(_SENDS, sends)
-            report.sends_written = cur.rowcount
-        if events:
-            await cur.executemany(_EVENTS, events)
-            report.events_written = cur.rowcount
-        for digest, content in docs:
-            await cur.execute(_DOCUMENTS, (digest, content))
-            report.documents_written += cur.rowcount
+    try:
+        async with target.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+            if sends:
+                await cur.executemany(_SENDS, sends)
+                report.sends_written = cur.rowcount
+            if events:
+                await cur.executemany(_EVENTS, events)
+                report.events_written = cur.rowcount
+            for digest, content in docs:
+                await cur.execute(_DOCUMENTS, (digest, content))
+                report.documents_written += cur.rowcount
+    except (psycopg.Error, PoolTimeout) as exc:
+        reason = getattr(getattr(exc, "diag", None), "message_primary", None) or str(exc) or type(exc).__name__
+        raise StorageError(f"the import into {target.where} failed, nothing was imported: {reason}") from None
     return report
 
 

@@ -44,6 +44,10 @@ class SchemaNotCurrent(StorageError, ConfigError):
     A ConfigError too, so a process that meets it at start stops with one clear line."""
 
 
+class StorageMisconfigured(StorageError, ConfigError):
+    """ACCORD_DATABASE_URL cannot name a PostgreSQL database (a ConfigError: stop at start)."""
+
+
 class DocumentMissing(KeyError):
     """No document is stored under this hash (or the hash is not a SHA-256 hex digest)."""
 

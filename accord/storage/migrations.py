@@ -25,7 +25,12 @@ from typing import Any
 
 import psycopg
 
-from accord.storage.interface import SchemaNotCurrent, StorageError, StorageUnavailable
+from accord.storage.interface import (
+    SchemaNotCurrent,
+    StorageError,
+    StorageMisconfigured,
+    StorageUnavailable,
+)
 
 
 @dataclass(frozen=True)
@@ -117,27 +122,39 @@ async def require_current(conn: psycopg.AsyncConnection, where: str) -> int:
     return version
 
 
+async def connect(url: str, *, wait: float = 0, timeout: float = 10) -> psycopg.AsyncConnection:
+    """One connection (autocommit), retrying for ``wait`` seconds while the server is starting.
+
+    Raises StorageMisconfigured for a URL that is not PostgreSQL's, StorageUnavailable with
+    the server's reason (refused, wrong password...) when it cannot connect."""
+    from accord.storage.url import describe, problem
+
+    where = describe(url)
+    if wrong := problem(url):
+        raise StorageMisconfigured(f"ACCORD_DATABASE_URL: {wrong}")
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return await psycopg.AsyncConnection.connect(url, autocommit=True, connect_timeout=max(1, int(timeout)))
+        except psycopg.OperationalError as exc:
+            if time.monotonic() >= deadline:
+                text = str(exc).strip()
+                reason = text.splitlines()[0] if text else type(exc).__name__
+                raise StorageUnavailable(f"cannot connect to PostgreSQL at {where}: {reason}") from None
+        await asyncio.sleep(1)  # the database is starting beside us (docker compose)
+
+
 async def apply(url: str, *, wait: float = 0) -> list[Migration]:
     """Connect (retrying for ``wait`` seconds while the server is starting) and migrate.
 
     Raises StorageUnavailable if it cannot connect, StorageError if a migration is refused."""
     from accord.storage.url import describe
 
-    where = describe(url)
-    deadline = time.monotonic() + wait
-    while True:
-        try:
-            conn = await psycopg.AsyncConnection.connect(url, autocommit=True, connect_timeout=10)
-            break
-        except psycopg.OperationalError as exc:
-            if time.monotonic() >= deadline:
-                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                raise StorageUnavailable(f"cannot connect to PostgreSQL at {where}: {reason}") from None
-            await asyncio.sleep(1)  # the database is starting beside us (docker compose)
+    conn = await connect(url, wait=wait)
     try:
         return await migrate(conn)
     except psycopg.Error as exc:
         reason = exc.diag.message_primary or str(exc)
-        raise StorageError(f"the schema could not be applied to {where}: {reason}") from None
+        raise StorageError(f"the schema could not be applied to {describe(url)}: {reason}") from None
     finally:
         await conn.close()

@@ -49,11 +49,17 @@ class PostgresStorage(Storage):
         self.where = where  # the URL without its password, for messages
 
     @classmethod
-    async def open(cls, url: str, *, check_schema: bool = True, timeout: float = CONNECT_TIMEOUT) -> PostgresStorage:
-        """Connect; with ``check_schema``, refuse (SchemaNotCurrent) a schema older than this code.
+    async def open(cls, url: str, *, timeout: float = CONNECT_TIMEOUT) -> PostgresStorage:
+        """Connect; refuse (SchemaNotCurrent) a schema older than this code.
 
-        Raises StorageUnavailable when the server cannot be reached within ``timeout``."""
+        A first connection says clearly why the server cannot be used (StorageUnavailable,
+        StorageMisconfigured) and checks the schema; then the pool opens."""
         where = describe(url)
+        first = await migrations.connect(url, timeout=timeout)
+        try:
+            await migrations.require_current(first, where)
+        finally:
+            await first.close()
         pool = AsyncConnectionPool(
             url, min_size=POOL_MIN, max_size=POOL_MAX, open=False, timeout=timeout,
             kwargs={"autocommit": True, "connect_timeout": max(1, int(timeout))},
@@ -65,15 +71,7 @@ class PostgresStorage(Storage):
         except PoolTimeout:
             await pool.close()
             raise StorageUnavailable(f"cannot connect to PostgreSQL at {where} within {timeout:g} s") from None
-        store = cls(pool, where)
-        try:
-            if check_schema:
-                async with pool.connection() as conn:
-                    await migrations.require_current(conn, where)
-        except BaseException:
-            await store.close()
-            raise
-        return store
+        return cls(pool, where)
 
     async def close(self) -> None:
         await self.pool.close()

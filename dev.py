@@ -44,16 +44,23 @@ def ensure_venv(extras: str) -> None:
     stamp.write_text(wanted)
 
 
+def can_apt_install() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get") is not None
+
+
+def apt_install(package: str) -> None:
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run(["apt-get", "install", "-y", "-qq", package], check=True, env=env, stdout=subprocess.DEVNULL)
+
+
 def ensure_chromium() -> None:
     """The browser tests drive Debian's Chromium; install it when we can (root on Debian/Ubuntu)."""
     if shutil.which("chromium") or Path("/usr/bin/chromium").exists() or os.environ.get("ACCORD_CHROMIUM"):
         return
-    if hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
+    if can_apt_install():
         say("installing chromium (apt-get) for the browser tests")
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True, env=env,
-                       stdout=subprocess.DEVNULL)
+        apt_install("chromium")
     else:
         say("chromium not found and cannot be installed here: browser tests will be skipped "
             "(install Debian's `chromium` or set ACCORD_CHROMIUM)")
@@ -75,6 +82,19 @@ def ensure_mermaid() -> None:
                     "mermaid@11"], check=True, stdout=subprocess.DEVNULL)
 
 
+def ensure_postgresql() -> None:
+    """The storage tests start a real PostgreSQL server (tests/postgres.py) from Debian's
+    `postgresql`; install it when we can (root on Debian/Ubuntu)."""
+    if os.environ.get("ACCORD_POSTGRES_BIN") or any(Path("/usr/lib/postgresql").glob("*/bin/postgres")):
+        return
+    if can_apt_install():
+        say("installing postgresql (apt-get) for the storage tests")
+        apt_install("postgresql")
+    else:
+        say("PostgreSQL not found and cannot be installed here: the storage tests will fail "
+            "(install Debian's `postgresql` or set ACCORD_POSTGRES_BIN to its bin folder)")
+
+
 def main(argv: list[str]) -> int:
     command, rest = (argv[0], argv[1:]) if argv else ("help", [])
     os.chdir(ROOT)
@@ -87,6 +107,7 @@ def main(argv: list[str]) -> int:
         ensure_mermaid()
         if MERMAID.exists():
             os.environ.setdefault("ACCORD_MERMAID_JS", str(MERMAID))
+        ensure_postgresql()
         return subprocess.call([str(BIN / "python"), "-m", "pytest", *rest])
     print(__doc__)
     return 0 if command in ("help", "-h", "--help") else 2

@@ -771,7 +771,8 @@ app.add_typer(config_app, name="config")
 
 @config_app.command("check")
 def config_check(
-    connect: Annotated[bool, typer.Option("--connect", help="Also connect to Temporal: namespace, search attributes.")] = False,
+    connect: Annotated[bool, typer.Option("--connect", help="Also connect to Temporal (namespace, search attributes) "
+                                                            "and to the database (schema current).")] = False,
     config: Annotated[Path | None, typer.Option("--config", help="A TOML/YAML file [env ACCORD_CONFIG].")] = None,
     address: Address = None, namespace: Namespace = None,
 ) -> None:
@@ -795,6 +796,11 @@ def config_check(
             if not any(f.setting.startswith("temporal_") for f in findings):
                 out.print(f"connected to {settings.temporal_address}, namespace {settings.temporal_namespace}: "
                           "search attributes registered", markup=False, highlight=False)
+        if connect:
+            database, problems = asyncio.run(cc.check_database(settings))
+            findings += problems
+            if database:
+                out.print(database, markup=False, highlight=False)
     for finding in findings:
         (err if finding.level == "error" else out).print(str(finding), markup=False, highlight=False)
     errors = sum(f.level == "error" for f in findings)
@@ -806,10 +812,15 @@ def config_check(
 
 
 @app.command()
-def setup(wait: Annotated[float, typer.Option(help="Seconds to wait for the server to come up.")] = 0,
-          address: Address = None, namespace: Namespace = None) -> None:
-    """Prepare a namespace for Accord: register its search attributes (idempotent)."""
+def setup(wait: Annotated[float, typer.Option(help="Seconds to wait for the servers to come up.")] = 0,
+          address: Address = None, namespace: Namespace = None,
+          import_from: Annotated[Path | None, typer.Option(
+              "--import-from", help="A data folder (an old .accord/) whose send ledger, provider events and "
+                                    "documents move into PostgreSQL; safe to repeat.")] = None) -> None:
+    """Prepare Accord: apply the PostgreSQL schema (with ACCORD_DATABASE_URL), register the
+    namespace's search attributes. Idempotent."""
     settings = _settings(address, namespace)
+    _setup_storage(settings, wait, import_from)
 
     async def go() -> None:
         import time
@@ -881,6 +892,40 @@ def diagram(file: Path) -> None:
     from accord.ops.diagram import mermaid
 
     print(mermaid(_load_or_exit(file)), end="")
+
+
+def _setup_storage(settings: Settings, wait: float, import_from: Path | None) -> None:
+    """`accord setup`'s first half: Accord's own state (accord/storage/)."""
+    from accord.storage import describe_storage
+
+    if settings.database_url is None or not settings.database_url.get_secret_value().strip():
+        if import_from is not None:
+            err.print("error: --import-from moves a data folder into PostgreSQL: set ACCORD_DATABASE_URL first",
+                      markup=False)
+            raise typer.Exit(1)
+        out.print(f"Accord's state: {describe_storage(settings)} (nothing to set up)", markup=False, highlight=False)
+        return
+    url = settings.database_url.get_secret_value()
+
+    async def go() -> tuple[list, Any]:
+        from accord.storage import migrations
+        from accord.storage.importer import import_folder
+        from accord.storage.postgres import PostgresStorage
+
+        applied = await migrations.apply(url, wait=wait)
+        if import_from is None:
+            return applied, None
+        async with await PostgresStorage.open(url) as store:
+            return applied, await import_folder(import_from, store)
+
+    applied, report = _run(go)
+    done = ", ".join(f"{m.version} ({m.description})" for m in applied)
+    out.print(f"Accord's state: {describe_storage(settings)}: schema "
+              + (f"migrated: {done}" if applied else "already current"), markup=False, highlight=False)
+    if report is not None:
+        out.print(f"imported {import_from}: {report.summary()}", markup=False, highlight=False)
+        for reason in report.skipped:
+            err.print(f"skipped: {reason}", markup=False, highlight=False)
 
 
 def RPCError_():

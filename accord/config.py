@@ -54,6 +54,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ACCORD_", extra="ignore")
 
     data_dir: Path = Field(Path(".accord"), description="Where the embedded server, outbox and ledger keep files.")
+    # Accord's own state (send ledger, provider events, documents): accord/storage/.
+    database_url: SecretStr | None = Field(
+        None, description="PostgreSQL shared by every worker and web instance, e.g. postgresql://accord:PASSWORD@db:5432/accord; "
+        "`accord setup` applies its schema. Unset: SQLite and files in data_dir (one host).",
+    )
 
     temporal_address: str = "localhost:7233"
     temporal_namespace: str = "default"

@@ -23,6 +23,7 @@ from temporalio.worker import Worker
 
 import worker as accord_worker
 from tests import history_files
+from tests.postgres import postgres_db, postgres_server  # noqa: F401 (fixtures: a real PostgreSQL)
 from accord import search_attributes as sa
 from accord.client import Accord
 from accord.config import Settings, test_server_binary

@@ -22,6 +22,8 @@ import yaml
 from pydantic import SecretStr, ValidationError
 
 from accord.config import CONFIG_ENV, ConfigError, Settings, config_file
+from accord.storage.url import describe
+from accord.storage.url import problem as url_problem
 
 PREFIX = "ACCORD_"
 # ACCORD_* variables that are not settings but are read elsewhere.
@@ -93,6 +95,8 @@ def effective(settings: Settings, overrides: dict | None = None) -> list[Row]:
             shown = f"{MASK} (set)" if value.get_secret_value() else "(empty)"
             if name == "signing_keys":
                 shown = f"{MASK} ({len(settings.keys)} key(s))"
+            if name == "database_url":  # where, without the password
+                shown = describe(value.get_secret_value())
         elif value is None:
             shown = "-"
         elif isinstance(value, list):
@@ -111,6 +115,8 @@ def check(settings: Settings) -> list[Finding]:
     findings += _mail(settings)
     findings += _web_and_keys(settings)
     findings += _processes(settings)
+    if settings.database_url is not None and (wrong := url_problem(settings.database_url.get_secret_value())):
+        findings.append(Finding("error", "database_url", wrong))
     return findings
 
 
@@ -263,3 +269,21 @@ async def check_server(settings: Settings, timeout: float = 10) -> list[Finding]
         out.append(Finding("warning", "temporal_namespace", f"cannot list search attributes ({exc.message}); "
                                                             f"make sure {', '.join(k.name for k in sa.ALL)} exist"))
     return out
+
+
+async def check_database(settings: Settings) -> tuple[str | None, list[Finding]]:
+    """With database_url set: connect, and say whether the schema is current (`accord setup` makes it so)."""
+    from accord.storage import StorageError, describe_storage, migrations
+
+    if settings.database_url is None or url_problem(settings.database_url.get_secret_value()):
+        return None, []  # the embedded default, or already reported by check()
+    url = settings.database_url.get_secret_value()
+    try:
+        conn = await migrations.connect(url)
+        try:
+            version = await migrations.require_current(conn, describe(url))
+        finally:
+            await conn.close()
+    except StorageError as exc:
+        return None, [Finding("error", "database_url", str(exc))]
+    return f"{describe_storage(settings)}: schema current (version {version})", []

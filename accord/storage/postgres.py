@@ -1,0 +1,210 @@
+"""The PostgreSQL backend (ACCORD_DATABASE_URL): every host shares one ledger and one document store.
+
+psycopg 3, asynchronous, with a connection pool. Every operation is one statement in its
+own transaction (autocommit), so nothing holds a lock across a round trip. The schema is
+made by accord.storage.migrations (`accord setup`); opening the store checks it is current
+and refuses to start otherwise.
+
+Times in the ledger (the claim's lease, updated_at, received_at) are the database server's,
+so hosts with drifting clocks still agree on whether a lease has run out.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import psycopg
+from psycopg.rows import tuple_row
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from accord.storage import migrations
+from accord.storage.interface import (
+    Claim,
+    DocumentCorrupted,
+    DocumentMissing,
+    EventEntry,
+    RecordedEvent,
+    SendEntry,
+    Storage,
+    StorageUnavailable,
+    checked_key,
+    checked_lease,
+    clean_text,
+    content_hash,
+    is_digest,
+)
+from accord.storage.url import describe
+
+POOL_MIN = 1
+POOL_MAX = 10
+CONNECT_TIMEOUT = 10.0  # seconds to wait for a connection (at start, and from the pool)
+
+_SEND_COLUMNS = "send_key, status, recipient, attempts, message_id, error, holder, lease_until, updated_at"
+_EVENT_COLUMNS = "event_id, send_key, event, reason, occurred_at, received_at, notified_at"
+
+
+class PostgresStorage(Storage):
+    def __init__(self, pool: AsyncConnectionPool, where: str):
+        self.pool = pool
+        self.where = where  # the URL without its password, for messages
+
+    @classmethod
+    async def open(cls, url: str, *, timeout: float = CONNECT_TIMEOUT) -> PostgresStorage:
+        """Connect; refuse (SchemaNotCurrent) a schema older than this code.
+
+        A first connection says clearly why the server cannot be used (StorageUnavailable,
+        StorageMisconfigured) and checks the schema; then the pool opens."""
+        where = describe(url)
+        first = await migrations.connect(url, timeout=timeout)
+        try:
+            await migrations.require_current(first, where)
+        finally:
+            await first.close()
+        pool = AsyncConnectionPool(
+            url, min_size=POOL_MIN, max_size=POOL_MAX, open=False, timeout=timeout,
+            kwargs={"autocommit": True, "connect_timeout": max(1, int(timeout))},
+            # A connection broken while idle (a server restart) is replaced, not handed out.
+            check=AsyncConnectionPool.check_connection, name="accord",
+        )
+        try:
+            await pool.open(wait=True, timeout=timeout)
+        except PoolTimeout:
+            await pool.close()
+            raise StorageUnavailable(f"cannot connect to PostgreSQL at {where} within {timeout:g} s") from None
+        return cls(pool, where)
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+    async def _one(self, sql: str, args: tuple) -> tuple | None:
+        rows = await self._all(sql, args)
+        return rows[0] if rows else None
+
+    async def _all(self, sql: str, args: tuple = ()) -> list[tuple]:
+        try:
+            async with self.pool.connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
+                await cur.execute(sql, args)
+                return await cur.fetchall() if cur.description else []
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            # Server gone, restarting, or every connection busy: the caller retries later.
+            raise StorageUnavailable(f"PostgreSQL at {self.where}: {str(exc).strip() or type(exc).__name__}") from exc
+
+    # ------------------------------------------------------------------ send ledger
+
+    async def claim_send(self, send_key: str, recipient: str, *, holder: str, lease: timedelta) -> Claim:
+        checked_key("send key", send_key)
+        checked_key("holder", holder)
+        # One statement: of concurrent claims, one inserts or updates; the others wait for
+        # its row lock, then see the fresh lease in the WHERE and change nothing.
+        won = await self._one(
+            f"INSERT INTO accord_sends AS s (send_key, status, recipient, attempts, holder, lease_until) "
+            f"VALUES (%s, 'attempting', %s, 1, %s, now() + %s) "
+            f"ON CONFLICT (send_key) DO UPDATE SET "
+            f"  attempts = s.attempts + (CASE WHEN s.holder = excluded.holder THEN 0 ELSE 1 END), "
+            f"  holder = excluded.holder, lease_until = excluded.lease_until, updated_at = now() "
+            f"WHERE s.status = 'attempting' AND (s.holder = excluded.holder "
+            f"  OR s.lease_until IS NULL OR s.lease_until <= now()) "
+            f"RETURNING {_SEND_COLUMNS}",
+            (send_key, clean_text(recipient), holder, checked_lease(lease)),
+        )
+        if won is not None:
+            return Claim(won=True, entry=_send(won))
+        held = await self.get_send(send_key)
+        assert held is not None  # a row that blocked the insert is never deleted
+        return Claim(won=False, entry=held)
+
+    async def mark_sent(self, send_key: str, message_id: str | None) -> None:
+        await self._one(
+            "UPDATE accord_sends SET status = 'sent', message_id = %s, error = NULL, holder = NULL, "
+            "lease_until = NULL, updated_at = now() WHERE send_key = %s AND status <> 'sent'",
+            (None if message_id is None else clean_text(message_id), checked_key("send key", send_key)),
+        )
+
+    async def mark_failed(self, send_key: str, error: str) -> None:
+        await self._one(
+            "UPDATE accord_sends SET status = 'failed', error = %s, holder = NULL, lease_until = NULL, "
+            "updated_at = now() WHERE send_key = %s AND status = 'attempting'",
+            (clean_text(error), checked_key("send key", send_key)),
+        )
+
+    async def release_send(self, send_key: str, holder: str) -> None:
+        await self._one(
+            "UPDATE accord_sends SET lease_until = NULL, updated_at = now() "
+            "WHERE send_key = %s AND holder = %s AND status = 'attempting'",
+            (checked_key("send key", send_key), holder),
+        )
+
+    async def get_send(self, send_key: str) -> SendEntry | None:
+        row = await self._one(f"SELECT {_SEND_COLUMNS} FROM accord_sends WHERE send_key = %s",
+                              (checked_key("send key", send_key),))
+        return _send(row) if row else None
+
+    async def list_sends(self, prefix: str | None = None) -> list[SendEntry]:
+        query, args = f"SELECT {_SEND_COLUMNS} FROM accord_sends", tuple[object, ...]()
+        if prefix:
+            query, args = query + " WHERE starts_with(send_key, %s)", (prefix,)
+        return [_send(r) for r in await self._all(query + " ORDER BY updated_at, send_key", args)]
+
+    # ------------------------------------------------------------------ provider events
+
+    async def record_event(self, event_id: str, send_key: str, event: str, reason: str,
+                           timestamp: datetime) -> RecordedEvent:
+        checked_key("event id", event_id)
+        checked_key("send key", send_key)
+        row = await self._one(
+            f"INSERT INTO accord_events (event_id, send_key, event, reason, occurred_at) "
+            f"VALUES (%s, %s, %s, %s, %s) ON CONFLICT (event_id) DO NOTHING RETURNING {_EVENT_COLUMNS}",
+            (event_id, send_key, clean_text(event), clean_text(reason), timestamp),
+        )
+        if row is not None:
+            return RecordedEvent(new=True, entry=_event(row))
+        row = await self._one(f"SELECT {_EVENT_COLUMNS} FROM accord_events WHERE event_id = %s", (event_id,))
+        assert row is not None  # the row that blocked the insert is never deleted
+        return RecordedEvent(new=False, entry=_event(row))
+
+    async def mark_notified(self, event_id: str) -> None:
+        await self._one("UPDATE accord_events SET notified_at = now() WHERE event_id = %s AND notified_at IS NULL",
+                        (checked_key("event id", event_id),))
+
+    async def list_events(self, send_key: str | None = None) -> list[EventEntry]:
+        query, args = f"SELECT {_EVENT_COLUMNS} FROM accord_events", tuple[object, ...]()
+        if send_key is not None:
+            query, args = query + " WHERE send_key = %s", (send_key,)
+        return [_event(r) for r in await self._all(query + " ORDER BY occurred_at, received_at", args)]
+
+    # ------------------------------------------------------------------ documents
+
+    async def put_document(self, text: str) -> str:
+        digest = content_hash(text)
+        # bytea, not text: a document may hold characters PostgreSQL text refuses (NUL).
+        await self._one("INSERT INTO accord_documents (sha256, content) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                        (digest, text.encode("utf-8")))
+        return digest
+
+    async def get_document(self, digest: str) -> str:
+        if not is_digest(digest):
+            raise DocumentMissing(digest)
+        row = await self._one("SELECT content FROM accord_documents WHERE sha256 = %s", (digest,))
+        if row is None:
+            raise DocumentMissing(digest)
+        try:
+            text = bytes(row[0]).decode("utf-8")
+        except UnicodeDecodeError:
+            raise DocumentCorrupted(f"document {digest} is corrupted: it is no longer UTF-8 text") from None
+        if content_hash(text) != digest:
+            raise DocumentCorrupted(f"document {digest} is corrupted: its content no longer matches its hash")
+        return text
+
+    async def has_document(self, digest: str) -> bool:
+        if not is_digest(digest):
+            return False
+        return await self._one("SELECT 1 FROM accord_documents WHERE sha256 = %s", (digest,)) is not None
+
+
+def _send(row: tuple) -> SendEntry:
+    return SendEntry(*row)
+
+
+def _event(row: tuple) -> EventEntry:
+    return EventEntry(*row)
+

@@ -109,16 +109,21 @@ class Ledger:
             )
 
     def sent(self, send_key: str, message_id: str | None) -> None:
-        self._finish(send_key, "sent", message_id=message_id)
-
-    def failed(self, send_key: str, error: str) -> None:
-        self._finish(send_key, "failed", error=error)
-
-    def _finish(self, send_key: str, status: str, message_id: str | None = None, error: str | None = None) -> None:
         with closing(self._connect()) as db:
             db.execute(
-                "UPDATE sends SET status = ?, message_id = ?, error = ?, updated_at = ? WHERE send_key = ?",
-                (status, message_id, error, _now(), send_key),
+                "UPDATE sends SET status = 'sent', message_id = ?, error = NULL, updated_at = ? WHERE send_key = ?",
+                (message_id, _now(), send_key),
+            )
+
+    def failed(self, send_key: str, error: str, recipient: str = "") -> None:
+        """Failed for good; also for a send that never got as far as an attempt (an email
+        that cannot be composed is refused before the provider is called)."""
+        with closing(self._connect()) as db:
+            db.execute(
+                "INSERT INTO sends (send_key, status, recipient, error, updated_at) VALUES (?, 'failed', ?, ?, ?) "
+                "ON CONFLICT(send_key) DO UPDATE SET status = 'failed', message_id = NULL, error = excluded.error, "
+                "updated_at = excluded.updated_at",
+                (send_key, recipient, error, _now()),
             )
 
     def all(self) -> list[Entry]:

@@ -80,6 +80,10 @@ class Settings(BaseSettings):
         None, description="The Signed Event Webhook's verification key (base64, from Mail Settings); "
         "without it POST /webhooks/sendgrid refuses everything.",
     )
+    sendgrid_webhook_tolerance: float = Field(
+        300, gt=0, description="Seconds a signed event batch's timestamp may differ from now, either way; "
+        "a batch outside it is refused as a replay.",
+    )
     # SMTP (mail_backend="smtp"); Mailpit in docker-compose listens on 1025 without TLS.
     smtp_host: str = "localhost"
     smtp_port: int = 587

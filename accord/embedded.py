@@ -19,6 +19,7 @@ from rich.console import Console
 from temporalio.client import Client
 
 from accord import search_attributes as sa
+from accord import signing_keys
 from accord.client import Accord, connect
 from accord.config import Settings
 from definitions.schema import PartnershipDefinition
@@ -72,6 +73,8 @@ async def run_embedded(
         update={"temporal_address": f"127.0.0.1:{port}", "temporal_ui_url": f"http://localhost:{ui_port}"}
     )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # Generates the data folder's key on the first run; refuses a short or published one.
+    signing_keys.check_for_start(settings)
     for busy in (port, ui_port, settings.web_port):
         if _port_open(busy):
             raise SystemExit(f"port {busy} is already in use: is another `accord up` running?")

@@ -136,3 +136,13 @@ async def test_an_international_address_a_server_cannot_take_is_a_permanent_fail
         controller.stop()
     assert receipt.status == "failed" and "SMTPUTF8" in receipt.error
     assert ledger.get(req.send_key).status == "failed" and inbox.received == []
+
+
+def test_a_sender_that_no_email_could_carry_is_a_configuration_error(tmp_path):
+    """The sender is configuration, not a recipient's fault: `accord config check` catches it."""
+    from accord.ops.config_check import check
+
+    broken = Settings(data_dir=tmp_path, mail_from="Accord <accord@example.org>\r\nBcc: everyone@evil.example")
+    [finding] = [f for f in check(broken) if f.setting == "mail_from"]
+    assert finding.level == "error" and "line break" in finding.message
+    assert [f for f in check(Settings(data_dir=tmp_path)) if f.setting == "mail_from"] == []

@@ -62,6 +62,7 @@ _ADDRESS = re.compile(r"[^\s@<>,;:\"()\[\]\\]+@[^\s@<>,;:\"()\[\]\\]+")
 # paragraph separators (which the email package also treats as line breaks), and surrogates
 # (which cannot be encoded at all).
 _NOT_IN_HEADERS = frozenset({"Cc", "Zl", "Zp", "Cs"})
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def composition_problem(message: Message) -> str | None:
@@ -74,7 +75,7 @@ def composition_problem(message: Message) -> str | None:
     if not _ADDRESS.fullmatch(message.to_email):
         return "the recipient address is not a single address of the form name@domain"
     for what, value in {"HTML body": message.html, "text body": message.text}.items():
-        if any(unicodedata.category(c) == "Cs" for c in value):
+        if _SURROGATE.search(value):
             return f"the {what} contains text that cannot be encoded (a lone surrogate)"
     return None
 

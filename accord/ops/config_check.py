@@ -13,6 +13,7 @@ import importlib.util
 import os
 import ssl
 import tomllib
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -191,6 +192,8 @@ def _mail(s: Settings) -> list[Finding]:
             out.append(Finding("warning", "smtp_starttls", f"off: the SMTP password would cross the network to {s.smtp_host} in clear"))
     if "@" not in s.mail_from:
         out.append(Finding("error", "mail_from", f"{s.mail_from!r} has no email address"))
+    elif any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in s.mail_from):
+        out.append(Finding("error", "mail_from", "holds a line break or control character: no email could be sent"))
     return out
 
 

@@ -25,6 +25,7 @@ from temporalio.worker.workflow_sandbox import (
     SandboxRestrictions,
 )
 
+from accord import signing_keys
 from accord.client import connect
 from accord.config import Settings
 from accord.documents.store import DocumentStore
@@ -105,6 +106,8 @@ async def run(settings: Settings | None = None, stop: asyncio.Event | None = Non
     from accord.ops.monitor import MetricsServer, VisibilityGauges
 
     settings = settings or Settings()
+    # Before anything else: a missing, short or published signing key is a ConfigError.
+    signing_keys.check_for_start(settings)
     log = logging.getLogger("accord.worker")
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()

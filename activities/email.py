@@ -69,23 +69,25 @@ class EmailActivities:
             token = tokens.mint(request.workflow_id, request.to.id, request.action, self.keys)
             link = f"{self.base_url}/a/{token}"
         html, text = render(request.template, request.context, link)
-        message = Message(
-            send_key=request.send_key,
-            sender=self.sender,
-            to_name=request.to.name,
-            to_email=request.to.email,
-            subject=request.subject,
-            html=html,
-            text=text,
-            tags={"workflow_id": request.workflow_id, "send_key": request.send_key},
-            is_action=link is not None,
-            attachments=(*request.attachments, *_invitation(request)),
-        )
-        self.ledger.attempting(request.send_key, request.to.id)
         try:
+            # Refused here, before any attempt, if it could never be sent (a line break in the
+            # subject or a name, an address that is not one address): a failure, not a retry.
+            message = Message(
+                send_key=request.send_key,
+                sender=self.sender,
+                to_name=request.to.name,
+                to_email=request.to.email,
+                subject=request.subject,
+                html=html,
+                text=text,
+                tags={"workflow_id": request.workflow_id, "send_key": request.send_key},
+                is_action=link is not None,
+                attachments=(*request.attachments, *_invitation(request)),
+            )
+            self.ledger.attempting(request.send_key, request.to.id)
             message_id = await self.mailer.send(message)
         except PermanentMailError as exc:
-            self.ledger.failed(request.send_key, str(exc))
+            self.ledger.failed(request.send_key, str(exc), request.to.id)
             metrics.email_failed(request.template, "permanent")
             activity.logger.warning("email %s permanently refused: %s", request.send_key, exc)
             return EmailReceipt(send_key=request.send_key, status="failed", error=str(exc))

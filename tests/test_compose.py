@@ -1,10 +1,13 @@
 """docker-compose.yml and the Dockerfile, checked against the code (no Docker daemon here):
 every Accord command is a real CLI command with real options, every ACCORD_* variable a
-real setting with a valid value, images pinned, ports and addresses consistent."""
+real setting with a valid value, images pinned, ports and addresses consistent; secrets only
+from .env (documented in .env.example, no fallback), and nothing but the web app published
+beyond this host's loopback."""
 
 from __future__ import annotations
 
 import re
+import subprocess
 import tomllib
 from pathlib import Path
 
@@ -13,21 +16,36 @@ import pytest
 import typer.main
 import yaml
 
+from accord import signing_keys
 from accord.cli import app
 from accord.config import Settings
 from accord.ops.config_check import OTHER_VARIABLES
 
 ROOT = Path(__file__).resolve().parent.parent
-COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+COMPOSE_TEXT = (ROOT / "docker-compose.yml").read_text()
+COMPOSE = yaml.safe_load(COMPOSE_TEXT)
 SERVICES = COMPOSE["services"]
+ENV_EXAMPLE = (ROOT / ".env.example").read_text()
+# What an operator puts in .env (the example leaves the secrets empty on purpose).
+FILLED_IN = {"ACCORD_SIGNING_KEYS": "a" * 43, "POSTGRES_PASSWORD": "p" * 32}
+SECRET_NAME = re.compile(r"PASSWORD|PWD|SECRET|SIGNING_KEYS|API_KEYS?$|TOKEN")
+REFERENCE = re.compile(r"\$\{(\w+)(?:(:?[-?])([^}]*))?\}")
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 PINNED = re.compile(r"^[\w.\-/]+:v?\d+(\.\d+)+(-[\w.\-]+)?$")
 
 
-def _resolve(value: str) -> str:
-    """Compose interpolation, as `docker compose` does with nothing set: ${X:-default} -> default."""
-    return re.sub(r"\$\{(\w+):-([^}]*)\}", r"\2", str(value))
+def _resolve(value: str, env: dict[str, str] = FILLED_IN) -> str:
+    """Compose interpolation with ``env`` as .env: ${X:-default}, ${X:?error} (an error if X is
+    unset or empty, as `docker compose` refuses to start then)."""
+    def one(m: re.Match) -> str:
+        name, op, arg = m.group(1), m.group(2), m.group(3)
+        value = env.get(name, "")
+        if op == ":?" and not value:
+            raise ValueError(f"{name}: {arg}")
+        return value or (arg if op == ":-" else "")
+
+    return REFERENCE.sub(one, str(value))
 
 
 def env_of(name: str) -> dict[str, str]:
@@ -137,3 +155,65 @@ def test_dockerfile_installs_what_the_commands_need():
     assert 'CMD ["accord", "worker"]' in DOCKERFILE and "STOPSIGNAL SIGTERM" in DOCKERFILE
     python = re.search(r"^FROM python:(\d+\.\d+)", DOCKERFILE, re.M).group(1)
     assert PYPROJECT["project"]["requires-python"] == ">=3.11" and tuple(map(int, python.split("."))) >= (3, 11)
+
+
+# ---------------------------------------------------------------------- secrets and exposure
+
+
+def example_variables() -> dict[str, str]:
+    """NAME=value lines of .env.example, each preceded by its comment."""
+    found = {}
+    lines = ENV_EXAMPLE.splitlines()
+    for i, line in enumerate(lines):
+        m = re.match(r"^(\w+)=(.*)$", line)
+        if m:
+            assert i > 0 and lines[i - 1].startswith("#"), f".env.example: {m.group(1)} is not documented"
+            found[m.group(1)] = m.group(2)
+    return found
+
+
+def test_secrets_come_only_from_the_env_file_with_no_fallback():
+    assert "change-me" not in COMPOSE_TEXT
+    secrets_seen = set()
+    for name, service in SERVICES.items():
+        for variable, value in (service.get("environment") or {}).items():
+            if not SECRET_NAME.search(variable):
+                continue
+            m = REFERENCE.fullmatch(str(value))
+            assert m, f"{name}: {variable} is written in the file ({value!r}); take it from .env"
+            secrets_seen.add(m.group(1))
+            if m.group(2) != ":?":  # optional: only an empty default, never a usable secret
+                assert m.group(2) == ":-" and m.group(3) in ("", "[]"), f"{name}: {variable} falls back to {m.group(3)!r}"
+    assert {"ACCORD_SIGNING_KEYS", "POSTGRES_PASSWORD", "ACCORD_API_KEYS"} <= secrets_seen
+
+    # Without them filled in, compose refuses to start (as `docker compose config` would).
+    for missing in ("ACCORD_SIGNING_KEYS", "POSTGRES_PASSWORD"):
+        with pytest.raises(ValueError, match=f"{missing}: set {missing} in .env"):
+            for service in SERVICES.values():
+                for value in (service.get("environment") or {}).values():
+                    _resolve(value, {**FILLED_IN, missing: ""})
+    assert env_of("postgresql")["POSTGRES_PASSWORD"] == env_of("temporal")["POSTGRES_PWD"] == FILLED_IN["POSTGRES_PASSWORD"]
+
+
+def test_every_variable_compose_reads_is_documented_in_env_example_and_env_is_ignored():
+    documented = example_variables()
+    referenced = {m.group(1) for m in REFERENCE.finditer(COMPOSE_TEXT)}
+    assert referenced == set(documented), f"compose reads {sorted(referenced)}; .env.example has {sorted(documented)}"
+    # The example holds no secret anyone could deploy with: the required ones are empty.
+    assert documented["ACCORD_SIGNING_KEYS"] == "" and documented["POSTGRES_PASSWORD"] == ""
+    assert signing_keys.problems([FILLED_IN["ACCORD_SIGNING_KEYS"]]) == []  # what the test fills in would pass
+    ignored = subprocess.run(["git", "check-ignore", "-q", ".env"], cwd=ROOT, check=False).returncode == 0
+    example_ignored = subprocess.run(["git", "check-ignore", "-q", ".env.example"], cwd=ROOT, check=False).returncode == 0
+    assert ignored and not example_ignored
+
+
+def test_only_the_web_app_is_published_beyond_loopback():
+    published = {}
+    for name, service in SERVICES.items():
+        for mapping in service.get("ports", []):
+            parts = str(mapping).split(":")
+            published[name] = parts[0] if len(parts) == 3 else "0.0.0.0"
+    assert published.pop("web") == "0.0.0.0"
+    assert published == {"temporal": "127.0.0.1", "temporal-ui": "127.0.0.1", "mailpit": "127.0.0.1"}
+    assert "ports" not in SERVICES["postgresql"]
+    assert env_of("temporal")["POSTGRES_PWD"] != "temporal" and env_of("postgresql")["POSTGRES_PASSWORD"] != "temporal"

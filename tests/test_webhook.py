@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+import socket
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -19,6 +21,7 @@ from accord.mail.ledger import Ledger
 from accord.mail.sendgrid_backend import SendGridMailer
 from accord.models import EmailEvent
 from accord.web.app import create_app
+from accord.web.server import build_server
 from tests.conftest import DATA, running_worker
 from tests.fake_sendgrid import Accepted, FakeSendGrid
 from tests.helpers import eventually, state_where, unique
@@ -27,6 +30,7 @@ SIGNATURE = "X-Twilio-Email-Event-Webhook-Signature"
 TIMESTAMP = "X-Twilio-Email-Event-Webhook-Timestamp"
 SEND_KEY = "partnership-p1/chain-1/mou-sign/1/bea"
 WORKFLOW_ID = "partnership-p1"
+SAFETY_TIMEOUT = 30  # only if something hangs; nothing waits for it to pass
 
 
 class KeyPair:
@@ -67,11 +71,18 @@ class Hook:
     async def post(self, events: list[dict], *, keys: KeyPair | None = None, body: bytes | None = None,
                    headers: dict[str, str] | None = None) -> httpx.Response:
         raw = json.dumps(events).encode()
-        timestamp = str(int(time.time()))
-        signed = {SIGNATURE: (keys or self.keys).sign(raw, timestamp), TIMESTAMP: timestamp,
-                  "Content-Type": "application/json"}
         return await self.http.post("/webhooks/sendgrid", content=raw if body is None else body,
-                                    headers=signed if headers is None else headers)
+                                    headers=self.signed(raw, keys=keys) if headers is None else headers)
+
+    def signed(self, raw: bytes, *, keys: KeyPair | None = None, age: float = 0) -> dict[str, str]:
+        """Headers as SendGrid sends them, signed ``age`` seconds ago (negative: in the future)."""
+        timestamp = str(int(time.time() - age))
+        return {SIGNATURE: (keys or self.keys).sign(raw, timestamp), TIMESTAMP: timestamp,
+                "Content-Type": "application/json"}
+
+    async def post_raw(self, raw: bytes) -> httpx.Response:
+        """A body SendGrid signed, whatever it holds."""
+        return await self.http.post("/webhooks/sendgrid", content=raw, headers=self.signed(raw))
 
 
 @pytest.fixture
@@ -150,7 +161,8 @@ async def test_bounce_for_a_finished_workflow_is_recorded_and_dropped(hook):
 
 async def test_events_that_are_not_ours_are_ignored(hook):
     other = {"email": "x@y.example", "timestamp": 1_760_000_000, "event": "delivered", "sg_event_id": "ev-x"}
-    response = await hook.post([other, "not an object", event("open", "ev-o")])
+    unnamed = {"send_key": SEND_KEY, "sg_event_id": "ev-n", "timestamp": 1_760_000_000}
+    response = await hook.post([other, unnamed, event("open", "ev-o")])
     assert response.json() == {"recorded": 1, "duplicates": 0, "ignored": 2}
 
 
@@ -207,9 +219,10 @@ async def test_pem_public_key_is_accepted(settings):
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
     app = create_app(settings.model_copy(update={"sendgrid_webhook_public_key": pem}), FakeAccord())  # type: ignore[arg-type]
     raw = json.dumps([event("delivered", "ev-1")]).encode()
+    now = str(int(time.time()))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://accord.test") as http:
         response = await http.post("/webhooks/sendgrid", content=raw,
-                                   headers={SIGNATURE: keys.sign(raw, "123"), TIMESTAMP: "123"})
+                                   headers={SIGNATURE: keys.sign(raw, now), TIMESTAMP: now})
     assert response.status_code == 200
 
 
@@ -250,3 +263,107 @@ async def until_accepted(sg: FakeSendGrid, email: str) -> Accepted:
         return found[0]
 
     return await eventually(check)
+
+
+# ---------------------------------------------------------------------- hostile requests
+
+
+def deep(levels: int) -> bytes:
+    return b"[" * levels + b"]" * levels
+
+
+MALFORMED = {
+    "empty body": (b"", "not JSON"),
+    "not JSON": (b"bounce!", "not JSON"),
+    "a JSON object, not an array": (json.dumps(event("bounce", "ev-b")).encode(), "JSON array"),
+    "nested 100,000 deep": (deep(100_000), "nested too deeply"),
+    "an event nested 100,000 deep": (b'[{"event": "bounce", "send_key": "k", "x": ' + deep(100_000) + b"}]",
+                                     "nested too deeply"),
+    "an item that is not an object": (json.dumps([event("bounce", "ev-b"), "not an object"]).encode(), "event 1"),
+    "a null item": (b"[null]", "event 0"),
+    "send_key a number": (json.dumps([event("bounce", "ev-b", send_key=5)]).encode(), "send_key"),
+    "event a list": (json.dumps([event(["bounce"], "ev-b")]).encode(), "event"),
+    "timestamp a string": (json.dumps([event("bounce", "ev-b", timestamp="yesterday")]).encode(), "timestamp"),
+    "timestamp true": (json.dumps([event("bounce", "ev-b", timestamp=True)]).encode(), "timestamp"),
+    "timestamp NaN": (json.dumps([event("bounce", "ev-b")]).encode().replace(b"1760000000", b"NaN"), "NaN"),
+    "timestamp 1e300": (json.dumps([event("bounce", "ev-b", timestamp=1e300)]).encode(), "event 0.timestamp"),
+    "timestamp of 5,000 digits": (json.dumps([event("bounce", "ev-b")]).encode().replace(b"1760000000", b"9" * 5000),
+                                  "not JSON"),
+    "a 5,000-character send key": (json.dumps([event("bounce", "ev-b", send_key="k" * 5000)]).encode(), "send_key"),
+    "a 500,000-character reason": (json.dumps([event("bounce", "ev-b", reason="x" * 500_000)]).encode(), "reason"),
+    "a lone surrogate in the event id": (json.dumps([event("bounce", "\ud800")]).encode(), "event 0.sg_event_id"),
+    "10,001 events": (json.dumps([{}] * 10_001).encode(), "10,000"),
+}
+
+
+@pytest.mark.parametrize("case", MALFORMED)
+async def test_a_malformed_signed_body_is_a_400_and_changes_nothing(hook, case):
+    raw, says = MALFORMED[case]
+    response = await hook.post_raw(raw)
+    assert response.status_code == 400, response.text
+    assert says in response.json()["error"]
+    assert hook.ledger.events() == [] and hook.accord.reported == []
+
+
+@pytest.mark.parametrize(("age", "accepted"), [(0, True), (-200, True), (250, True), (400, False), (-400, False),
+                                               (86_400, False)])
+async def test_a_signature_older_or_newer_than_the_tolerance_is_refused_as_a_replay(hook, age, accepted):
+    """A request captured (or recorded) and sent again later carries its old, signed timestamp."""
+    raw = json.dumps([event("bounce", "ev-b", reason="550")]).encode()
+    response = await hook.http.post("/webhooks/sendgrid", content=raw, headers=hook.signed(raw, age=age))
+    if accepted:
+        assert response.status_code == 200 and len(hook.accord.reported) == 1
+    else:
+        assert response.status_code == 403 and "tolerance" in response.json()["error"]
+        assert hook.ledger.events() == [] and hook.accord.reported == []
+
+
+async def test_the_tolerance_is_configurable(settings):
+    keys = KeyPair()
+    configured = settings.model_copy(update={"sendgrid_webhook_public_key": keys.public,
+                                             "sendgrid_webhook_tolerance": 3600})
+    app = create_app(configured, FakeAccord())  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://accord.test") as http:
+        hook = Hook(http, keys, FakeAccord(), Ledger(configured.ledger_path))
+        raw = json.dumps([event("delivered", "ev-1")]).encode()
+        assert (await http.post("/webhooks/sendgrid", content=raw, headers=hook.signed(raw, age=1800))).status_code == 200
+        assert (await http.post("/webhooks/sendgrid", content=raw, headers=hook.signed(raw, age=4000))).status_code == 403
+
+
+async def test_a_body_over_the_bound_is_refused_whether_declared_or_chunked(hook):
+    from accord.web.webhooks import MAX_BODY_BYTES
+
+    big = b"[" + b" " * MAX_BODY_BYTES + b"]"
+    declared = await hook.http.post("/webhooks/sendgrid", content=big, headers=hook.signed(big))
+    assert declared.status_code == 413
+
+    async def chunks():  # no Content-Length: the body is read up to the bound, then refused
+        for _ in range(3):
+            yield b" " * (MAX_BODY_BYTES // 2)
+
+    chunked = await hook.http.post("/webhooks/sendgrid", content=chunks(), headers=hook.signed(b""))
+    assert chunked.status_code == 413
+    assert hook.ledger.events() == []
+
+    bad = await hook.http.post("/webhooks/sendgrid", content=b"[]", headers={**hook.signed(b"[]"), "Content-Length": "-1"})
+    assert bad.status_code == 400
+
+
+async def test_an_announced_huge_body_is_refused_before_it_is_sent(settings):
+    """Over real HTTP: the answer comes as soon as the headers arrive; the body is never awaited."""
+    keys = KeyPair()
+    configured = settings.model_copy(update={"sendgrid_webhook_public_key": keys.public})
+    listener = socket.create_server(("127.0.0.1", 0))
+    server = build_server(configured, FakeAccord(), log_level="warning")  # type: ignore[arg-type]
+    running = asyncio.create_task(server.serve(sockets=[listener]))
+    try:
+        reader, writer = await asyncio.open_connection(*listener.getsockname())
+        writer.write(b"POST /webhooks/sendgrid HTTP/1.1\r\nHost: accord.test\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 2000000000\r\n\r\n[")
+        await writer.drain()
+        status_line = await asyncio.wait_for(reader.readline(), SAFETY_TIMEOUT)  # the old code waits for 2 GB
+        writer.close()
+    finally:
+        server.should_exit = True
+        await running
+    assert status_line.startswith(b"HTTP/1.1 413")

@@ -8,16 +8,25 @@ for to show an invitation with accept and decline, rather than just a file.
 The Message-ID is derived from the send key, so a message re-sent under the same key
 (an SMTP retry after a crash with unknown outcome) carries the same Message-ID and
 receiving systems can recognise it as a duplicate.
+
+What the email package refuses while building or writing a message (a header it cannot
+write, an address it cannot encode) is a :class:`PermanentMailError`: it would refuse it
+again on every retry. :class:`Message` refuses the known cases before this runs.
 """
 
 from __future__ import annotations
 
+import email.errors
 import hashlib
 from datetime import UTC, datetime
+from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr, parseaddr
+from email.utils import format_datetime, parseaddr
 
-from accord.mail.message import Message
+from accord.mail.message import Message, PermanentMailError
+
+# What the email package raises for content it cannot write (UnicodeError is a ValueError).
+COMPOSE_ERRORS = (ValueError, TypeError, email.errors.MessageError)
 
 KEY_HEADER = "X-Accord-Send-Key"
 _FALLBACK_DOMAIN = "accord.local"
@@ -33,20 +42,40 @@ def build_email(message: Message) -> EmailMessage:
     """multipart/alternative: text/plain first, then text/html (the preferred part last);
     with attachments, that inside a multipart/mixed followed by the attachments."""
     mail = EmailMessage()
+    # The sender is configuration (mail_from, checked by `accord config check`): an error in it
+    # is raised as is and retried until it is fixed, not blamed on the recipient.
     mail["From"] = message.sender
-    mail["To"] = formataddr((message.to_name, message.to_email))
-    mail["Subject"] = message.subject
-    mail["Date"] = format_datetime(datetime.now(UTC))
-    mail["Message-ID"] = message_id(message.send_key, message.sender)
-    mail[KEY_HEADER] = message.send_key
-    mail.set_content(message.text)
-    mail.add_alternative(message.html, subtype="html")
-    for attachment in message.attachments:
-        maintype, subtype, params = split_content_type(attachment.content_type)
-        mail.add_attachment(
-            attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename, params=params
-        )
+    try:
+        # From parts, not a formatted string: a name with quotes, commas or <...> stays one
+        # display name, however it is encoded (Message has checked the address is one address).
+        local, _, domain = message.to_email.rpartition("@")
+        mail["To"] = Address(display_name=message.to_name, username=local, domain=domain)
+        mail["Subject"] = message.subject
+        mail["Date"] = format_datetime(datetime.now(UTC))
+        mail["Message-ID"] = message_id(message.send_key, message.sender)
+        mail[KEY_HEADER] = message.send_key
+        mail.set_content(message.text)
+        mail.add_alternative(message.html, subtype="html")
+        for attachment in message.attachments:
+            maintype, subtype, params = split_content_type(attachment.content_type)
+            mail.add_attachment(
+                attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename, params=params
+            )
+    except COMPOSE_ERRORS as exc:
+        raise not_composable(exc) from None
     return mail
+
+
+def as_bytes(mail: EmailMessage) -> bytes:
+    """The message as written to a file (the outbox)."""
+    try:
+        return mail.as_bytes()
+    except COMPOSE_ERRORS as exc:
+        raise not_composable(exc) from None
+
+
+def not_composable(exc: Exception) -> PermanentMailError:
+    return PermanentMailError(f"the email cannot be composed: {type(exc).__name__}: {str(exc)[:200]}")
 
 
 def split_content_type(content_type: str) -> tuple[str, str, dict[str, str]]:

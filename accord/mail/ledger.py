@@ -7,15 +7,23 @@ an attempt with unknown outcome rather than silently lost.
 
 The ``events`` table keeps what the provider reported afterwards (delivered, bounce,
 dropped...), one row per provider event id, so a webhook delivered twice is recorded once.
+
+Several processes share the file (workers, the web app): every wait for another one's lock
+is a wait, never an error (see :func:`_while_busy` for the one place SQLite does not wait).
 """
 
 from __future__ import annotations
 
 import sqlite3
+import time
+from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sends (
@@ -42,6 +50,10 @@ CREATE TABLE IF NOT EXISTS events (
 """
 _EVENTS_INDEX = "CREATE INDEX IF NOT EXISTS events_by_send_key ON events (send_key)"
 
+# How long a process waits for another one's lock before giving up.
+LOCK_WAIT_SECONDS = 30
+_SQLITE_BUSY = 5  # the primary result code of "database is locked"
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -67,15 +79,17 @@ class Ledger:
     def __init__(self, path: Path):
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(self._connect()) as db, db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute(_SCHEMA)
-            db.execute(_EVENTS)
-            db.execute(_EVENTS_INDEX)
+        with closing(self._connect()) as db:
+            _while_busy(lambda: db.execute("PRAGMA journal_mode=WAL"))
+            # One write transaction, begun as a writer: it waits for the lock like any write.
+            db.execute("BEGIN IMMEDIATE")
+            for statement in (_SCHEMA, _EVENTS, _EVENTS_INDEX):
+                db.execute(statement)
+            db.execute("COMMIT")
 
     def _connect(self) -> sqlite3.Connection:
         # Several worker processes may share the file: wait for a lock instead of failing.
-        return sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        return sqlite3.connect(self.path, timeout=LOCK_WAIT_SECONDS, isolation_level=None)
 
     def get(self, send_key: str) -> Entry | None:
         with closing(self._connect()) as db:
@@ -95,16 +109,21 @@ class Ledger:
             )
 
     def sent(self, send_key: str, message_id: str | None) -> None:
-        self._finish(send_key, "sent", message_id=message_id)
-
-    def failed(self, send_key: str, error: str) -> None:
-        self._finish(send_key, "failed", error=error)
-
-    def _finish(self, send_key: str, status: str, message_id: str | None = None, error: str | None = None) -> None:
         with closing(self._connect()) as db:
             db.execute(
-                "UPDATE sends SET status = ?, message_id = ?, error = ?, updated_at = ? WHERE send_key = ?",
-                (status, message_id, error, _now(), send_key),
+                "UPDATE sends SET status = 'sent', message_id = ?, error = NULL, updated_at = ? WHERE send_key = ?",
+                (message_id, _now(), send_key),
+            )
+
+    def failed(self, send_key: str, error: str, recipient: str = "") -> None:
+        """Failed for good; also for a send that never got as far as an attempt (an email
+        that cannot be composed is refused before the provider is called)."""
+        with closing(self._connect()) as db:
+            db.execute(
+                "INSERT INTO sends (send_key, status, recipient, error, updated_at) VALUES (?, 'failed', ?, ?, ?) "
+                "ON CONFLICT(send_key) DO UPDATE SET status = 'failed', message_id = NULL, error = excluded.error, "
+                "updated_at = excluded.updated_at",
+                (send_key, recipient, error, _now()),
             )
 
     def all(self) -> list[Entry]:
@@ -147,6 +166,28 @@ class Ledger:
         with closing(self._connect()) as db:
             rows = db.execute(query + " ORDER BY timestamp, received_at", args).fetchall()
         return [EventEntry(*r) for r in rows]
+
+
+def _while_busy(run: Callable[[], T]) -> T:
+    """Run ``run``, trying again while SQLite answers "database is locked".
+
+    Only for the switch to WAL: on a file still in rollback mode, that pragma reads the file
+    first and then needs the write lock. If another process holds the write lock at that
+    moment (two workers opening a new ledger at once: the other is switching or creating
+    tables), SQLite answers SQLITE_BUSY at once, without the busy timeout, because a reader
+    waiting to become a writer could deadlock. Waiting and asking again is safe here: the
+    pragma holds nothing between attempts. Once the file is in WAL mode it is a no-op.
+    """
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    delay = 0.005
+    while True:
+        try:
+            return run()
+        except sqlite3.OperationalError as exc:
+            if getattr(exc, "sqlite_errorcode", 0) & 0xFF != _SQLITE_BUSY or time.monotonic() >= deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.1)
 
 
 def _now() -> str:

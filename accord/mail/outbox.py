@@ -13,7 +13,7 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
 
-from accord.mail.compose import KEY_HEADER, build_email
+from accord.mail.compose import KEY_HEADER, as_bytes, build_email
 from accord.mail.message import Message
 
 __all__ = ["KEY_HEADER", "Outbox", "body", "messages", "read"]
@@ -33,7 +33,7 @@ class Outbox:
             return target.stem
         mail = build_email(message)
         temporary = target.with_suffix(".tmp")
-        temporary.write_bytes(mail.as_bytes())
+        temporary.write_bytes(as_bytes(mail))
         os.replace(temporary, target)
         return target.stem
 

@@ -10,8 +10,10 @@ from the send key, so both copies carry the same Message-ID and receiving system
 people's mail clients) can recognise the second one as a duplicate.
 
 Errors: a 5xx refusal of the recipient or of the message is permanent
-(:class:`PermanentMailError`); 4xx replies, connection and TLS problems, and refused
-credentials or sender (a configuration problem ops can fix) are retried.
+(:class:`PermanentMailError`), and so is a message smtplib cannot submit (an internationalised
+address to a server without SMTPUTF8, content it cannot encode); 4xx replies, connection and
+TLS problems, and refused credentials or sender (a configuration problem ops can fix) are
+retried.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import smtplib
 import ssl
 from email.message import EmailMessage
 
-from accord.mail.compose import build_email
+from accord.mail.compose import COMPOSE_ERRORS, build_email, not_composable
 from accord.mail.message import Message, PermanentMailError, unavailable
 
 
@@ -71,7 +73,12 @@ class SmtpMailer:
             if self.username:
                 smtp.login(self.username, self.password or "")
             # Only the one recipient: send_message raises if it is refused.
-            smtp.send_message(mail, to_addrs=[to_email])
+            try:
+                smtp.send_message(mail, to_addrs=[to_email])
+            except smtplib.SMTPNotSupportedError as exc:  # a non-ASCII address, and no SMTPUTF8
+                raise PermanentMailError(f"the SMTP server cannot take this message: {exc}") from None
+            except COMPOSE_ERRORS as exc:  # raised while writing the message, before the server sees it
+                raise not_composable(exc) from None
 
 
 def _classified(code: int, text: str) -> Exception:

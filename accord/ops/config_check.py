@@ -13,6 +13,7 @@ import importlib.util
 import os
 import ssl
 import tomllib
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -21,6 +22,7 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import SecretStr, ValidationError
 
+from accord import signing_keys
 from accord.config import CONFIG_ENV, ConfigError, Settings, config_file
 from accord.storage.url import describe
 from accord.storage.url import problem as url_problem
@@ -94,7 +96,7 @@ def effective(settings: Settings, overrides: dict | None = None) -> list[Row]:
         if isinstance(value, SecretStr):
             shown = f"{MASK} (set)" if value.get_secret_value() else "(empty)"
             if name == "signing_keys":
-                shown = f"{MASK} ({len(settings.keys)} key(s))"
+                shown = f"{MASK} ({len(signing_keys.split(value.get_secret_value()))} key(s))"
             if name == "database_url":  # where, without the password
                 shown = describe(value.get_secret_value())
         elif value is None:
@@ -196,6 +198,8 @@ def _mail(s: Settings) -> list[Finding]:
             out.append(Finding("warning", "smtp_starttls", f"off: the SMTP password would cross the network to {s.smtp_host} in clear"))
     if "@" not in s.mail_from:
         out.append(Finding("error", "mail_from", f"{s.mail_from!r} has no email address"))
+    elif any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in s.mail_from):
+        out.append(Finding("error", "mail_from", "holds a line break or control character: no email could be sent"))
     return out
 
 
@@ -206,21 +210,25 @@ def _web_and_keys(s: Settings) -> list[Finding]:
         out.append(Finding("error", "web_base_url", f"{s.web_base_url!r} is not an http(s) URL: links in emails are built from it"))
     elif url.scheme == "http" and url.hostname not in ("localhost", "127.0.0.1"):
         out.append(Finding("warning", "web_base_url", "plain http: action links carry signed tokens; serve the web app over https"))
-    if s.signing_keys is None:
-        out.append(Finding("warning", "signing_keys", f"not set: a key is generated in {s.data_dir / 'signing.key'}; "
-                                                    "workers and web apps on other machines must share ACCORD_SIGNING_KEYS"))
-    else:
-        keys = [k.strip() for k in s.signing_keys.get_secret_value().split(",") if k.strip()]
-        if not keys:
-            out.append(Finding("error", "signing_keys", "is set but holds no key"))
-        elif len(keys[-1]) < 32:
-            out.append(Finding("warning", "signing_keys", "the newest key (the last, which signs) is shorter than 32 characters"))
-        if any(k == "change-me-in-production" for k in keys):
-            out.append(Finding("warning", "signing_keys", "still the docker-compose placeholder: set a real secret"))
+    out += _signing_keys(s)
     for folder in s.template_dirs:
         if not Path(folder).is_dir():
             out.append(Finding("error", "template_dirs", f"{folder}: no such folder"))
     return out
+
+
+def _signing_keys(s: Settings) -> list[Finding]:
+    """What the worker and web app check when they start (accord/signing_keys.py), as findings."""
+    try:
+        keys = signing_keys.keys_for(s, create=False)  # the check never writes a key file
+    except ConfigError as exc:
+        return [Finding("error", "signing_keys", f"{exc}: the worker and web app refuse to start")]
+    if not keys:
+        return [Finding("warning", "signing_keys", f"not set: a key is generated in {signing_keys.key_file(s)}; "
+                                                   "workers and web apps on other machines must share ACCORD_SIGNING_KEYS")]
+    where = "" if s.signing_keys is not None else f"{signing_keys.key_file(s)}: "
+    return [Finding("error", "signing_keys", f"{where}{problem}: the worker and web app refuse to start")
+            for problem in signing_keys.problems(keys)]
 
 
 def _processes(s: Settings) -> list[Finding]:

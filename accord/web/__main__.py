@@ -3,15 +3,19 @@
 import asyncio
 import contextlib
 import logging
+import sys
 
-from accord.config import Settings
+from accord.config import ConfigError, Settings
 from accord.web.server import serve
 
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(Settings()))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(serve(Settings()))
+    except ConfigError as exc:
+        sys.exit(f"error: {exc}")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@ update. A refusal by the workflow is a 409 with the workflow's own message; a re
 that cannot be valid is a 422; an unknown partnership or escalation is a 404.
 
 Authentication: ``Authorization: Bearer <key>``, checked before anything else is read
-(an ASGI middleware, so a bad body cannot get a 422 in before the 401). Keys are
+(an ASGI middleware, so a bad body cannot get a 422 in before the 401). A key-like query
+parameter (``?api_key=``, ``?token=``...) is refused with a 400 that says to use the header. Keys are
 configured hashed (``Settings.api_keys``), each with a name and a role: ``ops`` may act,
 ``viewer`` may only read (GET). The acting key's name is recorded as who raised an
 escalation; for the other actions the workflow names a stakeholder (or ``ops``), given
@@ -45,6 +46,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from accord import apikeys
 from accord.client import Accord, ActionRefused, AmendmentInvalid, Listed, NotFound, workflow_id_for
 from accord.config import ApiKey, Settings
+from accord.web import redact
 from accord.models import (
     Acknowledge,
     CareEntry,
@@ -196,6 +198,13 @@ class RequireKey:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        secrets = redact.secret_parameters(scope.get("query_string", b""))
+        if secrets:
+            # Refused even with a valid header: URLs end up in logs, proxies and histories.
+            detail = (f"Do not send API keys in the URL (query parameter {secrets[0]!r}): send the key as "
+                      "`Authorization: Bearer <key>`. If it was a real key, replace it (`accord apikey create`).")
+            await JSONResponse({"detail": detail}, 400)(scope, receive, send)
+            return
         path = _route_path(scope)
         method = scope["method"]
         if method in READ_METHODS and self.public(path):
@@ -249,7 +258,7 @@ def ops_key(key: ApiKey = Depends(api_key)) -> ApiKey:
 # ---------------------------------------------------------------------- the app
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": Problem, "description": "The body could not be read (not JSON, not UTF-8)."},
+    400: {"model": Problem, "description": "The body could not be read (not JSON, not UTF-8), or an API key was sent in the URL."},
     401: {"model": Problem, "description": "No API key, or not a valid one."},
     404: {"model": Problem, "description": "No such partnership (or escalation, or page)."},
     503: {"model": Problem, "description": "Temporal or the workers did not answer in time."},

@@ -1,20 +1,46 @@
-"""Keep action tokens out of logs: uvicorn's access log prints every request path."""
+"""Keep secrets out of logs: uvicorn's access log prints every request's path and query string.
+
+Two kinds: action tokens, which live in the path (``/a/<token>``), and credentials someone put
+in a query string (``?api_key=...``, ``?token=...``). The HTTP API refuses the latter outright
+(:func:`secret_parameters`); the log never shows either, whoever sent them.
+"""
 
 from __future__ import annotations
 
 import logging
 import re
+from urllib.parse import parse_qsl, unquote_plus
 
 _ACTION_PATH = re.compile(r"/a/[^/?#\s\"']+")
 REDACTED = "/a/<redacted>"
 LOGGERS = ("uvicorn.access", "uvicorn.error")
 
+# Query parameter names that carry credentials, compared lower-case without "-" and "_"
+# (so api_key, API-Key and apikey are one name).
+SECRET_PARAMETERS = frozenset({
+    "apikey", "key", "token", "accesstoken", "auth", "authorization", "bearer", "secret", "password",
+})
+_PARAMETER = re.compile(r"([?&;])([^=&;?#\s\"']+)=([^&;#\s\"']*)")
+
+
+def is_secret_parameter(name: str) -> bool:
+    return unquote_plus(name).lower().replace("-", "").replace("_", "") in SECRET_PARAMETERS
+
+
+def secret_parameters(query_string: bytes) -> list[str]:
+    """The names of the credential-like parameters in a raw query string."""
+    pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
+    return [name for name, _ in pairs if is_secret_parameter(name)]
+
 
 def redact(text: str) -> str:
-    return _ACTION_PATH.sub(REDACTED, text)
+    text = _ACTION_PATH.sub(REDACTED, text)
+    return _PARAMETER.sub(lambda m: f"{m[1]}{m[2]}=<redacted>" if is_secret_parameter(m[2]) else m[0], text)
 
 
 class RedactActionTokens(logging.Filter):
+    """Redacts action tokens and credential-like query parameters (the name is historical)."""
+
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.msg, str):
             record.msg = redact(record.msg)

@@ -12,6 +12,7 @@ from typing import Any
 
 import uvicorn
 
+from accord import signing_keys
 from accord.client import Accord
 from accord.config import Settings
 from accord.web import redact
@@ -37,7 +38,10 @@ def build_server(settings: Settings, accord: Accord | None = None, **config: Any
 
 async def serve(settings: Settings | None = None, accord: Accord | None = None, *,
                 sockets: list[socket.socket] | None = None, **config: Any) -> None:
-    server = build_server(settings or Settings(), accord, **config)
+    """Raises ConfigError before serving anything if the signing keys are missing, short or published."""
+    settings = settings or Settings()
+    signing_keys.check_for_start(settings)
+    server = build_server(settings, accord, **config)
     running = asyncio.ensure_future(server.serve(sockets=sockets))
     try:
         await asyncio.shield(running)

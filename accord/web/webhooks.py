@@ -4,10 +4,19 @@
 
 SendGrid posts a JSON array of events (processed, delivered, deferred, bounce, dropped,
 open, click...). Each event carries the email's custom_args as top-level fields, so ours
-have ``send_key`` and ``workflow_id``. The request is verified first, over the raw body,
-with the ``X-Twilio-Email-Event-Webhook-Signature`` and ``-Timestamp`` headers and the
-account's verification key (ACCORD_SENDGRID_WEBHOOK_PUBLIC_KEY); anything unsigned or
-tampered with gets 403 and changes nothing.
+have ``send_key`` and ``workflow_id``. Anyone can post here, so in this order:
+
+1. the size: a declared ``Content-Length`` over :data:`MAX_BODY_BYTES` is refused (413)
+   before anything is read, and the body is read in chunks up to that bound (413 past it);
+2. the signature, over the raw body, with the ``X-Twilio-Email-Event-Webhook-Signature`` and
+   ``-Timestamp`` headers and the account's verification key
+   (ACCORD_SENDGRID_WEBHOOK_PUBLIC_KEY), with the real ``sendgrid.EventWebhook``; the
+   timestamp, which the signature covers, must be within ``sendgrid_webhook_tolerance``
+   seconds of now (default 300), so a captured request cannot be replayed later. Anything
+   unsigned, tampered with or stale gets 403 and changes nothing;
+3. the body: a JSON array of at most :data:`MAX_EVENTS` objects whose fields we read have
+   the types and lengths SendGrid sends. Anything else (not JSON, nested too deeply, wrong
+   types, huge strings...) is a 400 that names the problem, and changes nothing.
 
 Every event about one of our emails is kept in the send ledger, once per ``sg_event_id``
 (SendGrid delivers at least once). A ``bounce`` or ``dropped`` also goes to the
@@ -22,13 +31,15 @@ import binascii
 import hashlib
 import json
 import logging
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from sendgrid.helpers.eventwebhook import EventWebhook
 from sendgrid.helpers.eventwebhook.eventwebhook_header import EventWebhookHeader
 from temporalio.service import RPCError, RPCStatusCode
@@ -41,7 +52,10 @@ log = logging.getLogger("accord.web.webhooks")
 
 # The recipient never got the email: the workflow must know (the signatory is unreachable).
 NOTIFY_EVENTS = frozenset({"bounce", "dropped"})
-MAX_BODY_BYTES = 5 * 1024 * 1024
+# SendGrid posts a batch when it reaches 768 KB (or every 30 s): room to spare, no more.
+MAX_BODY_BYTES = 1024 * 1024
+MAX_EVENTS = 10_000
+MAX_REASON_CHARS = 1000  # what is kept of a bounce reason
 
 
 def router(settings: Settings) -> APIRouter:
@@ -57,20 +71,20 @@ def router(settings: Settings) -> APIRouter:
 
     @routes.post("/webhooks/sendgrid")
     async def sendgrid_events(request: Request) -> JSONResponse:
-        body = await request.body()
-        if not _verified(verifier, body, request.headers):
-            return JSONResponse({"error": "signature not verified"}, status_code=403)
-        try:
-            events = json.loads(body)
-        except ValueError:
-            return JSONResponse({"error": "body is not JSON"}, status_code=400)
-        if not isinstance(events, list):
-            return JSONResponse({"error": "expected a JSON array of events"}, status_code=400)
+        body = await _read_bounded(request, MAX_BODY_BYTES)
+        if isinstance(body, JSONResponse):
+            return body
+        refused = _unverified(verifier, body, request.headers, settings.sendgrid_webhook_tolerance)
+        if refused is not None:
+            return JSONResponse({"error": refused}, status_code=403)
+        events = _events(body)
+        if isinstance(events, str):
+            log.warning("SendGrid webhook: signed body refused: %s", events)
+            return JSONResponse({"error": events}, status_code=400)
 
         accord = request.app.state.accord
         recorded = duplicates = ignored = 0
-        for raw in events:
-            event = _parse(raw)
+        for event in events:
             if event is None:
                 ignored += 1
                 continue
@@ -81,11 +95,10 @@ def router(settings: Settings) -> APIRouter:
                 duplicates += 1
             if event.event in NOTIFY_EVENTS and event.workflow_id:
                 stored = store.event(event.event_id)
-                if stored is not None and stored.notified_at is None:
-                    if not await _notify(accord, store, event):
-                        # Temporal is unavailable: SendGrid retries the whole batch later;
-                        # what is recorded stays recorded, and is not recorded twice.
-                        return JSONResponse({"error": "try again later"}, status_code=503)
+                if stored is not None and stored.notified_at is None and not await _notify(accord, store, event):
+                    # Temporal is unavailable: SendGrid retries the whole batch later;
+                    # what is recorded stays recorded, and is not recorded twice.
+                    return JSONResponse({"error": "try again later"}, status_code=503)
         return JSONResponse({"recorded": recorded, "duplicates": duplicates, "ignored": ignored})
 
     return routes
@@ -108,23 +121,102 @@ def _verifier(public_key: str | None) -> tuple[EventWebhook, Any] | None:
         raise ValueError(f"ACCORD_SENDGRID_WEBHOOK_PUBLIC_KEY is not a valid public key: {exc}") from None
 
 
-def _verified(verifier: tuple[EventWebhook, Any] | None, body: bytes, headers: Any) -> bool:
+async def _read_bounded(request: Request, limit: int) -> bytes | JSONResponse:
+    """The raw body, or a 4xx answer: too large is refused before (or while) it is read."""
+    too_large = JSONResponse({"error": f"the body is larger than {limit:,} bytes"}, status_code=413)
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            return JSONResponse({"error": "Content-Length is not a number"}, status_code=400)
+        if int(declared) > limit:
+            return too_large
+    body = bytearray()
+    async for chunk in request.stream():  # also bounds a chunked body, which declares no length
+        body += chunk
+        if len(body) > limit:
+            return too_large
+    return bytes(body)
+
+
+def _unverified(verifier: tuple[EventWebhook, Any] | None, body: bytes, headers: Any, tolerance: float) -> str | None:
+    """Why the request is not a genuine, fresh SendGrid request; None if it is."""
     if verifier is None:
         log.error("SendGrid webhook refused: ACCORD_SENDGRID_WEBHOOK_PUBLIC_KEY is not set")
-        return False
+        return "signature not verified"
     signature = headers.get(EventWebhookHeader.SIGNATURE)
     timestamp = headers.get(EventWebhookHeader.TIMESTAMP)
-    if not signature or not timestamp or len(body) > MAX_BODY_BYTES:
-        return False
+    if not signature or not timestamp:
+        return "signature not verified"
+    # Unix seconds; checked before the signature (cheap), trusted only once it verifies too.
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+        return "signature not verified"
+    if abs(time.time() - int(timestamp)) > tolerance:
+        log.warning("SendGrid webhook refused: timestamp %s is more than %g s from now", timestamp, tolerance)
+        return "signature timestamp outside the tolerance (a replay, or a clock far off)"
     helper, key = verifier
     try:
         # The helper signs text: the raw body must be UTF-8 (JSON always is).
-        return helper.verify_signature(body.decode("utf-8"), signature, timestamp, key)
+        verified = helper.verify_signature(body.decode("utf-8"), signature, timestamp, key)
     except (UnicodeDecodeError, binascii.Error, ValueError):
-        return False
+        verified = False
+    return None if verified else "signature not verified"
 
 
 # ---------------------------------------------------------------------- events
+
+
+# The fields we read, as SendGrid sends them; others are ignored. Strict: a number is not a
+# string, and every string is bounded.
+Short = Annotated[str, Field(max_length=1000)]
+Long = Annotated[str, Field(max_length=100_000)]
+
+
+class _Incoming(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+    event: Short | None = None
+    send_key: Short | None = None
+    workflow_id: Short | None = None
+    sg_event_id: Short | None = None
+    type: Short | None = None
+    # bounce/dropped: "reason"; deferred/delivered: the receiving server's "response".
+    reason: Long | None = None
+    response: Long | None = None
+    # Unix seconds, up to the end of year 9999 (what a datetime holds).
+    timestamp: Annotated[float, Field(ge=0, lt=253_402_300_800, allow_inf_nan=False)] | None = None
+
+
+_OBJECTS = TypeAdapter(list[dict[str, Any]])
+_FIELDS = TypeAdapter(list[_Incoming])
+
+
+def _events(body: bytes) -> list[_Event | None] | str:
+    """Each event (None: not one of ours), or why the body is malformed."""
+    try:
+        data = json.loads(body, parse_constant=_no_constants)
+    except RecursionError:
+        return "the JSON is nested too deeply"
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, an integer of thousands of digits
+        return f"the body is not JSON: {str(exc)[:200]}"
+    if not isinstance(data, list):
+        return "expected a JSON array of events"
+    if len(data) > MAX_EVENTS:
+        return f"more than {MAX_EVENTS:,} events in one batch"
+    try:
+        raws = _OBJECTS.validate_python(data)
+        fields = _FIELDS.validate_python(raws)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        return f"event {where}: {first['msg']}"
+    try:
+        return [_ours(f, raw) for f, raw in zip(fields, raws, strict=True)]
+    except RecursionError:  # hashing an event without an id, nested as deep as json allowed
+        return "the JSON is nested too deeply"
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 @dataclass(frozen=True)
@@ -137,27 +229,19 @@ class _Event:
     at: datetime
 
 
-def _parse(raw: Any) -> _Event | None:
-    """One of our events, or None (not a dict, no event name, or not sent by Accord)."""
-    if not isinstance(raw, dict):
+def _ours(fields: _Incoming, raw: dict[str, Any]) -> _Event | None:
+    """One of our events, or None (no event name, or not sent by Accord)."""
+    if not fields.send_key or not fields.event:
         return None
-    send_key, name = raw.get("send_key"), raw.get("event")
-    if not isinstance(send_key, str) or not send_key or not isinstance(name, str) or not name:
-        return None
-    workflow_id = raw.get("workflow_id") if isinstance(raw.get("workflow_id"), str) else ""
-    # bounce/dropped: "reason"; deferred/delivered: the receiving server's "response".
-    reason = raw.get("reason") or raw.get("response") or ""
-    if raw.get("type") == "blocked" and name == "bounce":
+    reason = fields.reason or fields.response or ""
+    if fields.type == "blocked" and fields.event == "bounce":
         reason = f"blocked: {reason}"
-    try:
-        at = datetime.fromtimestamp(float(raw.get("timestamp")), UTC)
-    except (TypeError, ValueError, OverflowError, OSError):
-        at = datetime.now(UTC)
-    event_id = raw.get("sg_event_id")
-    if not isinstance(event_id, str) or not event_id:
+    at = datetime.fromtimestamp(fields.timestamp, UTC) if fields.timestamp is not None else datetime.now(UTC)
+    event_id = fields.sg_event_id
+    if not event_id:
         # Older events may lack an id: the event's own content identifies it.
         event_id = "sha256:" + hashlib.sha256(json.dumps(raw, sort_keys=True).encode()).hexdigest()
-    return _Event(event_id, send_key, workflow_id, name, str(reason)[:1000], at)
+    return _Event(event_id, fields.send_key, fields.workflow_id or "", fields.event, reason[:MAX_REASON_CHARS], at)
 
 
 async def _notify(accord: Any, ledger: Ledger, event: _Event) -> bool:

@@ -96,9 +96,10 @@ def _midnight(day: date) -> datetime:
 def _occurrences(start: datetime, rule: CalendarRule) -> Iterator[tuple[int, datetime, datetime]]:
     """(n, local wall time, instant) of every occurrence strictly after ``start``, in order."""
     start = as_utc(start, "start")
+    walls = recurrence(rule, start)  # checks the rule (and its zone) first
     tz = zones.zone(rule.zone)
     n = 0
-    for wall in recurrence(rule, start):
+    for wall in walls:
         instant = zones.to_utc(wall, tz)
         if instant <= start:
             continue
@@ -135,7 +136,6 @@ def next_occurrence(
     the moved time, as in :func:`accord.logic.schedule.next_occurrence`.
     """
     after = as_utc(after, "after")
-    tz = zones.zone(rule.zone)
     # Moving never goes back and never further than MAX_SHIFT_DAYS: an occurrence
     # nominally up to that long before `after` may still be moved past it.
     horizon = after - timedelta(days=MAX_SHIFT_DAYS + 1)
@@ -146,7 +146,7 @@ def next_occurrence(
             continue
         if instant <= horizon:
             continue
-        moved = move_to_day(instant, tz, calendar.is_business_day, repr(calendar), wall=wall)
+        moved = move_to_day(instant, zones.zone(rule.zone), calendar.is_business_day, repr(calendar), wall=wall)
         if moved > after:
             return n, moved
     raise AssertionError("unreachable: _occurrences ends by raising")

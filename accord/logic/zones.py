@@ -61,7 +61,7 @@ IANA_VERSION: str = tzdata.IANA_VERSION
 # The longest IANA name is 32 characters; anything much longer is not a zone and is not
 # worth fuzzy-matching (difflib is quadratic in the length).
 _MAX_NAME = 64
-_NAME_CHARS = re.compile(r"^[A-Za-z0-9_+\-/]+$")
+_NAME_CHARS = re.compile(r"[A-Za-z0-9_+\-/]+")
 
 
 def release() -> str:
@@ -91,7 +91,7 @@ def problem(name: object) -> str | None:
     if name in _accepted():
         return None
     shown = name if len(name) <= _MAX_NAME else name[:_MAX_NAME] + "..."
-    if len(name) > _MAX_NAME or not _NAME_CHARS.match(name):
+    if len(name) > _MAX_NAME or not _NAME_CHARS.fullmatch(name):
         return f"{shown!r} is not a time zone name (IANA names look like Europe/London or America/New_York)"
     if name in _names():
         return (

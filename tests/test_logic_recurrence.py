@@ -9,6 +9,7 @@ are the pinned ``holidays`` release's.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
 
 import pytest
 from hypothesis import given, settings
@@ -16,7 +17,12 @@ from hypothesis import strategies as st
 
 from accord.logic import recurrence, schedule, zones
 from accord.logic.business_days import BusinessCalendar, JointCalendar
-from accord.logic.recurrence import meeting_end, next_occurrence, next_review, occurrence
+from accord.logic.recurrence import (
+    meeting_end,
+    next_occurrence,
+    next_review,
+    occurrence,
+)
 from accord.logic.time_display import format_instant
 from definitions.calendar import CalendarRule
 from definitions.durations import Duration
@@ -70,7 +76,7 @@ def test_a_weekly_review_at_ten_opens_at_ten_local_all_year(name: str) -> None:
     tz = zones.zone(name)
     assert {(t.astimezone(tz).weekday(), t.astimezone(tz).time()) for _, t in held} == {(0, time(10))}
     # One hour less or more in the week of each change, seven days otherwise.
-    gaps = sorted({b - a for (_, a), (_, b) in zip(held, held[1:], strict=False)})
+    gaps = sorted({b - a for (_, a), (_, b) in pairwise(held)})
     assert gaps == [timedelta(days=7, hours=-1), timedelta(days=7), timedelta(days=7, hours=1)]
 
 
@@ -350,7 +356,7 @@ instants = st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2035,
 def test_occurrences_only_increase_and_keep_their_local_time(cadence: CalendarRule, start: datetime) -> None:
     tz = zones.zone(cadence.zone)
     times = [occurrence(start, cadence, n) for n in range(1, 10)]
-    assert start < times[0] and all(a < b for a, b in zip(times, times[1:], strict=False))
+    assert start < times[0] and all(a < b for a, b in pairwise(times))
     for t in times:
         shown = t.astimezone(tz).replace(tzinfo=None)
         meant = datetime.combine(shown.date(), cadence.at)

@@ -216,7 +216,7 @@ def test_a_repeated_local_time_is_its_first_occurrence(name: str, local_time: da
 )
 def test_the_edges_of_a_gap(name: str, day: date, first_skipped: time, first_after: time) -> None:
     tz = zones.zone(name)
-    at = lambda clock: datetime.combine(day, clock)  # noqa: E731
+    at = lambda clock: datetime.combine(day, clock)
     minute = timedelta(minutes=1)
     assert not zones.is_nonexistent(at(first_skipped) - minute, tz)
     assert zones.is_nonexistent(at(first_skipped), tz)
@@ -236,7 +236,7 @@ def test_the_edges_of_a_gap(name: str, day: date, first_skipped: time, first_aft
 )
 def test_the_edges_of_a_repeated_hour(name: str, day: date, first_repeated: time, first_after: time) -> None:
     tz = zones.zone(name)
-    at = lambda clock: datetime.combine(day, clock)  # noqa: E731
+    at = lambda clock: datetime.combine(day, clock)
     minute = timedelta(minutes=1)
     assert not zones.is_repeated(at(first_repeated) - minute, tz)
     assert zones.is_repeated(at(first_repeated), tz)

@@ -35,7 +35,14 @@ from datetime import time
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+    model_validator,
+)
 from pydantic.functional_validators import BeforeValidator
 
 __all__ = ["CalendarRule", "LocalTime", "Period", "Weekday"]
@@ -134,3 +141,11 @@ class CalendarRule(BaseModel):
     at: LocalTime = Field(description="The local start time, \"HH:MM\" on the 24-hour clock, quoted.")
     minutes: int = Field(60, ge=1, le=1440, description="How long the meeting is.")
     zone: str = Field(max_length=64, description="The IANA time zone the meeting is kept in, e.g. Europe/Berlin.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_yaml_booleans_as_keys(cls, data: Any) -> Any:
+        # `on:` (or `yes:`) as a key reaches us as the boolean true: name the likely slip.
+        if isinstance(data, dict) and any(isinstance(key, bool) for key in data):
+            raise ValueError("YAML reads a key spelled on, yes or no as true/false: the days go in weekdays: [monday]")
+        return data

@@ -287,6 +287,11 @@ def test_overdue_notices_at_night_wait_and_merge() -> None:
     # A deadline at night (an exact "36h"): its notice waits for the morning.
     night = utc(2026, 3, 3, 22)
     assert plan(ASSIGNED, night, policy(), LONDON) == [Nudge(utc(2026, 3, 4, 9), NudgeKind.overdue)]
+    # Even when the escalation starts before that morning, the owner is told it is overdue.
+    assert [(n.at, n.kind) for n in plan(ASSIGNED, night, policy(overdue_every="30m", escalate_after="1h"), LONDON)] == [
+        (utc(2026, 3, 3, 23), NudgeKind.escalate),
+        (utc(2026, 3, 4, 9), NudgeKind.overdue),
+    ]
 
 
 # --- a whole year, and properties -----------------------------------------------------------

@@ -58,7 +58,7 @@ class Weekday(StrEnum):
     sunday = "sunday"
 
     @property
-    def index(self) -> int:
+    def number(self) -> int:
         """Monday is 0, as in ``date.weekday()`` and dateutil's ``MO``."""
         return list(Weekday).index(self)
 

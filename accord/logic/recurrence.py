@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from dateutil import rrule as rr
 
@@ -70,7 +70,7 @@ def recurrence(rule: CalendarRule, start: datetime) -> rr.rrule:
         monday = first_day - timedelta(days=first_day.weekday())
         return rr.rrule(
             rr.WEEKLY, dtstart=_midnight(monday), interval=rule.interval, wkst=rr.MO,
-            byweekday=[_WEEKDAYS[d.index] for d in rule.weekdays], **clock,
+            byweekday=[_WEEKDAYS[d.number] for d in rule.weekdays], **clock,
         )
     counts_back = (rule.nth or rule.day_of_month or 0) < 0
     if rule.of is Period.quarter:
@@ -79,8 +79,9 @@ def recurrence(rule: CalendarRule, start: datetime) -> rr.rrule:
         anchor, step = first_day.replace(month=month, day=1), 3 * rule.interval
     else:
         anchor, step = first_day.replace(day=1), rule.interval
+    days: dict[str, Any]
     if rule.nth is not None:
-        days = {"byweekday": [_WEEKDAYS[rule.weekdays[0].index](rule.nth)]}
+        days = {"byweekday": [_WEEKDAYS[rule.weekdays[0].number](rule.nth)]}
     else:
         # "The 31st" in a 30-day month is its last day (and "-31" its first), as the every
         # form clamps: of the wanted day and the month's edge, the nearer one (BYSETPOS).

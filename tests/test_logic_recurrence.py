@@ -160,12 +160,12 @@ def test_intervals_count_from_the_start_s_period() -> None:
 
 def test_the_rule_is_an_rfc_5545_recurrence() -> None:
     quarterly = rule(weekdays=["tuesday"], nth=1, of="quarter", at="15:00", zone="Europe/Berlin")
-    assert str(recurrence.recurrence(quarterly, utc(2026, 2, 10))) == (
+    assert str(recurrence.rrule_for(quarterly, utc(2026, 2, 10))) == (
         "DTSTART:20260101T000000\nRRULE:FREQ=MONTHLY;INTERVAL=3;BYDAY=+1TU;BYHOUR=15;BYMINUTE=0;BYSECOND=0"
     )
     on_31st = rule(day_of_month=31, at="09:00", zone="America/New_York")
     # Midnight UTC on 1 January is still 31 December in New York: that month is the anchor.
-    assert str(recurrence.recurrence(on_31st, START)) == (
+    assert str(recurrence.rrule_for(on_31st, START)) == (
         "DTSTART:20251201T000000\nRRULE:FREQ=MONTHLY;BYSETPOS=1;BYMONTHDAY=31,-1;BYHOUR=9;BYMINUTE=0;BYSECOND=0"
     )
 

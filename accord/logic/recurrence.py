@@ -33,12 +33,18 @@ from typing import Any, Protocol
 from dateutil import rrule as rr
 
 from accord.logic import schedule, zones
-from accord.logic.business_days import MAX_SHIFT_DAYS, as_utc, move_to_day
+from accord.logic.business_days import (
+    MAX_SHIFT_DAYS,
+    BusinessCalendar,
+    JointCalendar,
+    as_utc,
+    move_to_day,
+)
 from definitions.calendar import CalendarRule, Period
 from definitions.calendar_checks import rule_problems
 from definitions.durations import Duration
 
-__all__ = ["MAX_OCCURRENCES", "meeting_end", "next_occurrence", "next_review", "occurrence", "recurrence"]
+__all__ = ["MAX_OCCURRENCES", "meeting_end", "next_occurrence", "next_review", "occurrence", "rrule_for"]
 
 # Counting from the start keeps every date a function of (start, rule, n) alone, at the
 # cost of walking the occurrences; this many is about 1,900 years of a weekly review and
@@ -54,7 +60,7 @@ class DayJudge(Protocol):
     def is_business_day(self, moment: datetime) -> bool: ...
 
 
-def recurrence(rule: CalendarRule, start: datetime) -> rr.rrule:
+def rrule_for(rule: CalendarRule, start: datetime) -> rr.rrule:
     """The RFC 5545 rule over naive local times in ``rule.zone``, anchored at the start's period.
 
     The anchor (DTSTART) is midnight on the first day of the period the start falls in
@@ -97,7 +103,7 @@ def _midnight(day: date) -> datetime:
 def _occurrences(start: datetime, rule: CalendarRule) -> Iterator[tuple[int, datetime, datetime]]:
     """(n, local wall time, instant) of every occurrence strictly after ``start``, in order."""
     start = as_utc(start, "start")
-    walls = recurrence(rule, start)  # checks the rule (and its zone) first
+    walls = rrule_for(rule, start)  # checks the rule (and its zone) first
     tz = zones.zone(rule.zone)
     n = 0
     for wall in walls:
@@ -163,11 +169,20 @@ def meeting_end(begins: datetime, rule: CalendarRule) -> datetime:
 
 
 def next_review(
-    start: datetime, when: Duration | CalendarRule, after: datetime, calendar: DayJudge | None = None
+    start: datetime,
+    when: Duration | CalendarRule,
+    after: datetime,
+    calendar: BusinessCalendar | JointCalendar | None = None,
 ) -> tuple[int, datetime]:
     """The next review of a cadence in either form: ``every`` (a Duration, exactly as
-    :func:`accord.logic.schedule.next_occurrence` computes it, dates judged in UTC) or a
-    calendar rule."""
+    :func:`accord.logic.schedule.next_occurrence` computes it) or a calendar rule.
+
+    For the ``every`` form to stay exactly as it was, pass the calendar it always had
+    (``schedule.calendar_for(parties)``, days judged in UTC); a :class:`JointCalendar` of
+    the parties' zones would judge its days locally, which changes dates a running
+    partnership has computed and so belongs behind its schedule version.
+    """
     if isinstance(when, Duration):
+        # JointCalendar.next_business_day(moment) moves the way BusinessCalendar's does.
         return schedule.next_occurrence(start, when, after, calendar)  # type: ignore[arg-type]
     return next_occurrence(start, when, after, calendar)

@@ -26,6 +26,12 @@ Integration (not done here, ``schema.py`` and ``checks.py`` are being changed by
   ``(path, message)`` of ``cadence_problems(cadence.every, cadence.rule)`` as
   ``Problem(("reviews", name, *path), message)`` (the existing "every must be longer than
   zero" check then applies only when ``every`` is given).
+- Workflow code (behind the partnership's schedule version, since local days and times
+  change dates a running partnership computed): the parties' calendar is
+  ``JointCalendar([BusinessCalendar(p.holidays or (), zone=p.timezone) for p in parties])``
+  and a review's date ``recurrence.next_review(launch, cadence.rule or cadence.every,
+  after, calendar)``; a person's hours are ``WorkingHours(s.timezone or p.timezone,
+  p.holidays)`` (build both inside ``sandbox_unrestricted()``, like any calendar).
 """
 
 from __future__ import annotations

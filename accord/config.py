@@ -202,7 +202,7 @@ class Settings(BaseSettings):
             path.chmod(0o600)
         return [path.read_text().strip()]
 
-    def for_recovery(self) -> "Settings":
+    def for_recovery(self) -> Settings:
         """These settings with the recovery credentials in place of the normal ones, where set."""
         changes: dict[str, object] = {}
         if self.recovery_temporal_api_key is not None:

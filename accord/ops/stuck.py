@@ -30,7 +30,11 @@ from enum import StrEnum
 
 from pydantic import BaseModel
 from temporalio.api.common.v1 import WorkflowExecution
-from temporalio.api.enums.v1 import EventType, WorkflowExecutionStatus, WorkflowTaskFailedCause
+from temporalio.api.enums.v1 import (
+    EventType,
+    WorkflowExecutionStatus,
+    WorkflowTaskFailedCause,
+)
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import Client

@@ -102,8 +102,9 @@ async def temporal_health(client: Client | None, timeout: float = 2) -> str:
         return "not connected"
     try:
         up = await client.service_client.check_health(timeout=timedelta(seconds=timeout))
-    except Exception as exc:  # RPCError, timeouts: the answer is "not ready", never a 500
-        return f"unreachable: {type(exc).__name__}"
+    except Exception as exc:  # RPCError, timeouts, a lazy client's failed connect: "not ready", never a 500
+        reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+        return f"unreachable: {reason}"
     return "ok" if up else "not serving"
 
 

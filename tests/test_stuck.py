@@ -13,7 +13,6 @@ import asyncio
 import json
 import os
 from datetime import timedelta
-from pathlib import Path
 
 import httpx
 import pytest
@@ -110,7 +109,8 @@ async def test_a_workflow_code_error_is_detected_shown_and_emailed_once_and_neve
         port = _free_port()
         runtime = Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=f"127.0.0.1:{port}")))
         await VisibilityGauges(client, runtime, 30, stuck_task_attempts=2).collect_once()
-        samples = parse_prometheus(httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text)
+        async with httpx.AsyncClient() as http:
+            samples = parse_prometheus((await http.get(f"http://127.0.0.1:{port}/metrics", timeout=5)).text)
         assert total(samples, "accord_partnerships_stuck", kind="workflow-error") >= 1, samples
 
         # The mark in `accord list`, plain and --json.

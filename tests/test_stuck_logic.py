@@ -64,8 +64,8 @@ def test_failures_are_classified_by_message_and_cause():
 
 
 def test_children_and_external_signals_after_the_reset_point_are_found():
-    from temporalio.api.history.v1 import WorkflowTaskFailedEventAttributes
     from temporalio.api.failure.v1 import Failure
+    from temporalio.api.history.v1 import WorkflowTaskFailedEventAttributes
 
     events = EVENTS + [
         _event(100, EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED),

@@ -137,19 +137,8 @@ async def test_the_sdk_replay_bug_is_detected_explained_and_reset_with_its_updat
         dev_env, settings, accord_for, cli_env):
     client = dev_env.client
     accord = accord_for(dev_env)
-    # 1. A worker handles the first workflow task, then goes away.
-    async with stuck_helpers.worker(client, settings):
-        wf = await started(accord, settings)
+    wf = await tainted(client, accord, settings)
     handle = accord.handle(wf)
-    # 2. A signal and an update arrive while no worker runs: the next worker takes both in one task.
-    await handle.signal(PartnershipWorkflow.email_event, stuck_helpers.event("taint"))
-    done = asyncio.create_task(handle.execute_update(
-        PartnershipWorkflow.complete_task, TaskCompletion(task_id="legal", actor="bo", result="cleared", channel=Channel.api),
-        id="legal-by-bo"))
-    await stuck_helpers.admitted(client, wf, "legal-by-bo")
-    async with stuck_helpers.worker(client, settings):
-        await done
-        assert (await accord.state(wf)).tasks["legal"].completed_by == "bo"
     # 3. The next worker replays that history (a restart: nothing cached) and fails on every attempt.
     async with stuck_helpers.worker(client, settings, broken=False):
         await handle.signal(PartnershipWorkflow.email_event, stuck_helpers.event())
@@ -188,6 +177,34 @@ async def test_the_sdk_replay_bug_is_detected_explained_and_reset_with_its_updat
         # The reset run is never reset by Accord again, whatever happens to it.
         verdict = await doctor.check(client, problem.model_copy(update={"run_id": after}), accord_worker.WORKFLOWS)
         assert not verdict.resettable and any("reset this partnership before" in r for r in verdict.reasons)
+
+
+async def tainted(client, accord, settings, tries: int = 3) -> str:
+    """A partnership whose history has the #1591 shape: a worker handles its first tasks and goes
+    away; a signal and an update arrive while none runs; the next worker takes both in one task,
+    writing a timer before the update's acceptance. The signal and the update must meet in one
+    task: a poll still open on the server from the worker that went away can take the signal
+    alone, so the shape is checked, and the setup made again with a new partnership if it
+    did not form (a handful of tries)."""
+    for _ in range(tries):
+        async with stuck_helpers.worker(client, settings):
+            wf = await started(accord, settings)
+        handle = accord.handle(wf)
+        await handle.signal(PartnershipWorkflow.email_event, stuck_helpers.event("taint"))
+        done = asyncio.create_task(handle.execute_update(
+            PartnershipWorkflow.complete_task,
+            TaskCompletion(task_id="legal", actor="bo", result="cleared", channel=Channel.api), id="legal-by-bo"))
+        await stuck_helpers.admitted(client, wf, "legal-by-bo")
+        async with stuck_helpers.worker(client, settings):
+            await done
+            assert (await accord.state(wf)).tasks["legal"].completed_by == "bo"
+        kinds = [e.event_type for e in (await handle.fetch_history()).events]
+        pair = [EventType.EVENT_TYPE_TIMER_STARTED, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED]
+        if any(kinds[i:i + 2] == pair for i in range(len(kinds) - 1)):
+            return wf
+        await handle.terminate(reason="test: the signal and the update did not meet in one task; again")
+        accord.started.remove(wf)  # not a history the replay test should see: it was made not to replay
+    raise AssertionError(f"the #1591 shape did not form in {tries} tries")
 
 
 async def _rounds(client, watchdog: str, n: int) -> bool:

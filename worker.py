@@ -33,10 +33,12 @@ from accord.mail.ledger import Ledger
 from accord.mail.outbox import Outbox
 from activities.documents import DocumentActivities
 from activities.email import EmailActivities, Mailer
+from activities.watchdog import find_stuck_partnerships
 from workflows.escalation import ESCALATION_WORKFLOWS
 from workflows.partnership import PartnershipWorkflow
+from workflows.watchdog import WatchdogWorkflow, watchdog_id
 
-WORKFLOWS = [PartnershipWorkflow, *ESCALATION_WORKFLOWS]
+WORKFLOWS = [PartnershipWorkflow, *ESCALATION_WORKFLOWS, WatchdogWorkflow]
 
 
 def mailer_for(settings: Settings) -> Mailer:
@@ -72,7 +74,28 @@ def activities_for(settings: Settings, mailer: Mailer | None = None) -> list:
         keys=settings.keys,
     )
     documents = DocumentActivities(DocumentStore(settings.documents_dir), settings.template_dirs)
-    return [email.send_email, documents.render_mou, documents.store_document, documents.archive_partnership]
+    return [email.send_email, documents.render_mou, documents.store_document, documents.archive_partnership,
+            find_stuck_partnerships]
+
+
+async def ensure_watchdog(client: Client, settings: Settings, task_queue: str | None = None) -> str:
+    """Start the task queue's watchdog unless it runs already (idempotent: one per task queue,
+    however many workers call this). Returns its workflow id."""
+    from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+
+    from accord.ops.stuck import WatchdogInput
+
+    queue = task_queue or settings.task_queue
+    await client.start_workflow(
+        WatchdogWorkflow.run,
+        WatchdogInput(task_queue=queue, interval_seconds=settings.watchdog_interval,
+                      stuck_activity_after_seconds=settings.stuck_activity_after,
+                      task_attempts=settings.stuck_task_attempts, ops_emails=settings.ops_emails),
+        id=watchdog_id(queue), task_queue=queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING, id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+        static_summary="Accord watchdog: tells ops of stuck partnerships",
+    )
+    return watchdog_id(queue)
 
 
 # The workflow modules are imported once and shared by every run, instead of once per run in
@@ -119,13 +142,19 @@ async def run(settings: Settings | None = None, stop: asyncio.Event | None = Non
     if client is None:
         return
     worker = build_worker(client, settings)
+    try:
+        await ensure_watchdog(client, settings)
+    except Exception as exc:  # noqa: BLE001 - never keep a worker from starting; `accord setup` starts it too
+        log.warning("the watchdog could not be started: %s", exc)
     async with contextlib.AsyncExitStack() as stack:
         server = None
         if settings.metrics_port is not None:
             server = await stack.enter_async_context(MetricsServer(
                 settings.metrics_host, settings.metrics_port, prometheus_address=prometheus, client=client))
             gauges_stop = asyncio.Event()
-            gauges = asyncio.create_task(VisibilityGauges(client, runtime, settings.metrics_poll_interval).run(gauges_stop))
+            gauges = asyncio.create_task(VisibilityGauges(
+                client, runtime, settings.metrics_poll_interval, stuck_activity_after=settings.stuck_activity_after,
+                stuck_task_attempts=settings.stuck_task_attempts).run(gauges_stop))
 
             async def stop_gauges() -> None:
                 gauges_stop.set()

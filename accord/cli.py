@@ -11,6 +11,7 @@ import json
 import re
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -214,21 +215,34 @@ def list_(stage: Annotated[str | None, typer.Option(help="Only this stage, e.g. 
 
     async def go():
         from accord.client import Accord
+        from accord.ops import stuck
 
-        return await (await Accord.connect(settings)).list(stage=stage)
+        accord = await Accord.connect(settings)
+        rows = await accord.list(stage=stage)
+        found = await stuck.find(accord.client, workflow_ids=[r.workflow_id for r in rows if r.running],
+                                 stuck_activity_after=timedelta(seconds=settings.stuck_activity_after),
+                                 task_attempts=settings.stuck_task_attempts)
+        return rows, {p.workflow_id: p for p in found}
 
-    rows = _run(go)
+    rows, stuck_by_id = _run(go)
     if as_json:
         for r in rows:
-            print(json.dumps({**r.__dict__, "next_deadline": r.next_deadline.isoformat() if r.next_deadline else None}))
+            p = stuck_by_id.get(r.workflow_id)
+            print(json.dumps({**r.__dict__, "next_deadline": r.next_deadline.isoformat() if r.next_deadline else None,
+                              "stuck": {"kind": p.kind.value, "since": p.since.isoformat(), "message": p.message}
+                              if p else None}))
         return
     table = Table("partnership", "stage", "status", "next deadline (UTC)", "running")
     # Ids are what people copy into the next command: never wrap or cut them.
     table.columns.insert(0, Column("workflow id", no_wrap=True, min_width=max((len(r.workflow_id) for r in rows), default=11)))
     for r in rows:
+        p = stuck_by_id.get(r.workflow_id)
+        running = f"STUCK ({p.kind.value} since {p.since:%Y-%m-%d %H:%M})" if p else "yes" if r.running else "no"
         table.add_row(r.workflow_id, r.name, r.stage, r.status,
-                      f"{r.next_deadline:%Y-%m-%d %H:%M}" if r.next_deadline else "-", "yes" if r.running else "no")
+                      f"{r.next_deadline:%Y-%m-%d %H:%M}" if r.next_deadline else "-", running)
     out.print(table)
+    if stuck_by_id:
+        err.print(f"{len(stuck_by_id)} stuck: see `accord doctor`", markup=False)
 
 
 def _act(ident: str, address: str | None, namespace: str | None, method: str, payload: Any) -> None:
@@ -849,18 +863,22 @@ def setup(wait: Annotated[float, typer.Option(help="Seconds to wait for the serv
         while True:
             try:
                 await sa.ensure_registered(client, settings.temporal_namespace)
-                return
+                break
             except RPCError_() as exc:  # the namespace may still be being created
                 if time.monotonic() >= deadline:
                     raise
                 err.print(f"waiting: {exc.message}", markup=False)
                 await asyncio.sleep(2)
+        import worker as accord_worker
 
-    _run(go)
+        return await accord_worker.ensure_watchdog(client, settings)
+
+    watchdog = _run(go)
     from accord import search_attributes as sa
 
     out.print(f"search attributes registered in {settings.temporal_namespace}: {', '.join(k.name for k in sa.ALL)}",
               markup=False, highlight=False)
+    out.print(f"watchdog running: {watchdog} (tells ops of stuck partnerships)", markup=False, highlight=False)
 
 
 @app.command()
@@ -935,6 +953,109 @@ def _setup_storage(settings: Settings, wait: float, import_from: Path | None) ->
         out.print(f"imported {import_from}: {report.summary()}", markup=False, highlight=False)
         for reason in report.skipped:
             err.print(f"skipped: {reason}", markup=False, highlight=False)
+
+
+@app.command()
+def doctor(ident: Annotated[str | None, typer.Argument(help="Only this partnership (workflow id or partnership id).")] = None,
+           fix: Annotated[bool, typer.Option("--fix", help="Reset the runs stopped by the SDK's replay bug (asks first).")] = False,
+           yes: Annotated[bool, typer.Option("--yes", help="With --fix: do not ask.")] = False,
+           as_json: Annotated[bool, typer.Option("--json", help="One JSON object per stuck partnership.")] = False,
+           address: Address = None, namespace: Namespace = None) -> None:
+    """Find stuck partnerships and explain each; with --fix, reset those the SDK's replay bug stopped.
+
+    Exit status: 0 when nothing is stuck (or everything found was reset), 1 when something stuck is left."""
+    from accord.ops import doctor as dr
+    from accord.ops import stuck
+
+    settings = _settings(address, namespace)
+    plain = {"markup": False, "highlight": False}
+
+    def explain(v: dr.Verdict) -> None:
+        p = v.problem
+        out.print(f"{p.workflow_id} (run {p.run_id}): STUCK, {p.kind.value}", **plain)
+        out.print(f"  failing since {p.since:%Y-%m-%d %H:%M:%S} UTC, {p.attempts} attempts"
+                  + (" (flagged by the server: TemporalReportedProblems)" if p.reported_by_server else ""), **plain)
+        out.print(f"  failure: {p.message[:400]}", **plain)
+        if p.last_good_event_id:
+            out.print(f"  last good workflow task: completed at event {p.last_good_event_id}", **plain)
+        out.print(f"  what it means: {p.kind.explanation}", **plain)
+        out.print(("  a reset can recover it: " if v.resettable else "  not reset: ") + "; ".join(v.reasons), **plain)
+
+    async def go() -> int:
+        import worker as accord_worker
+        from accord.client import connect
+
+        client = await connect(settings)
+        found = await stuck.find(client, workflow_ids=[_workflow_id(ident)] if ident else None,
+                                 stuck_activity_after=timedelta(seconds=settings.stuck_activity_after),
+                                 task_attempts=settings.stuck_task_attempts)
+        verdicts = [await dr.check(client, p, accord_worker.WORKFLOWS) for p in found]
+        if as_json:
+            for v in verdicts:
+                print(json.dumps({**v.problem.model_dump(mode="json", exclude={"ops"}), "resettable": v.resettable,
+                                  "reasons": v.reasons}))
+        else:
+            for v in verdicts:
+                explain(v)
+            if not verdicts:
+                out.print("no stuck partnerships", **plain)
+        left = sum(not v.resettable for v in verdicts)
+        fixable = [v.problem for v in verdicts if v.resettable]
+        if fixable and not fix:
+            err.print(f"{len(fixable)} can be reset: run `accord doctor --fix`", markup=False)
+            return left + len(fixable)
+        for p in fixable:
+            if not yes and not typer.confirm(f"Reset {p.workflow_id} to event {p.reset_event_id}, re-applying the "
+                                             "updates and signals received after it?"):
+                out.print(f"{p.workflow_id}: left as it is", **plain)
+                left += 1
+                continue
+            new_run = await dr.reset(client, p)
+            out.print(f"{p.workflow_id}: reset to event {p.reset_event_id}; new run {new_run}", **plain)
+        return left
+
+    if _run(go):
+        raise typer.Exit(1)
+
+
+@app.command()
+def recover(interval: Annotated[float, typer.Option(help="Seconds between looks.")] = 30.0,
+            once: Annotated[bool, typer.Option("--once", help="Look once, then exit.")] = False,
+            address: Address = None, namespace: Namespace = None) -> None:
+    """Automatic recovery (opt-in; run ONE of these): reset runs stopped by the SDK's replay bug when every
+    safety condition holds, at most recovery_max_resets_per_hour an hour; report everything else.
+    Connects with the recovery_temporal_* credentials where set."""
+    import signal
+
+    import worker as accord_worker
+    from accord.client import connect
+    from accord.ops import doctor as dr
+    from accord.ops import stuck
+    from accord.ops.telemetry import configure_logging
+
+    settings = _settings(address, namespace).for_recovery()
+    configure_logging(settings)
+    options = {"query": stuck.PARTNERSHIPS, "stuck_activity_after": timedelta(seconds=settings.stuck_activity_after),
+               "task_attempts": settings.stuck_task_attempts}
+
+    async def go() -> None:
+        client = await connect(settings)
+        if once:
+            done = await dr.recover_once(client, accord_worker.WORKFLOWS, dr.RateLimit(settings.recovery_max_resets_per_hour),
+                                         done=set(), **options)
+            for p, run in done.reset:
+                out.print(f"reset {p.workflow_id} to event {p.reset_event_id}: new run {run}", markup=False)
+            for v in done.reported:
+                out.print(f"left alone: {v.problem.workflow_id}: {v.problem.kind.value}: {'; '.join(v.reasons)}",
+                          markup=False)
+            return
+        stop = asyncio.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+        await dr.recover(client, accord_worker.WORKFLOWS, interval=interval,
+                         per_hour=settings.recovery_max_resets_per_hour, stop=stop, **options)
+
+    _run(go)
 
 
 def RPCError_():

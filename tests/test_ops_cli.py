@@ -98,7 +98,8 @@ async def test_web_readiness_checks_the_temporal_connection(dev_env, settings):
     ready_app = create_app(settings, Accord(dev_env.client, settings))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=ready_app), base_url="http://accord.test") as http:
         r = await http.get("/readyz")
-        assert r.status_code == 200 and r.json() == {"status": "ready", "temporal": "ok"}
+        assert r.status_code == 200 and r.json() == {"status": "ready", "temporal": "ok",
+                                                     "temporal_address": settings.temporal_address}
         assert (await http.get("/healthz")).json() == {"status": "ok"}
 
     nowhere = await Client.connect("127.0.0.1:1", lazy=True)

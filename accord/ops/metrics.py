@@ -13,6 +13,7 @@ Prometheus endpoint as the SDK's metrics (counters get ``_total``):
 | accord_escalation_level_reached_total | counter | level | the escalation workflow |
 | accord_escalations_open | gauge | level | each worker, from visibility (running EscalationWorkflows by AccordEscalationLevel) |
 | accord_partnerships | gauge | stage, status | each worker, from visibility (running PartnershipWorkflows) |
+| accord_partnerships_stuck | gauge | kind | each worker, from accord.ops.stuck (visibility, describe): running partnerships stuck, by kind |
 
 Tasks overdue now = ``sum(accord_tasks_overdue_total) - sum(accord_tasks_overdue_closed_total)``.
 Workflow metrics are not recorded while a workflow replays, so a worker restart counts
@@ -31,6 +32,7 @@ STAGE_ENTERED = "accord_stage_entered"
 ESCALATION_LEVEL_REACHED = "accord_escalation_level_reached"
 ESCALATIONS_OPEN = "accord_escalations_open"
 PARTNERSHIPS = "accord_partnerships"
+PARTNERSHIPS_STUCK = "accord_partnerships_stuck"
 
 
 def email_sent(template: str) -> None:

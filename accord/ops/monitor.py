@@ -24,7 +24,7 @@ from temporalio.client import Client
 from temporalio.runtime import Runtime
 
 from accord import search_attributes as sa
-from accord.ops import metrics
+from accord.ops import metrics, stuck
 
 log = logging.getLogger("accord.monitor")
 
@@ -102,8 +102,9 @@ async def temporal_health(client: Client | None, timeout: float = 2) -> str:
         return "not connected"
     try:
         up = await client.service_client.check_health(timeout=timedelta(seconds=timeout))
-    except Exception as exc:  # RPCError, timeouts: the answer is "not ready", never a 500
-        return f"unreachable: {type(exc).__name__}"
+    except Exception as exc:  # RPCError, timeouts, a lazy client's failed connect: "not ready", never a 500
+        reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+        return f"unreachable: {reason}"
     return "ok" if up else "not serving"
 
 
@@ -119,11 +120,16 @@ class VisibilityGauges:
     stage and status, from the search attributes the workflows keep (one List call each;
     a stopped series is set to 0 rather than left at its last value)."""
 
-    def __init__(self, client: Client, runtime: Runtime, interval: float, limit: int = 10_000) -> None:
+    def __init__(self, client: Client, runtime: Runtime, interval: float, limit: int = 10_000, *,
+                 stuck_activity_after: float = 3600, stuck_task_attempts: int = 3) -> None:
         meter = runtime.metric_meter
         self.client = client
         self.interval = interval
         self.limit = limit
+        self.stuck_activity_after = timedelta(seconds=stuck_activity_after)
+        self.stuck_task_attempts = stuck_task_attempts
+        # Every kind is always reported (0 when none): an alert on > 0 needs no absent-series rule.
+        self.stuck = meter.create_gauge(metrics.PARTNERSHIPS_STUCK, "Running partnerships that are stuck, by kind")
         self.escalations = meter.create_gauge(metrics.ESCALATIONS_OPEN, "Running escalation workflows by ladder level")
         self.partnerships = meter.create_gauge(metrics.PARTNERSHIPS, "Running partnership workflows by stage and status")
         self._seen_levels: set[str] = set()
@@ -146,6 +152,11 @@ class VisibilityGauges:
             self.partnerships.set(stages.get((stage, status), 0), {"stage": stage, "status": status})
         self._seen_levels |= set(levels)
         self._seen_stages |= set(stages)
+        found = await stuck.find(self.client, stuck_activity_after=self.stuck_activity_after,
+                                 task_attempts=self.stuck_task_attempts, limit=self.limit)
+        kinds = Counter(p.kind for p in {p.workflow_id: p for p in found}.values())
+        for kind in stuck.Kind:
+            self.stuck.set(kinds.get(kind, 0), {"kind": kind.value})
 
     async def run(self, stop: asyncio.Event) -> None:
         """Until ``stop`` is set. Never cancelled mid-call: an RPC the SDK's core still runs

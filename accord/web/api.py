@@ -47,6 +47,7 @@ from accord import apikeys
 from accord.client import Accord, ActionRefused, AmendmentInvalid, Listed, NotFound, workflow_id_for
 from accord.config import ApiKey, Settings
 from accord.web import redact
+from accord.web.problems import temporal_unreachable
 from accord.models import (
     Acknowledge,
     CareEntry,
@@ -292,6 +293,10 @@ def create(settings: Settings, accord: Callable[[], Accord]) -> FastAPI:
 
     @api.exception_handler(Exception)
     async def server_error(request: Request, exc: Exception) -> Response:
+        if temporal_unreachable(exc):
+            log.warning("Temporal unreachable on %s %s: %s", request.method, request.url.path, exc)
+            return JSONResponse({"detail": "Accord cannot reach Temporal right now; nothing was read or changed. "
+                                 "Please try again in a few minutes."}, 503)
         log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path, exc_info=exc)
         return JSONResponse({"detail": "Something went wrong; please try again in a minute."}, 500)
 

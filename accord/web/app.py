@@ -10,7 +10,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -27,8 +27,9 @@ from accord.client import Accord, ActionRefused, AmendmentInvalid, NotFound
 from accord.config import Settings
 from accord.documents.store import DocumentStore
 from accord.models import DecisionKind, EscalationState, PartnershipState
+from accord.ops import stuck
 from accord.web import actions, api, csrf, documents, headers, mailbox, people, webhooks
-from accord.web.problems import Problem
+from accord.web.problems import Problem, temporal_unreachable
 from accord.web.redact import redact
 from accord.web.templating import templates
 from workflows.partnership import MOU
@@ -95,9 +96,13 @@ def create_app(settings: Settings, accord: Accord | None = None) -> FastAPI:
     @app.exception_handler(Exception)
     async def server_error(request: Request, exc: Exception) -> Response:
         # Runs outside the middleware stack, so the security headers are set here.
-        log.error("unhandled %s on %s %s", type(exc).__name__, request.method, redact(request.url.path))
-        problem = Problem(500, "Something went wrong", "Please try again in a minute.")
-        response = render(request, "problem.html", _problem_context(request, problem), 500)
+        if temporal_unreachable(exc):
+            log.warning("Temporal unreachable on %s %s: %s", request.method, redact(request.url.path), exc)
+            problem = _temporal_down()
+        else:
+            log.error("unhandled %s on %s %s", type(exc).__name__, request.method, redact(request.url.path))
+            problem = Problem(500, "Something went wrong", "Please try again in a minute.")
+        response = render(request, "problem.html", _problem_context(request, problem), problem.status)
         headers.apply(MutableHeaders(raw=response.raw_headers))
         return response
 
@@ -114,20 +119,29 @@ def create_app(settings: Settings, accord: Accord | None = None) -> FastAPI:
 
         temporal = await temporal_health(app.state.accord.client if app.state.accord else None)
         ok = temporal == "ok"
-        return JSONResponse({"status": "ready" if ok else "not ready", "temporal": temporal}, status_code=200 if ok else 503)
+        return JSONResponse({"status": "ready" if ok else "not ready", "temporal": temporal,
+                             "temporal_address": settings.temporal_address}, status_code=200 if ok else 503)
 
     @app.api_route("/", **PAGE)
     async def dashboard(request: Request) -> Response:
-        error = None
+        error, stuck_by_id = None, {}
         try:
             partnerships = await asyncio.wait_for(client().list(), QUERY_TIMEOUT_SECONDS)
+            stuck_by_id = await asyncio.wait_for(stuck_among(partnerships), QUERY_TIMEOUT_SECONDS)
         except (RPCError, TimeoutError) as exc:
             log.warning("listing partnerships failed: %s", exc)
             partnerships, error = [], "Temporal is not answering; the list is empty until it does."
-        partnerships.sort(key=lambda p: (not p.running, p.next_deadline or _NEVER, p.name))
+        partnerships.sort(key=lambda p: (p.workflow_id not in stuck_by_id, not p.running, p.next_deadline or _NEVER, p.name))
         return render(request, "dashboard.html", {
-            "partnerships": partnerships, "error": error, "ui_url": settings.workflow_ui_url,
-        })
+            "partnerships": partnerships, "error": error, "ui_url": settings.workflow_ui_url, "stuck": stuck_by_id,
+        }, 503 if error else 200)
+
+    async def stuck_among(partnerships: list) -> dict[str, stuck.StuckPartnership]:
+        """The stuck ones among the listed (accord.ops.stuck: what `accord list` marks too)."""
+        found = await stuck.find(client().client, workflow_ids=[p.workflow_id for p in partnerships if p.running],
+                                 stuck_activity_after=timedelta(seconds=settings.stuck_activity_after),
+                                 task_attempts=settings.stuck_task_attempts)
+        return {p.workflow_id: p for p in found}
 
     # Before the status route: its {workflow_id:path} would swallow ".../mou/1".
     @app.api_route("/p/{workflow_id:path}/mou/{version:int}", **PAGE)
@@ -313,6 +327,11 @@ def _problem_context(request: Request, problem: Problem) -> dict[str, Any]:
 def _no_answer_yet() -> Problem:
     return Problem(503, "No answer yet", "Accord did not confirm in time. Open the link again in a minute "
                    "to see whether it was recorded.", changed_nothing=False)
+
+
+def _temporal_down() -> Problem:
+    return Problem(503, "Accord cannot reach Temporal", "The workflow service is not reachable right now, so "
+                   "nothing can be shown or recorded. Please try again in a few minutes.")
 
 
 def _unavailable() -> Problem:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from temporalio.service import RPCError, RPCStatusCode
+
 
 class Problem(Exception):
     """Raised anywhere in a request; the app renders it as a clear page with ``status``."""
@@ -12,3 +14,11 @@ class Problem(Exception):
         self.title = title
         self.message = message
         self.changed_nothing = changed_nothing
+
+
+def temporal_unreachable(exc: BaseException) -> bool:
+    """Temporal cannot be reached: the lazy client's failed connect (a RuntimeError from the SDK),
+    or the frontend answering UNAVAILABLE."""
+    if isinstance(exc, RPCError):
+        return exc.status == RPCStatusCode.UNAVAILABLE
+    return isinstance(exc, RuntimeError) and str(exc).startswith("Failed client connect")

@@ -7,6 +7,11 @@ an attempt with unknown outcome rather than silently lost.
 
 The ``events`` table keeps what the provider reported afterwards (delivered, bounce,
 dropped...), one row per provider event id, so a webhook delivered twice is recorded once.
+
+The ``alerts`` table remembers which sends ops were alerted about (kind ``delayed``: still
+failing after ``mail_alert_after``), so each is reported once. While a send is being retried,
+``sends.error`` holds what the provider said last. Both came with v0.5; a ledger file of an
+earlier version gains the table when it is opened, and nothing else changes in it.
 """
 
 from __future__ import annotations
@@ -42,6 +47,15 @@ CREATE TABLE IF NOT EXISTS events (
 """
 _EVENTS_INDEX = "CREATE INDEX IF NOT EXISTS events_by_send_key ON events (send_key)"
 
+_ALERTS = """
+CREATE TABLE IF NOT EXISTS alerts (
+    send_key   TEXT NOT NULL,
+    kind       TEXT NOT NULL,
+    raised_at  TEXT NOT NULL,
+    PRIMARY KEY (send_key, kind)
+)
+"""
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -72,6 +86,7 @@ class Ledger:
             db.execute(_SCHEMA)
             db.execute(_EVENTS)
             db.execute(_EVENTS_INDEX)
+            db.execute(_ALERTS)
 
     def _connect(self) -> sqlite3.Connection:
         # Several worker processes may share the file: wait for a lock instead of failing.
@@ -94,6 +109,12 @@ class Ledger:
                 (send_key, recipient, _now()),
             )
 
+    def retrying(self, send_key: str, error: str) -> None:
+        """An attempt failed and will be retried: keep what the provider said."""
+        with closing(self._connect()) as db:
+            db.execute("UPDATE sends SET error = ?, updated_at = ? WHERE send_key = ? AND status = 'attempting'",
+                       (error, _now(), send_key))
+
     def sent(self, send_key: str, message_id: str | None) -> None:
         self._finish(send_key, "sent", message_id=message_id)
 
@@ -113,6 +134,20 @@ class Ledger:
                 "SELECT send_key, status, recipient, attempts, message_id, error FROM sends ORDER BY updated_at"
             ).fetchall()
         return [Entry(*r) for r in rows]
+
+    # ------------------------------------------------------------------ alerts to ops
+
+    def alerted(self, send_key: str, kind: str) -> bool:
+        with closing(self._connect()) as db:
+            row = db.execute("SELECT 1 FROM alerts WHERE send_key = ? AND kind = ?", (send_key, kind)).fetchone()
+        return row is not None
+
+    def alert(self, send_key: str, kind: str) -> bool:
+        """Remember that ops were alerted about this send; False if they had been already."""
+        with closing(self._connect()) as db:
+            cursor = db.execute("INSERT INTO alerts (send_key, kind, raised_at) VALUES (?, ?, ?) "
+                                "ON CONFLICT(send_key, kind) DO NOTHING", (send_key, kind, _now()))
+            return cursor.rowcount == 1
 
     # ------------------------------------------------------------------ provider events
 

@@ -196,8 +196,10 @@ class ApprovalState(Payload):
     @property
     def parties_waiting(self) -> list[str]:
         """The parties (of ``parties``) whose own approval is still missing in this round."""
-        approved = {d.actor for d in self.decisions_in_round() if d.decision == DecisionKind.approve}
-        approved &= set(self.approvers)
+        first: dict[str, DecisionKind] = {}
+        for d in self.decisions_in_round():
+            first.setdefault(d.actor, d.decision)
+        approved = {a for a in self.approvers if first.get(a) == DecisionKind.approve}
         return [party for party, people in self.parties.items() if not approved & set(people)]
 
 

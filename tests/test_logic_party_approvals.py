@@ -9,8 +9,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from accord.logic.approvals import delegation_strands, evaluate, of, parties_changed, party_approvals
-from accord.models import ApprovalOutcome, ApprovalState, Channel, Decision, DecisionKind, Stage
+from accord.logic.approvals import (
+    delegation_strands,
+    evaluate,
+    of,
+    parties_changed,
+    party_approvals,
+)
+from accord.models import (
+    ApprovalOutcome,
+    ApprovalState,
+    Channel,
+    Decision,
+    DecisionKind,
+    Stage,
+)
 from definitions import load
 from tests.conftest import DATA
 

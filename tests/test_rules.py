@@ -43,7 +43,15 @@ from tests.conftest import DATA, running_worker
 from tests.fake_sendgrid import Chaos, FakeSendGrid, Request
 from tests.fault_worker import build
 from tests.faults import API_KEY, sendgrid_settings
-from tests.helpers import ALIGNED, DIVERGENT, eventually, pass_checklist, state_where, submit_statements, unique
+from tests.helpers import (
+    ALIGNED,
+    DIVERGENT,
+    eventually,
+    pass_checklist,
+    state_where,
+    submit_statements,
+    unique,
+)
 from tests.ops_helpers import parse_prometheus, total
 
 REQUIRED = {"capability": "arun", "legal": "bo"}

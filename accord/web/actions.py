@@ -475,6 +475,8 @@ def escalation_page(claim: tokens.Claim, esc: EscalationState, *, people: Mappin
         "acknowledged_by_you": acknowledged_by_you,
         "care_steps": CARE_STEPS,
         "party_rows": rows,
+        # Rules 1: a party's perspective comes from its own people (or ops, who have no link).
+        "care_parties": [r for r in rows if r.id == you_party] if esc.rules_version >= 1 and you_party else rows,
         "you_party": you_party,
         "missing": missing,
         "name": lambda who: _name(people, who),

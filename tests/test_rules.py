@@ -98,7 +98,7 @@ async def test_an_amendment_of_another_partys_address_waits_for_that_partys_appr
         amended = with_person(definition, "ben", email="ben@elsewhere.example")
         result = await accord.propose_amendment(wf, AmendmentProposal(definition=amended, actor="ann",
                                                                       reason="Ben's new address", channel=Channel.api))
-        assert "It changes the people of Beta GmbH: each must approve it too." in result.message
+        assert "It changes the people of Beta GmbH, so Beta GmbH must approve it too." in result.message
         await state_where(accord, wf, lambda s: "amendment-1" in s.approvals)
         with pytest.raises(ActionRefused, match="This decision has no document to change: approve or reject."):
             await decide(accord, wf, "amendment-1", "ann", DecisionKind.request_changes, "Not this way")

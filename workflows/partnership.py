@@ -1586,7 +1586,8 @@ class PartnershipWorkflow:
             parties = self._party_approvals(amendment.definition, approvers)
             if parties is not None and parties.parties:
                 names = self._party_names(list(parties.parties))
-                message += f" It changes the people of {names}: each must approve it too" + (
+                who = names if len(parties.parties) == 1 else "each of them"
+                message += f" It changes the people of {names}, so {who} must approve it too" + (
                     f" ({', '.join(parties.added)} asked as well)." if parties.added else ".")
             return UpdateResult(message=message)
 

@@ -42,7 +42,7 @@ from definitions.schema import PartnershipDefinition
 from tests.conftest import DATA, running_worker
 from tests.fake_sendgrid import Chaos, FakeSendGrid, Request
 from tests.fault_worker import build
-from tests.faults import API_KEY, sendgrid_settings
+from tests.faults import API_KEY, quiescent, sendgrid_settings
 from tests.helpers import (
     ALIGNED,
     DIVERGENT,
@@ -53,6 +53,7 @@ from tests.helpers import (
     unique,
 )
 from tests.ops_helpers import parse_prometheus, total
+from workflows import versions
 
 REQUIRED = {"capability": "arun", "legal": "bo"}
 
@@ -296,6 +297,29 @@ async def test_an_email_still_failing_after_the_alert_time_reaches_ops(dev_env, 
     accepted = sg.accepted_keys()
     assert all(accepted[k] == 1 for k in bo_tasks), "delivered once each"
     assert len([k for k in accepted if "/email-delayed/" in k]) == 2
+
+
+async def test_under_the_old_rules_a_delayed_email_is_only_recorded(dev_env, settings, accord_for, sg):
+    """A run on rules 0, as a run under way at the upgrade is (here a worker leaves the rules
+    patch off for new runs: ``patch_activation_callback``), shows the delay in its status and
+    timeline, and sends no notice about it."""
+    down = True
+    sg.chaos = Chaos(0, {"503": 1.0}, applies=lambda r: down and "bo@beta.example" in _to(r))
+    settings = sendgrid_settings(settings, sg, mail_alert_after=1.0)
+    accord = accord_for(dev_env)
+    from accord.mail.sendgrid_backend import SendGridMailer
+
+    mailer = SendGridMailer(API_KEY, host=sg.url, timeout=0.5, unknown_outcome_delay=0.3)
+    async with build(dev_env.client, settings, mailer=mailer,
+                     patch_activation_callback=lambda patch: patch.patch_id != versions.PATCH_RULES_1):
+        wf = await accord.start(unique(DATA / "screening.yaml"))
+        state = await state_where(accord, wf, lambda s: len(s.email_delays) == 2, timeout=60)
+        assert state.rules_version == 0 and state.health == Health.at_risk
+        assert [e.kind for e in state.timeline].count("email_delayed") == 2
+        down = False
+        await state_where(accord, wf, lambda s: not s.email_delays, timeout=60)
+        await quiescent(accord, [wf])  # every email settled: a notice would be out by now
+    assert not [k for k in sg.accepted_keys() if "/email-delayed/" in k]
 
 
 async def _escalation_where(accord, wf: str, escalation_id: str, predicate, timeout: float = 60):

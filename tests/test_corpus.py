@@ -25,7 +25,7 @@ def test_every_patch_id_in_the_workflows_is_in_the_registry():
     modules = (workflows.partnership, workflows.escalation, workflows.reviews, versions)
     used = {value for module in modules for name, value in inspect.getmembers(module)
             if name.startswith("PATCH_") and isinstance(value, str)}
-    assert used == patch_ids(), "add every patch to versions.PATCHES (and only those in use)"
+    assert used == patch_ids(), "every PATCH_* constant has its entry in versions.PATCHES, and every entry a constant"
     assert {patch for _, patch, _ in versions.RULES} <= patch_ids()
 
 

@@ -72,6 +72,7 @@ def activities_for(settings: Settings, mailer: Mailer | None = None) -> list:
         sender=settings.mail_from,
         base_url=settings.web_base_url,
         keys=settings.keys,
+        alert_after=timedelta(seconds=settings.mail_alert_after),
     )
     documents = DocumentActivities(DocumentStore(settings.documents_dir), settings.template_dirs)
     return [email.send_email, documents.render_mou, documents.store_document, documents.archive_partnership,

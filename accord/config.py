@@ -75,6 +75,10 @@ class Settings(BaseSettings):
 
     mail_backend: Literal["outbox", "sendgrid", "smtp"] = "outbox"
     mail_from: str = "Accord <accord@localhost>"
+    mail_alert_after: float = Field(
+        3600, gt=0, description="Seconds an email may keep failing (a provider outage; it is retried without end) "
+        "before ops are alerted: an error in the log, accord_emails_delayed_total, and the partnership's status "
+        "and ops' notice.")
     # SendGrid (mail_backend="sendgrid"). The key needs "Mail Send"; with the Email Activity
     # add-on and scope, an interrupted send is checked before it is sent again.
     sendgrid_api_key: SecretStr | None = None

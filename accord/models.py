@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
 
 from definitions.schema import PartnershipDefinition
 
@@ -181,9 +181,26 @@ class ApprovalState(Payload):
     # The document this round decides on (MOU version, amendment...), if any.
     document_version: int | None = None
     document_hash: str | None = None
+    parties: dict[str, list[str]] = Field(
+        default_factory=dict, description="Parties whose own approval is needed besides the policy (an amendment "
+        "changes their people or addresses): party id -> its stakeholders in force. An approve from one of them "
+        "who is an approver gives the party's approval (accord.logic.approvals).")
+    party_approvers: list[str] = Field(
+        default_factory=list, description="Approvers added only to give their party's approval (none of the "
+        "approvers belonged to that party); the policy does not count them.")
 
     def decisions_in_round(self) -> list[Decision]:
         return [d for d in self.decisions if d.round == self.round]
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def parties_waiting(self) -> list[str]:
+        """The parties (of ``parties``) whose own approval is still missing in this round."""
+        first: dict[str, DecisionKind] = {}
+        for d in self.decisions_in_round():
+            first.setdefault(d.actor, d.decision)
+        approved = {a for a in self.approvers if first.get(a) == DecisionKind.approve}
+        return [party for party, people in self.parties.items() if not approved & set(people)]
 
 
 class DocumentVersion(Payload):
@@ -212,6 +229,17 @@ class EmailEventRecord(Payload):
     reason: str = ""
     recipient: str = ""
     at: datetime
+
+
+class EmailDelay(Payload):
+    """Signal ``email_delayed``: the email activity reports an email still failing (a provider
+    outage, retried without end) longer than the deployment's ``mail_alert_after``."""
+
+    send_key: str
+    recipient: str = Field(description="The recipient's id (stakeholder id or ops-N).")
+    since: datetime = Field(description="When the email was first scheduled.")
+    attempts: int = 0
+    error: str = Field("", description="What the provider answered last.")
 
 
 class EscalationRecord(Payload):
@@ -405,6 +433,9 @@ class PartnershipState(Payload):
     closure_reason: str = ""
     archive_hash: str | None = Field(None, description="The audit export stored at closure (document store hash).")
     answered: dict[str, str] = Field(default_factory=dict, description="Recent update ids and their answers (no double apply).")
+    rules_version: int = Field(0, description="The rules this run follows (workflows/versions.py); 0: those before v0.5.")
+    email_delays: dict[str, EmailDelay] = Field(
+        default_factory=dict, description="Emails in flight still failing past the alert time, by send key.")
 
     def open_tasks(self) -> list[Task]:
         return [t for t in self.tasks.values() if t.is_open]
@@ -775,6 +806,9 @@ class EscalationState(EscalationFacts):
     closed_channel: Channel | None = None
     unreachable: list[str] = Field(default_factory=list, description="Contacts whose email failed permanently.")
     runs: int = 1
+    rules_version: int = Field(0, description="The rules this escalation follows (the partnership's; workflows/versions.py).")
+    email_delays: dict[str, EmailDelay] = Field(
+        default_factory=dict, description="Emails in flight still failing past the alert time, by send key.")
 
 
 class EscalationInput(EscalationFacts):
@@ -783,14 +817,17 @@ class EscalationInput(EscalationFacts):
     level: int = Field(1, ge=1, description="The ladder level (1-based) it starts at.")
     # Set when the workflow continues as new: the state it carries over.
     state: EscalationState | None = None
+    rules_version: int = Field(0, description="The partnership's rules version: the escalation follows the same rules.")
 
     @classmethod
     def from_record(
-        cls, record: EscalationRecord, partnership_workflow_id: str, definition: PartnershipDefinition
+        cls, record: EscalationRecord, partnership_workflow_id: str, definition: PartnershipDefinition,
+        rules_version: int = 0,
     ) -> EscalationInput:
         return cls(
             partnership_workflow_id=partnership_workflow_id,
             definition=definition,
+            rules_version=rules_version,
             **record.model_dump(include=set(EscalationFacts.model_fields) | {"level"}),
         )
 

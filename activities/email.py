@@ -10,14 +10,22 @@ mailer can tell whether that earlier attempt was accepted (``already_accepted``:
 SendGrid's Email Activity API), it is asked first and the email is not sent again.
 The outbox is idempotent by itself (one file per send key); SMTP cannot ask and sends
 again under the same Message-ID (see accord/mail/smtp_backend.py).
+
+A provider outage is retried without end (workflows/mailing.py), but not silently: an
+attempt that finds its email first scheduled longer than ``alert_after`` ago (the
+``mail_alert_after`` setting) alerts ops once per send key (the ledger remembers it): an
+error in the log, ``accord_emails_delayed_total``, and the ``email_delayed`` signal to the
+workflow that sent it, which shows it in its status and emails ops (when the provider
+takes email again). Then it tries to send, as every attempt does.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
 from temporalio import activity
+from temporalio.service import RPCError, RPCStatusCode
 
 from accord import tokens
 from accord.mail import ics
@@ -25,7 +33,11 @@ from accord.mail.ledger import Ledger
 from accord.ops import metrics
 from accord.mail.message import Message, PermanentMailError
 from accord.mail.render import render
-from accord.models import Attachment, EmailReceipt, EmailRequest
+from accord.models import Attachment, EmailDelay, EmailReceipt, EmailRequest
+
+# The workflows' signal (PartnershipWorkflow.email_delayed, EscalationWorkflow.email_delayed).
+DELAYED_SIGNAL = "email_delayed"
+DELAYED = "delayed"  # the ledger's alert kind
 
 
 class Mailer(Protocol):
@@ -43,12 +55,14 @@ class CheckingMailer(Mailer, Protocol):
 
 
 class EmailActivities:
-    def __init__(self, mailer: Mailer, ledger: Ledger, *, sender: str, base_url: str, keys: list[str]):
+    def __init__(self, mailer: Mailer, ledger: Ledger, *, sender: str, base_url: str, keys: list[str],
+                 alert_after: timedelta = timedelta(hours=1)):
         self.mailer = mailer
         self.ledger = ledger
         self.sender = sender
         self.base_url = base_url.rstrip("/")
         self.keys = keys
+        self.alert_after = alert_after
 
     @activity.defn(name="send_email")
     async def send_email(self, request: EmailRequest) -> EmailReceipt:
@@ -64,6 +78,8 @@ class EmailActivities:
                 metrics.email_sent(request.template)  # the interrupted attempt could not count it
                 activity.logger.info("email %s was accepted by an interrupted attempt as %s", request.send_key, accepted)
                 return EmailReceipt(send_key=request.send_key, status="already_sent", message_id=accepted)
+        if activity.info().attempt > 1:
+            await self._alert_if_delayed(request)
         link = None
         if request.action is not None:
             token = tokens.mint(request.workflow_id, request.to.id, request.action, self.keys)
@@ -91,13 +107,39 @@ class EmailActivities:
             metrics.email_failed(request.template, "permanent")
             activity.logger.warning("email %s permanently refused: %s", request.send_key, exc)
             return EmailReceipt(send_key=request.send_key, status="failed", error=str(exc))
-        except Exception:
+        except Exception as exc:
             metrics.email_failed(request.template, "retryable")
+            self.ledger.retrying(request.send_key, (str(exc) or type(exc).__name__)[:500])
             raise
         self.ledger.sent(request.send_key, message_id)
         metrics.email_sent(request.template)
         activity.logger.info("email %s sent as %s", request.send_key, message_id)
         return EmailReceipt(send_key=request.send_key, status="sent", message_id=message_id)
+
+
+    async def _alert_if_delayed(self, request: EmailRequest) -> None:
+        """Once per send key: ops hear of an email still failing after ``alert_after``."""
+        info = activity.info()
+        since = info.scheduled_time
+        if datetime.now(UTC) - since < self.alert_after or self.ledger.alerted(request.send_key, DELAYED):
+            return
+        entry = self.ledger.get(request.send_key)
+        delay = EmailDelay(send_key=request.send_key, recipient=request.to.id, since=since, attempts=info.attempt - 1,
+                           error=(entry.error or "") if entry else "")
+        try:
+            await activity.client().get_workflow_handle(request.workflow_id).signal(DELAYED_SIGNAL, delay)
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.NOT_FOUND:
+                # Temporal itself is unreachable: the next attempt tries again.
+                activity.logger.warning("could not tell %s that email %s is delayed: %s", request.workflow_id,
+                                        request.send_key, exc)
+                return
+            # The workflow is gone: the log and the metric still tell ops.
+        if self.ledger.alert(request.send_key, DELAYED):
+            metrics.email_delayed(request.template)
+            activity.logger.error(
+                "email %s to %s still failing after %d attempts since %s (mail_alert_after %s): %s", request.send_key,
+                request.to.id, delay.attempts, since.isoformat(), self.alert_after, delay.error or "no answer")
 
 
 def _invitation(request: EmailRequest) -> tuple[Attachment, ...]:

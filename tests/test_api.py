@@ -225,9 +225,12 @@ async def test_task_result_escalate_acknowledge_care_resolve(api: Api):
     assert r.status_code == 409 and "Record the CARE steps first" in r.json()["detail"]
     r = await api.post(f"{base}/care", json={"step": "acknowledge", "text": "Ops view"})
     assert r.status_code == 409 and "ops must name the party" in r.json()["detail"]
-    for step, party in (("clarify", None), ("acknowledge", "acme"), ("acknowledge", "beta"), ("reframe", None),
-                        ("explore", None)):
-        body = {"actor": "alice", "step": step, "text": f"{step} {party or ''}".strip(), "party": party}
+    # A party's perspective comes from its people or ops: Alice (Acme) cannot give Beta's.
+    r = await api.post(f"{base}/care", json={"actor": "alice", "step": "acknowledge", "text": "x", "party": "beta"})
+    assert r.status_code == 409 and "Beta Ltd's perspective is recorded by Beta Ltd's people or by ops." in r.json()["detail"]
+    for actor, step, party in (("alice", "clarify", None), ("alice", "acknowledge", "acme"), ("ops", "acknowledge", "beta"),
+                               ("alice", "reframe", None), ("alice", "explore", None)):
+        body = {"actor": actor, "step": step, "text": f"{step} {party or ''}".strip(), "party": party}
         r = await api.post(f"{base}/care", json=body)
         assert r.status_code == 200, r.text
     assert "complete" in r.json()["message"]

@@ -228,12 +228,23 @@ async def test_contact_acknowledges_records_care_and_resolves_an_escalation(dev_
                 await page.get_by_label("Clarify", exact=True).fill("Cut-over date moved twice in three weeks.")
                 await page.get_by_role("button", name="Record clarify").click()
                 await expect(page.get_by_role("status")).to_contain_text("Clarify is recorded")
-                for party, text in (("Beta Ltd", "Beta lacks a second DBA."),
-                                    ("Acme Corp", "Acme needs the data before the audit.")):
-                    await page.get_by_label("Whose perspective").select_option(label=party)
-                    await page.get_by_label("Acknowledge", exact=True).fill(text)
-                    await page.get_by_role("button", name="Record acknowledge").click()
-                    await expect(page.get_by_role("status")).to_contain_text("Acknowledge is recorded")
+                # Bea speaks for Beta only (rules 1): the page offers her own party.
+                await expect(page.get_by_label("Whose perspective").locator("option")).to_have_text(["Beta Ltd"])
+                await page.get_by_label("Acknowledge", exact=True).fill("Beta lacks a second DBA.")
+                await page.get_by_role("button", name="Record acknowledge").click()
+                await expect(page.get_by_role("status")).to_contain_text("Acknowledge is recorded")
+
+                # Alice gives Acme's perspective through her own link, and carries on.
+                await page.goto(f"{base}/outbox")
+                await (page.get_by_role("row").filter(has_text="alice@acme.example")
+                       .get_by_role("link", name="Escalation (Sponsors)").click())
+                await page.frame_locator("iframe.email").get_by_role("link", name="Open the escalation").click()
+                await page.wait_for_url(f"{base}/a/**")
+                await expect(page.get_by_label("Whose perspective").locator("option")).to_have_text(["Acme Corp"])
+                # (Alice has not acknowledged the escalation itself: that form is on her page too.)
+                await page.get_by_role("textbox", name="Acknowledge", exact=True).fill("Acme needs the data before the audit.")
+                await page.get_by_role("button", name="Record acknowledge").click()
+                await expect(page.get_by_role("status")).to_contain_text("Acknowledge is recorded")
                 await page.get_by_label("Reframe", exact=True).fill("Both want residents on the new system this quarter.")
                 await page.get_by_role("button", name="Record reframe").click()
                 await page.get_by_label("Explore", exact=True).fill("Acme lends a DBA for four weeks.")
@@ -248,8 +259,8 @@ async def test_contact_acknowledges_records_care_and_resolves_an_escalation(dev_
         final = await accord.escalation(wf, record.id)
 
     assert final.status == EscalationStatus.resolved
-    assert (final.closed_by, final.closed_channel) == ("bea", Channel.email_link)
+    assert (final.closed_by, final.closed_channel) == ("alice", Channel.email_link)
     assert [a.actor for a in final.acknowledgements] == ["bea"]
-    assert set(final.care.acknowledge) == {"acme", "beta"} and final.care.acknowledge["beta"].by == "bea"
+    assert {p: n.by for p, n in final.care.acknowledge.items()} == {"beta": "bea", "acme": "alice"}
     assert final.care.explore.text == "Acme lends a DBA for four weeks."
     assert (tmp_path / "escalation-care.png").stat().st_size > 0

@@ -13,12 +13,20 @@ import workflows.partnership
 import workflows.reviews
 from tests.corpus import coverage, required
 from tests.history_files import SAVED
+from workflows import versions
 
 
 def patch_ids() -> set[str]:
-    modules = (workflows.partnership, workflows.escalation, workflows.reviews)
-    return {value for module in modules for name, value in inspect.getmembers(module)
+    """Every patch id, from the registry (workflows/versions.py)."""
+    return {p.id for p in versions.PATCHES}
+
+
+def test_every_patch_id_in_the_workflows_is_in_the_registry():
+    modules = (workflows.partnership, workflows.escalation, workflows.reviews, versions)
+    used = {value for module in modules for name, value in inspect.getmembers(module)
             if name.startswith("PATCH_") and isinstance(value, str)}
+    assert used == patch_ids(), "every PATCH_* constant has its entry in versions.PATCHES, and every entry a constant"
+    assert {patch for _, patch, _ in versions.RULES} <= patch_ids()
 
 
 def test_the_saved_histories_cover_every_message_path_and_patch():

@@ -104,20 +104,32 @@ async def test_acknowledge_care_and_resolve_through_the_forms(esc: Esc):
     assert r.status_code == 409 and "Record the CARE steps first" in r.text
     assert await esc.snapshot() == before
 
-    steps = [("clarify", None, "Cut-over date moved twice in three weeks."),
-             ("acknowledge", "beta", "Beta lacks a second DBA."),
-             ("acknowledge", "acme", "Acme needs the data before the audit."),
-             ("reframe", None, "Both want residents served by the new system this quarter."),
-             ("explore", None, "Acme lends a DBA for four weeks; weekly cut-over check.")]
-    for step, party, text in steps:
-        data = {**csrf, "do": "care", "step": step, "text": text, **({"party": party} if party else {})}
-        r = await esc.http.post(link, data=data)
+    # Bo (Beta) speaks for Beta only: the page offers no other party, and a hand-made
+    # form for Acme's perspective is refused in the workflow's words.
+    page = await esc.http.get(link)
+    assert '<option value="beta"' in page.text and '<option value="acme"' not in page.text
+    r = await esc.http.post(link, data={**csrf, "do": "care", "step": "acknowledge", "party": "acme",
+                                        "text": "Acme does not care."})
+    assert r.status_code == 409 and "Acme Corp&#39;s perspective is recorded by Acme Corp&#39;s people or by ops." in r.text
+    assert await esc.snapshot() == before
+
+    arun_link = action_link(mail_for(esc.settings, "arun@acme.example", SUBJECT))
+    arun_csrf = {"csrf": csrf_value((await esc.http.get(arun_link)).text)}
+    steps = [(link, csrf, "clarify", None, "Cut-over date moved twice in three weeks."),
+             (link, csrf, "acknowledge", "beta", "Beta lacks a second DBA."),
+             (arun_link, arun_csrf, "acknowledge", "acme", "Acme needs the data before the audit."),
+             (link, csrf, "reframe", None, "Both want residents served by the new system this quarter."),
+             (link, csrf, "explore", None, "Acme lends a DBA for four weeks; weekly cut-over check.")]
+    for by, form, step, party, text in steps:
+        data = {**form, "do": "care", "step": step, "text": text, **({"party": party} if party else {})}
+        r = await esc.http.post(by, data=data)
         assert r.status_code == 200, r.text
         assert text in r.text
     assert "Complete: it can be resolved" in r.text
     care = (await esc.state()).care
-    assert care.clarify.text == steps[0][2] and care.clarify.by == "bo"
-    assert care.acknowledge["acme"].text == steps[2][2] and care.acknowledge["beta"].channel == Channel.email_link
+    assert care.clarify.text == steps[0][4] and care.clarify.by == "bo"
+    assert care.acknowledge["acme"].text == steps[2][4] and care.acknowledge["acme"].by == "arun"
+    assert care.acknowledge["beta"].channel == Channel.email_link
 
     # An amendment must be a valid definition of this partnership: every problem is shown,
     # the form keeps what was written, and nothing is sent.

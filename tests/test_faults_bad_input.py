@@ -176,6 +176,11 @@ BAD_SIGNALS: list[tuple[str, Any]] = [
     ("request_withdrawal", {"actor": "mallory", "reason": "moot"}),
     ("request_withdrawal", {"actor": "bo", "reason": ""}),
     ("request_withdrawal", "withdraw"),
+    ("email_delayed", "late"),
+    ("email_delayed", {"send_key": 7, "recipient": "bo", "since": "never"}),
+    ("email_delayed", {"send_key": "partnership-x/chain/task/legal/assigned/0/bo", "recipient": "bo",
+                       "since": "2026-01-01T00:00:00Z"}),
+    ("email_delayed", {"send_key": "/" * 20_000, "recipient": "bo", "since": "2026-01-01T00:00:00Z"}),
     ("no_such_signal", {"x": 1}),
 ]
 # A send key Accord never makes (no "/"): the escalation workflow's handler indexes into it.
@@ -223,6 +228,7 @@ async def test_malformed_signals_never_fail_a_workflow_task(dev_env, settings, a
     # A bounce for someone who is not a stakeholder is kept in the record; nobody real is marked;
     # a send key Accord never makes (no "/") is ignored.
     assert state.unreachable == ["mallory"]
+    assert state.email_delays == {}, "no email of this run was named: nothing is shown as delayed"
 
 
 async def test_escalation_survives_an_email_event_with_a_foreign_send_key(dev_env, settings, accord_for):
@@ -241,6 +247,7 @@ async def test_signals_with_a_null_argument_are_dropped(dev_env, settings, accor
         partnership = accord.handle(wf)
         failed = await failures_after([
             (partnership, ("email_event", None)), (partnership, ("escalation_changed", None)),
+            (partnership, ("email_delayed", None)), (child, ("email_delayed", None)),
             (child, ("email_event", None)), (child, ("request_withdrawal", None)),
         ])
         assert failed == {wf: [], child.id: []}

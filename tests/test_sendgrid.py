@@ -401,3 +401,51 @@ def test_the_stand_in_takes_nothing_from_a_sender_cut_off_mid_request(sg):
     assert sg.accepted == []
     mailer = SendGridMailer("SG.test", host=sg.url, timeout=2)
     assert asyncio.run(mailer.already_accepted("partnership-x/any/key/alice")) is None
+
+
+# ---------------------------------------------------------------------- an outage that lasts
+
+
+def test_a_ledger_from_before_the_alerts_table_opens_and_gains_it(tmp_path):
+    """A v0.4 ledger file (no alerts table) opens as it is; its sends are untouched."""
+    import sqlite3
+    from contextlib import closing
+
+    path = tmp_path / "ledger.sqlite"
+    with closing(sqlite3.connect(path)) as db, db:
+        db.execute("CREATE TABLE sends (send_key TEXT PRIMARY KEY, status TEXT NOT NULL CHECK (status IN "
+                   "('attempting', 'sent', 'failed')), recipient TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, "
+                   "message_id TEXT, error TEXT, updated_at TEXT NOT NULL)")
+        db.execute("INSERT INTO sends VALUES ('w/c/task/x/assigned/0/bo', 'sent', 'bo', 1, 'm-1', NULL, '2026-01-01')")
+    ledger = Ledger(path)
+    assert ledger.get("w/c/task/x/assigned/0/bo").message_id == "m-1"
+    assert not ledger.alerted("w/c/task/x/assigned/0/bo", "delayed")
+    assert ledger.alert("w/c/task/x/assigned/0/bo", "delayed") is True
+    assert ledger.alert("w/c/task/x/assigned/0/bo", "delayed") is False, "once per send key"
+    assert Ledger(path).alerted("w/c/task/x/assigned/0/bo", "delayed")
+
+
+async def test_a_send_failing_past_the_alert_time_alerts_once_even_without_its_workflow(ts_env, sg, settings, caplog):
+    """Attempt 5 of an email first scheduled two hours ago, SendGrid still answering 503: the
+    attempt alerts (its workflow no longer exists: the log and the ledger still have it) and
+    is retried; the next attempt does not alert again."""
+    import dataclasses
+    import logging
+
+    sg.script(reply(503), reply(503))
+    ledger = Ledger(settings.ledger_path)
+    acts = EmailActivities(mailer_for(sg), ledger, sender="Accord <accord@accord.example>",
+                           base_url=settings.web_base_url, keys=["k" * 32], alert_after=timedelta(hours=1))
+    env = ActivityEnvironment(client=ts_env.client)
+    env.info = dataclasses.replace(env.info, attempt=5, scheduled_time=datetime.now(UTC) - timedelta(hours=2))
+    req = request()
+    caplog.set_level(logging.ERROR, logger="temporalio.activity")
+    for _ in range(2):
+        with pytest.raises(ApplicationError) as raised:
+            await env.run(acts.send_email, req)
+        assert raised.value.type == UNAVAILABLE
+    assert ledger.alerted(req.send_key, "delayed")
+    [alert] = [r.getMessage() for r in caplog.records if "still failing" in r.getMessage()]
+    assert req.send_key in alert and "after 4 attempts" in alert
+    assert "503" in ledger.get(req.send_key).error, "what the provider said last is kept for the alert"
+    assert len(sg.sends(req.send_key)) == 2, "alerting does not stop the attempt"

@@ -28,7 +28,7 @@ from accord.models import (
 from accord.web import actions, redact
 from accord.web.app import create_app
 from accord.web.problems import Problem
-from tests.conftest import running_worker
+from tests.conftest import DATA, running_worker
 from tests.helpers import ALIGNED, pass_checklist, submit_statements
 from tests.web_helpers import (
     Live,
@@ -275,8 +275,11 @@ async def test_go_no_go_decision_through_the_link(live: Live):
 
     page = await live.http.get(link)
     assert page.status_code == 200, page.text
-    for text in ("Go/no-go decision", "Round", "bea", "not yet", "Approve", "Reject", "Request changes"):
+    for text in ("Go/no-go decision", "Round", "bea", "not yet", "Approve", "Reject"):
         assert text in page.text
+    # A decision without a document cannot ask for changes (rules 1): no such form, and a
+    # hand-made request is refused in the workflow's words.
+    assert "Request changes" not in page.text
     form = {"csrf": csrf_value(page.text)}
 
     before = snapshot(await live.state())
@@ -284,6 +287,8 @@ async def test_go_no_go_decision_through_the_link(live: Live):
     assert r.status_code == 422 and "Please give a reason for rejecting" in r.text
     r = await live.http.post(link, data={**form, "decision": "request_changes"})
     assert r.status_code == 422 and "reason" in r.text
+    r = await live.http.post(link, data={**form, "decision": "request_changes", "comment": "Tighten the goals"})
+    assert r.status_code == 409 and "This decision has no document to change: approve or reject." in r.text
     r = await live.http.post(link, data={**form, "decision": "maybe"})
     assert r.status_code == 422
     assert snapshot(await live.state()) == before
@@ -354,6 +359,23 @@ def test_decision_page_refusals(approval, claim_round, status, title):
     with pytest.raises(Problem) as exc:
         actions.page_for(claim, state)
     assert exc.value.status == status and title in exc.value.title
+
+
+def test_an_amendment_page_says_which_party_must_still_approve():
+    from accord.web import people as web_people
+    from definitions import load
+
+    state = _state_with_approval()
+    state.rules_version = 1
+    now = datetime.now(UTC)
+    state.approvals["amendment-1"] = ApprovalState(
+        id="amendment-1", title="Amendment 1: Bo's new address", stage=Stage.screening, approvers=["alice", "bea", "bo"],
+        policy="any", opened_at=now, deadline_at=now + timedelta(days=7), parties={"beta": ["bea", "bo"]},
+        party_approvers=["bo"])
+    people = web_people.of(load(DATA / "screening.yaml"))
+    page = actions.page_for(_claim("decision", "amendment-1"), state, people=people)
+    assert page.context["parties_waiting"] == ["Beta Ltd"]
+    assert page.context["can_request_changes"] is False, "an amendment has no document to change"
 
 
 def test_alignment_closed_after_screening():

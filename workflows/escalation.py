@@ -28,6 +28,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError, FailureError
 
 from workflows import mailing, telemetry
+from workflows.versions import PATCH_AMENDMENT_APPROVAL, rules_version
 
 with workflow.unsafe.imports_passed_through():
     from accord import search_attributes as sa
@@ -39,6 +40,8 @@ with workflow.unsafe.imports_passed_through():
         AmendmentDecided,
         CareEntry,
         CareNote,
+        Channel,
+        EmailDelay,
         EmailEvent,
         EscalationChanged,
         EscalationFacts,
@@ -60,9 +63,6 @@ with workflow.unsafe.imports_passed_through():
 CHANGED_SIGNAL = "escalation_changed"
 # The partnership's answer to a resolution that proposed an amendment (payload: AmendmentDecided).
 AMENDMENT_SIGNAL = "amendment_decided"
-# v0.2 closed a resolution at once and kept its amendment as text; now the amendment is an
-# amended definition that goes through the partnership's approval before the escalation closes.
-PATCH_AMENDMENT_APPROVAL = "amendment-approval"
 
 # Same policy as the partnership's email: a provider outage delays an escalation email,
 # never drops it; permanent refusals come back as a "failed" receipt, not an exception.
@@ -157,6 +157,10 @@ class EscalationWorkflow:
                     )
                 ],
             )
+        # The partnership's rules (workflows/versions.py), through the same patches: only here, once per run.
+        self.state.rules_version = rules_version(self.state.rules_version, offered=input.rules_version)
+        # Send keys of this run's emails in flight (an email_delayed signal must name one).
+        self._sending: set[str] = set()
         # What the parent already knows: the level and status it raised the escalation with,
         # or, after continue-as-new, what the previous run reported before it ended.
         self._reported = self._snapshot()
@@ -312,10 +316,18 @@ class EscalationWorkflow:
             to = Recipient(id=person.id, name=person.name, email=person.email)
         receipt = await mailing.send(
             chain_id=self.state.chain_id, purpose=purpose, to=to, template="notice", subject=subject,
-            context=context, partnership=self.definition.name, action=action,
+            context=context, partnership=self.definition.name, action=action, started=self._sending_started,
         )
         if receipt.status == "failed":
             await self._unreachable(to.id, f"email refused: {receipt.error}", purpose)
+
+    def _sending_started(self, key: str, handle: asyncio.Future) -> None:
+        self._sending.add(key)
+        handle.add_done_callback(lambda done: self._sending_ended(key))
+
+    def _sending_ended(self, key: str) -> None:
+        self._sending.discard(key)
+        self.state.email_delays.pop(key, None)
 
     async def _unreachable(self, who: str, why: str, purpose: str) -> None:
         """A permanent delivery failure: kept in the record and told to ops, never dropped silently."""
@@ -469,6 +481,14 @@ class EscalationWorkflow:
                 + (f"Still to record: {', '.join(missing)}." if missing else "The CARE record is complete; it can be resolved.")
             )
 
+    def _speaks_for(self, actor: str, channel: Channel, party: str | None) -> bool:
+        """A party's perspective comes from that party's people, or from ops (who act through
+        the CLI, the API or Temporal, never through an email link)."""
+        if actor == "ops":
+            return channel in (Channel.cli, Channel.api, Channel.temporal)
+        return party is not None and any(s.id == actor for p in self.definition.parties if p.id == party
+                                         for s in p.stakeholders)
+
     def _care_party(self, entry: CareEntry) -> str | None:
         if entry.step != "acknowledge":
             return None
@@ -485,6 +505,11 @@ class EscalationWorkflow:
                 raise ValueError("Say whose perspective this is: ops must name the party.")
             if entry.party is not None and entry.party not in self.parties:
                 raise ValueError(f"{entry.party!r} is not a party of this partnership ({', '.join(self.parties)}).")
+            if self.state.rules_version >= 1 and not self._speaks_for(entry.actor, entry.channel, self._care_party(entry)):
+                # Rules 1: otherwise one party's person could fill in every perspective and
+                # complete the record alone.
+                party = next(p for p in self.definition.parties if p.id == entry.party)
+                raise ValueError(f"{party.name}'s perspective is recorded by {party.name}'s people or by ops.")
         elif entry.party is not None:
             raise ValueError(f"A party is named only for the acknowledge step, not for {entry.step}.")
 
@@ -588,6 +613,28 @@ class EscalationWorkflow:
         self.state.resolution = ""
         self.state.proposed_amendment = None
         self._publish()
+
+    @workflow.signal
+    async def email_delayed(self, delay: EmailDelay | None) -> None:
+        """The email activity says an email of this escalation is still failing past the alert
+        time (sent once per send key): recorded, and ops told (rules 1) unless it is theirs."""
+        delay = mailing.valid_delay(delay, self.state.chain_id)
+        if delay is None or delay.send_key not in self._sending or delay.send_key in self.state.email_delays:
+            workflow.logger.warning("email_delayed ignored: not an email of this run in flight, or known")
+            return
+        first = not self.state.email_delays
+        self.state.email_delays[delay.send_key] = delay
+        if self.state.rules_version < 1 or not first or delay.recipient.startswith("ops"):
+            return
+        person = self.people.get(delay.recipient)
+        who = f"{person.name} ({person.id})" if person else delay.recipient
+        subject, context = mailing.delay_notice(delay, who, self.definition.name)
+        context["body"] += f" It was about escalation {self.state.id}."
+        await asyncio.gather(*(
+            self._email(f"email-delayed/{mailing.purpose_of(delay.send_key)}/{delay.recipient}",
+                        Recipient(id=f"ops-{i}", name=o.name, email=o.email), subject, context)
+            for i, o in enumerate(self.definition.ops)
+        ))
 
     @workflow.signal
     async def email_event(self, event: EmailEvent | None) -> None:

@@ -24,6 +24,15 @@ from temporalio.exceptions import ApplicationError
 from workflows import mailing, telemetry
 from workflows.escalation import AMENDMENT_SIGNAL, EscalationWorkflow, escalation_workflow_id
 from workflows.reviews import ReviewCadence, input_task_id
+from workflows.versions import (
+    PATCH_CHANGED_ATTRIBUTES,
+    PATCH_ESCALATION_CHILD,
+    PATCH_FOLLOW_EARLY_DECISIONS,
+    PATCH_MOU_STAGE,
+    PATCH_OPERATE,
+    PATCH_OPS_NOTICES,
+    rules_version,
+)
 
 with workflow.unsafe.imports_passed_through():
     from accord import search_attributes as sa
@@ -48,6 +57,7 @@ with workflow.unsafe.imports_passed_through():
         Delegation,
         DelegationInput,
         DocumentVersion,
+        EmailDelay,
         EmailEvent,
         EmailEventRecord,
         EscalationChanged,
@@ -93,24 +103,6 @@ LINK_GRACE = timedelta(days=30)
 GO_NO_GO = "go-no-go"
 MOU = "mou"
 
-# Workflow versioning (see README "Changing workflow code"): v0.1 waited in the MOU stage;
-# workflows that reached it under v0.1 keep waiting, new ones draft and sign the MOU.
-PATCH_MOU_STAGE = "mou-stage"
-# v0.1 looked at decisions only after the first request emails were sent, so a delegation
-# arriving meanwhile went unnoticed; histories recorded that way replay the old order.
-PATCH_FOLLOW_EARLY_DECISIONS = "follow-early-decisions"
-# v0.1 emailed the first ladder level from the partnership; escalations now run as children.
-PATCH_ESCALATION_CHILD = "escalation-child"
-# v0.2 waited at launch; partnerships that got there under v0.2 keep waiting, new ones
-# launch, run their reviews and renewals, continue as new, and close.
-PATCH_OPERATE = "launch-and-reviews"
-# v0.3 sent ops' "unreachable" notice from whatever found the failure, so a chaser cancelled
-# at the end of its stage cancelled the notice too; notices now outlive their cause, and the
-# workflow ends only once every tracked email is out.
-PATCH_OPS_NOTICES = "ops-notices-outlive-their-cause"
-# v0.3 upserted every search attribute on every state change; now only those that changed
-# (a fifth of a year's history was upserts that changed nothing).
-PATCH_CHANGED_ATTRIBUTES = "upsert-changed-attributes-only"
 
 # Tasks the launch checklist implies without a deadline of their own (metric baselines).
 LAUNCH_DEFAULT_DUE = Duration(seconds=14 * 86400)
@@ -204,6 +196,8 @@ class PartnershipWorkflow:
             started_at=now,
             stage_started_at=now,
         )
+        # The rules this run follows (workflows/versions.py): only here, once per run.
+        self.state.rules_version = rules_version(self.state.rules_version)
         self.people = self.definition.stakeholders()
         self._lock = asyncio.Lock()
         self._stage_available = True
@@ -215,6 +209,8 @@ class PartnershipWorkflow:
         self._attributes: dict[str, object] = {}
         # Escalations whose proposed amendment could not go to approval: answered by _amendments.
         self._refusals: list[EscalationRecord] = []
+        # Send keys of this run's emails in flight (an email_delayed signal must name one).
+        self._sending: set[str] = set()
         if self.state.stage == Stage.screening:
             # Open the tasks here, not in run(): an update may arrive with the very first
             # workflow task, and its validator must already find them.
@@ -423,6 +419,16 @@ class PartnershipWorkflow:
             return self.definition.mou, self.definition.mou.signatories
         return self.definition.screening.go_no_go, self.definition.screening.go_no_go.approvers
 
+    def _party_approvals(self, amended: PartnershipDefinition, approvers: list[str]) -> approvals.PartyApprovals | None:
+        """Rules 1: the parties whose people the amendment changes must approve it themselves."""
+        if self.state.rules_version < 1:
+            return None
+        return approvals.party_approvals(self.definition, amended, approvers)
+
+    def _party_names(self, party_ids: list[str]) -> str:
+        names = {p.id: p.name for p in self.definition.parties}
+        return ", ".join(names.get(p, p) for p in party_ids)
+
     async def _amendments(self) -> None:
         """Each proposed amendment goes through the approval mechanism, then applies in place."""
         while True:
@@ -435,7 +441,8 @@ class PartnershipWorkflow:
                 continue
             rules, approvers = self._amendment_rules()
             outcome = await self._approval(amendment.id, f"Amendment {amendment.id.split('-')[-1]}: {amendment.reason[:80]}",
-                                           rules, approvers, self.state.stage)
+                                           rules, approvers, self.state.stage,
+                                           parties=self._party_approvals(amendment.definition, approvers))
             amendment.decided_at = workflow.now()
             if outcome == ApprovalOutcome.approved:
                 amendment.status = AmendmentStatus.applied
@@ -782,21 +789,25 @@ class PartnershipWorkflow:
 
     async def _approval(
         self, approval_id: str, title: str, spec: ApprovalRules, approvers: list[str], stage: Stage,
-        document: DocumentVersion | None = None,
+        document: DocumentVersion | None = None, parties: approvals.PartyApprovals | None = None,
     ) -> ApprovalOutcome:
         """Run one approval to its outcome: ask, remind, and escalate or fail at the deadline.
 
         A revision of the document starts a new round (see ``_start_round``): the round
         in progress is abandoned and the new one runs, with new links for everyone.
+        ``parties``: parties whose own approval is needed besides the policy (amendments).
         """
         approval = self.state.approvals.get(approval_id)
         if approval is None:
             now = workflow.now()
+            parties = parties or approvals.PartyApprovals()
             approval = ApprovalState(
                 id=approval_id,
                 title=title,
                 stage=stage,
-                approvers=list(approvers),
+                approvers=[*approvers, *(a for a in parties.added if a not in approvers)],
+                parties=parties.parties,
+                party_approvers=[a for a in parties.added if a not in approvers],
                 policy=spec.policy.value,
                 quorum=spec.quorum,
                 opened_at=now,
@@ -806,7 +817,9 @@ class PartnershipWorkflow:
                 document_hash=document.hash if document else None,
             )
             self.state.approvals[approval_id] = approval
-            self._log("approval_opened", detail=f"{title}: {', '.join(approvers)} by {approval.deadline_at:%Y-%m-%d}")
+            self._log("approval_opened", detail=f"{title}: {', '.join(approval.approvers)} by {approval.deadline_at:%Y-%m-%d}"
+                      + (f"; {self._party_names(list(approval.parties))} must approve too (their people change)"
+                         if approval.parties else ""))
         while True:
             round_no = approval.round
             await self._approval_round(approval, spec, round_no)
@@ -819,7 +832,7 @@ class PartnershipWorkflow:
         asked: set[str] = set()
 
         def evaluation() -> approvals.Evaluation:
-            return approvals.evaluate(approval.policy, approval.approvers, approval.quorum, approval.decisions_in_round())
+            return approvals.of(approval)
 
         def superseded() -> bool:
             return approval.round != round_no
@@ -894,7 +907,8 @@ class PartnershipWorkflow:
             f"{'Decision needed' if why == 'request' else why.capitalize()}: {approval.title} ({self.definition.name})",
             {
                 "heading": "Your decision is needed" if why == "request" else f"{why.capitalize()}: your decision",
-                "ask": f"{approval.title}: approve, reject, or request changes.",
+                "ask": f"{approval.title}: approve or reject." if approval.document_hash is None and self.state.rules_version >= 1
+                else f"{approval.title}: approve, reject, or request changes.",
                 "due_at": approval.deadline_at,
                 "overdue": why == "overdue",
                 "consequence": "If no decision arrives by the deadline, it is escalated."
@@ -959,7 +973,7 @@ class PartnershipWorkflow:
             record.workflow_id = escalation_workflow_id(workflow.info().workflow_id, self.state.chain_id, record.id)
             start = workflow.start_child_workflow(
                 EscalationWorkflow.run,
-                EscalationInput.from_record(record, workflow.info().workflow_id, self.definition),
+                EscalationInput.from_record(record, workflow.info().workflow_id, self.definition, self.state.rules_version),
                 id=record.workflow_id,
                 parent_close_policy=ParentClosePolicy.ABANDON,
                 static_summary=f"Escalation {record.id} ({trigger}) on {self.definition.name}: {reason[:120]}",
@@ -1020,9 +1034,53 @@ class PartnershipWorkflow:
                 agenda=context.get("agenda", []),
             ) if invitation else None,
             track=self._track if self._operating() else None,
+            started=self._sending_started,
         )
         if receipt.status == "failed":
             await self._unreachable(to.id, f"email refused: {receipt.error}", purpose)
+
+    def _sending_started(self, key: str, handle: asyncio.Future) -> None:
+        self._sending.add(key)
+        handle.add_done_callback(lambda done: self._sending_ended(key, done))
+
+    def _sending_ended(self, key: str, done: asyncio.Future) -> None:
+        """An email's activity ended (sent, refused or cancelled): it is no longer delayed."""
+        self._sending.discard(key)
+        delay = self.state.email_delays.pop(key, None)
+        if delay is None:
+            return  # the usual case: no command here, so histories without delays replay as before
+        ended = mailing.how_it_ended(done)
+        self._log("email_delay_ended", detail=f"Email to {delay.recipient} ({mailing.purpose_of(key)}), delayed since "
+                  f"{delay.since:%Y-%m-%d %H:%M} UTC: {ended}", data={"to": delay.recipient, "send_key": key})
+        self._publish()
+
+    @workflow.signal
+    async def email_delayed(self, delay: EmailDelay | None) -> None:
+        """The email activity says an email of this run is still failing past the alert time
+        (sent once per send key). It is recorded; ops are told by email (rules 1)."""
+        delay = mailing.valid_delay(delay, self.state.chain_id)
+        if delay is None or delay.send_key not in self._sending:
+            # A signal cannot be refused; an email no longer in flight has nothing to report.
+            workflow.logger.warning("email_delayed ignored: not an email of this run in flight")
+            return
+        if delay.send_key in self.state.email_delays:
+            return
+        first = not self.state.email_delays
+        self.state.email_delays[delay.send_key] = delay
+        self._log("email_delayed", detail=f"Email to {delay.recipient} ({mailing.purpose_of(delay.send_key)}) delayed "
+                  f"since {delay.since:%Y-%m-%d %H:%M} UTC: {delay.error or 'no answer'}",
+                  data={"to": delay.recipient, "send_key": delay.send_key})
+        self._publish()
+        # One notice per outage (the status lists the rest), never about ops' own email.
+        if self.state.rules_version < 1 or not first or delay.recipient.startswith("ops"):
+            return
+        person = self.people.get(delay.recipient)
+        who = f"{person.name} ({person.id})" if person else delay.recipient
+        subject, context = mailing.delay_notice(delay, who, self.definition.name)
+        notice = asyncio.ensure_future(self._email_ops(f"email-delayed/{mailing.purpose_of(delay.send_key)}/{delay.recipient}",
+                                                       subject, context))
+        self._track(notice)
+        await asyncio.shield(notice)
 
     async def _unreachable(self, who: str, why: str, purpose: str) -> None:
         """A permanent delivery failure: keep it in the record and tell ops, never drop it silently."""
@@ -1108,10 +1166,16 @@ class PartnershipWorkflow:
             ]
         pending = [a for a in s.approvals.values() if a.outcome == ApprovalOutcome.pending]
         for a in pending:
-            waiting = approvals.evaluate(a.policy, a.approvers, a.quorum, a.decisions_in_round()).waiting_on
-            lines += ["", f"**{a.title}** (round {a.round}): waiting on {', '.join(waiting) or 'nobody'} until {a.deadline_at:%Y-%m-%d %H:%M} UTC"]
+            evaluation = approvals.of(a)
+            waiting = ", ".join(evaluation.waiting_on) or "nobody"
+            lines += ["", f"**{a.title}** (round {a.round}): waiting on {waiting} until {a.deadline_at:%Y-%m-%d %H:%M} UTC"]
+            if evaluation.parties_waiting:
+                lines.append(f"Still to approve for their party: {self._party_names(evaluation.parties_waiting)}")
         if s.open_escalations():
             lines += ["", f"**Open escalations:** {len(s.open_escalations())}"]
+        if s.email_delays:
+            lines += ["", "**Emails delayed** (the mail provider keeps failing)"]
+            lines += [f"- to {d.recipient} since {d.since:%Y-%m-%d %H:%M} UTC" for d in s.email_delays.values()]
         return "\n".join(lines)
 
     # ------------------------------------------------------------------ queries
@@ -1179,6 +1243,10 @@ class PartnershipWorkflow:
         async with self._lock:
             _recheck(self._validate_statement, submission)
             previous = self.state.alignment.statements.get(submission.stakeholder)
+            if previous is not None and self.state.rules_version >= 1 and _same_words(previous.text, submission.text):
+                # Rules 1: the same text is the same statement: not a revision, nobody emailed, no new score.
+                return UpdateResult(message="Your statement is unchanged: it is the text you sent before, so it is not "
+                                    "scored again. Revise its wording to bring it closer to the others'.")
             self.state.alignment.statements[submission.stakeholder] = Statement(
                 stakeholder=submission.stakeholder,
                 party=self.definition.party_of(submission.stakeholder).id,
@@ -1279,9 +1347,14 @@ class PartnershipWorkflow:
                 f"{decision.actor} already decided ({earlier.decision.value}) on {earlier.at:%Y-%m-%d %H:%M} UTC; "
                 "the first decision counts."
             )
-        waiting = approvals.evaluate(approval.policy, approval.approvers, approval.quorum, approval.decisions_in_round()).waiting_on
+        waiting = approvals.of(approval).waiting_on
         if approval.policy == "sequential" and decision.actor not in waiting:
             raise ValueError(f"It is not {decision.actor}'s turn yet: signing order is {', '.join(approval.approvers)}.")
+        if (decision.decision == DecisionKind.request_changes and approval.document_hash is None
+                and self.state.rules_version >= 1):
+            # Rules 1: only a document can be changed; a go/no-go, renewal or amendment that
+            # read "changes requested" as "no" ended what its approver meant to keep open.
+            raise ValueError("This decision has no document to change: approve or reject.")
         if decision.decision in (DecisionKind.reject, DecisionKind.request_changes) and not decision.comment.strip():
             raise ValueError("Please give a reason.")
         if decision.document_hash is not None and decision.document_hash != (approval.document_hash or ""):
@@ -1298,6 +1371,8 @@ class PartnershipWorkflow:
             _recheck(self._validate_delegate, delegation)
             approval = self.state.approvals[delegation.approval_id]
             approval.approvers[approval.approvers.index(delegation.actor)] = delegation.to
+            if delegation.actor in approval.party_approvers:
+                approval.party_approvers[approval.party_approvers.index(delegation.actor)] = delegation.to
             approval.delegations.append(
                 Delegation(round=approval.round, delegator=delegation.actor, delegate=delegation.to,
                            reason=delegation.reason.strip(), at=workflow.now(), channel=delegation.channel)
@@ -1321,6 +1396,11 @@ class PartnershipWorkflow:
             raise ValueError(f"{delegation.to!r} is not a stakeholder of this partnership.")
         if delegation.to in approval.approvers:
             raise ValueError(f"{delegation.to} is already an approver.")
+        stranded = approvals.delegation_strands(approval, delegation.actor, delegation.to)
+        if stranded is not None:
+            party = self._party_names([stranded])
+            raise ValueError(f"{party} must approve this itself (it changes {party}'s people), and {delegation.actor} is "
+                             f"the only one of {party} left to do so: delegate to someone of {party}.")
         if not delegation.reason.strip():
             raise ValueError("A delegation needs a reason.")
         _check_text(("The reason", delegation.reason))
@@ -1502,8 +1582,14 @@ class PartnershipWorkflow:
             _recheck(self._validate_amendment, proposal)
             amendment = self._add_amendment(proposal.definition, proposal.actor, proposal.reason.strip(), proposal.channel)
             rules, approvers = self._amendment_rules()
-            return UpdateResult(message=f"{amendment.id} ({len(amendment.changes)} changes) goes to "
-                                f"{', '.join(approvers)} for approval ({rules.policy.value}).")
+            message = f"{amendment.id} ({len(amendment.changes)} changes) goes to {', '.join(approvers)} for approval ({rules.policy.value})."
+            parties = self._party_approvals(amendment.definition, approvers)
+            if parties is not None and parties.parties:
+                names = self._party_names(list(parties.parties))
+                who = names if len(parties.parties) == 1 else "each of them"
+                message += f" It changes the people of {names}, so {who} must approve it too" + (
+                    f" ({', '.join(parties.added)} asked as well)." if parties.added else ".")
+            return UpdateResult(message=message)
 
     @propose_amendment.validator
     @_once_validated
@@ -1609,6 +1695,11 @@ class PartnershipWorkflow:
             raise ValueError(f"The partnership is {self.state.stage.value}.")
 
         _check_text(("The reason", request.reason), ("The subject", request.subject))
+
+def _same_words(a: str, b: str) -> bool:
+    """The same statement, whatever the spacing and line breaks."""
+    return a.split() == b.split()
+
 
 def _statement_task(stakeholder: str) -> str:
     return f"statement-{stakeholder}"

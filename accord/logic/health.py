@@ -6,13 +6,13 @@ from accord.models import Health, PartnershipState
 
 
 def assess(state: PartnershipState, stage_available: bool = True) -> Health:
-    """Worst first: escalated, then at risk (overdue or blocked), then waiting, then on track."""
+    """Worst first: escalated, then at risk (overdue, blocked, or an email delayed), then waiting, then on track."""
     if state.stage.is_final:
         return Health.done
     if state.open_escalations():
         return Health.escalated
     blocked = state.alignment.result is not None and state.alignment.result.blocked and not state.alignment.passed
-    if blocked or any(t.overdue for t in state.open_tasks()):
+    if blocked or any(t.overdue for t in state.open_tasks()) or state.email_delays:
         return Health.at_risk
     if _decaying(state):
         return Health.at_risk

@@ -10,6 +10,11 @@ dropped...), one row per provider event id, so a webhook delivered twice is reco
 
 Several processes share the file (workers, the web app): every wait for another one's lock
 is a wait, never an error (see :func:`_while_busy` for the one place SQLite does not wait).
+
+The ``alerts`` table remembers which sends ops were alerted about (kind ``delayed``: still
+failing after ``mail_alert_after``), so each is reported once. While a send is being retried,
+``sends.error`` holds what the provider said last. Both came with v0.5; a ledger file of an
+earlier version gains the table when it is opened, and nothing else changes in it.
 """
 
 from __future__ import annotations
@@ -50,6 +55,15 @@ CREATE TABLE IF NOT EXISTS events (
 """
 _EVENTS_INDEX = "CREATE INDEX IF NOT EXISTS events_by_send_key ON events (send_key)"
 
+_ALERTS = """
+CREATE TABLE IF NOT EXISTS alerts (
+    send_key   TEXT NOT NULL,
+    kind       TEXT NOT NULL,
+    raised_at  TEXT NOT NULL,
+    PRIMARY KEY (send_key, kind)
+)
+"""
+
 # How long a process waits for another one's lock before giving up.
 LOCK_WAIT_SECONDS = 30
 _SQLITE_BUSY = 5  # the primary result code of "database is locked"
@@ -83,7 +97,7 @@ class Ledger:
             _while_busy(lambda: db.execute("PRAGMA journal_mode=WAL"))
             # One write transaction, begun as a writer: it waits for the lock like any write.
             db.execute("BEGIN IMMEDIATE")
-            for statement in (_SCHEMA, _EVENTS, _EVENTS_INDEX):
+            for statement in (_SCHEMA, _EVENTS, _EVENTS_INDEX, _ALERTS):
                 db.execute(statement)
             db.execute("COMMIT")
 
@@ -107,6 +121,12 @@ class Ledger:
                 "WHERE status = 'attempting'",
                 (send_key, recipient, _now()),
             )
+
+    def retrying(self, send_key: str, error: str) -> None:
+        """An attempt failed and will be retried: keep what the provider said."""
+        with closing(self._connect()) as db:
+            db.execute("UPDATE sends SET error = ?, updated_at = ? WHERE send_key = ? AND status = 'attempting'",
+                       (error, _now(), send_key))
 
     def sent(self, send_key: str, message_id: str | None) -> None:
         with closing(self._connect()) as db:
@@ -132,6 +152,20 @@ class Ledger:
                 "SELECT send_key, status, recipient, attempts, message_id, error FROM sends ORDER BY updated_at"
             ).fetchall()
         return [Entry(*r) for r in rows]
+
+    # ------------------------------------------------------------------ alerts to ops
+
+    def alerted(self, send_key: str, kind: str) -> bool:
+        with closing(self._connect()) as db:
+            row = db.execute("SELECT 1 FROM alerts WHERE send_key = ? AND kind = ?", (send_key, kind)).fetchone()
+        return row is not None
+
+    def alert(self, send_key: str, kind: str) -> bool:
+        """Remember that ops were alerted about this send; False if they had been already."""
+        with closing(self._connect()) as db:
+            cursor = db.execute("INSERT INTO alerts (send_key, kind, raised_at) VALUES (?, ?, ?) "
+                                "ON CONFLICT(send_key, kind) DO NOTHING", (send_key, kind, _now()))
+            return cursor.rowcount == 1
 
     # ------------------------------------------------------------------ provider events
 

@@ -7,6 +7,7 @@ Prometheus endpoint as the SDK's metrics (counters get ``_total``):
 |---|---|---|---|
 | accord_emails_sent_total | counter | template | the email activity, once per email the backend accepted |
 | accord_emails_failed_total | counter | template, kind (permanent, retryable) | the email activity |
+| accord_emails_delayed_total | counter | template | the email activity, once per email still failing after `mail_alert_after` |
 | accord_tasks_overdue_total | counter | kind | the partnership workflow, when a task passes its due time |
 | accord_tasks_overdue_closed_total | counter | kind | the partnership workflow, when an overdue task is done or waived |
 | accord_stage_entered_total | counter | stage | the partnership workflow |
@@ -26,6 +27,7 @@ from temporalio import activity
 
 EMAILS_SENT = "accord_emails_sent"
 EMAILS_FAILED = "accord_emails_failed"
+EMAILS_DELAYED = "accord_emails_delayed"
 TASKS_OVERDUE = "accord_tasks_overdue"
 TASKS_OVERDUE_CLOSED = "accord_tasks_overdue_closed"
 STAGE_ENTERED = "accord_stage_entered"
@@ -44,3 +46,9 @@ def email_failed(template: str, kind: str) -> None:
     """From inside the email activity: ``permanent`` (refused for good) or ``retryable``."""
     activity.metric_meter().create_counter(EMAILS_FAILED, "Email attempts that failed").add(
         1, {"template": template, "kind": kind})
+
+
+def email_delayed(template: str) -> None:
+    """From inside the email activity: an email still failing after the alert time (once per send key)."""
+    activity.metric_meter().create_counter(EMAILS_DELAYED, "Emails still failing after mail_alert_after").add(
+        1, {"template": template})

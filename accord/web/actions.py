@@ -257,10 +257,19 @@ def _decision_page(claim: tokens.Claim, state: PartnershipState, documents: Docu
         "policy": _policy_words(approval),
         "sequential": approval.policy == "sequential",
         "reject_label": "Decline" if document else "Reject",
+        # Rules 1: only a document can be changed (the workflow refuses it otherwise).
+        "can_request_changes": document is not None or state.rules_version < 1,
+        "parties_waiting": [_party_name(people, approval, p) for p in approval.parties_waiting],
         "candidates": candidates if approval.allow_delegation else [],
         "people_known": people is not None,
         "delegate_value": DELEGATE,
     })
+
+
+def _party_name(people: Mapping[str, Person] | None, approval: ApprovalState, party: str) -> str:
+    """A party's name, from any of its people (the approval names the party's people in force)."""
+    person = next(((people or {}).get(who) for who in approval.parties.get(party, []) if (people or {}).get(who)), None)
+    return person.party if person else party
 
 
 def _policy_words(approval: ApprovalState) -> str:
@@ -466,6 +475,8 @@ def escalation_page(claim: tokens.Claim, esc: EscalationState, *, people: Mappin
         "acknowledged_by_you": acknowledged_by_you,
         "care_steps": CARE_STEPS,
         "party_rows": rows,
+        # Rules 1: a party's perspective comes from its own people (or ops, who have no link).
+        "care_parties": [r for r in rows if r.id == you_party] if esc.rules_version >= 1 and you_party else rows,
         "you_party": you_party,
         "missing": missing,
         "name": lambda who: _name(people, who),

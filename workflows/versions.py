@@ -1,0 +1,117 @@
+"""Workflow versions: every patch id, what it changed, and when it can go.
+
+Running workflows replay their history against the code a worker runs now, so any change
+to what a workflow does is made behind ``workflow.patched(id)``: a run whose history was
+written without the patch takes the old branch, a run that reaches the code afresh takes
+the new one and records a marker. A patch is retired in three steps (README "Changing
+workflow code"): ``patched`` -> ``workflow.deprecate_patch`` once no open run can still take
+the old branch -> removal once no saved history needs the old branch to replay.
+
+**The rules version.** Changes to the *rules* people act under (who may approve, what a
+validator refuses) cannot each be a ``patched`` call: update validators must not call
+``patched()`` (it would add to history when nothing else does), and the same rule is
+read in several places. So the rules a run follows are a number kept in its state
+(``PartnershipState.rules_version``, ``EscalationState.rules_version``; 0 = the rules before
+v0.5, which is what a stored state without the field decodes to). It is set once per
+run, in the ``@workflow.init`` constructor, by :func:`rules_version`: each rules patch
+that the run takes raises the number. So
+
+* a brand-new run, and a run that continued as new, take the newest rules (a new run has
+  no history to disagree with);
+* a run already under way when the worker was upgraded replays without the markers and
+  keeps its old number until its next continue-as-new;
+* validators and handlers read ``state.rules_version`` only: validators run before
+  anything is written, handlers recheck them under the lock (``_recheck``) over the same
+  state, so a replay decides exactly as the first run did.
+
+An escalation runs the rules of the partnership that raised it: the parent passes its
+number in ``EscalationInput.rules_version`` and the child takes it through the same
+patches (an escalation raised by an older worker gets 0).
+
+A new rule: give it the next number, add ``PATCH_RULES_<n>`` and a line in ``RULES`` and
+``PATCHES``, write ``if state.rules_version >= n`` where it applies, and save a history
+that exercises it (tests/test_corpus.py checks that every patch id is in one).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from temporalio import workflow
+
+# v0.1 waited in the MOU stage; runs that reached it under v0.1 keep waiting, new ones
+# draft and sign the MOU.
+PATCH_MOU_STAGE = "mou-stage"
+# v0.1 looked at decisions only after the first request emails were sent, so a delegation
+# arriving meanwhile went unnoticed; histories recorded that way replay the old order.
+PATCH_FOLLOW_EARLY_DECISIONS = "follow-early-decisions"
+# v0.1 emailed the first ladder level from the partnership; escalations now run as children.
+PATCH_ESCALATION_CHILD = "escalation-child"
+# v0.2 waited at launch; partnerships that got there under v0.2 keep waiting, new ones
+# launch, run their reviews and renewals, continue as new, and close.
+PATCH_OPERATE = "launch-and-reviews"
+# v0.2 closed a resolution at once and kept its amendment as text; now the amendment is an
+# amended definition that goes through the partnership's approval before the escalation closes.
+PATCH_AMENDMENT_APPROVAL = "amendment-approval"
+# v0.3 sent ops' "unreachable" notice from whatever found the failure, so a chaser cancelled
+# at the end of its stage cancelled the notice too; notices now outlive their cause, and the
+# workflow ends only once every tracked email is out.
+PATCH_OPS_NOTICES = "ops-notices-outlive-their-cause"
+# v0.3 upserted every search attribute on every state change; now only those that changed.
+PATCH_CHANGED_ATTRIBUTES = "upsert-changed-attributes-only"
+# Rules version 1 (v0.5): see RULES.
+PATCH_RULES_1 = "rules-1"
+
+
+@dataclass(frozen=True)
+class Patch:
+    id: str
+    since: str  # the release that added it
+    changed: str
+    retire: str  # when deprecate_patch, then removal, become safe
+
+
+PATCHES: tuple[Patch, ...] = (
+    Patch(PATCH_MOU_STAGE, "v0.2", "the MOU stage runs (v0.1 waited there)",
+          "once no open partnership reached the MOU stage under v0.1"),
+    Patch(PATCH_FOLLOW_EARLY_DECISIONS, "v0.2", "decisions arriving while requests go out are followed up",
+          "once no open approval round was opened under v0.1"),
+    Patch(PATCH_ESCALATION_CHILD, "v0.2", "escalations run as child workflows",
+          "once no open run raises escalations the v0.1 way (every run started or continued as new since v0.2)"),
+    Patch(PATCH_OPERATE, "v0.3", "launch, reviews, renewal, continue-as-new and closure run (v0.2 waited at launch)",
+          "once no open partnership reached launch under v0.2"),
+    Patch(PATCH_AMENDMENT_APPROVAL, "v0.3", "a resolution's amendment goes through approval before it closes",
+          "once no open escalation was resolved under v0.2"),
+    Patch(PATCH_OPS_NOTICES, "v0.4", "ops notices outlive the chaser that found the failure",
+          "once every open run started or continued as new since v0.4"),
+    Patch(PATCH_CHANGED_ATTRIBUTES, "v0.4", "only changed search attributes are upserted",
+          "once every open run started or continued as new since v0.4"),
+    Patch(PATCH_RULES_1, "v0.5", "rules version 1 (RULES)",
+          "once every open partnership and escalation started or continued as new since v0.5"),
+)
+
+# Each rules version, the patch that brings it, and what it changed. Read as
+# ``state.rules_version >= n`` where a rule applies.
+RULES: tuple[tuple[int, str, str], ...] = (
+    (1, PATCH_RULES_1,
+     ("an amendment that changes a party's people or addresses needs that party's approval; a party's CARE "
+      "perspective comes from its people or ops; a decision without a document cannot request changes; the same "
+      "goal statement posted again is not a revision; ops hear of an email still failing after mail_alert_after")),
+)
+LATEST = RULES[-1][0]
+
+
+def rules_version(carried: int, offered: int = LATEST) -> int:
+    """The rules version of this run: ``carried`` (from the state it continues, 0 for a new
+    partnership), raised by every rules patch up to ``offered`` that this run takes.
+
+    Call it once per run, from ``@workflow.init``: ``patched()`` records a marker in a new
+    run, and in a run replayed from a history written without the marker it answers False
+    (and keeps answering False for the whole run)."""
+    version = carried
+    for number, patch, _ in RULES:
+        if number > offered:
+            break
+        if workflow.patched(patch):
+            version = max(version, number)
+    return version

@@ -95,7 +95,7 @@ def required() -> set[str]:
     the issue names (continue-as-new, renewal, a ladder to ops, every way an escalation ends)."""
     from worker import WORKFLOWS
 
-    needed = {f"workflow:{w.__name__}" for w in WORKFLOWS}
+    needed = {f"workflow:{workflow._Definition.must_from_class(w).name}" for w in WORKFLOWS}
     for w in WORKFLOWS:
         needed |= _handled(w)
     return needed | {

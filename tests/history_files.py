@@ -71,7 +71,7 @@ def save(recorded: list[Recorded], folder: Path, test_name: str) -> None:
     where = folder / re.sub(r"[^A-Za-z0-9_.\[\]-]+", "_", test_name)
     where.mkdir(parents=True, exist_ok=True)
     for r in recorded:
-        (where / f"{r.workflow_id}@{r.run_id[:8]}.json").write_text(r.history.to_json())
+        (where / f"{r.workflow_id}@{r.run_id}.json").write_text(r.history.to_json())
 
 
 def workflow_id_of(path: Path) -> str:

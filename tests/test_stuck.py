@@ -78,6 +78,7 @@ async def test_a_workflow_code_error_is_detected_shown_and_emailed_once_and_neve
         before = await run_id(client, wf)
         await accord.handle(wf).signal(PartnershipWorkflow.email_event, stuck_helpers.event("boom"))
         watchdog = await accord_worker.ensure_watchdog(client, settings)
+        accord.started.append(watchdog)  # recorded (and replayed) like the partnerships
         assert await accord_worker.ensure_watchdog(client, settings) == watchdog  # idempotent: one per task queue
 
         problem = await stuck_as(client, wf, stuck.Kind.workflow_error)

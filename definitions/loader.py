@@ -7,6 +7,8 @@ keys are an error (plain YAML loaders silently keep the last one).
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,7 @@ import yaml
 from pydantic import ValidationError
 
 from definitions import checks
+from definitions.limits import LATEST_RULES
 from definitions.schema import PartnershipDefinition
 
 Loc = tuple[str | int, ...]
@@ -86,8 +89,14 @@ def _clean_loc(loc: Loc) -> Loc:
     return tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p in {"function-after", "function-before"})))
 
 
-def parse(text: str, file: str = "<definition>") -> PartnershipDefinition:
-    """Validate a definition's YAML text; raise :class:`DefinitionError` with every problem."""
+def parse(text: str, file: str = "<definition>", *, rules: int = LATEST_RULES, allow_short: bool = False,
+          templates: Sequence[Path] | None = None) -> PartnershipDefinition:
+    """Validate a definition's YAML text; raise :class:`DefinitionError` with every problem.
+
+    ``rules`` and ``allow_short`` go to :func:`definitions.checks.problems`. ``templates``:
+    the folders the MOU template is looked for in (``accord.documents.mou.template_folders``);
+    None (workflow code, which has no filesystem) does not look.
+    """
     lines = _Lines()
     dupes: list[tuple[Loc, int]] = []
     try:
@@ -116,29 +125,45 @@ def parse(text: str, file: str = "<definition>") -> PartnershipDefinition:
             loc = _clean_loc(tuple(err["loc"]))
             issues.append(Issue(file, lines.line(loc), ".".join(map(str, loc)) or "(top level)", _pydantic_message(err)))
         raise DefinitionError(sorted(issues, key=lambda i: i.line)) from None
-    for problem in checks.problems(definition):
+    for problem in check(definition, rules=rules, allow_short=allow_short, templates=templates):
         issues.append(Issue(file, lines.line(problem.path), problem.dotted, problem.message))
     if issues:
         raise DefinitionError(sorted(issues, key=lambda i: i.line))
     return definition
 
 
-def load(path: str | Path) -> PartnershipDefinition:
-    """Read and validate one definition file."""
+def check(definition: PartnershipDefinition, *, rules: int = LATEST_RULES, allow_short: bool = False,
+          templates: Sequence[Path] | None = None) -> list[checks.Problem]:
+    """Every problem with a definition already parsed (options: those of :func:`parse`)."""
+    found = checks.problems(definition, rules=rules, allow_short=allow_short)
+    mou = definition.mou
+    if templates is None or mou is None or any(p.path == ("mou", "template") for p in found):
+        return found
+    # The lookup of rendering: a Jinja2 FileSystemLoader over these folders, in order.
+    if not any(os.path.isfile(os.path.join(folder, mou.template)) for folder in templates):
+        searched = ", ".join(str(f) for f in templates)
+        found.append(checks.Problem(("mou", "template"),
+                                    f"MOU template {mou.template!r} is in none of the template folders ({searched})"))
+    return found
+
+
+def load(path: str | Path, **options: Any) -> PartnershipDefinition:
+    """Read and validate one definition file (``options``: those of :func:`parse`)."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise DefinitionError([Issue(str(p), 1, "(file)", f"cannot read: {exc.strerror or exc}")]) from None
-    return parse(text, str(p))
+    return parse(text, str(p), **options)
 
 
-def validate_files(paths: list[Path]) -> list[Issue]:
-    """Every problem in every file (directories are searched for *.yaml / *.yml)."""
+def validate_files(paths: list[Path], **options: Any) -> list[Issue]:
+    """Every problem in every file (directories are searched for *.yaml / *.yml; ``options``:
+    those of :func:`parse`)."""
     issues: list[Issue] = []
     for path in _expand(paths):
         try:
-            load(path)
+            load(path, **options)
         except DefinitionError as exc:
             issues.extend(exc.issues)
     return issues

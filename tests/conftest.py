@@ -28,6 +28,11 @@ from accord.config import Settings, test_server_binary
 
 DATA = Path(__file__).parent / "data"
 
+# The tests compress time: their definitions use durations of seconds, which only a deployment
+# that allows short durations accepts. Every Settings the tests make allows them, including
+# those of the worker, web and CLI processes they start (which inherit the environment).
+os.environ["ACCORD_ALLOW_SHORT_DURATIONS"] = "true"
+
 
 @pytest.fixture(scope="session")
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
@@ -62,6 +67,7 @@ def settings(tmp_path: Path) -> Settings:
         data_dir=tmp_path / "accord",
         task_queue=f"test-{uuid.uuid4().hex[:8]}",
         web_base_url="http://accord.test",
+        allow_short_durations=True,
     )
 
 

@@ -350,7 +350,7 @@ def _routes(settings: Settings, accord: Callable[[], Accord]) -> APIRouter:
         }}},
     )
     async def start_partnership(request: Request, key: ApiKey = Depends(ops_key)) -> Started | JSONResponse:
-        definition = await _definition_from(request)
+        definition = await _definition_from(request, settings.definition_checks())
         if isinstance(definition, JSONResponse):
             return definition
         try:
@@ -458,8 +458,9 @@ def _workflow_id(partnership: str) -> str:
 BODY_FILE = "request body"
 
 
-async def _definition_from(request: Request) -> PartnershipDefinition | JSONResponse:
-    """The definition a request carries (JSON or YAML), or a 4xx answer listing every problem."""
+async def _definition_from(request: Request, checks: dict[str, Any]) -> PartnershipDefinition | JSONResponse:
+    """The definition a request carries (JSON or YAML), or a 4xx answer listing every problem
+    (``checks``: the deployment's options for the loader, ``Settings.definition_checks()``)."""
     media = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
     is_json = media in JSON_TYPES or media.endswith("+json")
     if not is_json and media not in YAML_TYPES:
@@ -479,13 +480,13 @@ async def _definition_from(request: Request) -> PartnershipDefinition | JSONResp
                 return _problems([Issue(BODY_FILE, exc.lineno, "(json)", f"not valid JSON: {exc.msg}")])
             try:
                 # JSON is YAML: the loader then reports problems at the body's own lines.
-                return parse(text, BODY_FILE)
+                return parse(text, BODY_FILE, **checks)
             except DefinitionError as exc:
                 if not any(i.path == "(yaml)" for i in exc.issues):
                     raise
                 # The rare JSON that YAML reads differently (tabs between tokens): re-indent it.
-                return parse(json.dumps(data, indent=2, ensure_ascii=False), BODY_FILE)
-        return parse(text, BODY_FILE)
+                return parse(json.dumps(data, indent=2, ensure_ascii=False), BODY_FILE, **checks)
+        return parse(text, BODY_FILE, **checks)
     except DefinitionError as exc:
         return _problems(exc.issues)
     except RecursionError:

@@ -141,23 +141,26 @@ MULTI_LINE_ALLOWED_CONTROLS = frozenset("\t\n\r")
 # --- lists --------------------------------------------------------------------------
 #
 # Screening and the MOU stage never continue as new, so everything they do must fit one
-# run's history: Temporal warns at 10,240 events and fails the workflow at 51,200, and
-# allows 2,000 pending activities and 2,000 pending child workflows at once.
-# What one person costs, at worst (nobody acts until every reminder has gone out):
-#   one email = 3 activity events + up to 3 workflow-task events            =   6
-#   a task:   assignment + 3 reminders before + the overdue notice + 10 overdue
-#             reminders = 15 emails (90), 15 timers (30), an escalation child
-#             (2 + its reports back, 2 per level x 10 levels + tasks: ~60), the
-#             completion update and its task (5), search attribute upserts (~5) ~ 190
-#   an approver in one round: the request + 14 reminders = 15 emails         =  90
-#             (the round's 15 timers and its escalation are shared: ~100 a round)
-# Screening at the maxima: 30 checklist tasks + 20 goal statements = 50 x 190 = 9,500,
-# go/no-go by 20 = 1,900 + 100: about 11,500 events. An MOU round with 20 signatories:
-# ~1,900 + ops' notice; the five rounds people would realistically need keep the MOU stage
-# near 10,000 (its worst case, 20 rounds all chased to the end, ~40,000, still under the
-# hard limit). At most 50 emails and 50 escalation children are pending at once.
-# Operating stages continue as new (history_limit), so their lists only need to fit the
-# state: each review and metric adds to what every continue-as-new carries.
+# run's history: Temporal warns at 10,240 events and fails the workflow at 51,200 (it also
+# allows 2,000 pending activities and 2,000 pending child workflows at once).
+# What one person costs at worst, when nobody acts until every reminder has gone out:
+#   one email: 3 activity events + up to 3 of the workflow task that follows        =   6
+#   a task:    its assignment, 3 reminders before, the overdue notice and 10 overdue
+#              reminders (15 emails, 90), their 15 timers (30), an escalation child
+#              and its reports as it climbs a 10-level ladder (~25), the completion
+#              update (~5)                                                     ~ 120-150
+#   an approver, in one round: the request and 14 reminders (15 emails)          =  90
+# So screening at the maxima (30 checklist tasks + 20 goal statements, go/no-go by 20)
+# is 50 x ~125 + 20 x 90 + the updates ~ 9,000 events, and an MOU round with 10
+# signatories ~ 930. Measured on the time-skipping server at these maxima, nobody acting
+# until every reminder was out and every escalation had climbed the whole ladder: 6,312
+# events when the screening tasks were done, 9,012 after go/no-go by 20 (8,052 by 10),
+# then 942 and 925 for two MOU rounds with 10 signatories (1,787 and 1,624 with 20). The
+# MOU's 20 rounds (its schema maximum), each chased to the end, would make ~28,000: about
+# half the hard limit. Go/no-go and renewal are one round each, so their approvers may be
+# more than the MOU's signatories. At most 50 emails and 50 escalation children are
+# pending at once. The operating stages continue as new (history_limit); their lists are
+# bounded by what every review and every continue-as-new carries.
 
 LISTS: dict[str, int] = {
     "ops": 5,  # every failure notice goes to each of them
@@ -167,8 +170,8 @@ LISTS: dict[str, int] = {
     "deliverables": 30,
     "metrics": 20,  # each one a line in every review and a baseline task at launch
     "participants": 20,  # goal statements; review inputs: one email and task each
-    "approvers": 20,  # one decision (an update) and its emails apiece, per round
-    "signatories": 20,
+    "approvers": 20,  # go/no-go, renewal: one decision (an update) and 15 emails apiece
+    "signatories": 10,  # the same, in each of up to 20 MOU rounds
     "override_by": 20,
     "ladder": 10,  # levels an escalation climbs, one child-workflow report each
     "contacts": 10,  # per level: each is emailed at every climb

@@ -34,6 +34,15 @@ DATA = Path(__file__).parent / "data"
 os.environ["ACCORD_ALLOW_SHORT_DURATIONS"] = "true"
 
 
+# Figures a test wants in the run's summary (e.g. the definition property's examples and time).
+SUMMARY: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    for line in SUMMARY:
+        terminalreporter.write_line(line)
+
+
 @pytest.fixture(scope="session")
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(

@@ -35,8 +35,10 @@ HOUR, DAY = 3600, 86400
 #                        the partnership's age + cadence) + inputs due (5y) + link grace (7d);
 #   an escalation:       every level's window in turn, 10 levels x 5y = 50y (the ladder view);
 #   a renewal:           the term's end, 10y.
-# A few decades, however long the partnership runs: any partnership started before the
-# year 9900 stays inside the calendar for the rest of its life.
+# So every date is a few decades past "now" at most (the review search looks as far past now
+# as the partnership is old, plus a decade): partnerships of this millennium stay far inside
+# the calendar whatever they hold. Zero is never a duration; the minima below apply unless
+# the deployment allows short durations (Settings.allow_short_durations).
 
 
 @dataclass(frozen=True)

@@ -470,6 +470,14 @@ def test_accord_validate_follows_the_deployment(allowed: str) -> None:
         assert "Traceback" not in result.output
 
 
+def test_accord_start_refuses_what_the_deployment_refuses_before_connecting() -> None:
+    result = CliRunner().invoke(cli, ["start", str(DATA / "lifecycle.yaml"), "--address", "127.0.0.1:9"],
+                                env={"ACCORD_ALLOW_SHORT_DURATIONS": "false"})
+    assert result.exit_code == 1
+    assert "lifecycle.yaml:40: reviews.weekly_status.every: is shorter than 1d" in result.stderr
+    assert "Traceback" not in result.output
+
+
 def with_template(name: str) -> tuple[str, int]:
     """The minimal definition naming MOU template ``name``, and the line where it does."""
     text = MINIMAL.read_text().replace("mou:\n", f"mou:\n  template: {name}\n", 1)

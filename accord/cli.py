@@ -111,7 +111,7 @@ def validate(
     """Check definition files; print every problem as file:line: field.path: message."""
     from definitions.loader import validate_files
 
-    issues = validate_files(files)
+    issues = validate_files(files, **_definition_checks())
     for issue in issues:
         out.print(_one_line(str(issue)), markup=False, highlight=False, soft_wrap=True)
     if issues:
@@ -142,11 +142,25 @@ def schema(output: Annotated[Path | None, typer.Option("--output", "-o", help="W
         print(text)
 
 
+def _definition_checks() -> dict[str, Any]:
+    """The deployment's checks for a definition (minimum durations, MOU template folders)."""
+    from pydantic import ValidationError
+
+    from accord.config import ConfigError
+
+    try:
+        return Settings().definition_checks()
+    except (ValidationError, ConfigError) as exc:
+        err.print(f"error: the configuration is not valid ({type(exc).__name__}); see `accord config check`",
+                  markup=False, highlight=False)
+        raise typer.Exit(1) from None
+
+
 def _load_or_exit(file: Path):
     from definitions.loader import DefinitionError, load
 
     try:
-        return load(file)
+        return load(file, **_definition_checks())
     except DefinitionError as exc:
         for issue in exc.issues:
             err.print(str(issue), markup=False, highlight=False, soft_wrap=True)

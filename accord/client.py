@@ -56,7 +56,8 @@ from accord.models import (
     UpdateResult,
     Withdraw,
 )
-from definitions.loader import Issue
+from definitions.checks import Problem
+from definitions.loader import Issue, check
 from definitions.schema import PartnershipDefinition
 from workflows.escalation import EscalationWorkflow
 from workflows.partnership import PartnershipWorkflow
@@ -102,6 +103,15 @@ class ActionRefused(Exception):
 
 class NotFound(ActionRefused):
     """There is no such partnership or escalation (an HTTP 404, where the others are 409)."""
+
+
+class DefinitionInvalid(ActionRefused):
+    """A definition this deployment does not start: it fails the checks `accord validate` makes here."""
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__(f"The definition has {len(problems)} problem(s): "
+                         + "; ".join(f"{p.dotted}: {p.message}" for p in problems))
+        self.problems = problems
 
 
 class AmendmentInvalid(ActionRefused):
@@ -203,10 +213,15 @@ class Accord:
         With ``reuse_running`` an already running workflow for the same partnership is
         returned instead of an error (what `accord up` wants on a re-run).
         """
+        # The CLI and the API checked the text already; a definition built in code is checked here.
+        found = check(definition, **self.settings.definition_checks())
+        if found:
+            raise DefinitionInvalid(found)
         workflow_id = workflow_id_for(definition.id)
         await self.client.start_workflow(
             PartnershipWorkflow.run,
-            PartnershipInput(definition=definition, **({"history_limit": history_limit} if history_limit else {})),
+            PartnershipInput(definition=definition, allow_short_durations=self.settings.allow_short_durations,
+                             **({"history_limit": history_limit} if history_limit else {})),
             id=workflow_id,
             task_queue=self.settings.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING if reuse_running else WorkflowIDConflictPolicy.FAIL,

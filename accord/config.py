@@ -191,6 +191,19 @@ class Settings(BaseSettings):
     template_dirs: list[Path] = Field(
         default_factory=list, description="Folders searched first for MOU templates (before definitions/templates)."
     )
+    # Definitions may not use cadences under a day, nor deadlines, reminders or ladder windows
+    # under an hour (definitions/limits.py): seconds would flood people and histories. Tests
+    # and benchmarks compress time and set this; a definition can never switch it on.
+    allow_short_durations: bool = Field(
+        False, description="Accept definitions with durations shorter than a real partnership's (tests, benchmarks)."
+    )
+
+    def definition_checks(self) -> dict:
+        """How this deployment checks a definition it is given to start (the options of
+        ``definitions.loader.parse``): its minimum durations and its MOU template folders."""
+        from accord.documents.mou import template_folders
+
+        return {"allow_short": self.allow_short_durations, "templates": template_folders(self.template_dirs)}
 
     @property
     def documents_dir(self) -> Path:

@@ -434,6 +434,9 @@ class PartnershipState(Payload):
     archive_hash: str | None = Field(None, description="The audit export stored at closure (document store hash).")
     answered: dict[str, str] = Field(default_factory=dict, description="Recent update ids and their answers (no double apply).")
     rules_version: int = Field(0, description="The rules this run follows (workflows/versions.py); 0: those before v0.5.")
+    allow_short_durations: bool = Field(
+        False, description="The deployment that started it accepts durations shorter than a real partnership's "
+        "(tests, benchmarks): its amendments are judged the same way.")
     email_delays: dict[str, EmailDelay] = Field(
         default_factory=dict, description="Emails in flight still failing past the alert time, by send key.")
 
@@ -459,6 +462,7 @@ class PartnershipInput(Payload):
     history_limit: int = Field(
         3_000, ge=100, description="Continue as new past this many history events (Temporal suggests it at 4,096)."
     )
+    allow_short_durations: bool = Field(False, description="The starting deployment's setting of the same name.")
 
 
 class TaskCompletion(Payload):
@@ -807,6 +811,7 @@ class EscalationState(EscalationFacts):
     unreachable: list[str] = Field(default_factory=list, description="Contacts whose email failed permanently.")
     runs: int = 1
     rules_version: int = Field(0, description="The rules this escalation follows (the partnership's; workflows/versions.py).")
+    allow_short_durations: bool = Field(False, description="The partnership's setting: amendments are judged alike.")
     email_delays: dict[str, EmailDelay] = Field(
         default_factory=dict, description="Emails in flight still failing past the alert time, by send key.")
 
@@ -818,16 +823,18 @@ class EscalationInput(EscalationFacts):
     # Set when the workflow continues as new: the state it carries over.
     state: EscalationState | None = None
     rules_version: int = Field(0, description="The partnership's rules version: the escalation follows the same rules.")
+    allow_short_durations: bool = Field(False, description="The partnership's setting: amendments are judged alike.")
 
     @classmethod
     def from_record(
         cls, record: EscalationRecord, partnership_workflow_id: str, definition: PartnershipDefinition,
-        rules_version: int = 0,
+        rules_version: int = 0, allow_short_durations: bool = False,
     ) -> EscalationInput:
         return cls(
             partnership_workflow_id=partnership_workflow_id,
             definition=definition,
             rules_version=rules_version,
+            allow_short_durations=allow_short_durations,
             **record.model_dump(include=set(EscalationFacts.model_fields) | {"level"}),
         )
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from pydantic import ValidationError
 from yaml.events import AliasEvent, MappingStartEvent, ScalarEvent, SequenceStartEvent
 
 from definitions import checks
+from definitions.limits import LATEST_RULES
 from definitions.schema import PartnershipDefinition
 
 # Limits. The largest sample definition is 12 KB, 594 nodes and 7 levels deep; the escalation
@@ -57,8 +58,16 @@ MAX_DEPTH = 50
 frames a level here), so 20,000 levels would raise RecursionError deep in the parser; 50 levels
 take 150 frames, well within Python's 1,000 even from inside a workflow handler."""
 
+# Under the rules before v0.5 (rules 0: a partnership started earlier judging an amendment),
+# the loader must still accept everything the old loader could finish within a workflow task:
+# at most 50,000 characters of amendment text hold no more than 25,000 values without aliases,
+# and the old composer could recurse about 250 levels before Python's recursion limit. Tags on
+# lists and mappings were ignored then. Bombs and recursive aliases, which the old loader never
+# finished (the task failed), are refused under every rules version.
+LEGACY_MAX_NODES = 25_000
+LEGACY_MAX_DEPTH = 200
+
 Loc = tuple[str | int, ...]
-_TOO_DEEP = f"nested more than {MAX_DEPTH} levels deep (a definition needs fewer than 10)"
 _SAFE = yaml.constructor.SafeConstructor()
 _YAML_TAG = "tag:yaml.org,2002:"
 # The explicit tags a definition may use (on scalars: to force a type, e.g. `!!str 1.0`), and
@@ -112,8 +121,10 @@ class _BoundedLoader(yaml.SafeLoader):
     data would be infinite) and is refused; so are tags other than plain YAML's.
     """
 
-    def __init__(self, text: str):
+    def __init__(self, text: str, legacy: bool = False):
         super().__init__(text)
+        self.max_nodes, self.max_depth = (LEGACY_MAX_NODES, LEGACY_MAX_DEPTH) if legacy else (MAX_NODES, MAX_DEPTH)
+        self.legacy = legacy
         self.depth = 0
         self.nodes = 0
         self.sizes: dict[int, int] = {}  # id(node) -> its expanded size; the nodes live as long as the loader
@@ -122,8 +133,8 @@ class _BoundedLoader(yaml.SafeLoader):
     def fetch_flow_collection_start(self, token_class: type) -> None:
         # The scanner reads up to 1,024 characters ahead while a `[` or `{` might start a key, checking
         # every open bracket at each token: refuse deep brackets here, before that costs anything.
-        if self.flow_level >= MAX_DEPTH:
-            raise _Refused(None, None, _TOO_DEEP, self.get_mark())
+        if self.flow_level >= self.max_depth:
+            raise _Refused(None, None, self._too_deep(), self.get_mark())
         super().fetch_flow_collection_start(token_class)
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
@@ -135,10 +146,11 @@ class _BoundedLoader(yaml.SafeLoader):
             node = super().compose_node(parent, index)  # refuses an undefined alias
             self._count(self.sizes[id(node)], event)
             return node
-        self._check_tag(event)
+        if not (self.legacy and not isinstance(event, ScalarEvent)):
+            self._check_tag(event)
         self._count(1, event)
-        if self.depth >= MAX_DEPTH:
-            raise _Refused(None, None, _TOO_DEEP, event.start_mark)
+        if self.depth >= self.max_depth:
+            raise _Refused(None, None, self._too_deep(), event.start_mark)
         anchor = event.anchor
         if anchor is not None:
             self.open_anchors.add(anchor)
@@ -158,9 +170,12 @@ class _BoundedLoader(yaml.SafeLoader):
 
     def _count(self, n: int, event: yaml.Event) -> None:
         self.nodes += n
-        if self.nodes > MAX_NODES:
-            raise _Refused(None, None, f"more than {MAX_NODES:,} values, counting each use of an alias in full "
+        if self.nodes > self.max_nodes:
+            raise _Refused(None, None, f"more than {self.max_nodes:,} values, counting each use of an alias in full "
                            "(a definition has a few hundred)", event.start_mark)
+
+    def _too_deep(self) -> str:
+        return f"nested more than {self.max_depth} levels deep (a definition needs fewer than 10)"
 
     @staticmethod
     def _check_tag(event: yaml.Event) -> None:
@@ -309,9 +324,9 @@ def _clean_loc(loc: Loc) -> Loc:
     return tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p in {"function-after", "function-before"})))
 
 
-def _compose(text: str, file: str) -> yaml.Node | None:
+def _compose(text: str, file: str, legacy: bool) -> yaml.Node | None:
     try:
-        loader = _BoundedLoader(text)  # the reader refuses control characters here
+        loader = _BoundedLoader(text, legacy)  # the reader refuses control characters here
         try:
             return loader.get_single_node()
         finally:
@@ -323,17 +338,20 @@ def _compose(text: str, file: str) -> yaml.Node | None:
         raise DefinitionError([Issue(file, 1, "(yaml)", "nested too deeply")]) from None
 
 
-def parse(text: str, file: str = "<definition>", *, rules: int | None = None) -> PartnershipDefinition:
+def parse(text: str, file: str = "<definition>", *, rules: int = LATEST_RULES, allow_short: bool = False,
+          templates: Sequence[Path] | None = None) -> PartnershipDefinition:
     """Validate a definition's YAML text; raise :class:`DefinitionError` with every problem.
 
-    ``rules`` selects the version of the cross-field rules (:mod:`definitions.checks`) a
-    running workflow applies; None means the checks' default.
+    ``rules`` (the version of the rules a running workflow applies) and ``allow_short`` go to
+    :func:`definitions.checks.problems`. ``templates``: the folders the MOU template is looked
+    for in (``accord.documents.mou.template_folders``); None (workflow code, which has no
+    filesystem) does not look.
     """
     if len(text) > MAX_TEXT:
         raise DefinitionError([Issue(file, 1, "(file)", f"{len(text):,} characters long: a definition is at most {MAX_TEXT:,}")])
     if "\x00" in text[:2] and _looks_like_utf16(text[:64].encode("utf-8", "surrogatepass")):
         raise DefinitionError([Issue(file, 1, "(file)", "looks like UTF-16 text (a NUL after each letter): save it as UTF-8")])
-    node = _compose(text, file)
+    node = _compose(text, file, legacy=rules < 1)
     if node is None:
         raise DefinitionError([Issue(file, 1, "(top level)", "the file is empty")])
     builder = _Builder(file)
@@ -348,12 +366,26 @@ def parse(text: str, file: str = "<definition>", *, rules: int | None = None) ->
             loc = _clean_loc(tuple(err["loc"]))
             issues.append(Issue(file, lines.line(loc), ".".join(map(str, loc)) or "(top level)", _pydantic_message(err)))
         raise DefinitionError(sorted(issues, key=lambda i: i.line)) from None
-    found = checks.problems(definition) if rules is None else checks.problems(definition, rules=rules)  # type: ignore[call-arg]
-    for problem in found:
+    for problem in check(definition, rules=rules, allow_short=allow_short, templates=templates):
         issues.append(Issue(file, lines.line(problem.path), problem.dotted, problem.message))
     if issues:
         raise DefinitionError(sorted(issues, key=lambda i: i.line))
     return definition
+
+
+def check(definition: PartnershipDefinition, *, rules: int = LATEST_RULES, allow_short: bool = False,
+          templates: Sequence[Path] | None = None) -> list[checks.Problem]:
+    """Every problem with a definition already parsed (options: those of :func:`parse`)."""
+    found = checks.problems(definition, rules=rules, allow_short=allow_short)
+    mou = definition.mou
+    if templates is None or mou is None or any(p.path == ("mou", "template") for p in found):
+        return found
+    # The lookup of rendering: a Jinja2 FileSystemLoader over these folders, in order.
+    if not any(os.path.isfile(os.path.join(folder, mou.template)) for folder in templates):
+        searched = ", ".join(str(f) for f in templates)
+        found.append(checks.Problem(("mou", "template"),
+                                    f"MOU template {mou.template!r} is in none of the template folders ({searched})"))
+    return found
 
 
 # ---------------------------------------------------------------------- reading files
@@ -422,13 +454,14 @@ def _regular_file(mode: int, refuse: Callable[[str], DefinitionError]) -> None:
         raise refuse("is not a regular file")
 
 
-def load(path: str | Path, *, rules: int | None = None) -> PartnershipDefinition:
-    """Read and validate one definition file."""
-    return parse(read(path), str(path), rules=rules)
+def load(path: str | Path, **options: Any) -> PartnershipDefinition:
+    """Read and validate one definition file (``options``: those of :func:`parse`)."""
+    return parse(read(path), str(path), **options)
 
 
-def validate_files(paths: list[Path]) -> list[Issue]:
-    """Every problem in every file (directories are searched for *.yaml / *.yml)."""
+def validate_files(paths: list[Path], **options: Any) -> list[Issue]:
+    """Every problem in every file (directories are searched for *.yaml / *.yml; ``options``:
+    those of :func:`parse`)."""
     issues: list[Issue] = []
     for path in paths:
         files = _definitions_in(path)
@@ -436,7 +469,7 @@ def validate_files(paths: list[Path]) -> list[Issue]:
             issues.append(Issue(str(path), 1, "(file)", "a folder without definition files (*.yaml, *.yml)"))
         for file in files:
             try:
-                load(file)
+                load(file, **options)
             except DefinitionError as exc:
                 issues.extend(exc.issues)
     return issues

@@ -30,6 +30,20 @@ from accord.config import Settings, test_server_binary
 
 DATA = Path(__file__).parent / "data"
 
+# The tests compress time: their definitions use durations of seconds, which only a deployment
+# that allows short durations accepts. Every Settings the tests make allows them, including
+# those of the worker, web and CLI processes they start (which inherit the environment).
+os.environ["ACCORD_ALLOW_SHORT_DURATIONS"] = "true"
+
+
+# Figures a test wants in the run's summary (e.g. the definition property's examples and time).
+SUMMARY: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    for line in SUMMARY:
+        terminalreporter.write_line(line)
+
 
 @pytest.fixture(scope="session")
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
@@ -64,6 +78,7 @@ def settings(tmp_path: Path) -> Settings:
         data_dir=tmp_path / "accord",
         task_queue=f"test-{uuid.uuid4().hex[:8]}",
         web_base_url="http://accord.test",
+        allow_short_durations=True,
     )
 
 

@@ -60,20 +60,21 @@ def unique(definition_path) -> PartnershipDefinition:
 
     import definitions
 
-    d = definitions.load(definition_path)
+    d = definitions.load(definition_path, allow_short=True)  # test definitions compress time
     return d.model_copy(update={"id": f"{d.id}-{uuid.uuid4().hex[:8]}"})
 
 
-async def skip_time(env, duration) -> None:
+async def skip_time(env, duration, timeout: float = 30) -> None:
     """``env.sleep`` on the time-skipping server, allowing a busy machine longer than the RPC's
-    default timeout to play out the timers, activities and workflow tasks in ``duration``."""
+    default timeout (``timeout`` seconds) to play out the timers, activities and workflow tasks
+    in ``duration``."""
     from datetime import timedelta
 
     from temporalio.api.testservice.v1 import SleepRequest
 
     request = SleepRequest()
     request.duration.FromTimedelta(duration)
-    await env.client.test_service.unlock_time_skipping_with_sleep(request, timeout=timedelta(seconds=30))
+    await env.client.test_service.unlock_time_skipping_with_sleep(request, timeout=timedelta(seconds=timeout))
 
 
 async def release_time_skipping(env) -> None:

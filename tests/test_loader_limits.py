@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -112,15 +113,36 @@ def test_a_file_is_read_only_up_to_the_limit(tmp_path: Path) -> None:
     assert f"larger than {MAX_TEXT:,} bytes" in exc.value.issues[0].message
 
 
-def test_the_escalation_workflow_refuses_an_alias_bomb_in_an_amendment_at_once() -> None:
+RULES_1 = SimpleNamespace(rules_version=1, allow_short_durations=True)
+# An escalation of a partnership started before v0.5 judges amendments by the old rules.
+RULES_0 = SimpleNamespace(rules_version=0, allow_short_durations=False)
+
+
+@pytest.mark.parametrize("state", [RULES_1, RULES_0], ids=["rules 1", "rules 0"])
+def test_the_escalation_workflow_refuses_an_alias_bomb_in_an_amendment_at_once(state) -> None:
     # The same check the escalation's resolve validator and handler run (workflow code).
-    with pytest.raises(ValueError, match=VALUES_MESSAGE):
-        _parse_amendment(alias_bomb().decode())
+    with pytest.raises(ValueError, match="more than [0-9,]+ values, counting each use of an alias"):
+        _parse_amendment(alias_bomb().decode(), state)
 
 
-def test_a_recursive_alias_in_an_amendment_is_a_message_not_a_recursion_error() -> None:
+@pytest.mark.parametrize("state", [RULES_1, RULES_0], ids=["rules 1", "rules 0"])
+def test_a_recursive_alias_in_an_amendment_is_a_message_not_a_recursion_error(state) -> None:
     with pytest.raises(ValueError, match="recursive alias"):
-        _parse_amendment(definition("recursive") + "x: &x [*x]\n")
+        _parse_amendment(definition("recursive") + "x: &x [*x]\n", state)
+
+
+def test_under_the_old_rules_the_loader_accepts_what_the_old_loader_finished() -> None:
+    # A tag on a mapping was ignored before v0.5, and an amendment of 50,000 characters could hold
+    # up to 25,000 values: a partnership started then still accepts them (its history may hold one).
+    tagged = definition("tagged").replace("ops:", "ops: !custom", 1)
+    with pytest.raises(DefinitionError, match="the tag '!custom' is not allowed"):
+        parse(tagged)
+    assert parse(tagged, rules=0).id.endswith("tagged")
+    many = definition("many") + "description: " + str(list(range(12_000))).replace(" ", "") + "\n"
+    with pytest.raises(DefinitionError, match="more than 10,000 values"):
+        parse(many)
+    with pytest.raises(DefinitionError, match="description"):  # the old rules refuse it for its type, not its size
+        parse(many, rules=0)
 
 
 def test_parsing_leaves_nothing_behind() -> None:

@@ -74,7 +74,7 @@ def rules_at_end(history) -> int:
 
 async def test_partnerships_started_on_the_previous_release_finish_on_this_one(dev_env, accord_for, tmp_path):
     old_tree = extract(tmp_path / "previous")
-    settings = Settings(data_dir=tmp_path / "accord", task_queue=f"upgrade-{tmp_path.name[-8:]}",
+    settings = Settings(data_dir=tmp_path / "accord", task_queue=f"upgrade-{tmp_path.name[-8:]}", allow_short_durations=True,
                         web_base_url="http://accord.test", worker_identity=NEW_IDENTITY,
                         signing_keys="upgrade-test-signing-key-0123456789abcdef")
     address = dev_env.client.service_client.config.target_host
@@ -88,7 +88,7 @@ async def test_partnerships_started_on_the_previous_release_finish_on_this_one(d
 
     async def start(name: str, **options) -> tuple[str, object]:
         data = {**raw, "id": f"upgrade-{name}-{tmp_path.name[-8:]}".lower()}
-        definition = parse(yaml.safe_dump(data))
+        definition = parse(yaml.safe_dump(data), allow_short=True)
         wf = workflow_id_for(definition.id)
         # The definition as plain data, as the previous release's client would send it.
         await dev_env.client.start_workflow("PartnershipWorkflow", {"definition": data, **options}, id=wf,

@@ -105,10 +105,11 @@ def _recheck(validator: Callable[[object], None], arg: object) -> None:
         raise ApplicationError(str(exc), type="ActionRefused", non_retryable=True) from None
 
 
-def _parse_amendment(text: str) -> PartnershipDefinition:
-    """The amended definition (YAML), checked like ``accord validate``: a ValueError says what is wrong."""
+def _parse_amendment(text: str, state: EscalationState) -> PartnershipDefinition:
+    """The amended definition (YAML), checked like ``accord validate`` under the partnership's
+    rules and durations: a ValueError says what is wrong."""
     try:
-        return loader.parse(text, "amendment")
+        return loader.parse(text, "amendment", rules=state.rules_version, allow_short=state.allow_short_durations)
     except loader.DefinitionError as exc:
         raise ValueError("The amended definition is not valid: " + "; ".join(str(i) for i in exc.issues[:5])) from None
 
@@ -159,6 +160,8 @@ class EscalationWorkflow:
             )
         # The partnership's rules (workflows/versions.py), through the same patches: only here, once per run.
         self.state.rules_version = rules_version(self.state.rules_version, offered=input.rules_version)
+        if input.state is None:
+            self.state.allow_short_durations = input.allow_short_durations
         # Send keys of this run's emails in flight (an email_delayed signal must name one).
         self._sending: set[str] = set()
         # What the parent already knows: the level and status it raised the escalation with,
@@ -543,7 +546,7 @@ class EscalationWorkflow:
         if resolve.amendment is not None and len(resolve.amendment) > MAX_AMENDMENT:
             raise ValueError(f"The amendment is longer than {MAX_AMENDMENT:,} characters.")
         if resolve.amendment and resolve.amendment.strip():
-            amended = _parse_amendment(resolve.amendment)
+            amended = _parse_amendment(resolve.amendment, self.state)
             if amended.id != self.definition.id:
                 raise ValueError(f"The amended definition is for {amended.id!r}, not {self.definition.id!r}.")
         missing = self.state.care.missing(self.parties)

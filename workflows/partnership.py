@@ -198,6 +198,8 @@ class PartnershipWorkflow:
         )
         # The rules this run follows (workflows/versions.py): only here, once per run.
         self.state.rules_version = rules_version(self.state.rules_version)
+        if input.state is None:
+            self.state.allow_short_durations = input.allow_short_durations
         self.people = self.definition.stakeholders()
         self._lock = asyncio.Lock()
         self._stage_available = True
@@ -468,7 +470,7 @@ class PartnershipWorkflow:
         """A resolution proposed an amendment: it goes to approval like any other (the escalation
         validated it; if it no longer fits, refuse it back to the escalation)."""
         try:
-            amended = loader.parse(text, "amendment")
+            amended = loader.parse(text, "amendment", **self._amendment_checks())
             if self._pending_amendment() is not None:
                 raise ValueError("another amendment is in approval")
             if not diff.changes(self.definition, amended):
@@ -479,6 +481,11 @@ class PartnershipWorkflow:
             self._refusals.append(record)
             return
         self._add_amendment(amended, f"escalation {record.id}", f"Resolution of {record.id}", Channel.temporal, record.id)
+
+    def _amendment_checks(self) -> dict:
+        """How this partnership judges an amended definition: by the rules it runs under (a
+        partnership started before v0.5 keeps the old checks) and its deployment's durations."""
+        return {"rules": self.state.rules_version, "allow_short": self.state.allow_short_durations}
 
     def _pending_amendment(self) -> Amendment | None:
         return next((a for a in self.state.amendments if a.status == AmendmentStatus.pending), None)
@@ -973,7 +980,8 @@ class PartnershipWorkflow:
             record.workflow_id = escalation_workflow_id(workflow.info().workflow_id, self.state.chain_id, record.id)
             start = workflow.start_child_workflow(
                 EscalationWorkflow.run,
-                EscalationInput.from_record(record, workflow.info().workflow_id, self.definition, self.state.rules_version),
+                EscalationInput.from_record(record, workflow.info().workflow_id, self.definition, self.state.rules_version,
+                                            self.state.allow_short_durations),
                 id=record.workflow_id,
                 parent_close_policy=ParentClosePolicy.ABANDON,
                 static_summary=f"Escalation {record.id} ({trigger}) on {self.definition.name}: {reason[:120]}",
@@ -1605,7 +1613,7 @@ class PartnershipWorkflow:
         pending = self._pending_amendment()
         if pending is not None:
             raise ValueError(f"{pending.id} is still in approval; one amendment at a time.")
-        found = problems(proposal.definition)
+        found = problems(proposal.definition, **self._amendment_checks())
         if found:
             raise ValueError("The amended definition is not valid: " + "; ".join(f"{p.dotted}: {p.message}" for p in found[:5]))
         if not diff.changes(self.definition, proposal.definition):

@@ -45,14 +45,20 @@ class TemplateMissing(Exception):
     """The definition names an MOU template that is in none of the template folders."""
 
 
+def template_folders(template_dirs: list[Path] | None = None) -> list[Path]:
+    """Where an MOU template is looked for, in order: the configured folders (a partnership
+    can replace the default), then the built-in one. `accord validate` checks the same."""
+    return [*(template_dirs or []), TEMPLATES]
+
+
 def render_markdown(
     definition: PartnershipDefinition, version: int, generated_on: datetime, note: str = "",
     template_dirs: list[Path] | None = None,
 ) -> str:
-    """Render the MOU. Folders in ``template_dirs`` come first, so a partnership can replace the default."""
+    """Render the MOU from its template (see :func:`template_folders`)."""
     assert definition.mou is not None
     env = Environment(
-        loader=FileSystemLoader([*(template_dirs or []), TEMPLATES]),
+        loader=FileSystemLoader(template_folders(template_dirs)),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -62,7 +68,7 @@ def render_markdown(
     try:
         template = env.get_template(definition.mou.template)
     except TemplateNotFound:
-        searched = ", ".join(str(p) for p in [*(template_dirs or []), TEMPLATES])
+        searched = ", ".join(str(p) for p in template_folders(template_dirs))
         raise TemplateMissing(f"MOU template {definition.mou.template!r} not found in {searched}") from None
     text = template.render(
         d=definition, c=definition.mou.clauses, people=definition.stakeholders(),

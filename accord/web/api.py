@@ -365,7 +365,7 @@ def _routes(settings: Settings, accord: Callable[[], Accord]) -> APIRouter:
         }}},
     )
     async def start_partnership(request: Request, key: ApiKey = Depends(ops_key)) -> Started | JSONResponse:
-        definition = await _definition_from(request)
+        definition = await _definition_from(request, settings.definition_checks())
         if isinstance(definition, JSONResponse):
             return definition
         try:
@@ -473,8 +473,9 @@ def _workflow_id(partnership: str) -> str:
 BODY_FILE = "request body"
 
 
-async def _definition_from(request: Request) -> PartnershipDefinition | JSONResponse:
-    """The definition a request carries (JSON or YAML), or a 4xx answer listing every problem."""
+async def _definition_from(request: Request, checks: dict[str, Any]) -> PartnershipDefinition | JSONResponse:
+    """The definition a request carries (JSON or YAML), or a 4xx answer listing every problem
+    (``checks``: the deployment's options for the loader, ``Settings.definition_checks()``)."""
     media = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
     is_json = media in JSON_TYPES or media.endswith("+json")
     if not is_json and media not in YAML_TYPES:
@@ -485,7 +486,7 @@ async def _definition_from(request: Request) -> PartnershipDefinition | JSONResp
                                        "the most a definition may be."}, 413)
     # Parsing is bounded (definitions.loader's limits) but can take a few hundred milliseconds:
     # in a worker thread, so the event loop goes on serving everyone else meanwhile.
-    return await run_in_threadpool(_definition_in, raw, is_json)
+    return await run_in_threadpool(_definition_in, raw, is_json, checks)
 
 
 async def _body_within(request: Request, limit: int) -> bytes | None:
@@ -504,11 +505,11 @@ async def _body_within(request: Request, limit: int) -> bytes | None:
     return b"".join(chunks)
 
 
-def _definition_in(raw: bytes, is_json: bool) -> PartnershipDefinition | JSONResponse:
+def _definition_in(raw: bytes, is_json: bool, checks: dict[str, Any]) -> PartnershipDefinition | JSONResponse:
     try:
         text = decode(raw, BODY_FILE)
         if not is_json:
-            return parse(text, BODY_FILE)
+            return parse(text, BODY_FILE, **checks)
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
@@ -519,12 +520,12 @@ def _definition_in(raw: bytes, is_json: bool) -> PartnershipDefinition | JSONRes
             return _problems([Issue(BODY_FILE, 1, "(json)", "nested too deeply")])
         try:
             # JSON is YAML: the loader then reports problems at the body's own lines.
-            return parse(text, BODY_FILE)
+            return parse(text, BODY_FILE, **checks)
         except DefinitionError as exc:
             if "\t" not in text or not any(i.path == "(yaml)" for i in exc.issues):
                 raise
             # The rare JSON that YAML reads differently (tabs between tokens): re-indent it.
-            return parse(json.dumps(data, indent=2, ensure_ascii=False), BODY_FILE)
+            return parse(json.dumps(data, indent=2, ensure_ascii=False), BODY_FILE, **checks)
     except DefinitionError as exc:
         return _problems(exc.issues)
     except RecursionError:  # only if json.dumps meets what json.loads could just read

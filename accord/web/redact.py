@@ -1,4 +1,4 @@
-"""Keep action tokens out of logs: uvicorn's access log prints every request path."""
+"""Keep action tokens and sign-in secrets out of logs: uvicorn's access log prints every request path."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ import re
 
 _ACTION_PATH = re.compile(r"/a/[^/?#\s\"']+")
 REDACTED = "/a/<redacted>"
+# The one-time local link, and the provider's code and state on the sign-in callback.
+_SIGNIN_SECRET = re.compile(r"(/signin/local/|/signin/callback\?)[^\s\"']+")
 LOGGERS = ("uvicorn.access", "uvicorn.error")
 
 
 def redact(text: str) -> str:
-    return _ACTION_PATH.sub(REDACTED, text)
+    return _SIGNIN_SECRET.sub(r"\1<redacted>", _ACTION_PATH.sub(REDACTED, text))
 
 
 class RedactActionTokens(logging.Filter):

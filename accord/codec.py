@@ -33,9 +33,14 @@ from collections.abc import Sequence
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from google.protobuf.message import DecodeError
 from temporalio.api.common.v1 import Payload
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes, PayloadCodec
+from temporalio.converter import (
+    DataConverter,
+    DefaultFailureConverterWithEncodedAttributes,
+    PayloadCodec,
+)
 
 from accord.config import ConfigError, Settings
 
@@ -119,7 +124,10 @@ class EncryptionCodec(PayloadCodec):
             plain = cipher.decrypt(payload.data[:NONCE_BYTES], payload.data[NONCE_BYTES:], None)
         except InvalidTag:
             raise CodecError(f"an encrypted payload (key {key_id!r}) does not decrypt: it was altered") from None
-        return Payload.FromString(plain)
+        try:
+            return Payload.FromString(plain)
+        except DecodeError:  # only if whoever held the key sealed something else
+            raise CodecError(f"an encrypted payload (key {key_id!r}) holds no payload") from None
 
 
 def codec_for(settings: Settings) -> EncryptionCodec | None:

@@ -297,7 +297,7 @@ async def test_ops_sign_in_with_the_identity_provider_and_sign_out_for_good(
             await expect(page.get_by_role("heading", level=1)).to_contain_text("Outbox")
             await page.screenshot(path=str(tmp_path / "signed-in.png"), full_page=True)
             kept = await context.cookies()
-            assert [c for c in kept if c["name"] == "accord_session"][0]["httpOnly"]
+            assert next(c for c in kept if c["name"] == "accord_session")["httpOnly"]
 
             await page.get_by_role("button", name="Sign out").click()
             await page.wait_for_url(f"{base}/signin?out")

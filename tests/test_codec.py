@@ -20,13 +20,27 @@ from temporalio.client import Client, WorkflowHistory
 from temporalio.worker import Replayer
 
 from accord.client import Accord, connect_options
-from accord.codec import ENCODING, CodecError, EncryptionCodec, codec_for, data_converter, new_key, parse_keys
+from accord.codec import (
+    ENCODING,
+    CodecError,
+    EncryptionCodec,
+    codec_for,
+    data_converter,
+    new_key,
+    parse_keys,
+)
 from accord.config import ConfigError, Settings
 from accord.models import Channel, DecisionInput, DecisionKind, TaskCompletion
 from accord.web.app import create_app
 from tests import history_files
 from tests.conftest import DATA, running_worker
-from tests.helpers import ALIGNED, pass_checklist, state_where, submit_statements, unique
+from tests.helpers import (
+    ALIGNED,
+    pass_checklist,
+    state_where,
+    submit_statements,
+    unique,
+)
 from tests.signin_helpers import Provider, oidc_sign_in, sign_in
 from tests.web_helpers import until
 from worker import WORKFLOWS

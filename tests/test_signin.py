@@ -7,6 +7,7 @@ The browser versions (headless Chromium) are in test_browser.py.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 import time
@@ -24,9 +25,8 @@ from accord.web.app import create_app
 from accord.web.auth import local, oidc
 from accord.web.auth.sessions import PLAIN_COOKIE, SECURE_COOKIE
 from tests.conftest import running_worker
-from tests.signin_helpers import CLIENT_ID, Provider, local_link, oidc_sign_in, sign_in
+from tests.signin_helpers import CLIENT_ID, Provider, local_link, oidc_sign_in
 from tests.test_browser import listen, serving
-
 
 BASE = "http://127.0.0.1:8000"  # loopback: plain http is allowed with an identity provider
 
@@ -354,3 +354,20 @@ def _b64(text: str) -> str:
     return base64.urlsafe_b64encode(text.encode()).rstrip(b"=").decode()
 
 
+
+
+async def test_accord_signin_link_prints_a_link_that_signs_the_operator_in_once(dev_env, settings: Settings):
+    from typer.testing import CliRunner
+
+    from accord.cli import app as cli
+
+    env = {"ACCORD_DATA_DIR": str(settings.data_dir), "ACCORD_WEB_BASE_URL": settings.web_base_url}
+    result = await asyncio.to_thread(CliRunner().invoke, cli, ["signin-link"], env=env)
+    assert result.exit_code == 0, result.output
+    link = httpx.URL(result.output.strip())
+    assert str(link).startswith(f"{settings.web_base_url}/signin/local/")
+    app = create_app(settings, Accord(dev_env.client, settings))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=settings.web_base_url) as http:
+        assert (await http.get(link.path)).status_code == 303
+        assert (await http.get("/")).status_code == 200
+        assert (await http.get(link.path)).status_code == 403

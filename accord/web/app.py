@@ -28,7 +28,18 @@ from accord.config import Settings
 from accord.documents.store import DocumentStore
 from accord.models import DecisionKind, EscalationState, PartnershipState
 from accord.storage import SharedStorage
-from accord.web import actions, api, auth, codec, csrf, documents, headers, mailbox, people, webhooks
+from accord.web import (
+    actions,
+    api,
+    auth,
+    codec,
+    csrf,
+    documents,
+    headers,
+    mailbox,
+    people,
+    webhooks,
+)
 from accord.web.problems import Problem
 from accord.web.redact import redact
 from accord.web.templating import templates

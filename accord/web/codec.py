@@ -75,9 +75,6 @@ def router(settings: Settings) -> APIRouter:
             done = await (codec.decode if decode else codec.encode)(list(payloads.payloads))
         except CodecError as exc:
             return answer({"detail": str(exc)}, 400)
-        except Exception as exc:  # a payload that decrypts but is not a Payload inside
-            log.warning("codec %s failed: %s", "decode" if decode else "encode", type(exc).__name__)
-            return answer({"detail": "A payload could not be read."}, 400)
         return answer(json_format.MessageToDict(Payloads(payloads=done)), 200)
 
     @routes.post("/codec/decode")

@@ -18,7 +18,7 @@ from datetime import timedelta
 from starlette.requests import HTTPConnection
 
 from accord.config import Settings
-from accord.storage import Storage
+from accord.storage import Storage, open_storage
 from accord.web.auth.sessions import digest
 
 TICKET_KIND = "local"
@@ -34,6 +34,12 @@ async def mint(store: Storage, settings: Settings) -> str:
     secret = secrets.token_urlsafe(32)
     await store.put_ticket(digest(secret), TICKET_KIND, json.dumps({"role": "ops"}), lifetime=LIFETIME)
     return settings.web_base_url.rstrip("/") + PATH + secret
+
+
+async def new_link(settings: Settings) -> str:
+    """``mint`` into the configured storage: what `accord up` and `accord signin-link` print."""
+    async with await open_storage(settings) as store:
+        return await mint(store, settings)
 
 
 async def redeem(store: Storage, secret: str) -> bool:

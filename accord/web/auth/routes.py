@@ -82,7 +82,7 @@ def router(settings: Settings, store: Storage, render: Render) -> APIRouter:
                                             "Accord, not through a proxy.")
         if len(secret) > 100 or not await local.redeem(store, secret):
             return page(request, 403, error="This local sign-in link was used already or is older than ten minutes. "
-                                            "Restart `accord up` for a new one.")
+                                            "Run `accord signin-link` on that machine for a new one.")
         response = RedirectResponse("/", 303)
         await sessions.start(store, settings, response, local.OPERATOR, "ops", "local")
         log.info("signed in: the local operator, with the one-time link")

@@ -156,6 +156,22 @@ async def test_sign_out_ends_the_session_and_the_old_cookie_is_refused_everywher
         assert (await replay.post("/codec/decode", json={"payloads": []})).status_code == 401
 
 
+async def test_signing_in_again_ends_the_session_the_browser_had(site: Site, browser: httpx.AsyncClient):
+    await oidc_sign_in(browser, site.provider, "alice")
+    first = browser.cookies.get(PLAIN_COOKIE)
+    await oidc_sign_in(browser, site.provider, "bob")
+    assert browser.cookies.get(PLAIN_COOKIE) != first  # a new id, never the one the browser brought
+    assert "bob@example.org" in (await browser.get("/")).text
+    async with site.client() as replay:
+        replay.cookies.set(PLAIN_COOKIE, first)
+        assert (await replay.get("/")).headers["location"] == "/signin"
+    # After the session ended, the sign-out button leads back to the sign-in page, not to an error.
+    async with site.client() as stale:
+        stale.cookies.set(PLAIN_COOKIE, first)
+        r = await stale.post("/signout", data={"csrf": "whatever"})
+        assert (r.status_code, r.headers["location"]) == (303, "/signin?out")
+
+
 async def test_a_session_ends_at_its_configured_lifetime(site: Site):
     short = Site(site.settings.model_copy(update={"session_lifetime": timedelta(microseconds=1)}),
                  site.provider, site.accord)

@@ -224,7 +224,9 @@ class RequireKey:
             detail = ("This API key is not valid." if presented else
                       "An API key is required: send it as `Authorization: Bearer <key>`.")
             response: Response = JSONResponse({"detail": detail}, 401, headers={"WWW-Authenticate": "Bearer"})
-        elif key.role is None or (method not in READ_METHODS and key.role != "ops"):
+        elif key.role is None:  # a signed-in person Accord gives no role (the guard refuses them first)
+            response = JSONResponse({"detail": f"{key.name} has no role here."}, 403)
+        elif method not in READ_METHODS and key.role != "ops":
             response = JSONResponse({"detail": f"The key {key.name!r} has the role {key.role!r}: it may only read."}, 403)
         else:
             scope[SCOPE_KEY] = Caller(key.name, key.role)

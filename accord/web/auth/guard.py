@@ -51,13 +51,14 @@ class SignInRequired:
         method, path = scope["method"], scope["path"]
         required = need(method, path)
         request = Request(scope)
+        # Public routes need no session, except the sign-in pages (which say who is signed in).
+        wanted = required is not Need.PUBLIC or path.startswith("/signin")
         try:
-            # Public pages look too: the sign-in page says who is signed in already.
-            person = await sessions.current(self.store, self.settings, request) if _has_cookie(scope) else None
-        except (StorageError, ValueError) as exc:
+            person = await sessions.current(self.store, self.settings, request) if wanted else None
+        except StorageError as exc:
             log.warning("cannot read sessions: %s", exc)
             if required is not Need.PUBLIC:
-                await _unavailable(method, path)(scope, receive, send)
+                await _unavailable()(scope, receive, send)
                 return
             person = None
         scope[PERSON] = person
@@ -74,6 +75,8 @@ class SignInRequired:
         if is_api(path) and "authorization" in request.headers:
             return None  # an API key: the API checks it (it answers 401/403 itself)
         if person is None:
+            if path == "/signout":  # the session had ended already: signed out all the same
+                return RedirectResponse("/signin?out", 303)
             if wants_page(method, path):
                 target = _next_of(request)
                 return RedirectResponse("/signin" + (f"?next={quote(target, safe='/')}" if target != "/" else ""), 303)
@@ -110,10 +113,6 @@ class SignInRequired:
         return site is None or site in ("same-origin", "none")
 
 
-def _has_cookie(scope: Scope) -> bool:
-    return any(name == b"cookie" for name, _ in scope["headers"])
-
-
 def _origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}".lower()
@@ -134,5 +133,5 @@ def safe_next(value: object) -> str:
     return value
 
 
-def _unavailable(method: str, path: str) -> Response:
+def _unavailable() -> Response:
     return JSONResponse({"detail": "Accord cannot check your sign-in right now; please try again in a minute."}, 503)

@@ -66,7 +66,8 @@ def router(settings: Settings, store: Storage, render: Render) -> APIRouter:
         try:
             identity, next_page = await provider.finish(state, code, request.cookies.get(binding_cookie))
             response = RedirectResponse(next_page, 303)
-            await sessions.start(store, settings, response, identity.name, identity.role, "oidc")
+            await sessions.start(store, settings, response, identity.name, identity.role, "oidc",
+                                 replacing=person_of(request))
         except oidc.SignInFailed as exc:
             return page(request, 400, error=str(exc))
         except StorageError:
@@ -84,7 +85,7 @@ def router(settings: Settings, store: Storage, render: Render) -> APIRouter:
             return page(request, 403, error="This local sign-in link was used already or is older than ten minutes. "
                                             "Run `accord signin-link` on that machine for a new one.")
         response = RedirectResponse("/", 303)
-        await sessions.start(store, settings, response, local.OPERATOR, "ops", "local")
+        await sessions.start(store, settings, response, local.OPERATOR, "ops", "local", replacing=person_of(request))
         log.info("signed in: the local operator, with the one-time link")
         return response
 

@@ -7,8 +7,8 @@ The cookie: HttpOnly (no script reads it), SameSite=Lax (no cross-site POST carr
 Path=/. With an https ``web_base_url`` it is also Secure and named with the ``__Host-``
 prefix (the browser then refuses it from any other host or over plain http). With a plain
 http base URL (the embedded default on localhost, and tests) it cannot be Secure, because
-browsers would not send it back: ``accord config check`` and the sign-in page only allow
-an identity provider with an https base URL or a loopback one (see oidc.py).
+browsers would not send it back: sign-in through an identity provider is therefore only
+offered with an https base URL or a loopback one (oidc.problem).
 """
 
 from __future__ import annotations
@@ -59,8 +59,12 @@ def cookie_name(settings: Settings) -> str:
     return SECURE_COOKIE if secure(settings) else PLAIN_COOKIE
 
 
-async def start(store: Storage, settings: Settings, response: Response, name: str, role: Role | None, via: str) -> None:
-    """A new session for ``name``; its cookie goes on ``response``."""
+async def start(store: Storage, settings: Settings, response: Response, name: str, role: Role | None, via: str,
+                *, replacing: Person | None = None) -> None:
+    """A new session for ``name`` (never the id the browser had: no fixation); its cookie goes on
+    ``response``. A session the browser already had ends."""
+    if replacing is not None:
+        await store.end_session(replacing.session_hash)
     session_id = secrets.token_urlsafe(32)
     await store.create_session(digest(session_id), name, role, via, lifetime=settings.session_lifetime)
     response.set_cookie(

@@ -387,3 +387,13 @@ async def test_accord_signin_link_prints_a_link_that_signs_the_operator_in_once(
         assert (await http.get(link.path)).status_code == 303
         assert (await http.get("/")).status_code == 200
         assert (await http.get(link.path)).status_code == 403
+
+
+def test_roles_come_from_the_configured_claim_and_ops_wins():
+    roles = {"accord-ops": "ops", "staff": "viewer"}
+    assert oidc.role_of({"groups": ["staff", "accord-ops"]}, "groups", roles) == "ops"
+    assert oidc.role_of({"groups": "staff"}, "groups", roles) == "viewer"
+    assert oidc.role_of({"realm_access": {"roles": ["accord-ops"]}}, "realm_access.roles", roles) == "ops"
+    for claims in ({}, {"groups": ["other"]}, {"groups": [{"name": "accord-ops"}]}, {"groups": 7},
+                   {"realm_access": "accord-ops"}):
+        assert oidc.role_of(claims, "realm_access.roles" if "realm_access" in claims else "groups", roles) is None

@@ -25,6 +25,7 @@ import logging
 import secrets
 import time
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -211,7 +212,7 @@ class Provider:
         return "client_secret_basic" if "client_secret_basic" in supported else "client_secret_post"
 
 
-def role_of(claims: dict[str, Any], claim: str, roles: dict[str, str]) -> Role | None:
+def role_of(claims: dict[str, Any], claim: str, roles: Mapping[str, Role]) -> Role | None:
     """The role the configured claim gives (ops wins over viewer), or None."""
     value: Any = claims
     for part in claim.split("."):

@@ -51,7 +51,8 @@ COMMENT = "Approved after the call with Bea Beta's counsel on 3 May."
 
 
 def keyed(settings: Settings, *keys: str) -> Settings:
-    return settings.model_copy(update={"codec_keys": SecretStr(",".join(keys))})
+    """These settings with exactly these codec keys (none: payloads in clear)."""
+    return settings.model_copy(update={"codec_keys": SecretStr(",".join(keys)) if keys else None})
 
 
 async def client_for(dev_env, settings: Settings) -> Client:
@@ -124,15 +125,16 @@ def test_bad_keys_are_refused_at_start_without_showing_them():
         with pytest.raises(ConfigError, match=said) as raised:
             parse_keys(text)
         assert secret not in str(raised.value) and OLD.split(":")[1] not in str(raised.value)
-    assert codec_for(Settings()) is None  # the embedded default: payloads in clear
-    assert data_converter(Settings()).payload_codec is None
+    unset = Settings(codec_keys=None)  # the embedded default (whatever ACCORD_CODEC_KEYS says): payloads in clear
+    assert codec_for(unset) is None and data_converter(unset).payload_codec is None
 
 
 async def test_a_worker_whose_client_does_not_encrypt_is_refused(dev_env, settings: Settings):
     from worker import build_worker
 
+    clear_client = await client_for(dev_env, keyed(settings))
     with pytest.raises(ConfigError, match="does not encrypt"):
-        build_worker(dev_env.client, keyed(settings, OLD))
+        build_worker(clear_client, keyed(settings, OLD))
 
 
 # ---------------------------------------------------------------------- on the real dev server
@@ -249,8 +251,10 @@ async def test_the_codec_endpoint_decodes_for_people_with_a_role_and_refuses_oth
 async def test_partnerships_written_in_clear_keep_running_when_the_keys_are_set(dev_env, settings: Settings):
     """Turning encryption on in a running deployment: the clear history decodes, new payloads are sealed."""
     definition = unique(DATA / "screening.yaml")
-    clear_accord = Accord(dev_env.client, settings)
-    async with running_worker(dev_env.client, settings):
+    settings = keyed(settings)  # no keys yet
+    clear_client = await client_for(dev_env, settings)
+    clear_accord = Accord(clear_client, settings)
+    async with running_worker(clear_client, settings):
         wf = await clear_accord.start(definition)
         await until(lambda: _tasks_open(clear_accord, wf))
     settings = keyed(settings, OLD)
@@ -275,6 +279,7 @@ async def test_partnerships_written_in_clear_keep_running_when_the_keys_are_set(
 
 
 async def test_the_embedded_default_signs_in_and_has_no_codec_endpoint_without_keys(dev_env, settings: Settings):
+    settings = keyed(settings)
     app = create_app(settings, Accord(dev_env.client, settings))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=settings.web_base_url) as http:
         await sign_in(http, settings)

@@ -110,10 +110,10 @@ class Provider:
         ticket = {"nonce": nonce, "verifier": verifier, "next": next_page, "binding": digest(binding)}
         await self.store.put_ticket(digest(state), TICKET_KIND, json.dumps(ticket),
                                     lifetime=TICKET_LIFETIME)
-        client = AsyncOAuth2Client(client_id=self.settings.oidc_client_id, scope=self.settings.oidc_scopes,
-                                   redirect_uri=self.redirect_uri, code_challenge_method="S256")
-        url, _ = client.create_authorization_url(metadata["authorization_endpoint"], state=state, nonce=nonce,
-                                                 code_verifier=verifier)
+        async with AsyncOAuth2Client(client_id=self.settings.oidc_client_id, scope=self.settings.oidc_scopes,
+                                     redirect_uri=self.redirect_uri, code_challenge_method="S256") as client:
+            url, _ = client.create_authorization_url(metadata["authorization_endpoint"], state=state, nonce=nonce,
+                                                     code_verifier=verifier)
         return url, binding
 
     async def finish(self, state: str, code: str, binding: str | None) -> tuple[Identity, str]:

@@ -73,6 +73,8 @@ async def test_an_ops_person_signs_in_and_is_recorded_under_their_name(site: Sit
     asked = parse_qs(urlsplit(start.headers["location"]).query)
     assert asked["code_challenge_method"] == ["S256"] and len(asked["code_challenge"][0]) == 43  # PKCE
     assert asked["redirect_uri"] == [f"{BASE}/signin/callback"]  # from web_base_url, never the Host header
+    forged_host = await browser.get("/signin/start", headers={"Host": "evil.example"})
+    assert parse_qs(urlsplit(forged_host.headers["location"]).query)["redirect_uri"] == [f"{BASE}/signin/callback"]
     assert len(asked["state"][0]) >= 43 and len(asked["nonce"][0]) >= 43 and asked["client_id"] == [CLIENT_ID]
 
     done = await oidc_sign_in(browser, site.provider, "alice")

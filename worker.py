@@ -27,7 +27,8 @@ from temporalio.worker.workflow_sandbox import (
 
 from accord import signing_keys
 from accord.client import connect
-from accord.config import Settings
+from accord.codec import codec_for
+from accord.config import ConfigError, Settings
 from accord.documents.store import DocumentStore
 from accord.mail.ledger import Ledger
 from accord.mail.outbox import Outbox
@@ -108,6 +109,11 @@ WORKFLOW_RUNNER = SandboxedWorkflowRunner(restrictions=SandboxRestrictions.defau
 
 
 def build_worker(client: Client, settings: Settings, *, mailer: Mailer | None = None, task_queue: str | None = None) -> Worker:
+    # The worker writes with its client's data converter: with codec_keys set, a client made
+    # without the codec would put personal data into histories in clear. Refuse it.
+    if codec_for(settings) is not None and client.data_converter.payload_codec is None:
+        raise ConfigError("codec_keys are set but this worker's Temporal client does not encrypt: "
+                          "connect with accord.client.connect(settings)")
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,

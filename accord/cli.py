@@ -799,6 +799,13 @@ def up(definition: Annotated[Path, typer.Option(help="The sample partnership to 
     exit_process(0)
 
 
+@app.command("signin-link")
+def signin_link() -> None:
+    """A new one-time sign-in link for the web app: ops, once, within ten minutes, from this machine."""
+    from accord.web.auth.local import new_link
+
+    out.print(asyncio.run(new_link(Settings())), markup=False, highlight=False, soft_wrap=True)
+
 
 # ---------------------------------------------------------------- operations (README "Deployment")
 

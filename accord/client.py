@@ -22,13 +22,12 @@ from typing import Literal
 
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
 from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode, TLSConfig
-from temporalio.service import RPCError, RPCStatusCode
 
 from accord import amendment
+from accord.codec import data_converter
 from accord import search_attributes as sa
 from accord.config import ConfigError, Settings
 from accord.models import (
@@ -167,7 +166,8 @@ def connect_options(settings: Settings) -> dict:
     api_key = settings.temporal_api_key.get_secret_value().strip() if settings.temporal_api_key else ""
     options: dict = {
         "namespace": settings.temporal_namespace,
-        "data_converter": pydantic_data_converter,
+        # pydantic, plus the encrypting codec when codec_keys are set (accord/codec.py).
+        "data_converter": data_converter(settings),
         "tls": tls_config(settings),
         "api_key": api_key or None,
     }

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -72,6 +73,31 @@ class Settings(BaseSettings):
     signing_keys: SecretStr | None = None
     # HTTP API keys (/api/v1), stored hashed: ACCORD_API_KEYS='[{"name": ..., "role": "ops", "sha256": ...}]'.
     api_keys: list[ApiKey] = Field(default_factory=list, description="Without any, the HTTP API refuses every request.")
+
+    # ---- Signing in to the web app (README "Signing in"). Without an identity provider only
+    # the one-time local link that `accord up` prints signs anyone in (as ops, from loopback).
+    oidc_issuer: str | None = Field(
+        None, description="The identity provider's issuer URL (OpenID Connect discovery), e.g. https://login.example.org/realms/staff.")
+    oidc_client_id: str | None = Field(None, description="Accord's client id at the identity provider.")
+    oidc_client_secret: SecretStr | None = Field(None, description="Accord's client secret at the identity provider.")
+    oidc_scopes: str = Field("openid email profile", description="Scopes asked for (add the one that brings the role claim, if any).")
+    oidc_role_claim: str = Field(
+        "groups", description="The ID token claim holding the person's groups or roles (a string or a list; dots for "
+        "nested claims, e.g. realm_access.roles).")
+    oidc_roles: dict[str, Literal["ops", "viewer"]] = Field(
+        default_factory=dict, description='Which values of the role claim give which role, e.g. {"accord-ops": "ops", '
+        '"staff": "viewer"}; ops wins over viewer; anyone else signs in with no role and sees only a page saying so.')
+    oidc_name_claim: str = Field("email", description="The claim that names the person in records (ops:<value>); else sub.")
+    session_lifetime: timedelta = Field(
+        timedelta(hours=8), description="How long a sign-in lasts (seconds, or ISO 8601 like PT8H); sign-out ends it sooner.")
+
+    # ---- Encrypted payloads (accord/codec.py; README "Encrypted payloads")
+    codec_keys: SecretStr | None = Field(
+        None, description="AES-256 keys for workflow payloads, id:base64 comma-separated, oldest first; the newest "
+        "encrypts, all decrypt. Unset: payloads are kept in clear (the embedded default).")
+    codec_cors_origins: list[str] = Field(
+        default_factory=list, description="Origins allowed to call the web app's /codec endpoint from a browser "
+        "(the Temporal UI's); default: the origin of temporal_ui_url.")
 
     mail_backend: Literal["outbox", "sendgrid", "smtp"] = "outbox"
     mail_from: str = "Accord <accord@localhost>"
@@ -168,6 +194,18 @@ class Settings(BaseSettings):
         if isinstance(value, list | tuple):
             return ",".join(str(k).strip() for k in value)
         return value
+
+    @field_validator("session_lifetime")
+    @classmethod
+    def _positive_lifetime(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("a session must last some time")
+        return value
+
+    @property
+    def oidc_enabled(self) -> bool:
+        """Sign-in through the organisation's identity provider is configured."""
+        return bool(self.oidc_issuer and self.oidc_client_id)
 
     @property
     def temporal_tls_enabled(self) -> bool:

@@ -40,6 +40,7 @@ from accord import search_attributes as sa
 from accord import signing_keys
 from accord.client import Accord, connect
 from accord.config import Settings
+from accord.web.auth.local import new_link
 from definitions.schema import PartnershipDefinition
 
 
@@ -128,11 +129,15 @@ async def run_embedded(
             web = asyncio.create_task(serve(settings, accord))
             workflow_id = await accord.start(sample, reuse_running=True)
             outbox = settings.web_base_url.rstrip("/") + "/outbox"
+            link = await new_link(settings)  # the pages need sign-in; no identity provider here
             console.print()
             console.print(f"[bold green]Accord is up.[/bold green] Sample partnership: [bold]{sample.name}[/bold]")
             console.print(f"  Temporal UI (this workflow): {settings.workflow_ui_url(workflow_id)}")
             console.print(f"  Temporal UI (all):           {settings.namespace_ui_url}/workflows")
             console.print(f"  Accord web app:              {settings.web_base_url}")
+            console.print(f"  Sign in (once, within 10 minutes, in a browser on this machine):\n    {link}",
+                          markup=False, highlight=False)
+            console.print("    (another one: accord signin-link)", markup=False, highlight=False)
             console.print(f"  Emails (outbox page):        {outbox}")
             console.print(f"  Emails (files):              {settings.outbox_dir.resolve()}")
             console.print("  Press Ctrl-C to stop.")

@@ -17,18 +17,22 @@ from pathlib import Path
 import pytest
 from temporalio.client import Client, WorkflowHistory
 from temporalio.service import RPCError, RPCStatusCode
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 import worker as accord_worker
 from tests import history_files
 from tests.postgres import postgres_db, postgres_server  # noqa: F401 (fixtures: a real PostgreSQL)
+from tests.signin_helpers import oidc_provider  # noqa: F401 (fixture: a real OpenID provider)
 from accord import search_attributes as sa
 from accord.client import Accord
+from accord.codec import data_converter
 from accord.config import Settings, test_server_binary
 
 DATA = Path(__file__).parent / "data"
+# The test servers' clients use Accord's converter: pydantic, plus the encrypting codec when
+# ACCORD_CODEC_KEYS is set (run the suite with it to check everything works encrypted).
+CONVERTER = data_converter(Settings())
 
 # The tests compress time: their definitions use durations of seconds, which only a deployment
 # that allows short durations accepts. Every Settings the tests make allows them, including
@@ -50,7 +54,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=Settings().temporal_cli(),
         search_attributes=sa.ALL,
-        data_converter=pydantic_data_converter,
+        data_converter=CONVERTER,
         ui=False,
         dev_server_log_level="error",
     )
@@ -64,7 +68,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
 async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=test_server_binary(),
-        data_converter=pydantic_data_converter,
+        data_converter=CONVERTER,
     )
     await sa.ensure_registered(env.client, "default")
     yield env

@@ -1,5 +1,6 @@
 """A person in a real browser: outbox -> email -> action link -> form -> confirmation,
-for a screening task and for signing the MOU.
+for a screening task and for signing the MOU; and the people who run Accord signing in
+through a real OpenID provider, refused what their role does not allow, signing out.
 
 Headless Chromium from the system (CI installs the Debian package); the app runs under
 uvicorn on a free localhost port in the test's event loop, beside the worker.
@@ -24,6 +25,7 @@ from accord.models import Channel, DecisionInput, DecisionKind, TaskStatus
 from accord.web.server import build_server
 from tests.conftest import DATA, running_worker
 from tests.helpers import state_where, unique
+from tests.signin_helpers import Provider, local_link
 from tests.web_helpers import idle, mail_for, mails, screening_definition, until
 
 pytestmark = pytest.mark.browser
@@ -113,6 +115,7 @@ async def test_person_completes_a_task_from_the_outbox(dev_env, settings, accord
         async with serving(settings, accord, listener, access_log):
             async with chromium(executable) as browser:
                 page = await browser.new_page()
+                await page.goto(f"{base}{await local_link(settings)}")  # the operator signs in: the outbox is ops-only
                 await page.goto(f"{base}/outbox")
                 await page.get_by_role("link", name="A task for you: Capability audit").click()
                 await expect(page.get_by_role("heading", level=1)).to_contain_text("Capability audit")
@@ -160,6 +163,7 @@ async def test_signatory_reads_and_approves_the_mou_from_the_outbox(dev_env, set
         async with serving(settings, accord, listener):
             async with chromium(executable) as browser:
                 page = await browser.new_page()
+                await page.goto(f"{base}{await local_link(settings)}")  # the operator signs in: the outbox is ops-only
                 await page.goto(f"{base}/outbox")
                 await (page.get_by_role("row").filter(has_text="alice@acme.example")
                        .get_by_role("link", name="MOU signature").click())
@@ -212,6 +216,7 @@ async def test_contact_acknowledges_records_care_and_resolves_an_escalation(dev_
         async with serving(settings, accord, listener):
             async with chromium(executable) as browser:
                 page = await browser.new_page()
+                await page.goto(f"{base}{await local_link(settings)}")  # the operator signs in: the outbox is ops-only
                 await page.goto(f"{base}/outbox")
                 await (page.get_by_role("row").filter(has_text="bea@beta.example")
                        .get_by_role("link", name="Escalation (Sponsors)").click())
@@ -264,3 +269,103 @@ async def test_contact_acknowledges_records_care_and_resolves_an_escalation(dev_
     assert {p: n.by for p, n in final.care.acknowledge.items()} == {"beta": "bea", "acme": "alice"}
     assert final.care.explore.text == "Acme lends a DBA for four weeks."
     assert (tmp_path / "escalation-care.png").stat().st_size > 0
+
+
+# ---------------------------------------------------------------------- signing in
+
+
+async def sign_in_at_the_provider(page, base: str, who: str) -> None:
+    """From any Accord page: the sign-in page, the provider's form (its button for ``who``), back."""
+    from playwright.async_api import expect
+
+    await page.goto(base)
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Sign in")
+    await page.get_by_role("link", name="Sign in with your organisation's account").click()
+    await page.get_by_role("button", name=who, exact=True).click()  # the provider's own page
+    await page.wait_for_url(f"{base}/")
+
+
+async def test_ops_sign_in_with_the_identity_provider_and_sign_out_for_good(
+        dev_env, settings, accord_for, oidc_provider: Provider, tmp_path):
+    from playwright.async_api import expect
+
+    executable = chromium_path()
+    listener, base = listen(settings)
+    settings = oidc_provider.configure(settings)
+    accord = accord_for(dev_env)
+    async with running_worker(dev_env.client, settings):
+        definition = screening_definition()
+        wf = await accord.start(definition)
+        access_log = Collect()
+        async with serving(settings, accord, listener, access_log), chromium(executable) as browser:
+            context = await browser.new_context()
+            page = await context.new_page()
+            await sign_in_at_the_provider(page, base, "alice")
+            await expect(page.get_by_role("heading", level=1)).to_have_text("Partnerships")
+            await expect(page.locator(f'a[href="/p/{wf}"]')).to_have_text(definition.name)
+            await expect(page.locator("form.who")).to_contain_text("Signed in as alice@example.org (ops)")
+            await page.get_by_role("link", name="Outbox").click()
+            await expect(page.get_by_role("heading", level=1)).to_contain_text("Outbox")
+            await page.screenshot(path=str(tmp_path / "signed-in.png"), full_page=True)
+            kept = await context.cookies()
+            assert next(c for c in kept if c["name"] == "accord_session")["httpOnly"]
+
+            await page.get_by_role("button", name="Sign out").click()
+            await page.wait_for_url(f"{base}/signin?out")
+            await expect(page.get_by_role("status")).to_have_text("You are signed out.")
+            await page.goto(f"{base}/outbox")
+            await expect(page).to_have_url(f"{base}/signin?next=/outbox")
+
+            # Someone who copied the cookie before sign-out gets nothing with it.
+            thief = await browser.new_context()
+            await thief.add_cookies(kept)
+            stolen = await thief.new_page()
+            await stolen.goto(f"{base}/")
+            await expect(stolen).to_have_url(f"{base}/signin")
+            await expect(stolen.get_by_role("heading", level=1)).to_have_text("Sign in")
+    assert (tmp_path / "signed-in.png").stat().st_size > 0
+    # The provider's one-time code and the state never reach the access log.
+    assert any("/signin/callback?<redacted>" in line for line in access_log.lines)
+    assert not any("code=" in line or "state=" in line for line in access_log.lines)
+
+
+async def test_a_viewer_is_refused_the_outbox_and_an_expired_session_asks_again(
+        dev_env, settings, oidc_provider: Provider, tmp_path):
+    import sqlite3
+
+    from playwright.async_api import expect
+
+    executable = chromium_path()
+    listener, base = listen(settings)
+    settings = oidc_provider.configure(settings)
+    accord = Accord(dev_env.client, settings)
+    async with serving(settings, accord, listener), chromium(executable) as browser:
+        page = await browser.new_page()
+        await sign_in_at_the_provider(page, base, "bob")
+        await expect(page.locator("form.who")).to_contain_text("bob@example.org (viewer)")
+        await expect(page.get_by_role("link", name="Outbox")).to_have_count(0)  # live links: ops only
+        response = await page.goto(f"{base}/outbox")
+        assert response.status == 403
+        await expect(page.get_by_role("heading", level=1)).to_have_text("Not allowed")
+        await expect(page.locator("main")).to_contain_text("signed in as bob@example.org with the role viewer")
+        await expect(page.locator("main")).to_contain_text("ask whoever runs Accord for it")
+        await page.screenshot(path=str(tmp_path / "viewer-refused.png"), full_page=True)
+
+        # The session's end passes (its expiry moved to the past, as the clock would): asked to sign in again.
+        with sqlite3.connect(settings.data_dir / "ledger.sqlite") as db:
+            assert db.execute("UPDATE sessions SET expires_at = 0").rowcount == 1
+        await page.goto(f"{base}/")
+        await expect(page).to_have_url(f"{base}/signin")
+        await expect(page.locator("form.who")).to_have_count(0)
+
+        # Someone the provider knows but Accord gives no role: who they are, what to ask for.
+        await page.context.clear_cookies()
+        await page.goto(f"{base}/signin/start")
+        await page.get_by_role("button", name="carol", exact=True).click()
+        await page.wait_for_url(f"{base}/")
+        await expect(page.get_by_role("heading", level=1)).to_have_text("Not allowed")
+        await expect(page.locator("main")).to_contain_text("You are signed in as carol@example.org, but Accord gives "
+                                                           "you no role")
+        await expect(page.get_by_role("link", name="Outbox")).to_have_count(0)
+        await page.get_by_role("button", name="Sign out").click()
+        await expect(page.get_by_role("status")).to_have_text("You are signed out.")

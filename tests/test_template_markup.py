@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -100,6 +101,7 @@ from tests.markup import (
     read_ics,
     read_mermaid,
 )
+from tests.signin_helpers import sign_in
 from tests.web_helpers import csrf_value, until
 from workflows.partnership import MOU
 
@@ -337,6 +339,7 @@ async def world(settings: Settings, loaded: list[str]) -> AsyncIterator[World]:
     temporal = Recorded(definition, state, escalation)
     app = create_app(settings, temporal)  # type: ignore[arg-type]
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=settings.web_base_url) as http:
+        await sign_in(http, settings)  # the ops pages are among those rendered
         yield World(settings, mark, definition, state, escalation, mou_markdown, temporal, http, mails)
 
 
@@ -575,6 +578,23 @@ async def page_done(world: World) -> set[int]:
     return shown(world, html, "state.name")
 
 
+async def page_signin(world: World) -> set[int]:
+    """A person's name comes from the identity provider's claims: hostile like any other text."""
+    from accord.storage import open_storage
+    from accord.web.auth import sessions
+
+    session = secrets.token_urlsafe(32)
+    async with await open_storage(world.settings) as store:
+        await store.create_session(sessions.digest(session), world.mark("person.name"), None, "oidc",
+                                   lifetime=timedelta(hours=1))
+    async with httpx.AsyncClient(transport=world.http._transport, base_url=world.settings.web_base_url) as http:
+        http.cookies.set(sessions.PLAIN_COOKIE, session)
+        signin, forbidden = await http.get("/signin"), await http.get("/")
+    assert (signin.status_code, forbidden.status_code) == (200, 403)
+    return (shown(world, check_html(signin.text, "sign-in page"), "person.name")
+            | shown(world, check_html(forbidden.text, "no-role page"), "person.name"))
+
+
 WEB = "accord/web/templates/"
 MAIL = "accord/mail/templates/"
 REPORTS = "accord/reports/templates/"
@@ -602,6 +622,8 @@ REGISTRY: dict[str, Case] = {
     WEB + "action_review.html": page_review,
     WEB + "action_escalation.html": page_escalation,
     WEB + "action_done.html": page_done,
+    WEB + "signin.html": page_signin,
+    WEB + "signin_forbidden.html": page_signin,
 }
 # Outputs that are no template file, each checked the same way.
 NOT_TEMPLATES: dict[str, Case] = {"signature page (MOU in a decision)": page_signature, "accord diagram (Mermaid)": diagram}
@@ -726,6 +748,7 @@ async def test_markup_in_a_definition_and_a_form_is_accepted_and_shown_escaped(d
 
         app = create_app(settings, accord)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=settings.web_base_url) as http:
+            await sign_in(http, settings)
             link = "/a/" + tokens.mint(wf, who, ActionLink(action="statement", ref=f"statement-{who}",
                                                            expires_at=NOW + timedelta(days=3)), settings.keys)
             page = await http.get(link)

@@ -30,6 +30,7 @@ from accord.web.app import create_app
 from accord.web.problems import Problem
 from tests.conftest import DATA, running_worker
 from tests.helpers import ALIGNED, pass_checklist, submit_statements
+from tests.signin_helpers import sign_in
 from tests.web_helpers import (
     Live,
     action_link,
@@ -54,8 +55,11 @@ async def live(dev_env, settings, accord_for) -> AsyncIterator[Live]:
         wf = await accord.start(screening_definition())
         await until(lambda: len(mails(settings)) >= FIRST_EMAILS)
         app = create_app(settings, accord)
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=settings.web_base_url) as http:
-            yield Live(accord, wf, settings, http)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=settings.web_base_url) as http, \
+                httpx.AsyncClient(transport=transport, base_url=settings.web_base_url) as ops:
+            await sign_in(ops, settings)
+            yield Live(accord, wf, settings, http, ops)
     # accord_for terminates the workflow afterwards.
 
 
@@ -164,7 +168,7 @@ async def test_get_and_head_of_every_link_change_nothing(live: Live):
 
 
 async def test_outbox_pages_list_and_show_emails(live: Live):
-    r = await live.http.get("/outbox")
+    r = await live.ops.get("/outbox")
     assert r.status_code == 200
     files = [p for p, _ in outbox.messages(live.settings.outbox_dir)]
     for path in files:
@@ -173,13 +177,13 @@ async def test_outbox_pages_list_and_show_emails(live: Live):
     assert r.text.index(files[-1].stem) < r.text.index(files[0].stem)
 
     mail_path = next(p for p, m in outbox.messages(live.settings.outbox_dir) if "Capability audit" in str(m["Subject"]))
-    r = await live.http.get(f"/outbox/{mail_path.stem}")
+    r = await live.ops.get(f"/outbox/{mail_path.stem}")
     assert r.status_code == 200
     assert "Capability audit" in r.text and "arun@acme.example" in r.text
     assert f'src="/outbox/{mail_path.stem}/html"' in r.text and "sandbox=" in r.text
     assert '<a href="http://accord.test/a/' in r.text  # the plain-text part's link is clickable
 
-    framed = await live.http.get(f"/outbox/{mail_path.stem}/html")
+    framed = await live.ops.get(f"/outbox/{mail_path.stem}/html")
     assert framed.status_code == 200
     assert '<base target="_top">' in framed.text and "http://accord.test/a/" in framed.text
     assert framed.headers["x-frame-options"] == "SAMEORIGIN"
@@ -187,14 +191,14 @@ async def test_outbox_pages_list_and_show_emails(live: Live):
     assert "script-src" not in framed.headers["content-security-policy"]
 
     for bad in ("XYZ", "abc.eml", "..%2F..%2Fsigning.key", "%2e%2e"):
-        r = await live.http.get(f"/outbox/{bad}")
+        r = await live.ops.get(f"/outbox/{bad}")
         assert r.status_code in (400, 404), bad
-    assert (await live.http.get("/outbox/0123456789abcdef0000")).status_code == 404
+    assert (await live.ops.get("/outbox/0123456789abcdef0000")).status_code == 404
 
 
 async def test_dashboard_status_page_and_headers(live: Live):
     async def listed():
-        r = await live.http.get("/")
+        r = await live.ops.get("/")
         return r if r.status_code == 200 and live.wf in r.text else None
 
     r = await until(listed)
@@ -202,18 +206,18 @@ async def test_dashboard_status_page_and_headers(live: Live):
     assert f'href="/p/{live.wf}"' in r.text
     assert live.settings.workflow_ui_url(live.wf) in r.text
 
-    r = await live.http.get(f"/p/{live.wf}")
+    r = await live.ops.get(f"/p/{live.wf}")
     assert r.status_code == 200
     for text in ("Capability audit", "Legal and compliance review", "Goal alignment", "Timeline", "screening", "arun"):
         assert text in r.text
     assert live.settings.workflow_ui_url(live.wf) in r.text
-    assert (await live.http.get("/p/partnership-does-not-exist")).status_code == 404
+    assert (await live.ops.get("/p/partnership-does-not-exist")).status_code == 404
 
-    r = await live.http.get("/healthz")
+    r = await live.ops.get("/healthz")
     assert r.json() == {"status": "ok"}
     link = action_link(mail_for(live.settings, "arun@acme.example", "Capability audit"))
     for path in ("/", f"/p/{live.wf}", "/outbox", link, "/healthz", "/static/style.css", "/no-such-page"):
-        h = (await live.http.get(path)).headers
+        h = (await live.ops.get(path)).headers
         assert h["referrer-policy"] == "no-referrer", path
         assert h["cache-control"] == "no-store", path
         assert h["x-frame-options"] == "DENY", path

@@ -42,6 +42,7 @@ from accord.web.problems import Problem
 from accord.web.templating import when
 from tests.conftest import DATA, running_worker
 from tests.helpers import pass_checklist, state_where, unique
+from tests.signin_helpers import sign_in
 from tests.web_helpers import (
     Live,
     action_link,
@@ -83,8 +84,11 @@ async def mou(dev_env, settings, accord_for) -> AsyncIterator[Live]:
     async with running_worker(dev_env.client, settings):
         wf = await accord.start(unique(DATA / "mou.yaml"))
         app = create_app(settings, accord)
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=settings.web_base_url) as http:
-            live = Live(accord, wf, settings, http)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=settings.web_base_url) as http, \
+                httpx.AsyncClient(transport=transport, base_url=settings.web_base_url) as ops:
+            await sign_in(ops, settings)
+            live = Live(accord, wf, settings, http, ops)
             await go(live)
             yield live
 
@@ -331,7 +335,7 @@ async def test_a_document_that_cannot_be_read_is_never_offered_for_signature(mou
         assert "<form" not in r.text and "Everything belongs to Acme" not in r.text
         r = await mou.http.post(link, data={**form, "decision": "approve"})
         assert r.status_code == 500 and "The document cannot be shown" in r.text
-        r = await mou.http.get(f"/p/{mou.wf}/mou/1")
+        r = await mou.ops.get(f"/p/{mou.wf}/mou/1")
         assert r.status_code == 500 and "The document cannot be shown" in r.text
         assert snapshot(await mou.state()) == before
 
@@ -347,20 +351,20 @@ async def test_a_document_that_cannot_be_read_is_never_offered_for_signature(mou
 
 async def test_mou_versions_on_the_status_page(mou: Live):
     v1 = (await mou.state()).mou.versions[0]
-    r = await mou.http.get(f"/p/{mou.wf}")
+    r = await mou.ops.get(f"/p/{mou.wf}")
     assert r.status_code == 200
     assert f'href="/p/{mou.wf}/mou/1"' in r.text and v1.hash in r.text and "out for signature" in r.text
 
     for method in ("GET", "HEAD"):
-        assert (await mou.http.request(method, f"/p/{mou.wf}/mou/1")).status_code == 200
-    r = await mou.http.get(f"/p/{mou.wf}/mou/1")
+        assert (await mou.ops.request(method, f"/p/{mou.wf}/mou/1")).status_code == 200
+    r = await mou.ops.get(f"/p/{mou.wf}/mou/1")
     for text in ("MOU version 1", "current", v1.hash, IP_CLAUSE, "Decisions on this version", "None yet."):
         assert text in r.text, text
     assert "<h3>Memorandum of Understanding</h3>" in r.text
-    assert (await mou.http.get(f"/p/{mou.wf}/mou/2")).status_code == 404
-    assert (await mou.http.get("/p/partnership-does-not-exist/mou/1")).status_code == 404
+    assert (await mou.ops.get(f"/p/{mou.wf}/mou/2")).status_code == 404
+    assert (await mou.ops.get("/p/partnership-does-not-exist/mou/1")).status_code == 404
     # The status page itself still answers for the same workflow.
-    assert (await mou.http.get(f"/p/{mou.wf}")).status_code == 200
+    assert (await mou.ops.get(f"/p/{mou.wf}")).status_code == 200
 
 
 # ---------------------------------------------------------------------- GET and HEAD change nothing
@@ -385,6 +389,7 @@ async def test_get_and_head_of_every_link_in_every_email_change_nothing(dev_env,
         wf = await accord.start(definition)
         app = create_app(settings, accord)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=settings.web_base_url) as http:
+            await sign_in(http, settings)  # the ops pages below are read signed in; the links need no account
             live = Live(accord, wf, settings, http)
             await _through_screening_into_a_revised_mou(live)
             before = await stable_state(live)

@@ -9,24 +9,27 @@ is named to run last so that the second set is complete.
 
 from __future__ import annotations
 
+from pydantic import SecretStr
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
 from temporalio.worker import Replayer
 
-from tests.conftest import RECORDED_HISTORIES
+from accord.codec import data_converter, new_key
+from accord.config import Settings
+from tests.conftest import CONVERTER, RECORDED_HISTORIES
 from tests.faults import stopped_by_upstream_replay_bug
 from tests.history_files import saved
 from worker import WORKFLOWS
 
 
-async def replay(histories: list[WorkflowHistory]) -> dict[str, str]:
+async def replay(histories: list[WorkflowHistory], converter: DataConverter = CONVERTER) -> dict[str, str]:
     """Replay every history; return the failures by run id (empty when all replay)."""
 
     async def each():
         for history in histories:
             yield history
 
-    results = await Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter).replay_workflows(
+    results = await Replayer(workflows=WORKFLOWS, data_converter=converter).replay_workflows(
         each(), raise_on_replay_failure=False
     )
     return {run_id: str(failure) for run_id, failure in results.replay_failures.items()}
@@ -36,6 +39,13 @@ async def test_saved_histories_from_earlier_versions_replay():
     histories = saved()
     assert len(histories) >= 5, "tests/histories/ must hold the histories of earlier versions"
     assert await replay(histories) == {}
+
+
+async def test_saved_histories_written_in_clear_replay_with_the_encrypting_codec_on():
+    """Turning codec_keys on must not strand running partnerships: their clear payloads decode as they are."""
+    encrypting = data_converter(Settings(codec_keys=SecretStr(new_key("k1"))))
+    assert encrypting.payload_codec is not None
+    assert await replay(saved(), encrypting) == {}
 
 
 async def test_histories_recorded_in_this_run_replay():

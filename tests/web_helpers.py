@@ -30,12 +30,14 @@ _DOCUMENT_HASH = re.compile(r'name="document_hash" value="([0-9a-f]{64})"')
 
 @dataclass
 class Live:
-    """A running partnership, its client and settings, and an HTTP client on the app."""
+    """A running partnership, its client and settings, and HTTP clients on the app: ``http`` as
+    a stakeholder (no account: action links only), ``ops`` signed in as the local operator."""
 
     accord: Accord
     wf: str
     settings: Settings
     http: httpx.AsyncClient
+    ops: httpx.AsyncClient | None = None
 
     async def state(self) -> PartnershipState:
         return await self.accord.state(self.wf)

@@ -1,4 +1,4 @@
-"""Accord's own state: the send ledger, provider events and documents, behind one async interface.
+"""Accord's own state: the send ledger, provider events, documents and web sign-ins, behind one async interface.
 
     async with await open_storage(settings) as store:
         claim = await store.claim_send(key, "bea", holder=..., lease=timedelta(minutes=2))
@@ -99,8 +99,10 @@ from accord.storage.interface import (
     DocumentMissing,
     EventEntry,
     RecordedEvent,
+    Role,
     SchemaNotCurrent,
     SendEntry,
+    SessionEntry,
     Storage,
     StorageError,
     StorageMisconfigured,
@@ -197,6 +199,22 @@ class SharedStorage(Storage):
     async def list_events(self, send_key: str | None = None) -> list[EventEntry]:
         return await (await self.open()).list_events(send_key)
 
+    async def create_session(self, id_hash: str, person: str, role: Role | None, via: str, *,
+                             lifetime: timedelta) -> SessionEntry:
+        return await (await self.open()).create_session(id_hash, person, role, via, lifetime=lifetime)
+
+    async def get_session(self, id_hash: str) -> SessionEntry | None:
+        return await (await self.open()).get_session(id_hash)
+
+    async def end_session(self, id_hash: str) -> None:
+        await (await self.open()).end_session(id_hash)
+
+    async def put_ticket(self, id_hash: str, kind: str, data: str, *, lifetime: timedelta) -> None:
+        await (await self.open()).put_ticket(id_hash, kind, data, lifetime=lifetime)
+
+    async def take_ticket(self, id_hash: str, kind: str) -> str | None:
+        return await (await self.open()).take_ticket(id_hash, kind)
+
     async def put_document(self, text: str) -> str:
         return await (await self.open()).put_document(text)
 
@@ -208,7 +226,7 @@ class SharedStorage(Storage):
 
 
 __all__ = [
-    "Claim", "DocumentCorrupted", "DocumentMissing", "EventEntry", "Outcome", "RecordedEvent", "SchemaNotCurrent",
-    "SendEntry", "SendInProgress", "SharedStorage", "Storage", "StorageError", "StorageMisconfigured",
+    "Claim", "DocumentCorrupted", "DocumentMissing", "EventEntry", "Outcome", "RecordedEvent", "Role", "SchemaNotCurrent",
+    "SendEntry", "SendInProgress", "SessionEntry", "SharedStorage", "Storage", "StorageError", "StorageMisconfigured",
     "StorageUnavailable", "content_hash", "describe_storage", "holder_of", "lease_of", "open_storage", "send_once",
 ]

@@ -1,8 +1,10 @@
 """The storage interface for Accord's own state, and the records it hands back.
 
-Three kinds of state, nothing else: the send ledger (one row per send key), provider
-events (one row per provider event id) and documents (content-addressed by SHA-256).
-Signing keys and API keys are configuration, never storage.
+Four kinds of state, nothing else: the send ledger (one row per send key), provider
+events (one row per provider event id), documents (content-addressed by SHA-256), and
+sign-in state for the web app (sessions, and one-time sign-in tickets). Signing keys and
+API keys are configuration, never storage. Sessions and tickets are kept by the SHA-256 of
+their secret only: what the database holds cannot be presented as a cookie or a link.
 
 Every operation is a coroutine; backends never block the event loop. Keys and ids that
 come from outside (a webhook's event id and send key) are checked here, the same way for
@@ -21,6 +23,8 @@ from typing import Literal, Self
 from accord.config import ConfigError
 
 SendStatus = Literal["attempting", "sent", "failed"]
+Role = Literal["ops", "viewer"]
+ROLES: frozenset[str] = frozenset({"ops", "viewer"})
 
 # Longer keys are refused: PostgreSQL cannot index a text value of a few kilobytes, and no
 # key Accord makes comes near this (a send key is workflow id / chain / purpose / recipient).
@@ -112,6 +116,18 @@ class RecordedEvent:
     entry: EventEntry
 
 
+@dataclass(frozen=True)
+class SessionEntry:
+    """A signed-in person's session. ``role`` None: signed in, but given no role."""
+
+    id_hash: str
+    person: str
+    role: Role | None
+    via: str  # how they signed in: "oidc" (the identity provider) or "local" (the one-time link)
+    created_at: datetime
+    expires_at: datetime
+
+
 class Storage(ABC):
     """Accord's own state. Use as ``async with await open_storage(settings) as store``."""
 
@@ -189,6 +205,31 @@ class Storage(ABC):
     async def has_document(self, digest: str) -> bool:
         """Whether a document is stored under ``digest`` (False for anything not a digest)."""
 
+    # ------------------------------------------------------------------ sign-in
+
+    @abstractmethod
+    async def create_session(self, id_hash: str, person: str, role: Role | None, via: str, *,
+                             lifetime: timedelta) -> SessionEntry:
+        """Keep a new session under the SHA-256 of its id, ending after ``lifetime`` (server
+        time on PostgreSQL). Sessions and tickets that have expired are deleted on the way."""
+
+    @abstractmethod
+    async def get_session(self, id_hash: str) -> SessionEntry | None:
+        """The session, or None if there is none under this hash, or it has expired or ended."""
+
+    @abstractmethod
+    async def end_session(self, id_hash: str) -> None:
+        """Sign-out: the session is gone for every web instance at once. A no-op if unknown."""
+
+    @abstractmethod
+    async def put_ticket(self, id_hash: str, kind: str, data: str, *, lifetime: timedelta) -> None:
+        """Keep a one-time ticket (a sign-in in progress, a local sign-in link) for ``lifetime``."""
+
+    @abstractmethod
+    async def take_ticket(self, id_hash: str, kind: str) -> str | None:
+        """A ticket's data, removing it in the same atomic step: of any number of concurrent
+        takes, on any number of hosts, one gets it. None if unknown, taken, or expired."""
+
     # ------------------------------------------------------------------ lifecycle
 
     @abstractmethod
@@ -229,3 +270,32 @@ def checked_lease(lease: timedelta) -> timedelta:
     if lease <= timedelta(0):
         raise ValueError("a claim's lease must be positive")
     return lease
+
+
+def checked_digest(what: str, value: str) -> str:
+    """A session or ticket is stored under a SHA-256 hex digest, never under its secret."""
+    if not is_digest(value):
+        raise ValueError(f"{what} must be a SHA-256 hex digest")
+    return value
+
+
+def checked_role(role: str | None) -> Role | None:
+    if role is not None and role not in ROLES:
+        raise ValueError(f"a role is one of {sorted(ROLES)} (or none), not {role!r}")
+    return role  # type: ignore[return-value]
+
+
+# A ticket's data is a little JSON Accord writes (a nonce, a PKCE verifier, a page to return to).
+MAX_TICKET_CHARS = 4000
+
+
+def checked_ticket(data: str) -> str:
+    if not isinstance(data, str) or len(data) > MAX_TICKET_CHARS or "\x00" in data:
+        raise ValueError(f"a ticket's data must be at most {MAX_TICKET_CHARS} characters without NUL")
+    return data
+
+
+def checked_lifetime(lifetime: timedelta) -> timedelta:
+    if lifetime <= timedelta(0):
+        raise ValueError("a session's or ticket's lifetime must be positive")
+    return lifetime

@@ -70,6 +70,26 @@ MIGRATIONS: tuple[Migration, ...] = (
             stored_at    timestamptz NOT NULL DEFAULT now()
         );
     """),
+    Migration(2, "web sign-in: sessions and one-time sign-in tickets", """
+        -- Kept by the SHA-256 of the secret (the cookie, the link): the table holds nothing
+        -- that signs anyone in.
+        CREATE TABLE accord_sessions (
+            id_sha256    text PRIMARY KEY CHECK (id_sha256 ~ '^[0-9a-f]{64}$'),
+            person       text NOT NULL,
+            role         text CHECK (role IN ('ops', 'viewer')),
+            via          text NOT NULL,
+            created_at   timestamptz NOT NULL DEFAULT now(),
+            expires_at   timestamptz NOT NULL
+        );
+        CREATE INDEX accord_sessions_by_expiry ON accord_sessions (expires_at);
+        CREATE TABLE accord_signin_tickets (
+            id_sha256    text PRIMARY KEY CHECK (id_sha256 ~ '^[0-9a-f]{64}$'),
+            kind         text NOT NULL,
+            data         text NOT NULL,
+            expires_at   timestamptz NOT NULL
+        );
+        CREATE INDEX accord_signin_tickets_by_expiry ON accord_signin_tickets (expires_at);
+    """),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -24,11 +24,17 @@ from accord.storage.interface import (
     DocumentMissing,
     EventEntry,
     RecordedEvent,
+    Role,
     SendEntry,
+    SessionEntry,
     Storage,
     StorageUnavailable,
+    checked_digest,
     checked_key,
     checked_lease,
+    checked_lifetime,
+    checked_role,
+    checked_ticket,
     clean_text,
     content_hash,
     is_digest,
@@ -41,6 +47,7 @@ CONNECT_TIMEOUT = 10.0  # seconds to wait for a connection (at start, and from t
 
 _SEND_COLUMNS = "send_key, status, recipient, attempts, message_id, error, holder, lease_until, updated_at"
 _EVENT_COLUMNS = "event_id, send_key, event, reason, occurred_at, received_at, notified_at"
+_SESSION_COLUMNS = "id_sha256, person, role, via, created_at, expires_at"
 
 
 class PostgresStorage(Storage):
@@ -171,6 +178,51 @@ class PostgresStorage(Storage):
         if send_key is not None:
             query, args = query + " WHERE send_key = %s", (send_key,)
         return [_event(r) for r in await self._all(query + " ORDER BY occurred_at, received_at", args)]
+
+    # ------------------------------------------------------------------ sign-in
+
+    async def create_session(self, id_hash: str, person: str, role: Role | None, via: str, *,
+                             lifetime: timedelta) -> SessionEntry:
+        args = (checked_digest("session id hash", id_hash), clean_text(person), checked_role(role),
+                checked_key("sign-in method", via), checked_lifetime(lifetime))
+        await self._purge()
+        row = await self._one(
+            f"INSERT INTO accord_sessions (id_sha256, person, role, via, expires_at) "
+            f"VALUES (%s, %s, %s, %s, now() + %s) RETURNING {_SESSION_COLUMNS}", args)
+        assert row is not None  # INSERT ... RETURNING: one row, or an error
+        return SessionEntry(*row)
+
+    async def get_session(self, id_hash: str) -> SessionEntry | None:
+        if not is_digest(id_hash):
+            return None
+        row = await self._one(f"SELECT {_SESSION_COLUMNS} FROM accord_sessions "
+                              f"WHERE id_sha256 = %s AND expires_at > now()", (id_hash,))
+        return SessionEntry(*row) if row else None
+
+    async def end_session(self, id_hash: str) -> None:
+        if is_digest(id_hash):
+            await self._one("DELETE FROM accord_sessions WHERE id_sha256 = %s", (id_hash,))
+
+    async def put_ticket(self, id_hash: str, kind: str, data: str, *, lifetime: timedelta) -> None:
+        args = (checked_digest("ticket hash", id_hash), checked_key("ticket kind", kind), checked_ticket(data),
+                checked_lifetime(lifetime))
+        await self._purge()
+        await self._one("INSERT INTO accord_signin_tickets (id_sha256, kind, data, expires_at) "
+                        "VALUES (%s, %s, %s, now() + %s)", args)
+
+    async def take_ticket(self, id_hash: str, kind: str) -> str | None:
+        if not is_digest(id_hash):
+            return None
+        # One statement: of concurrent takes, one deletes the row; the others wait for its
+        # lock, then find nothing to delete.
+        row = await self._one("DELETE FROM accord_signin_tickets WHERE id_sha256 = %s AND kind = %s "
+                              "RETURNING data, expires_at > now()", (id_hash, kind))
+        return row[0] if row and row[1] else None
+
+    async def _purge(self) -> None:
+        """Expired sessions and tickets: nothing can use them any more."""
+        await self._one("DELETE FROM accord_sessions WHERE expires_at <= now()", ())
+        await self._one("DELETE FROM accord_signin_tickets WHERE expires_at <= now()", ())
 
     # ------------------------------------------------------------------ documents
 

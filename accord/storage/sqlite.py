@@ -6,9 +6,10 @@ The layout is the one Accord has always written, so an existing data folder keep
     <data_dir>/documents/ab/<sha256>.md    one file per document, named by its hash
 
 The schema version is SQLite's ``user_version``: 0 is the ledger as accord.mail.ledger
-creates it, 1 adds the claim's ``holder`` and ``lease_until`` columns. Opening the store
-brings the file up to date (the embedded default has no setup step); the old columns are
-untouched, so the old Ledger class can still read and write a migrated file.
+creates it, 1 adds the claim's ``holder`` and ``lease_until`` columns, 2 the web app's
+``sessions`` and ``signin_tickets``. Opening the store brings the file up to date (the
+embedded default has no setup step); the old columns are untouched, so the old Ledger
+class can still read and write a migrated file.
 
 sqlite3 blocks, so every call runs on this store's own few threads, each with its own
 connection, never on the event loop. Several processes (workers, the web app) share the
@@ -37,11 +38,17 @@ from accord.storage.interface import (
     DocumentMissing,
     EventEntry,
     RecordedEvent,
+    Role,
     SendEntry,
+    SessionEntry,
     Storage,
     StorageUnavailable,
+    checked_digest,
     checked_key,
     checked_lease,
+    checked_lifetime,
+    checked_role,
+    checked_ticket,
     clean_text,
     content_hash,
     is_digest,
@@ -51,7 +58,7 @@ T = TypeVar("T")
 
 LEDGER_FILE = "ledger.sqlite"
 DOCUMENTS_DIR = "documents"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 LOCK_WAIT = 60.0  # seconds a call keeps trying on a locked database before giving up
 THREADS = 4
 
@@ -80,9 +87,30 @@ _V0 = [
 # Version 1: who holds an attempt, and until when (seconds since the epoch). NULL in rows
 # written before: an old ``attempting`` row is an interrupted attempt, as it always was.
 _V1_COLUMNS = {"holder": "TEXT", "lease_until": "REAL"}
+# Version 2: the web app's sign-in state, kept by the SHA-256 of each secret. Times are
+# seconds since the epoch, like lease_until.
+_V2 = [
+    """CREATE TABLE IF NOT EXISTS sessions (
+        id_sha256   TEXT PRIMARY KEY,
+        person      TEXT NOT NULL,
+        role        TEXT CHECK (role IN ('ops', 'viewer')),
+        via         TEXT NOT NULL,
+        created_at  REAL NOT NULL,
+        expires_at  REAL NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS sessions_by_expiry ON sessions (expires_at)",
+    """CREATE TABLE IF NOT EXISTS signin_tickets (
+        id_sha256   TEXT PRIMARY KEY,
+        kind        TEXT NOT NULL,
+        data        TEXT NOT NULL,
+        expires_at  REAL NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS signin_tickets_by_expiry ON signin_tickets (expires_at)",
+]
 
 _SEND_COLUMNS = "send_key, status, recipient, attempts, message_id, error, holder, lease_until, updated_at"
 _EVENT_COLUMNS = "event_id, send_key, event, reason, timestamp, received_at, notified_at"
+_SESSION_COLUMNS = "id_sha256, person, role, via, created_at, expires_at"
 
 
 class SqliteStorage(Storage):
@@ -174,6 +202,8 @@ class SqliteStorage(Storage):
                 for column, kind in _V1_COLUMNS.items():
                     if column not in present:
                         db.execute(f"ALTER TABLE sends ADD COLUMN {column} {kind}")
+                for statement in _V2:
+                    db.execute(statement)
                 db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             db.execute("COMMIT")
         except BaseException:
@@ -282,6 +312,66 @@ class SqliteStorage(Storage):
         rows = await self._run(lambda db: db.execute(query + " ORDER BY timestamp, received_at", args).fetchall())
         return [_event(r) for r in rows]
 
+    # ------------------------------------------------------------------ sign-in
+
+    async def create_session(self, id_hash: str, person: str, role: Role | None, via: str, *,
+                             lifetime: timedelta) -> SessionEntry:
+        now = time.time()
+        row = (checked_digest("session id hash", id_hash), clean_text(person), checked_role(role),
+               checked_key("sign-in method", via), now, now + checked_lifetime(lifetime).total_seconds())
+
+        def create(db: sqlite3.Connection) -> None:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                _purge(db, row[4])
+                db.execute(f"INSERT INTO sessions ({_SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)", row)
+                db.execute("COMMIT")
+            except BaseException:
+                db.rollback()
+                raise
+
+        await self._run(create)
+        return _session(row)
+
+    async def get_session(self, id_hash: str) -> SessionEntry | None:
+        if not is_digest(id_hash):
+            return None
+        row = await self._run(lambda db: db.execute(
+            f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE id_sha256 = ? AND expires_at > ?",
+            (id_hash, time.time())).fetchone())
+        return _session(row) if row else None
+
+    async def end_session(self, id_hash: str) -> None:
+        if is_digest(id_hash):
+            await self._write("DELETE FROM sessions WHERE id_sha256 = ?", (id_hash,))
+
+    async def put_ticket(self, id_hash: str, kind: str, data: str, *, lifetime: timedelta) -> None:
+        row = (checked_digest("ticket hash", id_hash), checked_key("ticket kind", kind), checked_ticket(data),
+               time.time() + checked_lifetime(lifetime).total_seconds())
+
+        def put(db: sqlite3.Connection) -> None:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                _purge(db, time.time())
+                db.execute("INSERT INTO signin_tickets (id_sha256, kind, data, expires_at) VALUES (?, ?, ?, ?)", row)
+                db.execute("COMMIT")
+            except BaseException:
+                db.rollback()
+                raise
+
+        await self._run(put)
+
+    async def take_ticket(self, id_hash: str, kind: str) -> str | None:
+        if not is_digest(id_hash):
+            return None
+        # One statement: the row is deleted by whichever take comes first; the others find none.
+        row = await self._run(lambda db: db.execute(
+            "DELETE FROM signin_tickets WHERE id_sha256 = ? AND kind = ? RETURNING data, expires_at",
+            (id_hash, kind)).fetchone())
+        if row is None or row[1] <= time.time():
+            return None
+        return row[0]
+
     # ------------------------------------------------------------------ documents
 
     def _document_path(self, digest: str) -> Path:
@@ -356,6 +446,19 @@ def _send(row: tuple) -> SendEntry:
         holder=holder, lease_until=None if lease_until is None else datetime.fromtimestamp(lease_until, UTC),
         updated_at=_moment(updated_at),
     )
+
+
+def _purge(db: sqlite3.Connection, now: float) -> None:
+    """Expired sessions and tickets: nothing can use them any more."""
+    db.execute("DELETE FROM sessions WHERE expires_at <= ?", (now,))
+    db.execute("DELETE FROM signin_tickets WHERE expires_at <= ?", (now,))
+
+
+def _session(row: tuple) -> SessionEntry:
+    id_hash, person, role, via, created_at, expires_at = row
+    return SessionEntry(id_hash=id_hash, person=person, role=role, via=via,
+                        created_at=datetime.fromtimestamp(created_at, UTC),
+                        expires_at=datetime.fromtimestamp(expires_at, UTC))
 
 
 def _event(row: tuple) -> EventEntry:

@@ -11,9 +11,11 @@ Authentication: ``Authorization: Bearer <key>``, checked before anything else is
 (an ASGI middleware, so a bad body cannot get a 422 in before the 401). A key-like query
 parameter (``?api_key=``, ``?token=``...) is refused with a 400 that says to use the header. Keys are
 configured hashed (``Settings.api_keys``), each with a name and a role: ``ops`` may act,
-``viewer`` may only read (GET). The acting key's name is recorded as who raised an
-escalation; for the other actions the workflow names a stakeholder (or ``ops``), given
-in the body, and the key's name goes to the log.
+``viewer`` may only read (GET). Without a key, a person signed in to the web app (the
+session the sign-in guard found, accord/web/auth/) is taken with their role instead. The
+caller's name (the key's, or ``ops:<person>``) is recorded as who raised an escalation;
+for the other actions the workflow names a stakeholder (or ``ops``), given in the body,
+and the caller's name goes to the log.
 
 The OpenAPI schema is at /api/v1/openapi.json, interactive docs at /api/v1/docs
 (Swagger UI served from this app: no CDN, and a CSP that allows only this origin).
@@ -25,6 +27,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from importlib.util import find_spec
 from pathlib import Path as FilePath
@@ -44,6 +47,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from accord import apikeys
+from accord.web.auth import PERSON, Person
 from accord.client import Accord, ActionRefused, AmendmentInvalid, Listed, NotFound, workflow_id_for
 from accord.config import ApiKey, Settings
 from accord.web import redact
@@ -183,8 +187,17 @@ class Answer(Exception):
 # ---------------------------------------------------------------------- authentication
 
 
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling: an API key (its name), or a signed-in person (``ops:<name>``)."""
+
+    name: str
+    role: Literal["ops", "viewer"] | None
+
+
 class RequireKey:
-    """Every API request needs a configured key; only ops keys may use other methods than GET.
+    """Every API request needs a configured key (or a signed-in person with a role); only ops
+    may use other methods than GET.
 
     Checked before routing, body parsing or validation, so nothing a request carries is
     looked at without a key. The schema and the docs are public (they hold no data).
@@ -211,16 +224,22 @@ class RequireKey:
         if method in READ_METHODS and self.public(path):
             await self.app(scope, receive, send)
             return
-        presented = _bearer(Headers(scope=scope).get("authorization"))
-        key = apikeys.find(self.keys, presented) if presented else None
+        headers = Headers(scope=scope)
+        presented = _bearer(headers.get("authorization"))
+        person: Person | None = scope.get(PERSON)
+        key: ApiKey | Caller | None = apikeys.find(self.keys, presented) if presented else None
+        if key is None and person is not None and "authorization" not in headers:
+            key = Caller(person.actor, person.role)  # the guard has checked the role and the origin
         if key is None:
             detail = ("This API key is not valid." if presented else
                       "An API key is required: send it as `Authorization: Bearer <key>`.")
             response: Response = JSONResponse({"detail": detail}, 401, headers={"WWW-Authenticate": "Bearer"})
+        elif key.role is None:  # a signed-in person Accord gives no role (the guard refuses them first)
+            response = JSONResponse({"detail": f"{key.name} has no role here."}, 403)
         elif method not in READ_METHODS and key.role != "ops":
             response = JSONResponse({"detail": f"The key {key.name!r} has the role {key.role!r}: it may only read."}, 403)
         else:
-            scope[SCOPE_KEY] = key
+            scope[SCOPE_KEY] = Caller(key.name, key.role)
             await self.app(scope, receive, send)
             return
         await response(scope, receive, send)
@@ -242,15 +261,15 @@ def _route_path(scope: Scope) -> str:
 bearer = HTTPBearer(auto_error=False, description="An API key made by `accord apikey create NAME --role ops|viewer`.")
 
 
-def api_key(request: Request, _: HTTPAuthorizationCredentials | None = Security(bearer)) -> ApiKey:
-    """The key the middleware accepted (declared here so the schema documents the scheme)."""
+def api_key(request: Request, _: HTTPAuthorizationCredentials | None = Security(bearer)) -> Caller:
+    """The caller the middleware accepted (declared here so the schema documents the scheme)."""
     key = request.scope.get(SCOPE_KEY)
     if key is None:  # only if the app was assembled without the middleware
         raise HTTPException(401, "An API key is required.", headers={"WWW-Authenticate": "Bearer"})
     return key
 
 
-def ops_key(key: ApiKey = Depends(api_key)) -> ApiKey:
+def ops_key(key: Caller = Depends(api_key)) -> Caller:
     if key.role != "ops":
         raise HTTPException(403, f"The key {key.name!r} has the role {key.role!r}: it may only read.")
     return key
@@ -338,8 +357,8 @@ def _routes(settings: Settings, accord: Callable[[], Accord]) -> APIRouter:
             log.warning("no answer in time: %s", type(exc).__name__)
             raise HTTPException(503, "The workflow did not answer in time; please try again in a minute.") from None
 
-    def acting(key: ApiKey, what: str, workflow_id: str) -> None:
-        log.info("API key %s: %s on %s", key.name, what, workflow_id)
+    def acting(key: Caller, what: str, workflow_id: str) -> None:
+        log.info("API caller %s: %s on %s", key.name, what, workflow_id)
 
     # ------------------------------------------------------------------ partnerships
 
@@ -364,7 +383,7 @@ def _routes(settings: Settings, accord: Callable[[], Accord]) -> APIRouter:
             "application/yaml": {"schema": {"type": "string"}, **_example("yaml")},
         }}},
     )
-    async def start_partnership(request: Request, key: ApiKey = Depends(ops_key)) -> Started | JSONResponse:
+    async def start_partnership(request: Request, key: Caller = Depends(ops_key)) -> Started | JSONResponse:
         definition = await _definition_from(request, settings.definition_checks())
         if isinstance(definition, JSONResponse):
             return definition
@@ -384,7 +403,7 @@ def _routes(settings: Settings, accord: Callable[[], Accord]) -> APIRouter:
     @router.post("/partnerships/{partnership}/tasks/{task}/complete", tags=["tasks"], response_model=ActionResult, responses=_ACTING,
                  summary="Record a task's result on behalf of its owner")
     async def complete_task(partnership: PartnershipId, task: TaskId, body: TaskResult,
-                            key: ApiKey = Depends(ops_key)) -> ActionResult:
+                            key: Caller = Depends(ops_key)) -> ActionResult:
         wf = _workflow_id(partnership)
         acting(key, f"complete {task} as {body.actor}", wf)
         result = await ask(accord().complete_task(
@@ -396,7 +415,7 @@ def _routes(settings: Settings, accord: Callable[[], Accord]) -> APIRouter:
 
     @router.post("/partnerships/{partnership}/escalations", tags=["escalations"], status_code=201, response_model=Raised, responses=_ACTING,
                  summary="Raise an escalation (the key's name is recorded as who raised it)")
-    async def escalate(partnership: PartnershipId, body: Escalate, key: ApiKey = Depends(ops_key)) -> Raised:
+    async def escalate(partnership: PartnershipId, body: Escalate, key: Caller = Depends(ops_key)) -> Raised:
         wf = _workflow_id(partnership)
         acting(key, "escalate", wf)
         request = EscalationRequest(reason=body.reason, subject=body.subject, level=body.level, severity=body.severity,
@@ -418,7 +437,7 @@ def _routes(settings: Settings, accord: Callable[[], Accord]) -> APIRouter:
     @router.post("/partnerships/{partnership}/escalations/{escalation}/acknowledge", tags=["escalations"], response_model=ActionResult,
                  responses=_ACTING, summary="Acknowledge an escalation (it stops climbing)")
     async def acknowledge(partnership: PartnershipId, escalation: EscalationId, body: AcknowledgeBody,
-                          key: ApiKey = Depends(ops_key)) -> ActionResult:
+                          key: Caller = Depends(ops_key)) -> ActionResult:
         wf = _workflow_id(partnership)
         acting(key, f"acknowledge {escalation} as {body.actor}", wf)
         result = await ask(accord().acknowledge(
@@ -428,7 +447,7 @@ def _routes(settings: Settings, accord: Callable[[], Accord]) -> APIRouter:
     @router.post("/partnerships/{partnership}/escalations/{escalation}/care", tags=["escalations"], response_model=ActionResult,
                  responses=_ACTING, summary="Record a CARE step (clarify, acknowledge, reframe, explore)")
     async def record_care(partnership: PartnershipId, escalation: EscalationId, body: CareBody,
-                          key: ApiKey = Depends(ops_key)) -> ActionResult:
+                          key: Caller = Depends(ops_key)) -> ActionResult:
         wf = _workflow_id(partnership)
         acting(key, f"record {body.step} on {escalation} as {body.actor}", wf)
         entry = CareEntry(actor=body.actor, step=body.step, text=body.text, party=body.party, channel=Channel.api)
@@ -442,7 +461,7 @@ def _routes(settings: Settings, accord: Callable[[], Accord]) -> APIRouter:
                                                  {"$ref": "#/components/schemas/HTTPValidationError"}]}}}}},
                  summary="Resolve an escalation, optionally proposing an amended definition")
     async def resolve(partnership: PartnershipId, escalation: EscalationId, body: ResolveBody,
-                      key: ApiKey = Depends(ops_key)) -> ActionResult:
+                      key: Caller = Depends(ops_key)) -> ActionResult:
         wf = _workflow_id(partnership)
         acting(key, f"resolve {escalation} as {body.actor}", wf)
         amendment = body.amendment if body.amendment and body.amendment.strip() else None
@@ -454,7 +473,7 @@ def _routes(settings: Settings, accord: Callable[[], Accord]) -> APIRouter:
     @router.post("/partnerships/{partnership}/escalations/{escalation}/withdraw", tags=["escalations"], response_model=ActionResult,
                  responses=_ACTING, summary="Withdraw an escalation, with a reason")
     async def withdraw(partnership: PartnershipId, escalation: EscalationId, body: WithdrawBody,
-                       key: ApiKey = Depends(ops_key)) -> ActionResult:
+                       key: Caller = Depends(ops_key)) -> ActionResult:
         wf = _workflow_id(partnership)
         acting(key, f"withdraw {escalation} as {body.actor}", wf)
         result = await ask(accord().withdraw(

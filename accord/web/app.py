@@ -28,7 +28,19 @@ from accord.config import Settings
 from accord.documents.store import DocumentStore
 from accord.models import DecisionKind, EscalationState, PartnershipState
 from accord.ops import stuck
-from accord.web import actions, api, csrf, documents, headers, mailbox, people, webhooks
+from accord.storage import SharedStorage
+from accord.web import (
+    actions,
+    api,
+    auth,
+    codec,
+    csrf,
+    documents,
+    headers,
+    mailbox,
+    people,
+    webhooks,
+)
 from accord.web.problems import Problem, temporal_unreachable
 from accord.web.redact import redact
 from accord.web.templating import templates
@@ -55,9 +67,16 @@ def create_app(settings: Settings, accord: Accord | None = None) -> FastAPI:
             # Lazy: the app starts (and /readyz says "not ready") while Temporal is not up yet.
             app.state.accord = await Accord.connect(settings, lazy=True)
         yield
+        await storage.close()
 
     app = FastAPI(title="Accord", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.accord = accord
+    # Sessions and sign-in tickets (opened on first use; SQLite in data_dir, or PostgreSQL).
+    storage = SharedStorage(settings)
+    # Sign-in required everywhere but the public routes (accord/web/auth/policy.py), API included;
+    # inside SecurityHeaders (added last, so outermost), which then covers its answers too.
+    app.add_middleware(auth.SignInRequired, settings=settings, store=storage,
+                       render=lambda *args: render(*args))
     app.add_middleware(headers.SecurityHeaders)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.include_router(webhooks.router(settings))
@@ -71,9 +90,12 @@ def create_app(settings: Settings, accord: Accord | None = None) -> FastAPI:
         return app.state.accord
 
     def render(request: Request, name: str, context: dict[str, Any] | None = None, status: int = 200) -> Response:
-        return pages.TemplateResponse(
-            request, name, {"outbox_enabled": outbox_enabled, **(context or {})}, status_code=status
-        )
+        return pages.TemplateResponse(request, name, {
+            "outbox_enabled": outbox_enabled, **auth.page_context(settings, request), **(context or {}),
+        }, status_code=status)
+
+    app.include_router(auth.router(settings, storage, render))
+    app.include_router(codec.router(settings))
 
     async def state_of(workflow_id: str) -> PartnershipState:
         try:

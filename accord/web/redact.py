@@ -1,8 +1,9 @@
 """Keep secrets out of logs: uvicorn's access log prints every request's path and query string.
 
-Two kinds: action tokens, which live in the path (``/a/<token>``), and credentials someone put
-in a query string (``?api_key=...``, ``?token=...``). The HTTP API refuses the latter outright
-(:func:`secret_parameters`); the log never shows either, whoever sent them.
+Three kinds: action tokens, which live in the path (``/a/<token>``); sign-in secrets (the
+one-time local link, the provider's code and state on the callback); and credentials someone
+put in a query string (``?api_key=...``, ``?token=...``). The HTTP API refuses the last
+outright (:func:`secret_parameters`); the log never shows any of them, whoever sent them.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from urllib.parse import parse_qsl, unquote_plus
 
 _ACTION_PATH = re.compile(r"/a/[^/?#\s\"']+")
 REDACTED = "/a/<redacted>"
+# The one-time local link, and the provider's code and state on the sign-in callback.
+_SIGNIN_SECRET = re.compile(r"(/signin/local/|/signin/callback\?)[^\s\"']+")
 LOGGERS = ("uvicorn.access", "uvicorn.error")
 
 # Query parameter names that carry credentials, compared lower-case without "-" and "_"
@@ -34,7 +37,7 @@ def secret_parameters(query_string: bytes) -> list[str]:
 
 
 def redact(text: str) -> str:
-    text = _ACTION_PATH.sub(REDACTED, text)
+    text = _SIGNIN_SECRET.sub(r"\1<redacted>", _ACTION_PATH.sub(REDACTED, text))
     return _PARAMETER.sub(lambda m: f"{m[1]}{m[2]}=<redacted>" if is_secret_parameter(m[2]) else m[0], text)
 
 

@@ -229,14 +229,10 @@ def list_(stage: Annotated[str | None, typer.Option(help="Only this stage, e.g. 
 
     async def go():
         from accord.client import Accord
-        from accord.ops import stuck
 
         accord = await Accord.connect(settings)
         rows = await accord.list(stage=stage)
-        found = await stuck.find(accord.client, workflow_ids=[r.workflow_id for r in rows if r.running],
-                                 stuck_activity_after=timedelta(seconds=settings.stuck_activity_after),
-                                 task_attempts=settings.stuck_task_attempts)
-        return rows, {p.workflow_id: p for p in found}
+        return rows, await accord.stuck(rows)
 
     rows, stuck_by_id = _run(go)
     if as_json:

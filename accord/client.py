@@ -15,10 +15,10 @@ import asyncio
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 import re
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -60,6 +60,9 @@ from definitions.loader import Issue, check
 from definitions.schema import PartnershipDefinition
 from workflows.escalation import EscalationWorkflow
 from workflows.partnership import PartnershipWorkflow
+
+if TYPE_CHECKING:
+    from accord.ops.stuck import StuckPartnership
 
 EscalationAction = Literal["acknowledge", "record_care", "resolve", "withdraw"]
 _ESCALATION_UPDATES = {
@@ -243,6 +246,16 @@ class Accord:
 
     async def definition(self, workflow_id: str) -> PartnershipDefinition:
         return await self.handle(workflow_id).query(PartnershipWorkflow.definition)
+
+    async def stuck(self, listed: list[Listed]) -> dict[str, StuckPartnership]:
+        """The stuck ones among ``listed`` (accord/ops/stuck.py), by workflow id, judged by this
+        deployment's settings: what `accord list` and the dashboard mark."""
+        from accord.ops import stuck
+
+        found = await stuck.find(self.client, workflow_ids=[p.workflow_id for p in listed if p.running],
+                                 stuck_activity_after=timedelta(seconds=self.settings.stuck_activity_after),
+                                 task_attempts=self.settings.stuck_task_attempts)
+        return {p.workflow_id: p for p in found}
 
     async def list(self, stage: str | None = None, query: str | None = None, limit: int = 100) -> list[Listed]:
         clauses = ["WorkflowType = 'PartnershipWorkflow'"]

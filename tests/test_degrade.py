@@ -16,6 +16,7 @@ from accord.config import Settings
 from accord.models import ActionLink
 from accord.web import csrf
 from accord.web.app import create_app
+from tests.signin_helpers import sign_in
 
 
 def dead_address() -> str:
@@ -31,6 +32,7 @@ async def down(settings: Settings):
     app = create_app(settings, await Accord.connect(settings, lazy=True))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app, raise_app_exceptions=False),
                                  base_url="http://accord.test") as http:
+        await sign_in(http, settings)  # sessions live in Accord's own storage: signing in needs no Temporal
         yield http, key, settings
 
 

@@ -44,6 +44,7 @@ from accord.config import Settings
 from accord.documents.mou import to_html
 from accord.documents.store import DocumentStore
 from accord.mail import outbox
+from accord.ops.stuck import Kind, StuckPartnership
 from accord.models import (
     AcknowledgementRecord,
     ActionLink,
@@ -230,8 +231,14 @@ class Recorded:
     """Answers the web app's Temporal queries with the states above; updates answer with a
     message that names the partnership, as the workflows' answers do."""
 
-    def __init__(self, definition, state: PartnershipState, escalation: EscalationState):
+    def __init__(self, definition, state: PartnershipState, escalation: EscalationState, mark: Markers):
         self.recorded_definition, self.recorded_state, self.recorded_escalation = definition, state, escalation
+        # A stuck run's failure message is a workflow's own text: it may quote anything people wrote.
+        self.recorded_stuck = StuckPartnership(workflow_id=WF, run_id="run", kind=Kind.workflow_error,
+                                               message=mark("stuck.message"), since=NOW, attempts=3, episode="e")
+
+    async def stuck(self, listed: list[Listed]) -> dict[str, StuckPartnership]:
+        return {WF: self.recorded_stuck}
 
     async def list(self, *args, **kwargs) -> list[Listed]:
         return [Listed(WF, self.recorded_state.name, "screening", "at_risk", NOW + timedelta(days=1), True)]
@@ -336,7 +343,7 @@ async def world(settings: Settings, loaded: list[str]) -> AsyncIterator[World]:
     state = state_with_markup(definition, mark, mou_hash)
     escalation = escalation_with_markup(mark)
     mails = await send_emails(settings, mark)
-    temporal = Recorded(definition, state, escalation)
+    temporal = Recorded(definition, state, escalation, mark)
     app = create_app(settings, temporal)  # type: ignore[arg-type]
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=settings.web_base_url) as http:
         await sign_in(http, settings)  # the ops pages are among those rendered
@@ -469,7 +476,7 @@ async def diagram(world: World) -> set[int]:
 
 
 async def page_dashboard(world: World) -> set[int]:
-    return shown(world, check_html(await world.page("/"), "dashboard"), "state.name")
+    return shown(world, check_html(await world.page("/"), "dashboard"), "state.name", "stuck.message")
 
 
 async def page_status(world: World) -> set[int]:

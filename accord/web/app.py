@@ -10,7 +10,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,6 @@ from accord.client import Accord, ActionRefused, AmendmentInvalid, NotFound
 from accord.config import Settings
 from accord.documents.store import DocumentStore
 from accord.models import DecisionKind, EscalationState, PartnershipState
-from accord.ops import stuck
 from accord.storage import SharedStorage
 from accord.web import (
     actions,
@@ -149,7 +148,7 @@ def create_app(settings: Settings, accord: Accord | None = None) -> FastAPI:
         error, stuck_by_id = None, {}
         try:
             partnerships = await asyncio.wait_for(client().list(), QUERY_TIMEOUT_SECONDS)
-            stuck_by_id = await asyncio.wait_for(stuck_among(partnerships), QUERY_TIMEOUT_SECONDS)
+            stuck_by_id = await asyncio.wait_for(client().stuck(partnerships), QUERY_TIMEOUT_SECONDS)
         except (RPCError, TimeoutError) as exc:
             log.warning("listing partnerships failed: %s", exc)
             partnerships, error = [], "Temporal is not answering; the list is empty until it does."
@@ -157,13 +156,6 @@ def create_app(settings: Settings, accord: Accord | None = None) -> FastAPI:
         return render(request, "dashboard.html", {
             "partnerships": partnerships, "error": error, "ui_url": settings.workflow_ui_url, "stuck": stuck_by_id,
         }, 503 if error else 200)
-
-    async def stuck_among(partnerships: list) -> dict[str, stuck.StuckPartnership]:
-        """The stuck ones among the listed (accord.ops.stuck: what `accord list` marks too)."""
-        found = await stuck.find(client().client, workflow_ids=[p.workflow_id for p in partnerships if p.running],
-                                 stuck_activity_after=timedelta(seconds=settings.stuck_activity_after),
-                                 task_attempts=settings.stuck_task_attempts)
-        return {p.workflow_id: p for p in found}
 
     # Before the status route: its {workflow_id:path} would swallow ".../mou/1".
     @app.api_route("/p/{workflow_id:path}/mou/{version:int}", **PAGE)

@@ -48,6 +48,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from accord import apikeys
 from accord.web.auth import PERSON, Person
+from accord.web.auth.policy import is_api
 from accord.client import Accord, ActionRefused, AmendmentInvalid, Listed, NotFound, workflow_id_for
 from accord.config import ApiKey, Settings
 from accord.web import redact
@@ -195,6 +196,24 @@ class Caller:
     role: Literal["ops", "viewer"] | None
 
 
+class RefuseKeysInUrl:
+    """A key-like query parameter (``?api_key=``, ``?token=``...) is refused before anything else,
+    even beside a valid header and before sign-in is asked for: URLs end up in logs, proxies
+    and browser histories, so a key sent there must be replaced, and the answer says so."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        secrets = redact.secret_parameters(scope.get("query_string", b"")) if scope["type"] == "http" else []
+        if secrets and is_api(scope["path"]):
+            detail = (f"Do not send API keys in the URL (query parameter {secrets[0]!r}): send the key as "
+                      "`Authorization: Bearer <key>`. If it was a real key, replace it (`accord apikey create`).")
+            await JSONResponse({"detail": detail}, 400)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
 class RequireKey:
     """Every API request needs a configured key (or a signed-in person with a role); only ops
     may use other methods than GET.
@@ -211,13 +230,6 @@ class RequireKey:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
-            return
-        secrets = redact.secret_parameters(scope.get("query_string", b""))
-        if secrets:
-            # Refused even with a valid header: URLs end up in logs, proxies and histories.
-            detail = (f"Do not send API keys in the URL (query parameter {secrets[0]!r}): send the key as "
-                      "`Authorization: Bearer <key>`. If it was a real key, replace it (`accord apikey create`).")
-            await JSONResponse({"detail": detail}, 400)(scope, receive, send)
             return
         path = _route_path(scope)
         method = scope["method"]

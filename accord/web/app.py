@@ -76,6 +76,7 @@ def create_app(settings: Settings, accord: Accord | None = None) -> FastAPI:
     # inside SecurityHeaders (added last, so outermost), which then covers its answers too.
     app.add_middleware(auth.SignInRequired, settings=settings, store=storage,
                        render=lambda *args: render(*args))
+    app.add_middleware(api.RefuseKeysInUrl)
     app.add_middleware(headers.SecurityHeaders)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.include_router(webhooks.router(settings))

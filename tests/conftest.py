@@ -15,19 +15,19 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
-from temporalio.client import Client, WorkflowHistory
+from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 import worker as accord_worker
-from tests import history_files
-from tests.postgres import postgres_db, postgres_server  # noqa: F401 (fixtures: a real PostgreSQL)
-from tests.signin_helpers import oidc_provider  # noqa: F401 (fixture: a real OpenID provider)
 from accord import search_attributes as sa
 from accord.client import Accord
 from accord.codec import data_converter
 from accord.config import Settings, test_server_binary
+from tests import history_files, replay_run
+from tests.postgres import postgres_db, postgres_server  # noqa: F401 (fixtures: a real PostgreSQL)
+from tests.signin_helpers import oidc_provider  # noqa: F401 (fixture: a real OpenID provider)
 
 DATA = Path(__file__).parent / "data"
 # The test servers' clients use Accord's converter: pydantic, plus the encrypting codec when
@@ -92,8 +92,14 @@ async def running_worker(client: Client, settings: Settings, **kwargs) -> AsyncI
         yield w
 
 
-# Every workflow history the tests produce, replayed against today's code by test_zz_replay.py.
-RECORDED_HISTORIES: list[WorkflowHistory] = []
+def record(recorded: list[history_files.Recorded], test_name: str) -> None:
+    """Keep the histories a test produced: in this run's folder, which the session replays against
+    today's code when it ends (tests/replay_run.py), and in ACCORD_RECORD_HISTORIES if set (to
+    save a release's set)."""
+    history_files.save(recorded, replay_run.folder(), test_name)
+    save_to = os.environ.get("ACCORD_RECORD_HISTORIES")
+    if save_to:
+        history_files.save(recorded, Path(save_to), test_name)
 
 
 class RecordingAccord(Accord):
@@ -122,16 +128,35 @@ async def accord_for(settings: Settings, request: pytest.FixtureRequest):
         return accord
 
     yield make
-    save_to = os.environ.get("ACCORD_RECORD_HISTORIES")
     for accord in made:
         for workflow_id in accord.started:
             recorded = await history_files.everything_of(accord.client, workflow_id)
-            RECORDED_HISTORIES.extend(r.history for r in recorded)
-            if save_to:
-                history_files.save(recorded, Path(save_to), request.node.name)
+            record(recorded, request.node.name)
             for r in reversed(recorded):  # children first: an abandoned child outlives its parent
                 try:
                     await accord.client.get_workflow_handle(r.workflow_id).terminate(reason="test finished")
                 except RPCError as exc:  # it has already finished
                     if exc.status != RPCStatusCode.NOT_FOUND:
                         raise
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    replay_run.start()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The run's own histories replay (tests/replay_run.py): once, in the process that started the run."""
+    if hasattr(session.config, "workerinput"):  # an xdist worker: the controller checks them all
+        return
+    count, failures = replay_run.check()
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter:
+        reporter.ensure_newline()
+    say = reporter.write_line if reporter else print
+    if failures:
+        say(f"REPLAY FAILED: {len(failures)} of the {count} histories recorded in this run do not replay on today's code:")
+        for run_id, failure in failures.items():
+            say(f"  {run_id}: {failure[:500]}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    elif count:
+        say(f"replay: all {count} histories recorded in this run replay on today's code")

@@ -31,7 +31,8 @@ from accord.embedded import _stop, _wait_for_server, dev_server_command
 from accord.mail.ledger import Ledger
 from accord.models import DecisionInput, DecisionKind, Stage
 from definitions.durations import Duration
-from tests.conftest import DATA, RECORDED_HISTORIES
+from tests.conftest import DATA, record
+from tests.history_files import everything_of
 from tests.fault_worker import build
 from tests.faults import failed_tasks, idle, quiescent
 from tests.helpers import unique
@@ -122,7 +123,7 @@ async def test_dev_server_stopped_and_started_mid_lifecycle(settings, tmp_path):
             await quiescent(accord, [wf, soon])
             failed = {w: await failed_tasks(accord, w) for w in (wf, soon)}
             for w in (wf, soon):
-                RECORDED_HISTORIES.append(await accord.handle(w).fetch_history())
+                record(await everything_of(accord.client, w), "test_dev_server_stopped_and_started_mid_lifecycle")
                 await accord.handle(w).terminate(reason="test finished")
     finally:
         server.stop()

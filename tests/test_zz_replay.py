@@ -1,38 +1,19 @@
-"""Determinism: workflow histories replay against the current workflow code.
+"""Determinism: the histories saved by earlier versions of Accord replay against today's code.
 
-Two sets of histories: those saved in tests/histories/ by earlier versions of Accord
-(proof that deployed workflows keep replaying after a code change; refresh them with
-ACCORD_RECORD_HISTORIES=tests/histories/<version> when a version ships), and every
-history the tests of this run produced (recorded by the `accord_for` fixture). This file
-is named to run last so that the second set is complete.
+They are in tests/histories/<version>/ (proof that deployed workflows keep replaying after a
+code change; a release saves its set with ACCORD_RECORD_HISTORIES, see tests/corpus.py).
+Every history the tests of this run produced is replayed too, when the session ends
+(tests/replay_run.py): that check needs all of them, so it cannot be a test among the others.
 """
 
 from __future__ import annotations
 
 from pydantic import SecretStr
-from temporalio.client import WorkflowHistory
-from temporalio.converter import DataConverter
-from temporalio.worker import Replayer
 
 from accord.codec import data_converter, new_key
 from accord.config import Settings
-from tests.conftest import CONVERTER, RECORDED_HISTORIES
-from tests.faults import stopped_by_upstream_replay_bug
 from tests.history_files import saved
-from worker import WORKFLOWS
-
-
-async def replay(histories: list[WorkflowHistory], converter: DataConverter = CONVERTER) -> dict[str, str]:
-    """Replay every history; return the failures by run id (empty when all replay)."""
-
-    async def each():
-        for history in histories:
-            yield history
-
-    results = await Replayer(workflows=WORKFLOWS, data_converter=converter).replay_workflows(
-        each(), raise_on_replay_failure=False
-    )
-    return {run_id: str(failure) for run_id, failure in results.replay_failures.items()}
+from tests.replay_run import replay
 
 
 async def test_saved_histories_from_earlier_versions_replay():
@@ -46,14 +27,3 @@ async def test_saved_histories_written_in_clear_replay_with_the_encrypting_codec
     encrypting = data_converter(Settings(codec_keys=SecretStr(new_key("k1"))))
     assert encrypting.payload_codec is not None
     assert await replay(saved(), encrypting) == {}
-
-
-async def test_histories_recorded_in_this_run_replay():
-    if not RECORDED_HISTORIES:
-        import pytest
-
-        pytest.skip("run with the rest of the suite: no workflow ran before this test")
-    # A history the crash test's workers already failed with the SDK's open replay bug is
-    # known not to replay (that test reports it as an expected failure, with its seed).
-    histories = [h for h in RECORDED_HISTORIES if not stopped_by_upstream_replay_bug(h)]
-    assert await replay(histories) == {}

@@ -1,0 +1,60 @@
+"""Every history this test run produced replays against today's code: checked when the run ends.
+
+Tests record the histories of the workflows they start (the ``accord_for`` fixture, through
+``tests.conftest.record``) into one folder per run. The check needs all of them, including
+those of tests running in other processes (pytest-xdist), so it runs once, in the process
+that started the run, after every test has finished (``pytest_sessionfinish`` in
+tests/conftest.py): it prints what it replayed and fails the run if anything does not replay.
+
+A history that the live workers already failed with the SDK's known replay bug
+(temporalio/sdk-python#1591, see README "Known issues") is left out: it did not replay for
+them either, which the crash test reports on its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+from pathlib import Path
+
+from temporalio.client import WorkflowHistory
+from temporalio.converter import DataConverter
+from temporalio.worker import Replayer
+
+ENV = "ACCORD_RUN_HISTORIES"
+
+
+def start() -> None:
+    """Give this run its folder (inherited by worker processes through the environment)."""
+    if not os.environ.get(ENV):
+        os.environ[ENV] = tempfile.mkdtemp(prefix="accord-run-histories-")
+
+
+def folder() -> Path:
+    start()
+    return Path(os.environ[ENV])
+
+
+async def replay(histories: list[WorkflowHistory], converter: DataConverter | None = None) -> dict[str, str]:
+    """Replay every history on today's workflows; return the failures by run id (empty when all replay)."""
+    from tests.conftest import CONVERTER
+    from worker import WORKFLOWS
+
+    async def each():
+        for history in histories:
+            yield history
+
+    results = await Replayer(workflows=WORKFLOWS, data_converter=converter or CONVERTER).replay_workflows(
+        each(), raise_on_replay_failure=False
+    )
+    return {run_id: str(failure) for run_id, failure in results.replay_failures.items()}
+
+
+def check() -> tuple[int, dict[str, str]]:
+    """Replay this run's histories: (how many, failures by run id)."""
+    from tests.faults import stopped_by_upstream_replay_bug
+    from tests.history_files import saved
+
+    histories = [h for h in saved(folder()) if not stopped_by_upstream_replay_bug(h)]
+    return len(histories), asyncio.run(replay(histories))

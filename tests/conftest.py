@@ -25,7 +25,7 @@ from accord import search_attributes as sa
 from accord.client import Accord
 from accord.codec import data_converter
 from accord.config import Settings, test_server_binary
-from tests import history_files, replay_run
+from tests import history_files, run_record
 from tests.postgres import postgres_db, postgres_server  # noqa: F401 (fixtures: a real PostgreSQL)
 from tests.signin_helpers import oidc_provider  # noqa: F401 (fixture: a real OpenID provider)
 
@@ -40,13 +40,14 @@ CONVERTER = data_converter(Settings())
 os.environ["ACCORD_ALLOW_SHORT_DURATIONS"] = "true"
 
 
-# Figures a test wants in the run's summary (e.g. the definition property's examples and time).
-SUMMARY: list[str] = []
-
-
 def pytest_terminal_summary(terminalreporter) -> None:
-    for line in SUMMARY:
-        terminalreporter.write_line(line)
+    """The figures tests left for this run (tests/run_record.py), whichever process ran them."""
+    if hasattr(terminalreporter.config, "workerinput"):
+        return
+    for title, text in run_record.all_figures().items():
+        terminalreporter.write_sep("=", title)
+        for line in text.splitlines():
+            terminalreporter.write_line(line)
 
 
 @pytest.fixture(scope="session")
@@ -94,9 +95,9 @@ async def running_worker(client: Client, settings: Settings, **kwargs) -> AsyncI
 
 def record(recorded: list[history_files.Recorded], test_name: str) -> None:
     """Keep the histories a test produced: in this run's folder, which the session replays against
-    today's code when it ends (tests/replay_run.py), and in ACCORD_RECORD_HISTORIES if set (to
+    today's code when it ends (tests/run_record.py), and in ACCORD_RECORD_HISTORIES if set (to
     save a release's set)."""
-    history_files.save(recorded, replay_run.folder(), test_name)
+    history_files.save(recorded, run_record.folder() / "histories", test_name)
     save_to = os.environ.get("ACCORD_RECORD_HISTORIES")
     if save_to:
         history_files.save(recorded, Path(save_to), test_name)
@@ -141,14 +142,14 @@ async def accord_for(settings: Settings, request: pytest.FixtureRequest):
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    replay_run.start()
+    run_record.start()
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """The run's own histories replay (tests/replay_run.py): once, in the process that started the run."""
+    """The run's own histories replay (tests/run_record.py): once, in the process that started the run."""
     if hasattr(session.config, "workerinput"):  # an xdist worker: the controller checks them all
         return
-    count, failures = replay_run.check()
+    count, failures = run_record.check()
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter:
         reporter.ensure_newline()

@@ -40,7 +40,8 @@ from accord.models import (
 from definitions import checks, limits
 from definitions.durations import Duration
 from definitions.schema import PartnershipDefinition
-from tests.conftest import SUMMARY, running_worker
+from tests import run_record
+from tests.conftest import running_worker
 from tests.helpers import eventually, skip_time, state_where
 from tests.lifecycle import Inbox, drive, script
 from workflows.partnership import PartnershipWorkflow
@@ -323,7 +324,7 @@ def report_figures():
     yield
     f = FIGURES
     if f.tried:
-        SUMMARY.append(
+        run_record.figures("definition property",
             f"definition property: {f.tried} tried, {f.accepted} accepted by the checks; driven to the first renewal "
             f"decision: {f.renewal}, to a final stage: {f.final}; {f.runs} workflow runs and {f.escalations} "
             f"escalations checked: {f.failed_tasks} failed workflow tasks ({f.raced} completions retried after "

@@ -33,7 +33,7 @@ import accord.web.api as api_module
 from accord import apikeys
 from accord.client import Accord
 from accord.config import Settings
-from tests import confined, hostile
+from tests import confined, hostile, run_record
 from tests.hostile import RUN, Case, Outcome, alias_bomb, rows
 from tests.test_browser import listen, serving
 
@@ -48,22 +48,11 @@ RESULTS: list[tuple[Case, Outcome]] = []
 # ---------------------------------------------------------------------- figures
 
 
-class _Figures:
-    """Prints the figures in pytest's terminal summary (shown without -s)."""
-
-    def __init__(self, text: str):
-        self.text = text
-
-    def pytest_terminal_summary(self, terminalreporter) -> None:
-        terminalreporter.write_sep("=", "hostile input: figures")
-        for line in self.text.splitlines():
-            terminalreporter.write_line(line)
-
-
 @pytest.fixture(scope="module", autouse=True)
-def figures(request: pytest.FixtureRequest) -> Iterator[None]:
+def figures() -> Iterator[None]:
+    """The figures, in the run's summary (shown without -s; tests/run_record.py)."""
     yield
-    request.config.pluginmanager.register(_Figures(hostile.figures(RESULTS)), "accord-hostile-input-figures")
+    run_record.figures("hostile input: figures", hostile.figures(RESULTS))
 
 
 def judge(case: Case, outcome: Outcome) -> list[str]:

@@ -3,7 +3,7 @@
 They are in tests/histories/<version>/ (proof that deployed workflows keep replaying after a
 code change; a release saves its set with ACCORD_RECORD_HISTORIES, see tests/corpus.py).
 Every history the tests of this run produced is replayed too, when the session ends
-(tests/replay_run.py): that check needs all of them, so it cannot be a test among the others.
+(tests/run_record.py): that check needs all of them, so it cannot be a test among the others.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pydantic import SecretStr
 from accord.codec import data_converter, new_key
 from accord.config import Settings
 from tests.history_files import saved
-from tests.replay_run import replay
+from tests.run_record import replay
 
 
 async def test_saved_histories_from_earlier_versions_replay():

@@ -1,10 +1,16 @@
-"""Every history this test run produced replays against today's code: checked when the run ends.
+"""What one test run keeps for its end: the histories to replay and the figures to print.
+
+Every history this test run produced replays against today's code: checked when the run ends.
 
 Tests record the histories of the workflows they start (the ``accord_for`` fixture, through
 ``tests.conftest.record``) into one folder per run. The check needs all of them, including
 those of tests running in other processes (pytest-xdist), so it runs once, in the process
 that started the run, after every test has finished (``pytest_sessionfinish`` in
 tests/conftest.py): it prints what it replayed and fails the run if anything does not replay.
+
+Tests that measure something (the hostile-input suite, the definition property) leave their
+figures here too (:func:`figures`), so they appear in the run's summary whichever process ran
+them.
 
 A history that the live workers already failed with the SDK's known replay bug
 (temporalio/sdk-python#1591, see README "Known issues") is left out: it did not replay for
@@ -22,18 +28,30 @@ from temporalio.client import WorkflowHistory
 from temporalio.converter import DataConverter
 from temporalio.worker import Replayer
 
-ENV = "ACCORD_RUN_HISTORIES"
+ENV = "ACCORD_TEST_RUN"
 
 
 def start() -> None:
     """Give this run its folder (inherited by worker processes through the environment)."""
     if not os.environ.get(ENV):
-        os.environ[ENV] = tempfile.mkdtemp(prefix="accord-run-histories-")
+        os.environ[ENV] = tempfile.mkdtemp(prefix="accord-test-run-")
 
 
 def folder() -> Path:
     start()
     return Path(os.environ[ENV])
+
+
+def figures(title: str, text: str) -> None:
+    """Show ``text`` under ``title`` in the run's summary (one file per title; the last call wins)."""
+    where = folder() / "figures"
+    where.mkdir(exist_ok=True)
+    (where / f"{title}.txt").write_text(text)
+
+
+def all_figures() -> dict[str, str]:
+    where = folder() / "figures"
+    return {p.stem: p.read_text() for p in sorted(where.glob("*.txt"))} if where.exists() else {}
 
 
 async def replay(histories: list[WorkflowHistory], converter: DataConverter | None = None) -> dict[str, str]:
@@ -57,5 +75,5 @@ def check() -> tuple[int, dict[str, str]]:
     from tests.faults import stopped_by_upstream_replay_bug
     from tests.history_files import saved
 
-    histories = [h for h in saved(folder()) if not stopped_by_upstream_replay_bug(h)]
+    histories = [h for h in saved(folder() / "histories") if not stopped_by_upstream_replay_bug(h)]
     return len(histories), asyncio.run(replay(histories))

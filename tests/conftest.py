@@ -22,6 +22,7 @@ from temporalio.worker import Worker
 
 import worker as accord_worker
 from tests import history_files
+from tests.api_helpers import api, api_settings  # noqa: F401 (fixtures: the HTTP API with a real worker)
 from tests.postgres import postgres_db, postgres_server  # noqa: F401 (fixtures: a real PostgreSQL)
 from tests.signin_helpers import oidc_provider  # noqa: F401 (fixture: a real OpenID provider)
 from accord import search_attributes as sa

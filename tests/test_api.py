@@ -7,67 +7,16 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-import pytest
 import yaml
 
-from accord import apikeys
-from accord.client import Accord
-from accord.config import Settings
 from accord.models import Channel, EscalationStatus, TaskStatus
-from accord.web.app import create_app
-from definitions.schema import PartnershipDefinition
+from tests.api_helpers import OPS, OPS_KEY, VIEWER_KEY, Api, bearer
 from tests.conftest import DATA, running_worker
 from tests.helpers import eventually, unique
 from tests.test_browser import listen, serving
 from tests.web_helpers import screening_definition, snapshot, until
-
-OPS_KEY, OPS = apikeys.create("deploy-bot", "ops")
-VIEWER_KEY, VIEWER = apikeys.create("dashboard", "viewer")
-
-
-def bearer(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
-
-
-@dataclass
-class Api:
-    accord: Accord
-    settings: Settings
-    http: httpx.AsyncClient
-
-    async def get(self, path: str, key: str | None = OPS_KEY, **kw) -> httpx.Response:
-        return await self.http.get(f"/api/v1{path}", headers=bearer(key) if key else {}, **kw)
-
-    async def post(self, path: str, key: str | None = OPS_KEY, **kw) -> httpx.Response:
-        headers = {**(bearer(key) if key else {}), **kw.pop("headers", {})}
-        return await self.http.post(f"/api/v1{path}", headers=headers, **kw)
-
-    async def start(self, definition: PartnershipDefinition) -> str:
-        r = await self.post("/partnerships", json=definition.model_dump(mode="json"))
-        assert r.status_code == 201, r.text
-        workflow_id = r.json()["workflow_id"]
-        self.accord.started.append(workflow_id)  # accord_for records and terminates it afterwards
-        return workflow_id
-
-
-@pytest.fixture
-def api_settings(settings: Settings) -> Settings:
-    settings.api_keys = [OPS, VIEWER]
-    return settings
-
-
-@pytest.fixture
-async def api(dev_env, api_settings, accord_for) -> AsyncIterator[Api]:
-    accord = accord_for(dev_env)
-    async with running_worker(dev_env.client, api_settings):
-        app = create_app(api_settings, accord)
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://accord.test") as http:
-            yield Api(accord, api_settings, http)
 
 
 async def _terminate_escalations(api: Api, wf: str) -> None:

@@ -12,11 +12,11 @@ import httpx
 import yaml
 
 from accord.client import Accord
-from accord.models import ApprovalOutcome, Channel, DecisionKind, Rag, Stage, TaskStatus
+from accord.models import ApprovalOutcome, Channel, Rag, Stage, TaskStatus
 from accord.web.app import create_app
+from tests.api_helpers import OPS_KEY, VIEWER_KEY, Api, bearer
 from tests.conftest import DATA, running_worker
 from tests.helpers import ALIGNED, DIVERGENT, state_where, unique
-from tests.test_api import OPS, OPS_KEY, VIEWER, VIEWER_KEY, Api, api, api_settings, bearer  # noqa: F401 - fixtures
 from tests.web_helpers import screening_definition, snapshot
 
 DAY = timedelta(days=1)

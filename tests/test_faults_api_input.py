@@ -13,9 +13,9 @@ from typing import Any
 from temporalio.api.enums.v1 import EventType
 
 from accord.models import Channel, EscalationRequest
+from tests.api_helpers import Api
 from tests.helpers import state_where
 from tests.malformed import Case, cases
-from tests.test_api import OPS_KEY, Api, api, api_settings, bearer  # noqa: F401 - fixtures
 from tests.web_helpers import screening_definition
 
 # Corpus updates the API carries, and the endpoint (under /partnerships/{wf}) for each.

@@ -690,8 +690,9 @@ def _routes(settings: Settings, accord: Callable[[], Accord]) -> APIRouter:
                          "`accord validate` reports them (or a query parameter that cannot be valid)."}},
         openapi_extra={"requestBody": {"required": True, "description": (
             "The full amended definition: JSON (`application/json`), or the YAML file's text (`application/yaml`)."),
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PartnershipDefinition"}},
-                        "application/yaml": {"schema": {"type": "string"}}}}},
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PartnershipDefinition"},
+                                             **_example("json")},
+                        "application/yaml": {"schema": {"type": "string"}, **_example("yaml")}}}},
     )
     async def propose_amendment(
         partnership: PartnershipId, request: Request,
@@ -830,6 +831,7 @@ async def _body_within(request: Request, limit: int) -> bytes | None:
 
 
 def _definition_in(raw: bytes, is_json: bool, checks: dict[str, Any]) -> PartnershipDefinition | JSONResponse:
+    checks = {**checks, "all_problems": True}  # every problem in one answer, as `accord validate` reports them
     try:
         text = decode(raw, BODY_FILE)
         if not is_json:

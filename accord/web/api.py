@@ -132,7 +132,7 @@ Actor = Annotated[str, Field(
 ReviewId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", examples=["weekly_status-3"],
                                 description="The review's id (`<kind>-<n>`, as `accord review list` shows it).")]
 ApprovalId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", examples=["mou"],
-                                  description="The approval's id: `go-no-go`, `mou`, `renewal`, `amendment-<n>`...")]
+                                  description="The approval's id: `go-no-go`, `mou`, `renewal-<n>`, `amendment-<n>` (`GET .../approvals` lists them).")]
 MetricId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", examples=["permit-turnaround-days"])]
 StakeholderId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", examples=["alice"])]
 # A bound on what is read from one text field, far above every limit the workflows set (5,000

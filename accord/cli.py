@@ -160,7 +160,7 @@ def _load_or_exit(file: Path):
     from definitions.loader import DefinitionError, load
 
     try:
-        return load(file, **_definition_checks())
+        return load(file, **_definition_checks(), all_problems=True)
     except DefinitionError as exc:
         for issue in exc.issues:
             err.print(str(issue), markup=False, highlight=False, soft_wrap=True)

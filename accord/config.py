@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     signing_keys: SecretStr | None = None
     # HTTP API keys (/api/v1), stored hashed: ACCORD_API_KEYS='[{"name": ..., "role": "ops", "sha256": ...}]'.
     api_keys: list[ApiKey] = Field(default_factory=list, description="Without any, the HTTP API refuses every request.")
+    api_decisions: bool = Field(
+        True, description="Whether the HTTP API records approvers' decisions and delegations on their behalf; false: "
+        "it refuses them (403), and each approver decides through the signed link emailed to them (or the CLI).")
 
     # ---- Signing in to the web app (README "Signing in"). Without an identity provider only
     # the one-time local link that `accord up` prints signs anyone in (as ops, from loopback).

@@ -154,9 +154,10 @@ def _reminder_problems(path: Path, reminders: Reminders | None, deadline, what: 
         return
     for k, before in enumerate(reminders.before):
         if before.approx >= deadline.approx:
+            when = "as" if before.approx == deadline.approx else "before"
             yield Problem(
                 (*path, "reminders", "before", k),
-                f"reminder {before} before the deadline falls before the {what} starts (deadline is {deadline})",
+                f"reminder {before} before the deadline falls {when} the {what} starts (deadline is {deadline})",
             )
     if reminders.overdue_every is not None and reminders.overdue_every.is_zero:
         yield Problem((*path, "reminders", "overdue_every"), "must be longer than zero")
@@ -171,9 +172,10 @@ def _task_problems(d: PartnershipDefinition, path: Path, due, own: Reminders | N
     if own is None:
         for before in d.reminders.before:
             if before.approx >= due.approx:
+                than = "the same as" if before.approx == due.approx else "shorter than"
                 yield Problem(
                     (*path, "due"),
-                    f"deadline {due} is shorter than the default first reminder ({before} before it)",
+                    f"deadline {due} is {than} the default first reminder ({before} before it)",
                 )
                 break
 
@@ -237,7 +239,8 @@ def _rules(d: PartnershipDefinition) -> Iterator[Problem]:
         elif m.baseline is not None and (m.target < m.baseline) == (m.direction.value == "increase"):
             yield Problem(
                 ("metrics", i, "target"),
-                f"target {m.target} is not a {m.direction.value} from baseline {m.baseline}",
+                f"target {m.target} is not {'an' if m.direction.value == 'increase' else 'a'} {m.direction.value} "
+                f"from baseline {m.baseline}",
             )
         if m.cadence.is_zero:
             yield Problem(("metrics", i, "cadence"), "must be longer than zero")

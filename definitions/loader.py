@@ -15,21 +15,25 @@ deterministic and quick.
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from yaml.events import AliasEvent, MappingStartEvent, ScalarEvent, SequenceStartEvent
 
 from definitions import checks
+from definitions.durations import Duration
 from definitions.limits import LATEST_RULES
-from definitions.schema import PartnershipDefinition
+from definitions.schema import Formality, PartnershipDefinition
 
 # Limits. The largest sample definition is 12 KB, 594 nodes and 7 levels deep; the escalation
 # workflow caps an amendment (a whole definition) at 50,000 characters. Each limit is far above
@@ -339,13 +343,15 @@ def _compose(text: str, file: str, legacy: bool) -> yaml.Node | None:
 
 
 def parse(text: str, file: str = "<definition>", *, rules: int = LATEST_RULES, allow_short: bool = False,
-          templates: Sequence[Path] | None = None) -> PartnershipDefinition:
+          templates: Sequence[Path] | None = None, all_problems: bool = False) -> PartnershipDefinition:
     """Validate a definition's YAML text; raise :class:`DefinitionError` with every problem.
 
     ``rules`` (the version of the rules a running workflow applies) and ``allow_short`` go to
     :func:`definitions.checks.problems`. ``templates``: the folders the MOU template is looked
     for in (``accord.documents.mou.template_folders``); None (workflow code, which has no
-    filesystem) does not look.
+    filesystem) does not look. ``all_problems``: when values have the wrong type, still run the
+    rules across fields on the rest (:func:`_despite_type_errors`); off in workflow code, which
+    must judge an amendment exactly as it always has.
     """
     if len(text) > MAX_TEXT:
         raise DefinitionError([Issue(file, 1, "(file)", f"{len(text):,} characters long: a definition is at most {MAX_TEXT:,}")])
@@ -362,15 +368,137 @@ def parse(text: str, file: str = "<definition>", *, rules: int = LATEST_RULES, a
     try:
         definition = PartnershipDefinition.model_validate(data)
     except ValidationError as exc:
-        for err in exc.errors():
-            loc = _clean_loc(tuple(err["loc"]))
+        errors = [(_clean_loc(tuple(err["loc"])), err) for err in exc.errors()]
+        for loc, err in errors:
             issues.append(Issue(file, lines.line(loc), ".".join(map(str, loc)) or "(top level)", _pydantic_message(err)))
+        if all_problems:
+            for problem in _despite_type_errors(data, errors, rules=rules, allow_short=allow_short, templates=templates):
+                issues.append(Issue(file, lines.line(problem.path), problem.dotted, problem.message))
         raise DefinitionError(sorted(issues, key=lambda i: i.line)) from None
     for problem in check(definition, rules=rules, allow_short=allow_short, templates=templates):
         issues.append(Issue(file, lines.line(problem.path), problem.dotted, problem.message))
     if issues:
         raise DefinitionError(sorted(issues, key=lambda i: i.line))
     return definition
+
+
+# ---------------------------------------------------------------------- rules despite type errors
+
+_MARK = "stand-in"  # in every stand-in value: a message quoting one is about the stand-in, not the file
+# An enum's stand-in is the value that asks least of the rest of the file (informal: no MOU needed).
+_LENIENT: dict[type, Any] = {Formality: Formality.informal}
+
+
+def _despite_type_errors(data: dict[str, Any], errors: list[tuple[Loc, Any]], **options: Any) -> list[checks.Problem]:
+    """The rules across fields, judged on the rest of a definition whose values do not all
+    have the right type.
+
+    Each wrong value is replaced by a stand-in of the right type (an unknown key is left out,
+    an optional field takes its default), then the rules run on the result. What they say
+    about the stand-ins is dropped: every problem inside the object that held a wrong value
+    (the rules there may compare it with its neighbours), and every problem quoting a stand-in.
+    A stand-in duration is one second, which no reminder or deadline elsewhere can conflict
+    with. The limit: a wrong shape (a list where a mapping belongs, a missing section, a list
+    too short) has no stand-in, and then only the type errors are reported.
+    """
+    repaired = copy.deepcopy(data)
+    blind: list[Loc] = []  # where the rules may have judged a stand-in
+    for _ in range(3):  # a stand-in can uncover an error inside what it replaced; rarely more
+        for loc, err in errors:
+            unknown = err["type"] == "extra_forbidden"  # left out, it changes nothing the rules read
+            expected = _annotation_at(loc) if loc and not unknown else None
+            if expected is None and not unknown:
+                return []
+            kind, optional = expected or (None, True)
+            stand_in = None if optional else _stand_in(kind, len(blind))
+            if stand_in is None and not optional:
+                return []
+            try:
+                _put(repaired, loc, stand_in)
+            except (KeyError, IndexError, TypeError):  # a path through a value of the wrong shape
+                return []
+            if not unknown:
+                blind.append(loc[:-1] if len(loc) > 1 else loc)
+        try:
+            definition = PartnershipDefinition.model_validate(repaired)
+        except ValidationError as exc:
+            errors = [(_clean_loc(tuple(err["loc"])), err) for err in exc.errors()]
+            continue
+        return [p for p in check(definition, **options)
+                if _MARK not in p.message and not any(p.path[:len(b)] == b for b in blind)]
+    return []
+
+
+def _put(data: Any, loc: Loc, value: Any) -> None:
+    """Set the value at ``loc`` (None: leave the key out, so its default applies)."""
+    for part in loc[:-1]:
+        data = data[part]
+    if value is None and isinstance(data, dict):
+        data.pop(loc[-1], None)
+    else:
+        data[loc[-1]] = value
+
+
+def _bare(kind: Any) -> Any:
+    """``kind`` without Annotated and Optional around it."""
+    while True:
+        if get_origin(kind) is Annotated:
+            kind = get_args(kind)[0]
+        elif get_origin(kind) in (Union, UnionType) and type(None) in get_args(kind):
+            rest = [a for a in get_args(kind) if a is not type(None)]
+            if len(rest) != 1:
+                return kind
+            kind = rest[0]
+        else:
+            return kind
+
+
+def _annotation_at(loc: Loc) -> tuple[Any, bool] | None:
+    """The type the value at ``loc`` must have, and whether it may be left out (it has a default)."""
+    kind: Any = PartnershipDefinition
+    optional = False
+    for part in loc:
+        bare = _bare(kind)
+        if isinstance(bare, type) and issubclass(bare, BaseModel) and isinstance(part, str) and part in bare.model_fields:
+            field = bare.model_fields[part]
+            # pydantic keeps a field's constraints (a pattern) apart from its type: put them back.
+            kind = Annotated[(field.annotation, *field.metadata)] if field.metadata else field.annotation
+            optional = not field.is_required()
+        elif get_origin(bare) is list and isinstance(part, int):
+            kind, optional = get_args(bare)[0], False
+        elif get_origin(bare) is dict and isinstance(part, str):
+            kind, optional = get_args(bare)[1], False
+        else:
+            return None
+    return kind, optional
+
+
+def _patterns(kind: Any) -> list[str]:
+    found: list[str] = []
+    while get_origin(kind) is Annotated:
+        kind, *metadata = get_args(kind)
+        found += [m.pattern for m in metadata if isinstance(getattr(m, "pattern", None), str)]
+    return found
+
+
+def _stand_in(kind: Any, n: int) -> Any:
+    """A value of type ``kind`` that every rule accepts and that no message can mistake for the
+    author's; None if there is none (a list, a mapping, a section)."""
+    bare = _bare(kind)
+    if bare is Duration:
+        return "1s"
+    if get_origin(bare) is Literal:
+        return get_args(bare)[0]
+    if isinstance(bare, type) and issubclass(bare, Enum):
+        return _LENIENT.get(bare, next(iter(bare))).value
+    if bare in (bool, int, float):
+        return {bool: False, int: 1, float: 0.5}[bare]
+    if bare is str:
+        patterns = _patterns(kind)
+        for text in (f"{_MARK}-{n}", f"{_MARK}-{n}@{_MARK}.invalid"):
+            if all(re.match(p, text) for p in patterns):
+                return text
+    return None
 
 
 def check(definition: PartnershipDefinition, *, rules: int = LATEST_RULES, allow_short: bool = False,
@@ -461,7 +589,9 @@ def load(path: str | Path, **options: Any) -> PartnershipDefinition:
 
 def validate_files(paths: list[Path], **options: Any) -> list[Issue]:
     """Every problem in every file (directories are searched for *.yaml / *.yml; ``options``:
-    those of :func:`parse`)."""
+    those of :func:`parse`; the rules across fields run despite type errors unless
+    ``all_problems=False``)."""
+    options = {"all_problems": True, **options}
     issues: list[Issue] = []
     for path in paths:
         files = _definitions_in(path)

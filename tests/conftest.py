@@ -26,6 +26,7 @@ from accord.client import Accord
 from accord.codec import data_converter
 from accord.config import Settings, test_server_binary
 from tests import history_files, run_record
+from tests.api_helpers import api, api_settings  # noqa: F401 (fixtures: the HTTP API with a real worker)
 from tests.postgres import postgres_db, postgres_server  # noqa: F401 (fixtures: a real PostgreSQL)
 from tests.signin_helpers import oidc_provider  # noqa: F401 (fixture: a real OpenID provider)
 

@@ -56,6 +56,36 @@ _READ_PNG = """async ({src, probes}) => {
 }"""
 
 
+# Each RAG row's label as Chromium lays it out: where it starts (from the chart's left edge), what
+# it shows and the full name its tooltip gives.
+_RAG_LABELS = """() => [...document.querySelectorAll('svg.rag-chart g.rag-row')].map(row => {
+  const svg = row.ownerSVGElement.getBoundingClientRect();
+  const label = row.querySelector('text.row-label');
+  const box = label.getBoundingClientRect();
+  const title = label.querySelector('title');
+  const lane = row.querySelector('rect.lane').getBoundingClientRect();
+  return {row: row.dataset.row, left: box.left - svg.left, right: box.right - svg.left, width: box.width,
+          strip: lane.left - svg.left,
+          title: title ? title.textContent : null,
+          shown: [...label.childNodes].filter(n => n.nodeType === Node.TEXT_NODE).map(n => n.textContent).join('')};
+})"""
+
+
+async def rag_labels(page: Any) -> list[dict[str, Any]]:
+    """The RAG strip's row labels: each one drawn whole inside the chart (nothing clipped at its
+    left edge, nothing over the strip) with the party's full name as its tooltip."""
+    labels = await page.evaluate(_RAG_LABELS)
+    assert labels, "no RAG rows"
+    for label in labels:
+        assert label["width"] > 0 and label["shown"], label
+        assert label["left"] >= 0, f"the label {label['shown']!r} runs off the chart's left edge: {label}"
+        assert label["right"] <= label["strip"], f"the label {label['shown']!r} runs into the strip: {label}"
+        assert label["title"] == label["row"], label
+        assert label["shown"] == label["row"] or (label["shown"].endswith("…")
+                                                  and label["row"].startswith(label["shown"][:-1].rstrip())), label
+    return labels
+
+
 def near(rgb: list[int], colour: tuple[int, int, int], tolerance: int = 40) -> bool:
     return sum(abs(a - b) for a, b in zip(rgb, colour)) <= tolerance
 
@@ -109,6 +139,7 @@ async def look_at_report(html: Path, screenshot: Path, state: PartnershipState) 
             await expect(cell).to_be_visible()
             cell_boxes.append((colour, await cell.bounding_box()))
         await expect(rows.nth(1).locator("rect.cell.rag-none")).to_have_count(3)  # Beta's three silent weeks
+        await rag_labels(page)
         await expect(page.locator("table.reviews tbody tr")).to_have_count(
             sum(1 for r in state.reviews.values() if r.opened_at and r.kind.value != "weekly_status"))
 

@@ -245,6 +245,62 @@ def test_several_schema_mistakes_are_all_reported() -> None:
         check_line(text, issue)
 
 
+def test_rules_across_fields_are_reported_despite_type_errors() -> None:
+    """Type errors and rule problems elsewhere, in one run (what `accord validate` promises);
+    workflow code, which judges amendments as it always has, still stops at the type errors."""
+    text = minimal_text()
+    text = replace_once(text, "ben@beta.example", "ben(at)beta.example")  # type errors...
+    text = replace_once(text, "    target: 10\n", "    target: ten\n")
+    text = replace_once(text, "reviews:\n", "reveiws:\n")
+    text = replace_once(text, "      due: 2w\n", "      due: 2 weeks\n")
+    text = replace_once(text, "    deadline: 3w\n", "    deadline: 3w\n    policy: quorum\n    quorum: 3\n")  # ...and rules
+    text = replace_once(
+        text, "      respond_within: 5d\n", "      respond_within: 5d\n  triggers:\n    imbalance: {level: 4}\n"
+    )
+    text = replace_once(text, "  notice: 2mo\n", "  notice: 1y\n")
+    types = {"parties.1.stakeholders.0.email", "screening.checklist.0.due", "metrics.0.target", "reveiws"}
+    rules = {"screening.go_no_go.quorum", "escalation.triggers.imbalance.level", "renewal.notice"}
+
+    with pytest.raises(DefinitionError) as everything:
+        parse(text, "test.yaml", all_problems=True)
+    issues = everything.value.issues
+    assert {i.path for i in issues} == types | rules
+    assert [i.line for i in issues] == sorted(i.line for i in issues)
+    for issue in issues:
+        check_line(text, issue)
+    assert {i.path for i in issues_of(text)} == types
+
+
+def test_the_stand_ins_for_wrong_values_make_up_no_problem() -> None:
+    """Each broken file has one mistake: judging the rest despite a type error finds nothing more."""
+    for path in BROKEN:
+        assert validate_files([path]) == validate_files([path], all_problems=False), path.name
+    # A wrong default reminder: its stand-in must not make every task's deadline look too short.
+    text = minimal_text().replace("screening:\n", "reminders: {before: [soon, 1d]}\nscreening:\n", 1)
+    with pytest.raises(DefinitionError) as found:
+        parse(text, "test.yaml", all_problems=True)
+    assert [i.path for i in found.value.issues] == ["reminders.before.0"]
+
+
+def test_a_wrong_shape_still_reports_its_type_errors() -> None:
+    """The limit: a section of the wrong shape has no stand-in; its type errors are reported alone."""
+    text = replace_once(minimal_text(), "      owner: abe\n      due: 2w", "      owner: abby\n      due: 2w")
+    text = text.replace("screening:\n", "screening: 5\nold_screening:\n", 1)
+    with pytest.raises(DefinitionError) as found:
+        parse(text, "test.yaml", all_problems=True)
+    assert {i.path for i in found.value.issues} == {"screening", "old_screening"}
+
+
+def test_rule_messages_read_right() -> None:
+    text = minimal_text().replace("    target: 10\n", "    target: -5\n", 1)
+    assert [i.message for i in issues_of(text)] == ["target -5.0 is not an increase from baseline 0.0"]
+    # A deadline equal to the first default reminder (2d) is not "shorter" than it.
+    text = replace_once(minimal_text(), "      due: 2w\n", "      due: 2d\n")
+    assert [i.message for i in issues_of(text)] == ["deadline 2d is the same as the default first reminder (2d before it)"]
+    text = replace_once(minimal_text(), "      due: 2w\n", "      due: 1d\n")
+    assert [i.message for i in issues_of(text)] == ["deadline 1d is shorter than the default first reminder (2d before it)"]
+
+
 def test_validate_files_collects_across_files() -> None:
     files = [DATA / "broken" / "bad-email.yaml", MINIMAL, DATA / "broken" / "single-party.yaml"]
     assert [Path(i.file).name for i in validate_files(files)] == ["bad-email.yaml", "single-party.yaml"]

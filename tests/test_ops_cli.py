@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sys
 from pathlib import Path
 
 import httpx
@@ -41,16 +42,29 @@ async def test_watch_follows_a_partnership_until_a_stage(dev_env, settings, acco
         assert "stage screening" in once.output and "approval " in once.output
         assert "waiting on alice" in once.output
 
-        watching = asyncio.create_task(cli(["watch", wf, "--until", "mou", "--interval", "0.2", "--timeout", "60",
-                                            "--address", address]))
-        await asyncio.sleep(1.5)  # let it draw the screening state first
-        await accord.decide(wf, DecisionInput(approval_id="go-no-go", actor="alice", decision=DecisionKind.approve,
-                                              comment="Go", channel=Channel.api))
-        result = await watching
-        assert result.exit_code == 0, result.output
-        assert re.search(r"decision on .*: alice approve \(Go\)", result.output), result.output
-        assert "stage screening -> mou" in result.output
-        assert "stage mou" in result.output  # the last panel drawn
+        # The real command, piped (as into a file or a log): the current state comes first, at once,
+        # before anything changes; then a line per change; then the state it stopped at.
+        watching = await asyncio.create_subprocess_exec(
+            str(Path(sys.executable).parent / "accord"), "watch", wf, "--until", "mou", "--interval", "0.2",
+            "--timeout", "120", "--address", address, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        try:
+            first: list[str] = []
+            while not any("waiting on alice" in line for line in first):
+                line = await asyncio.wait_for(watching.stdout.readline(), 60)  # bounds a hang: nothing printed
+                assert line, "accord watch ended without printing the state: " + "".join(first)
+                first.append(line.decode())
+            assert "stage screening" in "".join(first)
+            await accord.decide(wf, DecisionInput(approval_id="go-no-go", actor="alice", decision=DecisionKind.approve,
+                                                  comment="Go", channel=Channel.api))
+            rest = (await asyncio.wait_for(watching.stdout.read(), 120)).decode()
+            assert await watching.wait() == 0, rest
+        finally:
+            if watching.returncode is None:
+                watching.kill()
+                await watching.wait()
+        assert re.search(r"decision on .*: alice approve \(Go\)", rest), rest
+        assert "stage screening -> mou" in rest
+        assert "stage mou" in rest.split("stage screening -> mou")[1]  # the state it stopped at, last
 
         short = await cli(["watch", wf, "--until", "launch", "--interval", "0.2", "--timeout", "0.5", "--address", address])
         assert short.exit_code == 2 and "timed out before stage launch" in short.output

@@ -294,6 +294,28 @@ def test_report_shows_the_partnership_and_its_charts(definition, state):
         ["rag-green", "rag-amber", "rag-red", "rag-green"]
 
 
+@pytest.mark.browser
+async def test_long_party_names_fit_beside_the_rag_strip(definition, state, tmp_path):
+    """In headless Chromium: a long party name is shortened with an ellipsis, not clipped at the
+    chart's edge, and its full name is the label's tooltip; short names are shown whole."""
+    from tests.report_checks import rag_labels
+    from tests.test_browser import chromium, chromium_path
+
+    long_name = "Brightline Data Services Gesellschaft mit beschränkter Haftung (Deutschland)"
+    wide_name = "ＷＷＷＷＷＷＷＷＷＷＷＷ Ｗｉｄｅ Ｌｅｔｔｅｒｓ"
+    definition.parties[0].name, definition.parties[1].name = long_name, wide_name
+    report = tmp_path / "report.html"
+    report.write_text(render_report(definition, state, "partnership-operating", NOW), encoding="utf-8")
+    async with chromium(chromium_path()) as browser:
+        page = await browser.new_page(viewport={"width": 1280, "height": 900})
+        await page.goto(report.as_uri())
+        labels = {label["row"]: label for label in await rag_labels(page)}
+        await page.locator("figure.rag").screenshot(path=str(tmp_path / "rag.png"))
+    assert list(labels) == [long_name, wide_name, "Overall"]
+    assert labels[long_name]["shown"].endswith("…") and labels[wide_name]["shown"].endswith("…")
+    assert labels["Overall"]["shown"] == "Overall"
+
+
 def test_report_tables(definition, state):
     doc = parse(render_report(definition, state, "partnership-operating", NOW))
     reviews = doc.find("table", "reviews")

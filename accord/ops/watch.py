@@ -3,14 +3,15 @@
 A rich Live panel (stage and status, open tasks with their deadlines, pending approvals
 and who they wait on, open escalations and their level, the next deadline) redrawn every
 ``interval`` seconds from the workflow's ``state`` query, with one line printed above it
-for every change seen (stage, task done or overdue, decision, escalation). It ends when
-the workflow ends, when ``until`` (a stage) is reached, after ``timeout`` seconds, or on
-Ctrl-C.
+for every change seen (stage, task done or overdue, decision, escalation). Piped to a file
+or a log, it prints the current state first, then a line per change. It ends when the
+workflow ends, when ``until`` (a stage) is reached, after ``timeout`` seconds, or on Ctrl-C.
 """
 
 from __future__ import annotations
 
 import asyncio
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -121,11 +122,38 @@ class Outcome:
 
 async def watch(accord: Accord, workflow_id: str, console: Console, *, interval: float = 2.0,
                 until: str | None = None, once: bool = False, timeout: float | None = None) -> Outcome:
+    """Follow the partnership until it ends, reaches ``until``, ``timeout`` passes or ``once``.
+
+    On a terminal the panel is redrawn in place. Anywhere else (piped to a file or a log) a
+    panel cannot be redrawn: the current state is printed first, then a line per change, then
+    the state it stopped at; rich flushes every print, so a reader sees each line at once.
+    """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout if timeout else None
     handle = accord.handle(workflow_id)
     previous: PartnershipState | None = None
-    with Live(console=console, auto_refresh=False, transient=False) as live:
+    live = Live(console=console, auto_refresh=False, transient=False) if console.is_terminal else None
+    printed: PartnershipState | None = None  # the state last printed in full, when not on a terminal
+
+    def say(line: str) -> None:
+        (live.console if live else console).print(line, markup=False, highlight=False)
+
+    def show(state: PartnershipState, ended: str | None) -> None:
+        nonlocal printed
+        if live is not None:
+            live.update(render(state, workflow_id, ended=ended), refresh=True)
+        elif state != printed:
+            console.print(render(state, workflow_id, ended=ended))
+            printed = state
+
+    def stop(reason: str, state: PartnershipState | None, ended: str | None = None) -> Outcome:
+        if state is not None:
+            show(state, ended)  # the state it stopped at (on a terminal: already drawn)
+        if ended:
+            say(f"workflow {ended}")
+        return Outcome(reason, state)
+
+    with live or nullcontext():
         while True:
             description = await handle.describe()
             running = description.status == WorkflowExecutionStatus.RUNNING
@@ -138,16 +166,16 @@ async def watch(accord: Accord, workflow_id: str, console: Console, *, interval:
             ended = None if running else description.status.name.lower()
             if state is not None:
                 for line in changes(previous, state):
-                    live.console.print(f"{datetime.now(UTC):%H:%M:%S} {line}", markup=False, highlight=False)
-                live.update(render(state, workflow_id, ended=ended), refresh=True)
+                    say(f"{datetime.now(UTC):%H:%M:%S} {line}")
+                if live is not None or previous is None:  # not on a terminal: the current state first
+                    show(state, ended)
             previous = state
             if ended:
-                live.console.print(f"workflow {ended}", markup=False, highlight=False)
-                return Outcome("ended", state)
+                return stop("ended", state, ended)
             if until and state is not None and state.stage.value == until:
-                return Outcome("reached", state)
+                return stop("reached", state)
             if once:
-                return Outcome("once", state)
+                return stop("once", state)
             if deadline is not None and loop.time() >= deadline:
-                return Outcome("timeout", state)
+                return stop("timeout", state)
             await asyncio.sleep(interval if deadline is None else max(0.0, min(interval, deadline - loop.time())))

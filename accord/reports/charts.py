@@ -17,6 +17,7 @@ check that values land where they should without parsing pictures.
 from __future__ import annotations
 
 import math
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -305,6 +306,10 @@ def metric_chart(
 
 RAG_ROW_HEIGHT = 22
 RAG_LABEL_WIDTH = 150
+# A row's label ends 8 units left of the strip and must not run off the chart's left edge:
+# at most this wide, at the label's font size (report.css: .rag-chart .row-label, bold for Overall).
+RAG_LABEL_ROOM = RAG_LABEL_WIDTH - 8 - 4
+RAG_LABEL_SIZE = 12
 
 
 @dataclass(frozen=True)
@@ -317,10 +322,15 @@ class Cell:
 
 @dataclass(frozen=True)
 class Row:
-    label: str
+    name: str  # the party's full name (the label's tooltip)
     y: float
     cells: list[Cell]
     overall: bool = False
+
+    @property
+    def label(self) -> str:
+        """The name as shown beside its strip: shortened with an ellipsis if it would not fit."""
+        return fit(self.name, RAG_LABEL_ROOM, RAG_LABEL_SIZE * (1.1 if self.overall else 1))
 
 
 @dataclass(frozen=True)
@@ -348,6 +358,35 @@ class Status:
     review_id: str
     overall: str | None
     by_party: dict[str, str | None]
+
+
+def text_width(text: str, size: float) -> float:
+    """How wide ``text`` is at font size ``size``, at most: each character counted at the width of
+    the widest in its class in DejaVu Sans (the widest of the usual sans-serif fonts, what a Linux
+    browser draws system-ui with). The report measures nothing as it is drawn: it has no script."""
+    def em(c: str) -> float:
+        if unicodedata.east_asian_width(c) in ("W", "F") or c in "MWm@%…":
+            return 1.0
+        if c in "w&":
+            return 0.85
+        if c.isupper() or c.isdigit():
+            return 0.8
+        if c in "fijlrtI.,:;'!|()[]- ":
+            return 0.42
+        return 0.65
+
+    return sum(em(c) for c in text) * size
+
+
+def fit(text: str, room: float, size: float) -> str:
+    """``text``, or as much of it as fits in ``room`` units followed by an ellipsis."""
+    if text_width(text, size) <= room:
+        return text
+    for end in range(len(text) - 1, 0, -1):
+        shown = text[:end].rstrip(" ,;-(") + "…"
+        if text_width(shown, size) <= room:
+            return shown
+    return "…"
 
 
 def rag_chart(statuses: list[Status], parties: list[tuple[str, str]], *, title: str = "Weekly RAG status",

@@ -1,11 +1,16 @@
-"""The HTTP JSON API (mounted at /api/v1): partnerships and escalations for programs.
+"""The HTTP JSON API (mounted at /api/v1): every action on partnerships and escalations, for programs.
 
     curl -H "Authorization: Bearer $KEY" http://localhost:8000/api/v1/partnerships
 
 Every action goes through :class:`accord.client.Accord`, so it reaches the workflow by
 the same update, with the same validation, as the CLI, the pages and a plain Temporal
-update. A refusal by the workflow is a 409 with the workflow's own message; a request
-that cannot be valid is a 422; an unknown partnership or escalation is a 404.
+update: one endpoint per update (tasks, statements, the alignment override, decisions and
+delegations, MOU revisions, review inputs and outcomes, metrics, amendments, closing,
+escalations). A refusal by the workflow is a 409 with the workflow's own message; a request
+that cannot be valid is a 422; an unknown partnership or escalation is a 404. Text fields
+are bounded far above the workflows' own limits, so those limits and their messages decide
+(``FIELD_BOUND``). With ``Settings.api_decisions`` off, decisions and delegations are refused
+(403): approvers then decide only through their signed email links (or the CLI).
 
 Authentication: ``Authorization: Bearer <key>``, checked before anything else is read
 (an ASGI middleware, so a bad body cannot get a 422 in before the 401). A key-like query
@@ -28,45 +33,76 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
 from importlib.util import find_spec
 from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query, Request, Security
+from fastapi import (
+    APIRouter,
+    Depends,
+    FastAPI,
+    HTTPException,
+    Path,
+    Query,
+    Request,
+    Security,
+)
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import WorkflowQueryFailedError
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from accord import apikeys
-from accord.web.auth import PERSON, Person
 from accord.web.auth.policy import is_api
-from accord.client import Accord, ActionRefused, AmendmentInvalid, Listed, NotFound, workflow_id_for
+from accord.client import (
+    Accord,
+    ActionRefused,
+    AmendmentInvalid,
+    Listed,
+    NotFound,
+    workflow_id_for,
+)
 from accord.config import ApiKey, Settings
-from accord.web import redact
-from accord.web.problems import temporal_unreachable
 from accord.models import (
     Acknowledge,
+    ActionInput,
+    AlignmentOverride,
+    AmendmentProposal,
+    ApprovalState,
     CareEntry,
     CareStep,
     Channel,
+    CloseRequest,
+    DecisionInput,
+    DecisionKind,
+    DelegationInput,
     EscalationRecord,
     EscalationRequest,
     EscalationState,
+    MetricObservationInput,
+    MouRevision,
     PartnershipState,
+    Rag,
     Resolve,
+    ReviewInputSubmission,
+    ReviewOutcome,
     Stage,
+    StatementSubmission,
     TaskCompletion,
+    UpdateResult,
     Withdraw,
 )
+from accord.web import redact
+from accord.web.auth import PERSON, Person
+from accord.web.problems import temporal_unreachable
+from definitions import diff
 from definitions.loader import MAX_TEXT, DefinitionError, Issue, decode, parse
 from definitions.schema import PartnershipDefinition
 
@@ -94,7 +130,21 @@ TaskId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", examples=["l
 Actor = Annotated[str, Field(
     pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$",
     description="Stakeholder id of the person acting (the workflow checks it), or `ops`.")]
-Text = Annotated[str, Field(min_length=1, max_length=5000)]
+ReviewId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", examples=["weekly_status-3"],
+                                description="The review's id (`<kind>-<n>`, as `accord review list` shows it).")]
+ApprovalId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", examples=["mou"],
+                                  description="The approval's id: `go-no-go`, `mou`, `renewal-<n>`, `amendment-<n>` (`GET .../approvals` lists them).")]
+MetricId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", examples=["permit-turnaround-days"])]
+StakeholderId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", examples=["alice"])]
+# A bound on what is read from one text field, far above every limit the workflows set (5,000
+# characters for most texts, 2,000 for a goal statement): those limits, and their messages,
+# decide, exactly as for the CLI, the email links and a plain Temporal update. Empty texts reach
+# the workflow too, which says what is missing ("Please give a reason.").
+FIELD_BOUND = 50_000
+Text = Annotated[str, Field(max_length=FIELD_BOUND)]
+# Every API request body is read up to this many bytes (an uploaded MOU may be 200,000
+# characters); larger ones get a 413 before anything is parsed.
+MAX_REQUEST_BYTES = 2 * 1024 * 1024
 
 
 # ---------------------------------------------------------------------- bodies and answers
@@ -136,7 +186,7 @@ class Escalate(BaseModel):
     reason: Text
     level: int = Field(1, ge=1, le=100, description="Ladder level (1-based) it starts at; the workflow checks the ladder.")
     severity: Literal["low", "normal", "high", "critical"] = "normal"
-    subject: str = Field("partnership", min_length=1, max_length=200, description="What it is about.")
+    subject: Text = Field("partnership", description="What it is about.")
 
 
 class Raised(BaseModel):
@@ -147,7 +197,7 @@ class Raised(BaseModel):
 
 class AcknowledgeBody(BaseModel):
     actor: Actor = "ops"
-    note: str = Field("", max_length=5000)
+    note: Text = ""
 
 
 class CareBody(BaseModel):
@@ -162,7 +212,7 @@ class ResolveBody(BaseModel):
     actor: Actor = "ops"
     resolution: Text
     amendment: str | None = Field(
-        None, max_length=50_000,
+        None, max_length=FIELD_BOUND,
         description="Optional proposed amendment: the full amended definition (YAML), checked like `accord validate`.")
 
 
@@ -173,7 +223,104 @@ class WithdrawBody(BaseModel):
 
 class TaskResult(BaseModel):
     actor: Actor = Field(description="Stakeholder id of the person on whose behalf the task is marked done.")
-    result: str = Field("", max_length=4000, description="Outcome or notes.")
+    result: Text = Field("", description="Outcome or notes.")
+
+
+def _shown(**example: Any) -> ConfigDict:
+    """A body model's example, shown in the schema and the interactive docs."""
+    return ConfigDict(json_schema_extra={"examples": [example]})
+
+
+class DecisionBody(BaseModel):
+    model_config = _shown(actor="alice", decision="request_changes", comment="Clause 4 must name the data owner.")
+
+    actor: StakeholderId = Field(description="The approver deciding (the workflow checks it is their turn).")
+    decision: DecisionKind
+    comment: Text = Field("", description="The reason; required to reject or request changes.")
+    round: int | None = Field(None, ge=1, le=10_000, description="The round decided on; a superseded round is refused.")
+    document_hash: str | None = Field(
+        None, pattern=r"^[0-9a-f]{64}$",
+        description="SHA-256 of the document version read; refused if another version is up for decision.")
+
+
+class DelegationBody(BaseModel):
+    model_config = _shown(actor="alice", to="arun", reason="Arun holds the budget while I am away.")
+
+    actor: StakeholderId = Field(description="The approver handing over their decision.")
+    to: StakeholderId = Field(description="The stakeholder who decides instead.")
+    reason: Text
+    round: int | None = Field(None, ge=1, le=10_000)
+
+
+class StatementBody(BaseModel):
+    model_config = _shown(stakeholder="bea", text="Residents get a permit decision online in 10 days instead of 42.")
+
+    stakeholder: StakeholderId = Field(description="Whose goal statement this is.")
+    text: Text = Field(description="Two sentences on the partnership's primary goal.")
+
+
+class OverrideBody(BaseModel):
+    model_config = _shown(actor="alice", reason="The wording differs; the goal is the same, agreed on the call.")
+
+    actor: StakeholderId = Field(description="A go/no-go approver (or whom the definition names).")
+    reason: Text
+
+
+class ReviewInputBody(BaseModel):
+    model_config = _shown(stakeholder="bo", rag="amber", note="Data migration one week late.")
+
+    stakeholder: StakeholderId = Field(description="The participant whose input this is.")
+    rag: Rag | None = Field(None, description="Weekly status: green, amber or red.")
+    note: Text = ""
+    contribution: float | None = Field(None, allow_inf_nan=False, description="Annual review: this party's contribution, 1-10.")
+    benefit: float | None = Field(None, allow_inf_nan=False, description="Annual review: this party's benefit, 1-10.")
+
+
+class ReviewAction(BaseModel):
+    title: Text
+    owner: StakeholderId
+    due_in_days: int = Field(14, ge=1, le=366)
+
+
+class ReviewOutcomeBody(BaseModel):
+    model_config = _shown(actor="ops", decisions=["Move the cut-over to June."],
+                            actions=[{"title": "Plan the June cut-over", "owner": "arun", "due_in_days": 14}])
+
+    actor: Actor = "ops"
+    decisions: list[Text] = Field(default_factory=list, max_length=100)
+    actions: list[ReviewAction] = Field(default_factory=list, max_length=100,
+                                        description="Each becomes a task, checked at the next review.")
+
+
+class MetricBody(BaseModel):
+    model_config = _shown(actor="arun", value=31.5, note="May average")
+
+    actor: Actor = Field(description="Who measured it (its owner, or ops on their behalf).")
+    value: float = Field(allow_inf_nan=False)
+    note: Text = ""
+
+
+class MouRevisionBody(BaseModel):
+    model_config = _shown(actor="ops", note="Clause 4 names the data owner.", markdown="# Memorandum of understanding\n...")
+
+    actor: Actor = "ops"
+    note: Text = Field("", description="What changed.")
+    markdown: str | None = Field(
+        None, max_length=400_000,
+        description="The revised MOU (Markdown); absent or null: regenerate it from the definition.")
+
+
+class CloseBody(BaseModel):
+    model_config = _shown(actor="ops", reason="Both parties agreed to end it at the annual review.")
+
+    actor: Actor = Field(description="ops, or an approver of amendments (the MOU signatories by default).")
+    reason: Text
+
+
+class Proposed(BaseModel):
+    message: str = Field(description="What the workflow said: the amendment's id and who approves it.")
+    amendment_id: str | None = Field(None, description="Also the id of its approval (decide on it like any other).")
+    changes: list[str] = Field(description="What differs from the definition in force, by field path (as `accord amend` prints).")
 
 
 class Answer(Exception):
@@ -257,6 +404,34 @@ class RequireKey:
         await response(scope, receive, send)
 
 
+class BoundedBody:
+    """Every request body is read up to ``limit`` bytes: it is counted as it arrives, and past
+    the limit the read fails with a 413, so no endpoint ever holds or parses more. (Counted
+    rather than judged by its declared length: the endpoints that take a definition refuse a
+    larger declared length themselves, with their own smaller limit and message.)"""
+
+    def __init__(self, app: ASGIApp, limit: int):
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        detail = f"The request body is larger than {self.limit:,} bytes, the most this API reads."
+        size = 0
+
+        async def counted() -> Message:
+            nonlocal size
+            message = await receive()
+            size += len(message.get("body", b""))
+            if size > self.limit:
+                raise HTTPException(413, detail)  # FastAPI answers it, wherever the body is being read
+            return message
+
+        await self.app(scope, counted, send)
+
+
 def _bearer(header: str | None) -> str | None:
     if not header:
         return None
@@ -299,6 +474,11 @@ _ACTING: dict[int | str, dict[str, Any]] = {
     403: {"model": Problem, "description": "The key may only read (role viewer)."},
     409: {"model": Problem, "description": "The workflow refused the action; `detail` is its message."},
 }
+_DECIDING: dict[int | str, dict[str, Any]] = {
+    **_ACTING,
+    403: {"model": Problem, "description": "The key may only read (role viewer), or this organisation takes decisions and "
+          "delegations only through the signed links in their emails (setting `api_decisions`)."},
+}
 
 DESCRIPTION = """Partnerships and escalations, for programs. Authenticate with an API key:
 `Authorization: Bearer <key>` (`accord apikey create NAME --role ops|viewer`). `ops` keys may
@@ -313,6 +493,7 @@ def create(settings: Settings, accord: Callable[[], Accord]) -> FastAPI:
         openapi_url="/openapi.json", docs_url=None, redoc_url=None,
     )
     public_paths = {"/openapi.json", "/docs", "/docs/init.js"}
+    api.add_middleware(BoundedBody, limit=MAX_REQUEST_BYTES)  # inside RequireKey: nothing is read without a key
     api.add_middleware(
         RequireKey, keys=settings.api_keys,
         public=lambda path: path in public_paths or path.startswith("/docs/assets/"),
@@ -372,6 +553,15 @@ def _routes(settings: Settings, accord: Callable[[], Accord]) -> APIRouter:
     def acting(key: Caller, what: str, workflow_id: str) -> None:
         log.info("API caller %s: %s on %s", key.name, what, workflow_id)
 
+    async def act(key: Caller, what: str, partnership: str, method: Callable[..., Awaitable[UpdateResult]],
+                  payload: Any) -> ActionResult:
+        """One update, by the client method every way in uses: the workflow's own validation,
+        its refusal as a 409 with its message."""
+        wf = _workflow_id(partnership)
+        acting(key, what, wf)
+        result = await ask(method(wf, payload), UPDATE_TIMEOUT_SECONDS)
+        return ActionResult(message=result.message)
+
     # ------------------------------------------------------------------ partnerships
 
     @router.get("/partnerships", tags=["partnerships"], response_model=list[Listed], summary="List partnerships")
@@ -416,12 +606,125 @@ def _routes(settings: Settings, accord: Callable[[], Accord]) -> APIRouter:
                  summary="Record a task's result on behalf of its owner")
     async def complete_task(partnership: PartnershipId, task: TaskId, body: TaskResult,
                             key: Caller = Depends(ops_key)) -> ActionResult:
+        return await act(key, f"complete {task} as {body.actor}", partnership, accord().complete_task,
+                         TaskCompletion(task_id=task, actor=body.actor, result=body.result, channel=Channel.api))
+
+    # ------------------------------------------------------------------ approvals
+
+    def decisions_allowed(key: Caller = Depends(ops_key)) -> Caller:
+        if not settings.api_decisions:
+            raise HTTPException(403, "This organisation takes decisions and delegations only from the person "
+                                     "deciding (setting api_decisions is off): use the signed link in your email.")
+        return key
+
+    @router.get("/partnerships/{partnership}/approvals", tags=["approvals"], response_model=list[ApprovalState],
+                summary="A partnership's approvals (their ids are what decisions name)")
+    async def list_approvals(partnership: PartnershipId) -> list[ApprovalState]:
+        return list((await ask(accord().state(_workflow_id(partnership)))).approvals.values())
+
+    @router.post("/partnerships/{partnership}/approvals/{approval}/decisions", tags=["approvals"], response_model=ActionResult,
+                 responses=_DECIDING, summary="Record an approver's decision (approve, reject, request changes)")
+    async def decide(partnership: PartnershipId, approval: ApprovalId, body: DecisionBody,
+                     key: Caller = Depends(decisions_allowed)) -> ActionResult:
+        return await act(key, f"decide {approval} as {body.actor}", partnership, accord().decide, DecisionInput(
+            approval_id=approval, actor=body.actor, decision=body.decision, comment=body.comment, round=body.round,
+            document_hash=body.document_hash, channel=Channel.api))
+
+    @router.post("/partnerships/{partnership}/approvals/{approval}/delegations", tags=["approvals"],
+                 response_model=ActionResult, responses=_DECIDING,
+                 summary="Hand an approver's decision to another stakeholder, with a reason")
+    async def delegate(partnership: PartnershipId, approval: ApprovalId, body: DelegationBody,
+                       key: Caller = Depends(decisions_allowed)) -> ActionResult:
+        return await act(key, f"delegate {approval} as {body.actor}", partnership, accord().delegate, DelegationInput(
+            approval_id=approval, actor=body.actor, to=body.to, reason=body.reason, round=body.round, channel=Channel.api))
+
+    # ------------------------------------------------------------------ screening
+
+    @router.post("/partnerships/{partnership}/statements", tags=["screening"], response_model=ActionResult,
+                 responses=_ACTING, summary="Record a stakeholder's goal-alignment statement")
+    async def submit_statement(partnership: PartnershipId, body: StatementBody,
+                               key: Caller = Depends(ops_key)) -> ActionResult:
+        return await act(key, f"statement of {body.stakeholder}", partnership, accord().submit_statement,
+                         StatementSubmission(stakeholder=body.stakeholder, text=body.text, channel=Channel.api))
+
+    @router.post("/partnerships/{partnership}/alignment/override", tags=["screening"], response_model=ActionResult,
+                 responses=_ACTING, summary="Let screening proceed despite diverging goal statements (with a reason)")
+    async def override_alignment(partnership: PartnershipId, body: OverrideBody,
+                                 key: Caller = Depends(ops_key)) -> ActionResult:
+        return await act(key, f"override alignment as {body.actor}", partnership, accord().override_alignment,
+                         AlignmentOverride(actor=body.actor, reason=body.reason, channel=Channel.api))
+
+    # ------------------------------------------------------------------ the MOU
+
+    @router.post("/partnerships/{partnership}/mou/revisions", tags=["mou"], response_model=ActionResult, responses=_ACTING,
+                 summary="Upload a revised MOU (Markdown), or regenerate it from the definition: a new round starts")
+    async def revise_mou(partnership: PartnershipId, body: MouRevisionBody,
+                         key: Caller = Depends(ops_key)) -> ActionResult:
+        return await act(key, f"revise the MOU as {body.actor}", partnership, accord().revise_mou,
+                         MouRevision(actor=body.actor, note=body.note, markdown=body.markdown, channel=Channel.api))
+
+    # ------------------------------------------------------------------ operating
+
+    @router.post("/partnerships/{partnership}/reviews/{review}/inputs", tags=["reviews"], response_model=ActionResult,
+                 responses=_ACTING, summary="Send a participant's input to an open review")
+    async def submit_review_input(partnership: PartnershipId, review: ReviewId, body: ReviewInputBody,
+                                  key: Caller = Depends(ops_key)) -> ActionResult:
+        return await act(key, f"input to {review} of {body.stakeholder}", partnership, accord().submit_review_input,
+                         ReviewInputSubmission(review_id=review, stakeholder=body.stakeholder, rag=body.rag, note=body.note,
+                                               contribution=body.contribution, benefit=body.benefit, channel=Channel.api))
+
+    @router.post("/partnerships/{partnership}/reviews/{review}/outcome", tags=["reviews"], response_model=ActionResult,
+                 responses=_ACTING, summary="Record what a review decided: decisions, and actions (which become tasks)")
+    async def record_review_outcome(partnership: PartnershipId, review: ReviewId, body: ReviewOutcomeBody,
+                                    key: Caller = Depends(ops_key)) -> ActionResult:
+        actions = [ActionInput(title=a.title, owner=a.owner, due_in_days=a.due_in_days) for a in body.actions]
+        return await act(key, f"outcome of {review} as {body.actor}", partnership, accord().record_review_outcome,
+                         ReviewOutcome(review_id=review, actor=body.actor, decisions=body.decisions, actions=actions,
+                                       channel=Channel.api))
+
+    @router.post("/partnerships/{partnership}/metrics/{metric}/observations", tags=["metrics"], response_model=ActionResult,
+                 responses=_ACTING, summary="Record a metric's value now (before launch: its baseline)")
+    async def record_metric(partnership: PartnershipId, metric: MetricId, body: MetricBody,
+                            key: Caller = Depends(ops_key)) -> ActionResult:
+        return await act(key, f"metric {metric} as {body.actor}", partnership, accord().record_metric,
+                         MetricObservationInput(metric_id=metric, value=body.value, actor=body.actor, note=body.note,
+                                                channel=Channel.api))
+
+    @router.post(
+        "/partnerships/{partnership}/amendments", tags=["amendments"], status_code=201, response_model=Proposed,
+        summary="Propose an amended definition: it goes to approval, and applies once approved",
+        responses={**_ACTING, 413: {"model": Problem, "description": "The definition is too large."},
+                   415: {"model": Problem, "description": "Send JSON or YAML."},
+                   422: {"model": DefinitionProblems, "description": "Every problem in the amended definition, as "
+                         "`accord validate` reports them (or a query parameter that cannot be valid)."}},
+        openapi_extra={"requestBody": {"required": True, "description": (
+            "The full amended definition: JSON (`application/json`), or the YAML file's text (`application/yaml`)."),
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PartnershipDefinition"},
+                                             **_example("json")},
+                        "application/yaml": {"schema": {"type": "string"}, **_example("yaml")}}}},
+    )
+    async def propose_amendment(
+        partnership: PartnershipId, request: Request,
+        reason: Annotated[str, Query(max_length=FIELD_BOUND, description="Why it changes.", examples=["Weekly calls instead of monthly."])],
+        actor: Annotated[str, Query(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", description="Who proposes it (a stakeholder id, or ops).")] = "ops",
+        key: Caller = Depends(ops_key),
+    ) -> Proposed | JSONResponse:
+        amended = await _definition_from(request, settings.definition_checks())
+        if isinstance(amended, JSONResponse):
+            return amended
         wf = _workflow_id(partnership)
-        acting(key, f"complete {task} as {body.actor}", wf)
-        result = await ask(accord().complete_task(
-            wf, TaskCompletion(task_id=task, actor=body.actor, result=body.result, channel=Channel.api)),
-            UPDATE_TIMEOUT_SECONDS)
-        return ActionResult(message=result.message)
+        changes = diff.changes(await ask(accord().definition(wf)), amended)
+        result = await act(key, f"propose an amendment as {actor}", partnership, accord().propose_amendment,
+                           AmendmentProposal(definition=amended, actor=actor, reason=reason, channel=Channel.api))
+        amendments = (await ask(accord().state(wf))).amendments
+        # One amendment is in approval at a time (the workflow refuses a second): the last one is this one.
+        return Proposed(message=result.message, amendment_id=amendments[-1].id if amendments else None, changes=changes)
+
+    @router.post("/partnerships/{partnership}/close", tags=["partnerships"], response_model=ActionResult, responses=_ACTING,
+                 summary="Close a launched partnership: open tasks are waived, escalations withdrawn, the record archived")
+    async def close(partnership: PartnershipId, body: CloseBody, key: Caller = Depends(ops_key)) -> ActionResult:
+        return await act(key, f"close as {body.actor}", partnership, accord().close,
+                         CloseRequest(actor=body.actor, reason=body.reason, channel=Channel.api))
 
     # ------------------------------------------------------------------ escalations
 
@@ -537,6 +840,7 @@ async def _body_within(request: Request, limit: int) -> bytes | None:
 
 
 def _definition_in(raw: bytes, is_json: bool, checks: dict[str, Any]) -> PartnershipDefinition | JSONResponse:
+    checks = {**checks, "all_problems": True}  # every problem in one answer, as `accord validate` reports them
     try:
         text = decode(raw, BODY_FILE)
         if not is_json:

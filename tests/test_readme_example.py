@@ -16,7 +16,7 @@ from temporalio.service import RPCError
 
 from accord.models import EscalationStatus
 from tests import history_files
-from tests.conftest import RECORDED_HISTORIES, running_worker
+from tests.conftest import record, running_worker
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_WORKFLOW = "partnership-county-permits-modernisation"  # the example starts the sample under its own id
@@ -34,7 +34,7 @@ async def _end(client, workflow_id: str) -> None:
         recorded = await history_files.everything_of(client, workflow_id)
     except RPCError:
         return  # never started
-    RECORDED_HISTORIES.extend(r.history for r in recorded)
+    record(recorded, "test_readme_example")
     for r in reversed(recorded):
         handle = client.get_workflow_handle(r.workflow_id)
         if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:

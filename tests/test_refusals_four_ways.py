@@ -47,7 +47,7 @@ from accord.models import (
 from definitions.schema import ApprovalPolicy
 from tests import history_files
 from tests.api_helpers import OPS, OPS_KEY, bearer
-from tests.conftest import DATA, RECORDED_HISTORIES, running_worker
+from tests.conftest import DATA, record, running_worker
 from tests.helpers import state_where, unique
 from tests.test_browser import listen, serving
 from tests.web_helpers import idle, snapshot, until
@@ -233,7 +233,7 @@ async def scenarios(dev_env, tmp_path_factory) -> AsyncIterator[Callable[[str], 
             yield scenario
             for s in started.values():
                 recorded = await history_files.everything_of(dev_env.client, s.wf)
-                RECORDED_HISTORIES.extend(r.history for r in recorded)
+                record(recorded, "test_refusals_four_ways")
                 for r in reversed(recorded):
                     await dev_env.client.get_workflow_handle(r.workflow_id).terminate(reason="test finished")
 

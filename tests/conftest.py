@@ -28,6 +28,7 @@ from accord import search_attributes as sa
 from accord.client import Accord
 from accord.codec import data_converter
 from accord.config import Settings, test_server_binary
+from accord.storage import Storage, open_storage
 
 DATA = Path(__file__).parent / "data"
 # The test servers' clients use Accord's converter: pydantic, plus the encrypting codec when
@@ -84,6 +85,14 @@ def settings(tmp_path: Path) -> Settings:
         web_base_url="http://accord.test",
         allow_short_durations=True,
     )
+
+
+@pytest.fixture
+async def local_store(settings: Settings) -> AsyncIterator[Storage]:
+    """Accord's own state for the test's settings (SQLite and files in its data folder), as the
+    worker and web app it starts see it."""
+    async with await open_storage(settings) as store:
+        yield store
 
 
 @asynccontextmanager

@@ -17,7 +17,7 @@ from temporalio.api.enums.v1 import EventType
 
 from accord.client import Accord
 from accord.config import Settings
-from accord.mail.ledger import Ledger
+from accord.storage import Storage
 from tests.fake_sendgrid import FakeSendGrid
 from tests.lifecycle import Drive, Step, batch_definitions, decisions_of, normalize, purpose_of, script
 
@@ -50,6 +50,8 @@ def worker_env(settings: Settings, address: str) -> dict[str, str]:
     }
     if settings.sendgrid_api_key:
         env["ACCORD_SENDGRID_API_KEY"] = settings.sendgrid_api_key.get_secret_value()
+    if settings.database_url is not None:  # Accord's state in PostgreSQL, shared with other hosts
+        env["ACCORD_DATABASE_URL"] = settings.database_url.get_secret_value()
     return env
 
 
@@ -145,7 +147,7 @@ async def failed_tasks(accord: Accord, workflow_id: str) -> list[str]:
 @dataclass
 class Comparison:
     twice: list[tuple[str, int]] = field(default_factory=list)  # send keys accepted more than once
-    attempting: list[str] = field(default_factory=list)  # sends whose outcome the ledger never learnt
+    attempting: list[str] = field(default_factory=list)  # sends whose outcome the storage never learnt
     sent: int = 0
     retried: int = 0
     # State queries that failed before one answered (printed by the tests; the workflows' own
@@ -165,13 +167,14 @@ async def state_after_retries(accord: Accord, workflow_id: str, errors: list[str
 
 
 async def compare_runs(accord: Accord, baseline: list[Drive], faulty: list[Drive], sg: FakeSendGrid,
-                       ledgers: list[Ledger], seed: int) -> Comparison:
+                       stores: list[Storage], seed: int) -> Comparison:
     """The faulty run against the clean one, partnership by partnership (same definitions, same order):
     same end state, same decisions, same emails; and each email delivered at most once."""
     report = Comparison()
     accepted = sg.accepted_keys()
-    failed = Counter(e.send_key for ledger in ledgers for e in ledger.all() if e.status == "failed")
-    report.attempting = [e.send_key for ledger in ledgers for e in ledger.all() if e.status == "attempting"]
+    sends = [e for store in stores for e in await store.list_sends()]
+    failed = Counter(e.send_key for e in sends if e.status == "failed")
+    report.attempting = [e.send_key for e in sends if e.status == "attempting"]
     report.twice = sorted((k, n) for k, n in accepted.items() if n > 1)
     report.sent = sum(accepted.values())
 

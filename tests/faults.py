@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,15 @@ from accord.client import Accord
 from accord.config import Settings
 from accord.storage import Storage
 from tests.fake_sendgrid import FakeSendGrid
-from tests.lifecycle import Drive, Step, batch_definitions, decisions_of, normalize, purpose_of, script
+from tests.lifecycle import (
+    Drive,
+    Step,
+    batch_definitions,
+    decisions_of,
+    normalize,
+    purpose_of,
+    script,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 API_KEY = "SG.fault-tests.not-real"
@@ -57,11 +66,14 @@ def worker_env(settings: Settings, address: str) -> dict[str, str]:
 
 class WorkerProcess:
     """``python -m tests.fault_worker`` (or another worker module) in its own process: started,
-    SIGKILLed, started again."""
+    SIGKILLed, started again. ``prefix`` runs it through another command (``ip netns exec NS``:
+    on a host of its own)."""
 
-    def __init__(self, env: dict[str, str], log: Path, module: str = "tests.fault_worker"):
+    def __init__(self, env: dict[str, str], log: Path, module: str = "tests.fault_worker",
+                 prefix: Sequence[str] = ()):
         self.env = env
         self.module = module
+        self.prefix = list(prefix)
         self.log = log
         self.process: subprocess.Popen | None = None
         self.starts = 0
@@ -72,7 +84,7 @@ class WorkerProcess:
         with self.log.open("a") as out:
             out.write(marker)
             out.flush()
-            self.process = subprocess.Popen([sys.executable, "-m", self.module], cwd=ROOT, env=self.env,
+            self.process = subprocess.Popen([*self.prefix, sys.executable, "-m", self.module], cwd=ROOT, env=self.env,
                                             stdout=out, stderr=subprocess.STDOUT)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout

@@ -107,11 +107,12 @@ class Started:
 
 @contextmanager
 def running_postgres(listen: str = "127.0.0.1", *, prefix: Sequence[str] = (), allow: str | None = None,
-                     port: int | None = None) -> Iterator[Started]:
+                     port: int | None = None, superuser: str = "accord") -> Iterator[Started]:
     """A new PostgreSQL server listening on ``listen`` (TCP only), stopped and removed afterwards.
 
     ``prefix`` runs the server through another command (``ip netns exec NS``: on a host of
-    its own); ``allow`` is a further network (CIDR) whose clients may connect with the password.
+    its own); ``allow`` is a further network (CIDR) whose clients may connect with the password;
+    ``superuser`` names the user initdb makes (with a random password).
     Raises RuntimeError with the server's words if it cannot start."""
     binaries = bin_dir()
     if binaries is None or not (binaries / "initdb").exists():
@@ -134,7 +135,7 @@ def running_postgres(listen: str = "127.0.0.1", *, prefix: Sequence[str] = (), a
     try:
         began = time.monotonic()
         initdb = subprocess.run(
-            [str(binaries / "initdb"), "-D", str(data), "-U", "accord", f"--pwfile={home / 'pwfile'}",
+            [str(binaries / "initdb"), "-D", str(data), "-U", superuser, f"--pwfile={home / 'pwfile'}",
              "--auth=scram-sha-256", "-E", "UTF8", "--no-locale", "--no-sync"],
             check=False, capture_output=True, text=True, env=env, cwd=home, **who,
         )
@@ -159,7 +160,7 @@ def running_postgres(listen: str = "127.0.0.1", *, prefix: Sequence[str] = (), a
         started = time.monotonic()
         version = re.search(r"\d+(\.\d+)?", subprocess.run([str(binaries / "postgres"), "--version"],
                                                            check=False, capture_output=True, text=True).stdout)
-        yield Started(PostgresServer(listen, port, "accord", password, version.group(0) if version else "?"),
+        yield Started(PostgresServer(listen, port, superuser, password, version.group(0) if version else "?"),
                       started - began, initialised - began, UNPRIVILEGED if account else "the current user")
     finally:
         if server is not None:

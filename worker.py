@@ -165,14 +165,15 @@ async def run(settings: Settings | None = None, stop: asyncio.Event | None = Non
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # not the main thread
             loop.add_signal_handler(sig, stop.set)
-    runtime, prometheus = telemetry.build_runtime(settings)
-    client = await _connect_when_up(settings, stop, runtime=runtime, interceptors=telemetry.tracing_interceptors(settings))
-    if client is None:
-        return
     # Accord's own state, shared by every worker: a schema behind the code stops the worker
     # here (SchemaNotCurrent is a ConfigError: one line, exit 1), before it takes any task.
     store = SharedStorage(settings)
     if not await _open_when_up(store, settings, stop):
+        return
+    runtime, prometheus = telemetry.build_runtime(settings)
+    client = await _connect_when_up(settings, stop, runtime=runtime, interceptors=telemetry.tracing_interceptors(settings))
+    if client is None:
+        await store.close()
         return
     worker = build_worker(client, settings, store=store)
     try:

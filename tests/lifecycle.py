@@ -321,6 +321,8 @@ async def drive(accord: Accord, wf: str, steps: list[Step], *, poll: float = 0.0
                 until: Stage | Callable[[PartnershipState], bool] | None = GOAL) -> Drive:
     """Take every step as soon as the workflow asks for it; then wait for ``until`` (a stage,
     or a condition on the state; default: the goal, or a final stage; None: return at once).
+    Once the partnership has ended (rejected, failed on a timeout, closed), the steps left are
+    skipped: nothing more will ask for them.
 
     ``inbox``: act only once the email asking for the step has gone out (or was refused and
     ops were told). Without it, steps are taken as soon as the state allows. With it, the
@@ -354,7 +356,8 @@ async def drive(accord: Accord, wf: str, steps: list[Step], *, poll: float = 0.0
             if loop.time() > deadline:
                 raise TimeoutError(f"{wf}: step {step.what!r} not done in {timeout:g} s")
             state = await current()
-            needed = step.needed(state)
+            # Ended (rejected, failed on a timeout, closed): nothing more will be asked.
+            needed = False if state.stage.is_final else step.needed(state)
             if needed is False:
                 break
             if needed is None or (inbox and step.asked and not await inbox.has_asked(wf, step.asked(state))):

@@ -9,6 +9,8 @@ so what is tested is what a running install has on disk.
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,6 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 from accord.cli import app
+from accord.config import Settings
 from accord.storage import SchemaNotCurrent, migrations
 from accord.storage.importer import import_folder
 from accord.storage.postgres import PostgresStorage
@@ -227,3 +230,47 @@ async def test_a_wrong_password_or_url_is_said_before_any_pool_is_made(postgres_
     assert "not-the-password" not in str(refused.value)
     with pytest.raises(StorageMisconfigured, match="not a postgresql:// URL"):
         await PostgresStorage.open("https://db.example/accord")
+
+
+# ---------------------------------------------------------------------- processes refusing to start
+
+
+async def accord_process(*args: str, **env: str) -> tuple[int, str]:
+    """`accord ARGS` in a process of its own (exit code, what it wrote), as an operator runs it."""
+    accord = Path(sys.executable).parent / "accord"
+    process = await asyncio.create_subprocess_exec(
+        str(accord), *args, env={**{k: v for k, v in os.environ.items() if not k.startswith("ACCORD_")}, **env},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    out, _ = await asyncio.wait_for(process.communicate(), 120)
+    return process.returncode, out.decode()
+
+
+async def test_a_worker_and_a_web_app_refuse_a_schema_behind_their_code_in_one_line(postgres_db, tmp_path):
+    """Started against a database `accord setup` has not prepared: one clear line, exit 1,
+    before serving or taking any task, without waiting for Temporal (not running here), and
+    never a traceback."""
+    env = {"ACCORD_DATABASE_URL": postgres_db, "ACCORD_SIGNING_KEYS": "k" * 43, "ACCORD_DATA_DIR": str(tmp_path),
+           "ACCORD_TEMPORAL_ADDRESS": "127.0.0.1:1", "ACCORD_WEB_PORT": "0"}
+    for command in ("worker", "web"):
+        code, said = await accord_process(command, **env)
+        lines = [line for line in said.splitlines() if line.startswith("error:")]
+        assert code == 1, (command, said[-2000:])
+        assert len(lines) == 1 and "has no Accord schema" in lines[0] and "run `accord setup`" in lines[0], said
+        assert "Traceback" not in said and postgres_db.split("@")[0].split(":")[-1] not in said  # no password
+
+
+async def test_with_a_database_the_signing_keys_come_from_configuration_only(postgres_db, tmp_path):
+    """An organisation's processes share their keys from configuration: none is generated in a
+    host's data folder (where the other hosts could not read it), and without one nothing starts."""
+    await migrations.apply(postgres_db)
+    for command in ("worker", "web"):
+        code, said = await accord_process(command, ACCORD_DATABASE_URL=postgres_db, ACCORD_DATA_DIR=str(tmp_path),
+                                          ACCORD_TEMPORAL_ADDRESS="127.0.0.1:1")
+        assert code == 1 and "error: no signing key: set ACCORD_SIGNING_KEYS" in said, (command, said[-2000:])
+        assert "Traceback" not in said
+    assert not (tmp_path / "signing.key").exists()
+    # The embedded default keeps its generated key file.
+    from accord import signing_keys
+
+    embedded = Settings(data_dir=tmp_path, temporal_address="127.0.0.1:7233")
+    assert signing_keys.check_for_start(embedded) == [(tmp_path / "signing.key").read_text()]

@@ -38,6 +38,7 @@ from accord.mail.render import render
 from accord.models import Attachment, EmailDelay, EmailReceipt, EmailRequest
 from accord.ops import metrics
 from accord.storage import SendInProgress, Storage, holder_of, lease_of, send_once
+from accord.storage.interface import checked_key
 
 # The workflows' signal (PartnershipWorkflow.email_delayed, EscalationWorkflow.email_delayed).
 DELAYED_SIGNAL = "email_delayed"
@@ -71,6 +72,11 @@ class EmailActivities:
     @activity.defn(name="send_email")
     async def send_email(self, request: EmailRequest) -> EmailReceipt:
         info = activity.info()
+        try:
+            checked_key("send key", request.send_key)
+        except ValueError as exc:
+            # A key the storage cannot keep cannot be sent once: failed for good, never retried forever.
+            return self._refused(request, f"email {request.send_key[:120]}… cannot be sent once: {exc}")
 
         async def deliver() -> str:
             # Only the claim's winner gets here: it alerts if the email is long overdue, then
@@ -103,9 +109,14 @@ class EmailActivities:
                 activity.logger.info("email %s was accepted by an interrupted attempt as %s", key, outcome.message_id)
             return EmailReceipt(send_key=key, status="already_sent", message_id=outcome.message_id)
         if outcome.status == "failed":
-            metrics.email_failed(request.template, "permanent")
-            activity.logger.warning("email %s permanently refused: %s", key, outcome.error)
+            return self._refused(request, outcome.error or "refused")
+        # already_failed: an earlier attempt was refused for good (and counted then).
         return EmailReceipt(send_key=key, status="failed", error=outcome.error)
+
+    def _refused(self, request: EmailRequest, error: str) -> EmailReceipt:
+        metrics.email_failed(request.template, "permanent")
+        activity.logger.warning("email %s permanently refused: %s", request.send_key, error)
+        return EmailReceipt(send_key=request.send_key, status="failed", error=error)
 
     def _message(self, request: EmailRequest) -> Message:
         """The email as it goes out, with its action link minted now (never in history).

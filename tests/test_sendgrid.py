@@ -232,6 +232,15 @@ async def test_unreachable_host_is_retried(settings, local_store):
     assert raised.value.type == UNAVAILABLE and "unreachable" in str(raised.value)
 
 
+async def test_a_send_key_too_long_to_keep_fails_for_good_and_sends_nothing(sg, settings, local_store):
+    """Ids at their bounds, nested purposes: a key the storage cannot keep cannot be sent once.
+    The receipt says so (the workflow reports the person unreachable); no endless retries."""
+    req = request(send_key="partnership-x/" + "k" * 600 + "/bea")
+    receipt = await send(activities(settings, mailer_for(sg), local_store), req)
+    assert receipt.status == "failed" and "cannot be sent once" in receipt.error
+    assert sg.requests == [] and await local_store.list_sends() == []
+
+
 # ---------------------------------------------------------------------- exactly once (both backends)
 
 

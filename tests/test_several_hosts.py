@@ -28,12 +28,14 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 from pydantic import SecretStr
+from temporalio.client import Client
 
 from accord import search_attributes as sa
 from accord.client import Accord, connect
@@ -56,7 +58,8 @@ HOSTS = ["temporal", "postgres", "worker-a", "worker-b", "web-a", "web-b"]
 WORKERS, WEBS = ("worker-a", "worker-b"), ("web-a", "web-b")
 PARTNERSHIPS = 6  # tests/data/mou.yaml: go/no-go by alice, then the MOU signed by alice, amir and bea
 DECISIONS = {"go-no-go": ["alice"], "mou": ["alice", "amir", "bea"]}
-KILL_AT = (2, 7, 12, 17)  # the n-th email SendGrid accepts: its sender is killed before hearing back
+KILL_AT = (2, 7, 12, 17)
+IP_CLAUSE = "Each party keeps its own IP."  # in tests/data/mou.yaml, so in every MOU version  # the n-th email SendGrid accepts: its sender is killed before hearing back
 # Links are built from one base URL (the load balancer's); the driver picks the instance.
 BASE_URL = "http://accord.test"
 _LINK = re.compile(r"https?://[^\s\"'<>]+(/a/[A-Za-z0-9_.\-]+)")
@@ -144,7 +147,13 @@ class Person:
 
     async def approve(self, path: str) -> str:
         """Approve what the link asks; the answer's gist ("recorded", or why it was not needed)."""
-        page = await self.opens.get(path)
+        for _ in range(10):
+            page = await self.opens.get(path)
+            # 503 "Accord is not answering": the workflow's worker was just killed; the page
+            # says to try again, and the person does.
+            if page.status_code != 503:
+                break
+            await asyncio.sleep(1)
         assert page.status_code == 200, (path, page.status_code, page.text[:1000])
         form = {"csrf": csrf_value(page.text), "decision": DecisionKind.approve.value, "comment": ""}
         document = re.search(r'name="document_hash" value="([0-9a-f]{64})"', page.text)
@@ -160,113 +169,106 @@ class Person:
                 return "already"  # an earlier post went through after all
             # 503 "No answer yet": the workflow's worker was killed; the page says to try again.
             assert answer.status_code == 503, (path, answer.status_code, answer.text[:1000])
+            await asyncio.sleep(1)
         raise AssertionError(f"{path}: no answer after ten tries")
+
+
+@dataclass
+class Deployment:
+    net: hosts.Network
+    sg: FakeSendGrid
+    shared: Settings  # the configuration every host shares
+    client: Client
+    workers: dict[str, WorkerProcess]
+    api_keys: dict[str, str]  # each worker's SendGrid key: SendGrid can say which host sent what
+    webs: dict[str, httpx.AsyncClient]
+    started: float  # seconds it took to bring it all up
+
+
+@asynccontextmanager
+async def deployed(tmp_path: Path) -> AsyncIterator[Deployment]:
+    """Every host up: PostgreSQL, Temporal, `accord setup` (from the operator's machine, the
+    test's), two workers and two web instances, each with its own empty data folder."""
+    began = time.monotonic()
+    with hosts.network(HOSTS) as net, FakeSendGrid(host=net.gateway) as sg, \
+            running_postgres(net["postgres"].address, prefix=net["postgres"].prefix, allow=net.subnet) as pg:
+        temporal_port, web_port = _free_port(), _free_port()
+        # The dev server's own services call each other on 127.0.0.1: it must listen there too.
+        # On a namespace of its own that is its own loopback ("0.0.0.0": its interfaces only);
+        # without namespaces it is the machine's, and its host is 127.0.0.1.
+        temporal_ip, temporal_host = ("0.0.0.0", net["temporal"].address) if net.namespaces \
+            else ("127.0.0.1", "127.0.0.1")
+        shared = Settings(temporal_address=f"{temporal_host}:{temporal_port}", task_queue="accord-hosts",
+                          web_base_url=BASE_URL, database_url=SecretStr(pg.server.create_database()),
+                          signing_keys=SecretStr(secrets.token_urlsafe(32)), allow_short_durations=True,
+                          data_dir=tmp_path / "operator", codec_keys=None)
+        async with AsyncExitStack() as stack:
+            log = tmp_path / "temporal.log"
+            temporal = await stack.enter_async_context(_process(net["temporal"].command([
+                shared.temporal_cli(), "server", "start-dev", "--ip", temporal_ip, "--port", str(temporal_port),
+                "--headless", "--namespace", "default", "--log-level", "error", *sa.dev_server_flags()]),
+                dict(os.environ), log))
+            client = await _until_up("the Temporal dev server", temporal, log, lambda: connect(shared))
+
+            setup = await asyncio.to_thread(subprocess.run, [_accord(), "setup", "--wait", "30"], cwd=ROOT,
+                                            env=_env(shared), capture_output=True, text=True, timeout=120)
+            assert setup.returncode == 0 and "schema migrated" in setup.stdout, setup.stdout + setup.stderr
+
+            api_keys = {name: f"SG.{name}.{secrets.token_hex(4)}" for name in WORKERS}
+            workers = {}
+            for name in WORKERS:
+                (tmp_path / name).mkdir()
+                mine = sendgrid_settings(shared, sg, data_dir=tmp_path / name,
+                                         sendgrid_api_key=SecretStr(api_keys[name]), sendgrid_timeout=5)
+                env = {**worker_env(mine, shared.temporal_address), "ACCORD_WORKER_IDENTITY": name,
+                       "ACCORD_TEST_UNKNOWN_OUTCOME_DELAY": "0.3"}
+                workers[name] = WorkerProcess(env, tmp_path / f"{name}.log", prefix=net[name].prefix)
+                stack.callback(workers[name].stop)
+            await asyncio.gather(*(w.start(timeout=STARTUP) for w in workers.values()))
+
+            webs = {}
+            for name in WEBS:
+                (tmp_path / name).mkdir()
+                env = _env(shared.model_copy(update={"data_dir": tmp_path / name}),
+                           ACCORD_WEB_HOST=net[name].address, ACCORD_WEB_PORT=str(web_port))
+                log = tmp_path / f"{name}.log"
+                process = await stack.enter_async_context(_process(net[name].command([_accord(), "web"]), env, log))
+                webs[name] = await stack.enter_async_context(httpx.AsyncClient(
+                    base_url=f"http://{net[name].address}:{web_port}", timeout=60))
+                await _until_up(f"web instance {name}", process, log, _ready(webs[name]))
+            yield Deployment(net, sg, shared, client, workers, api_keys, webs, time.monotonic() - began)
 
 
 @pytest.mark.timeout(300)
 async def test_two_workers_and_two_web_instances_on_their_own_hosts_share_only_postgresql(tmp_path):
-    loop = asyncio.get_running_loop()
-    began = time.monotonic()
-    with hosts.network(HOSTS) as net, FakeSendGrid(host=net.gateway) as sg:
-        sg.latency = 0.3  # SendGrid takes a moment to answer: the window a worker is killed in
-        with running_postgres(net["postgres"].address, prefix=net["postgres"].prefix, allow=net.subnet) as pg:
-            database_url = pg.server.create_database()
-            temporal_port, web_port = _free_port(), _free_port()
-            # The dev server's own services call each other on 127.0.0.1: it must listen there too.
-            # On a namespace of its own that is its own loopback ("0.0.0.0": its interfaces only);
-            # without namespaces it is the machine's, and its host is 127.0.0.1.
-            temporal_ip, temporal_host = ("0.0.0.0", net["temporal"].address) if net.namespaces \
-                else ("127.0.0.1", "127.0.0.1")
-            temporal_address = f"{temporal_host}:{temporal_port}"
-            keys = SecretStr(secrets.token_urlsafe(32))
-            # The configuration every host shares (an env file, a secrets store): nothing else.
-            shared = Settings(temporal_address=temporal_address, task_queue="accord-hosts", web_base_url=BASE_URL,
-                              database_url=SecretStr(database_url), signing_keys=keys, allow_short_durations=True,
-                              data_dir=tmp_path / "operator", codec_keys=None)
-            async with AsyncExitStack() as stack:
-                temporal_log = tmp_path / "temporal.log"
-                temporal = await stack.enter_async_context(_process(net["temporal"].command([
-                    shared.temporal_cli(), "server", "start-dev", "--ip", temporal_ip,
-                    "--port", str(temporal_port), "--headless", "--namespace", "default", "--log-level", "error",
-                    *sa.dev_server_flags()]), dict(os.environ), temporal_log))
-                client = await _until_up("the Temporal dev server", temporal, temporal_log, lambda: connect(shared))
-
-                setup = await asyncio.to_thread(subprocess.run, [_accord(), "setup", "--wait", "30"], cwd=ROOT,
-                                                env=_env(shared), capture_output=True, text=True, timeout=120)
-                assert setup.returncode == 0, setup.stdout + setup.stderr
-                assert "schema migrated" in setup.stdout
-
-                # Two workers, each on its own host with its own empty data folder and its own
-                # SendGrid API key (so SendGrid can say which host sent what).
-                api_keys = {name: f"SG.{name}.{secrets.token_hex(4)}" for name in WORKERS}
-                workers = {}
-                for name in WORKERS:
-                    mine = sendgrid_settings(shared, sg, data_dir=tmp_path / name, worker_identity=name,
-                                             sendgrid_api_key=SecretStr(api_keys[name]), sendgrid_timeout=5)
-                    (tmp_path / name).mkdir()
-                    env = {**worker_env(mine, temporal_address), "ACCORD_WORKER_IDENTITY": name,
-                           "ACCORD_TEST_UNKNOWN_OUTCOME_DELAY": "0.3"}
-                    workers[name] = WorkerProcess(env, tmp_path / f"{name}.log", prefix=net[name].prefix)
-                    stack.callback(workers[name].stop)
-                await asyncio.gather(*(w.start(timeout=STARTUP) for w in workers.values()))
-
-                webs = {}
-                for name in WEBS:
-                    (tmp_path / name).mkdir()
-                    env = _env(shared.model_copy(update={"data_dir": tmp_path / name}),
-                               ACCORD_WEB_HOST=net[name].address, ACCORD_WEB_PORT=str(web_port))
-                    log = tmp_path / f"{name}.log"
-                    process = await stack.enter_async_context(_process(net[name].command([_accord(), "web"]), env, log))
-                    http = await stack.enter_async_context(httpx.AsyncClient(
-                        base_url=f"http://{net[name].address}:{web_port}", timeout=60))
-                    await _until_up(f"web instance {name}", process, log, _healthy(http))
-                    webs[name] = http
-                started = time.monotonic() - began
-
-                mailroom = Mailroom(workers, api_keys, loop)
-                sg.on_accept = mailroom.on_accept
-                restarts = asyncio.create_task(mailroom.restart())
-                try:
-                    accord = Accord(client, shared)
-                    ids = [await accord.start(unique(DATA / "mou.yaml")) for _ in range(PARTNERSHIPS)]
-                    outcomes = await _decide_through_the_links(mailroom, webs,
-                                                               len(ids) * sum(map(len, DECISIONS.values())))
-                    finals = await asyncio.gather(*(_reached_launch(accord, wf) for wf in ids))
-                finally:
-                    restarts.cancel()
-                    sg.on_accept = None
-                driven = time.monotonic() - began - started
-
-                # Every MOU version, read from both web instances by one ops session (in PostgreSQL).
-                async with await open_storage(shared) as store:
-                    session = secrets.token_urlsafe(32)
-                    await store.create_session(sessions.digest(session), "hosts-test", "ops", "oidc",
-                                               lifetime=timedelta(minutes=10))
-                    read = 0
-                    for wf, state in zip(ids, finals, strict=True):
-                        for version in state.mou.versions:
-                            text = await store.get_document(version.hash)
-                            for http in webs.values():
-                                page = await http.get(f"/p/{wf}/mou/{version.version}",
-                                                      headers={"Cookie": f"{sessions.PLAIN_COOKIE}={session}"})
-                                assert page.status_code == 200, (wf, page.status_code, page.text[:500])
-                                assert version.hash in page.text and "Each party keeps its own IP." in text
-                                assert "Each party keeps its own IP." in page.text
-                                read += 1
-                    sends = await store.list_sends()
+    async with deployed(tmp_path) as d:
+        began = time.monotonic()
+        mailroom = Mailroom(d.workers, d.api_keys, asyncio.get_running_loop())
+        d.sg.on_accept = mailroom.on_accept
+        d.sg.latency = 0.3  # SendGrid takes a moment to answer: the window a worker is killed in
+        restarts = asyncio.create_task(mailroom.restart())
+        try:
+            accord = Accord(d.client, d.shared)
+            ids = [await accord.start(unique(DATA / "mou.yaml")) for _ in range(PARTNERSHIPS)]
+            outcomes = await _decide_through_the_links(mailroom, d.webs, len(ids) * sum(map(len, DECISIONS.values())))
+            finals = await asyncio.gather(*(_reached_launch(accord, wf) for wf in ids))
+        finally:
+            restarts.cancel()
+            d.sg.on_accept = None
+        driven = time.monotonic() - began
+        read, sends = await _every_mou_version_from_every_instance(d, ids, finals)
 
     # Every email exactly once: SendGrid took each send key once, and the shared ledger agrees.
-    accepted = sg.accepted_keys()
+    accepted = d.sg.accepted_keys()
     duplicates = {key: n for key, n in accepted.items() if n > 1}
-    checked = sum(1 for r in sg.requests if r.path == "/v3/messages")
-    by_host = Counter(next(n for n, k in api_keys.items() if r.headers.get("Authorization") == f"Bearer {k}")
-                      for r in sg.sends())
-    figures = (f"several hosts ({net.isolation}): {PARTNERSHIPS} partnerships, {sum(accepted.values())} emails "
+    checked = sum(1 for r in d.sg.requests if r.path == "/v3/messages")
+    by_host = Counter(mailroom.sender(r) for r in d.sg.sends())
+    figures = (f"several hosts ({d.net.isolation}): {PARTNERSHIPS} partnerships, {sum(accepted.values())} emails "
                f"({', '.join(f'{n} sent by {h}' for h, n in sorted(by_host.items()))}), {len(mailroom.kills)} kills, "
                f"duplicates = {len(duplicates)}; {len(mailroom.interrupted)} sends interrupted by a kill, taken over "
                f"by the next attempt, which asked SendGrid first ({checked} checks); "
                f"{sum(o == 'recorded' for o in outcomes)} decisions through the links, "
-               f"{read} MOU pages read ({len(webs)} web instances); up in {started:.0f} s, driven in {driven:.0f} s")
+               f"{read} MOU pages read ({len(d.webs)} web instances); up in {d.started:.0f} s, driven in {driven:.0f} s")
     print("\n".join([*mailroom.kills, figures]))
     SUMMARY.append(figures)
     assert duplicates == {}
@@ -285,6 +287,27 @@ async def test_two_workers_and_two_web_instances_on_their_own_hosts_share_only_p
     # No host kept state of its own: workers and web instances left their data folders empty.
     for name in (*WORKERS, *WEBS):
         assert list((tmp_path / name).iterdir()) == [], name
+
+
+async def _every_mou_version_from_every_instance(d: Deployment, ids: list[str],
+                                                 finals: list[PartnershipState]) -> tuple[int, list]:
+    """Each MOU version's page, on each web instance, as an ops person signed in once (the
+    session is in PostgreSQL); then the shared send ledger, for the checks."""
+    read = 0
+    async with await open_storage(d.shared) as store:
+        session = secrets.token_urlsafe(32)
+        await store.create_session(sessions.digest(session), "hosts-test", "ops", "oidc", lifetime=timedelta(minutes=10))
+        for wf, state in zip(ids, finals, strict=True):
+            for version in state.mou.versions:
+                text = await store.get_document(version.hash)
+                assert IP_CLAUSE in text
+                for http in d.webs.values():
+                    page = await http.get(f"/p/{wf}/mou/{version.version}",
+                                          headers={"Cookie": f"{sessions.PLAIN_COOKIE}={session}"})
+                    assert page.status_code == 200, (wf, page.status_code, page.text[:500])
+                    assert version.hash in page.text and IP_CLAUSE in page.text
+                    read += 1
+        return read, await store.list_sends()
 
 
 async def _decide_through_the_links(mailroom: Mailroom, webs: dict[str, httpx.AsyncClient], expected: int) -> list[str]:
@@ -320,7 +343,7 @@ async def _reached_launch(accord: Accord, workflow_id: str) -> PartnershipState:
         await asyncio.sleep(0.2)
 
 
-def _healthy(http: httpx.AsyncClient):
+def _ready(http: httpx.AsyncClient):
     async def probe() -> None:
         response = await http.get("/readyz")  # serving, and connected to Temporal
         response.raise_for_status()

@@ -62,8 +62,12 @@ _NEVER = datetime.max.replace(tzinfo=UTC)
 PAGE = {"methods": ["GET", "HEAD"], "response_class": HTMLResponse}
 
 
-def create_app(settings: Settings, accord: Accord | None = None, storage: SharedStorage | None = None) -> FastAPI:
-    """``storage``: the store to use (``serve`` opens it first); by default the configured one."""
+def create_app(settings: Settings, accord: Accord | None = None, shared: SharedStorage | None = None) -> FastAPI:
+    """``shared``: the store to use (``serve`` opens it first); by default the configured one."""
+    # Documents, provider events, sessions and sign-in tickets: opened at startup (or on first
+    # use); SQLite and files in data_dir, or PostgreSQL when database_url is set.
+    storage = shared or SharedStorage(settings)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await open_storage_at_start(storage, settings)
@@ -75,9 +79,6 @@ def create_app(settings: Settings, accord: Accord | None = None, storage: Shared
 
     app = FastAPI(title="Accord", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.accord = accord
-    # Documents, provider events, sessions and sign-in tickets: opened at startup (or on first
-    # use); SQLite and files in data_dir, or PostgreSQL when database_url is set.
-    storage = storage or SharedStorage(settings)
     # Sign-in required everywhere but the public routes (accord/web/auth/policy.py), API included;
     # inside SecurityHeaders (added last, so outermost), which then covers its answers too.
     app.add_middleware(auth.SignInRequired, settings=settings, store=storage,

@@ -1,4 +1,4 @@
-"""Accord's own state: the send ledger, provider events, documents and web sign-ins, behind one async interface.
+"""Accord's own state: the send ledger and its alerts, provider events, documents and web sign-ins, behind one async interface.
 
     async with await open_storage(settings) as store:
         claim = await store.claim_send(key, "bea", holder=..., lease=timedelta(minutes=2))

@@ -11,6 +11,8 @@ RUN pip install --no-cache-dir ".[tracing]" \
     && useradd --system --uid 10001 accord && mkdir /data && chown accord /data
 USER accord
 ENV ACCORD_DATA_DIR=/data PYTHONUNBUFFERED=1
+# Accord's state when ACCORD_DATABASE_URL is unset (SQLite and files, one host); with it set
+# (docker-compose.yml) the state is in PostgreSQL and nothing is kept here.
 VOLUME /data
 # The worker: 9464 serves /metrics, /healthz and /readyz when ACCORD_METRICS_PORT is set.
 EXPOSE 8000 9464

@@ -29,9 +29,8 @@ from accord import signing_keys
 from accord.client import connect
 from accord.codec import codec_for
 from accord.config import ConfigError, Settings
-from accord.documents.store import DocumentStore
-from accord.mail.ledger import Ledger
 from accord.mail.outbox import Outbox
+from accord.storage import SharedStorage, Storage, StorageUnavailable, describe_storage
 from activities.documents import DocumentActivities
 from activities.email import EmailActivities, Mailer
 from activities.watchdog import find_stuck_partnerships
@@ -66,16 +65,18 @@ def mailer_for(settings: Settings) -> Mailer:
     raise ValueError(f"unknown mail backend {settings.mail_backend!r}")
 
 
-def activities_for(settings: Settings, mailer: Mailer | None = None) -> list:
+def activities_for(settings: Settings, mailer: Mailer | None = None, store: Storage | None = None) -> list:
+    """The activities, sharing one store (the configured one, opened on first use, if none is given)."""
+    store = store or SharedStorage(settings)
     email = EmailActivities(
         mailer or mailer_for(settings),
-        Ledger(settings.ledger_path),
+        store,
         sender=settings.mail_from,
         base_url=settings.web_base_url,
         keys=settings.keys,
         alert_after=timedelta(seconds=settings.mail_alert_after),
     )
-    documents = DocumentActivities(DocumentStore(settings.documents_dir), settings.template_dirs)
+    documents = DocumentActivities(store, settings.template_dirs)
     return [email.send_email, documents.render_mou, documents.store_document, documents.archive_partnership,
             find_stuck_partnerships]
 
@@ -108,18 +109,38 @@ async def ensure_watchdog(client: Client, settings: Settings, task_queue: str | 
 WORKFLOW_RUNNER = SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows"))
 
 
-def build_worker(client: Client, settings: Settings, *, mailer: Mailer | None = None, task_queue: str | None = None) -> Worker:
+class _Worker(Worker):
+    """A worker that closes the store it made for itself (if it made one) once it has stopped."""
+
+    def __init__(self, *args, own_store: SharedStorage | None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._own_store = own_store
+
+    async def run(self) -> None:
+        try:
+            await super().run()
+        finally:
+            if self._own_store is not None:
+                await self._own_store.close()
+
+
+def build_worker(client: Client, settings: Settings, *, mailer: Mailer | None = None, task_queue: str | None = None,
+                 store: Storage | None = None) -> Worker:
+    """The worker, with ``store`` for Accord's state (the caller's to close); without one, the
+    configured storage, opened on first use and closed when the worker stops."""
     # The worker writes with its client's data converter: with codec_keys set, a client made
     # without the codec would put personal data into histories in clear. Refuse it.
     if codec_for(settings) is not None and client.data_converter.payload_codec is None:
         raise ConfigError("codec_keys are set but this worker's Temporal client does not encrypt: "
                           "connect with accord.client.connect(settings)")
-    return Worker(
+    own_store = SharedStorage(settings) if store is None else None
+    return _Worker(
         client,
+        own_store=own_store,
         task_queue=task_queue or settings.task_queue,
         workflows=WORKFLOWS,
         workflow_runner=WORKFLOW_RUNNER,
-        activities=activities_for(settings, mailer),
+        activities=activities_for(settings, mailer, store or own_store),
         # On shutdown, running activities get this long to finish before they are cancelled.
         graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_grace),
         identity=settings.worker_identity,  # None: the client's (pid@host)
@@ -144,16 +165,23 @@ async def run(settings: Settings | None = None, stop: asyncio.Event | None = Non
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # not the main thread
             loop.add_signal_handler(sig, stop.set)
+    # Accord's own state, shared by every worker: a schema behind the code stops the worker
+    # here (SchemaNotCurrent is a ConfigError: one line, exit 1), before it takes any task.
+    store = SharedStorage(settings)
+    if not await _open_when_up(store, settings, stop):
+        return
     runtime, prometheus = telemetry.build_runtime(settings)
     client = await _connect_when_up(settings, stop, runtime=runtime, interceptors=telemetry.tracing_interceptors(settings))
     if client is None:
+        await store.close()
         return
-    worker = build_worker(client, settings)
+    worker = build_worker(client, settings, store=store)
     try:
         await ensure_watchdog(client, settings)
     except Exception as exc:  # noqa: BLE001 - never keep a worker from starting; `accord setup` starts it too
         log.warning("the watchdog could not be started: %s", exc)
     async with contextlib.AsyncExitStack() as stack:
+        stack.push_async_callback(store.close)  # last: after the worker's activities have finished
         server = None
         if settings.metrics_port is not None:
             server = await stack.enter_async_context(MetricsServer(
@@ -183,6 +211,24 @@ async def run(settings: Settings | None = None, stop: asyncio.Event | None = Non
             await worker.shutdown()
         await running  # raises if the worker failed: the process exits non-zero
         log.info("worker stopped")
+
+
+async def _open_when_up(store: SharedStorage, settings: Settings, stop: asyncio.Event) -> bool:
+    """Open the storage, retrying while the database is not up yet (as ``_connect_when_up``
+    does for Temporal). A schema behind the code is raised at once; False when stopped."""
+    delay = 1.0
+    while True:
+        try:
+            await store.open()
+            return True
+        except StorageUnavailable as exc:
+            logging.getLogger("accord.worker").warning(
+                "Accord's storage (%s) is not reachable yet (%s); retrying in %.0f s", describe_storage(settings), exc,
+                delay)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), delay)
+            return False
+        delay = min(delay * 2, 15)
 
 
 async def _connect_when_up(settings: Settings, stop: asyncio.Event, **options) -> Client | None:

@@ -458,25 +458,32 @@ app.add_typer(mou_app, name="mou")
 
 
 def _mou_text(settings: Settings, workflow_id: str, version: int) -> tuple[str, str]:
-    """(hash, text) of one MOU version, read from the document store and checked against its hash."""
-    from accord.documents.store import DocumentStore
+    """(hash, text) of one MOU version, read from Accord's storage and checked against its hash."""
+    from accord.storage import DocumentMissing, describe_storage, open_storage
 
-    async def go():
+    async def go() -> tuple[str, str] | str:
         from accord.client import Accord
 
-        return await (await Accord.connect(settings)).state(workflow_id)
+        state = await (await Accord.connect(settings)).state(workflow_id)
+        found = next((v for v in state.mou.versions if v.version == version), None)
+        if found is None:
+            known = ", ".join(str(v.version) for v in state.mou.versions) or "none yet"
+            return f"error: no MOU version {version} (versions: {known})"
+        try:
+            async with await open_storage(settings) as store:
+                return found.hash, await store.get_document(found.hash)
+        except DocumentMissing:
+            problem = f"no document is stored under its hash {found.hash}"
+        except ValueError as exc:  # DocumentCorrupted
+            problem = str(exc)
+        return f"error: MOU version {version} cannot be read from {describe_storage(settings)}: {problem}"
 
-    state = _run(go)
-    found = next((v for v in state.mou.versions if v.version == version), None)
-    if found is None:
-        known = ", ".join(str(v.version) for v in state.mou.versions) or "none yet"
-        err.print(f"error: no MOU version {version} (versions: {known})", markup=False)
+    # StorageUnavailable and SchemaNotCurrent are RuntimeErrors: _run says them in one line.
+    found = _run(go)
+    if isinstance(found, str):
+        err.print(found, markup=False, highlight=False)
         raise typer.Exit(1)
-    try:
-        return found.hash, DocumentStore(settings.documents_dir).get(found.hash)
-    except (KeyError, ValueError) as exc:
-        err.print(f"error: MOU version {version} cannot be read from {settings.documents_dir}: {exc}", markup=False)
-        raise typer.Exit(1) from None
+    return found
 
 
 @mou_app.command("show")

@@ -53,8 +53,9 @@ class ApiKey(BaseModel):
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ACCORD_", extra="ignore")
 
-    data_dir: Path = Field(Path(".accord"), description="Where the embedded server, outbox and ledger keep files.")
-    # Accord's own state (send ledger, provider events, documents): accord/storage/.
+    data_dir: Path = Field(Path(".accord"), description="Where the embedded server and the outbox keep files, and "
+                           "Accord's own state when database_url is unset.")
+    # Accord's own state (send ledger, alerts, provider events, documents, sign-ins): accord/storage/.
     database_url: SecretStr | None = Field(
         None, description="PostgreSQL shared by every worker and web instance, e.g. postgresql://accord:PASSWORD@db:5432/accord; "
         "`accord setup` applies its schema. Unset: SQLite and files in data_dir (one host).",
@@ -218,11 +219,6 @@ class Settings(BaseSettings):
         )
 
     @property
-    def ledger_path(self) -> Path:
-        """The send ledger, shared by the workers (sending) and the web app (provider events)."""
-        return self.data_dir / "ledger.sqlite"
-
-    @property
     def namespace_ui_url(self) -> str:
         return f"{self.temporal_ui_url.rstrip('/')}/namespaces/{self.temporal_namespace}"
 
@@ -245,10 +241,6 @@ class Settings(BaseSettings):
         from accord.documents.mou import template_folders
 
         return {"allow_short": self.allow_short_durations, "templates": template_folders(self.template_dirs)}
-
-    @property
-    def documents_dir(self) -> Path:
-        return self.data_dir / "documents"
 
     @property
     def outbox_dir(self) -> Path:

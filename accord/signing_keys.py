@@ -13,7 +13,10 @@ Every configured key counts, not only the newest: each one verifies links, so ea
 
 Where the keys come from, in order:
 
-1. ``ACCORD_SIGNING_KEYS`` (or ``signing_keys`` in the config file): oldest first, the last signs;
+1. ``ACCORD_SIGNING_KEYS`` (or ``signing_keys`` in the config file): oldest first, the last signs.
+   With ``ACCORD_DATABASE_URL`` set (an organisation's deployment, state shared by several
+   hosts) this is the only source: without it the processes refuse to start, since keys come
+   from configuration, never from a file each host writes;
 2. the data folder's ``signing.key``, if it exists (made by an earlier `accord up`, or a
    shared volume);
 3. a new ``signing.key``, generated there, only when Temporal is on this machine (``accord
@@ -84,6 +87,11 @@ def keys_for(settings: Settings, *, create: bool = True) -> list[str]:
         if not keys:
             raise ConfigError("signing_keys is set but holds no key")
         return keys
+    if settings.database_url is not None and settings.database_url.get_secret_value().strip():
+        raise ConfigError(
+            f"no signing key: set ACCORD_SIGNING_KEYS (make one with {HOW_TO_MAKE_ONE}); with ACCORD_DATABASE_URL "
+            "set, every worker and web instance shares it from configuration, never from a key file in the data folder"
+        )
     path = key_file(settings)
     stored = _read(path)
     if stored is not None:

@@ -1,4 +1,7 @@
-"""Document activities: render the MOU from its template, store uploaded revisions, archive a closed partnership."""
+"""Document activities: render the MOU from its template, store uploaded revisions, archive a closed partnership.
+
+Documents go to Accord's storage (accord/storage/), content-addressed: every web instance
+on every host reads the version a worker stored, and the workflow keeps only the hash."""
 
 from __future__ import annotations
 
@@ -8,13 +11,18 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from accord.documents.mou import TemplateMissing, render_markdown
-from accord.documents.store import DocumentStore
-from accord.models import ArchiveRequest, RenderMouRequest, StoreDocumentRequest, StoredDocument
+from accord.models import (
+    ArchiveRequest,
+    RenderMouRequest,
+    StoredDocument,
+    StoreDocumentRequest,
+)
 from accord.reports.audit import audit_export, to_json
+from accord.storage import Storage
 
 
 class DocumentActivities:
-    def __init__(self, store: DocumentStore, template_dirs: list[Path] | None = None):
+    def __init__(self, store: Storage, template_dirs: list[Path] | None = None):
         self.store = store
         self.template_dirs = template_dirs or []
 
@@ -31,13 +39,14 @@ class DocumentActivities:
         except TemplateMissing as exc:
             # Retrying will not make a missing template appear: tell the workflow at once.
             raise ApplicationError(str(exc), type="TemplateMissing", non_retryable=True) from None
-        return StoredDocument(hash=self.store.put(text))
+        return StoredDocument(hash=await self.store.put_document(text))
 
     @activity.defn(name="store_document")
     async def store_document(self, request: StoreDocumentRequest) -> StoredDocument:
-        return StoredDocument(hash=self.store.put(request.markdown))
+        return StoredDocument(hash=await self.store.put_document(request.markdown))
 
     @activity.defn(name="archive_partnership")
     async def archive_partnership(self, request: ArchiveRequest) -> StoredDocument:
         """The audit export at closure, stored content-addressed (storing it twice is harmless)."""
-        return StoredDocument(hash=self.store.put(to_json(audit_export(request.definition, request.state, request.workflow_id))))
+        export = to_json(audit_export(request.definition, request.state, request.workflow_id))
+        return StoredDocument(hash=await self.store.put_document(export))

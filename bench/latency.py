@@ -27,8 +27,8 @@ import httpx
 import definitions
 from accord import tokens
 from accord.client import Accord
-from accord.mail.ledger import Ledger
 from accord.models import ActionLink, Channel, DecisionInput, DecisionKind, UpdateResult
+from accord.storage import open_storage
 from accord.web.server import build_server
 from bench.common import bench_settings, gather_limited, summary_ms, worker_process
 from bench.yardstick import Parked, Yardstick
@@ -60,12 +60,12 @@ async def run(env, root: Path, decisions: int = 1000, log=print) -> dict:
 
         web_wfs = await gather_limited((start("web", i) for i in range(count)), 20)
         raw_wfs = await gather_limited((start("raw", i) for i in range(count)), 20)
-        ledger = Ledger(settings.ledger_path)
         deadline = time.monotonic() + 600
-        while sum(1 for e in ledger.all() if e.status == "sent") < 2 * count * per:  # every request email out
-            if time.monotonic() > deadline:
-                raise TimeoutError("the approval requests did not all go out")
-            await asyncio.sleep(1)
+        async with await open_storage(settings) as store:
+            while sum(1 for e in await store.list_sends() if e.status == "sent") < 2 * count * per:  # every request out
+                if time.monotonic() > deadline:
+                    raise TimeoutError("the approval requests did not all go out")
+                await asyncio.sleep(1)
         await asyncio.sleep(2)
 
         server = build_server(settings, accord, log_level="warning", access_log=False)

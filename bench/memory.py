@@ -24,8 +24,8 @@ from temporalio.service import RPCError
 
 import definitions
 from accord.client import Accord
-from accord.mail.ledger import Ledger
 from accord.models import Channel, TaskCompletion
+from accord.storage import Storage, open_storage
 from bench.common import bench_settings, gather_limited, rss_kb, worker_process
 
 PARKED = Path(__file__).parent / "data" / "parked.yaml"
@@ -37,9 +37,9 @@ def _definition(tag: str, i: int):
     return d.model_copy(update={"id": f"parked-{tag}-{i:05d}"})
 
 
-async def _settled(ledger: Ledger, count: int, timeout: float) -> None:
+async def _settled(store: Storage, count: int, timeout: float) -> None:
     deadline = time.monotonic() + timeout
-    while len([e for e in ledger.all() if e.status == "sent"]) < count:
+    while len([e for e in await store.list_sends() if e.status == "sent"]) < count:
         if time.monotonic() > deadline:
             raise TimeoutError(f"fewer than {count} partnerships settled in {timeout:g} s")
         await asyncio.sleep(1)
@@ -91,15 +91,14 @@ async def run(env, root: Path, n: int = 10_000, small_cache: int = 1000, touch: 
               max_wft: int = 100, yardsticks: int = 2000, log=print) -> dict:
     settings = bench_settings(root, f"memory-{runner}")
     accord = Accord(env.client, settings)
-    ledger = Ledger(settings.ledger_path)
     tag = uuid.uuid4().hex[:6]
     result: dict = {"partnerships": n, "runner": runner, "max_concurrent_workflow_tasks": max_wft}
 
-    async with worker_process(env, settings, root / f"memory-{runner}-worker.log",
-                              BENCH_MAX_CACHED=str(n + yardsticks + WARM_UP + 100), BENCH_RUNNER=runner,
-                              BENCH_MAX_WFT=str(max_wft)) as worker:
+    async with await open_storage(settings) as store, worker_process(
+            env, settings, root / f"memory-{runner}-worker.log", BENCH_MAX_CACHED=str(n + yardsticks + WARM_UP + 100),
+            BENCH_RUNNER=runner, BENCH_MAX_WFT=str(max_wft)) as worker:
         await gather_limited((accord.start(_definition(tag, i)) for i in range(WARM_UP)), 20)
-        await _settled(ledger, WARM_UP, 120)
+        await _settled(store, WARM_UP, 120)
         # The yardstick: the same worker's cost of one cached minimal workflow (waiting on a condition).
         before = await _steady_rss(worker.pid)
         handles = await _park_yardsticks(env, settings, yardsticks, tag)
@@ -112,7 +111,7 @@ async def run(env, root: Path, n: int = 10_000, small_cache: int = 1000, touch: 
         started = time.monotonic()
         ids = await gather_limited((accord.start(_definition(tag, WARM_UP + i)) for i in range(n)), 50)
         log(f"  memory[{runner}]: {n} partnerships started in {time.monotonic() - started:.0f} s")
-        await _settled(ledger, WARM_UP + n, 60 + n / 5)
+        await _settled(store, WARM_UP + n, 60 + n / 5)
         after = await _steady_rss(worker.pid)
         result["all_cached"] = {
             "cache": n + yardsticks + WARM_UP + 100, "rss_before_mb": round(before / 1024, 1), "rss_after_mb": round(after / 1024, 1),

@@ -65,12 +65,13 @@ async def run(env, root: Path, partnerships: int = 60, yardsticks: int = 300, lo
                                     for i in range(partnerships)), 10)
         # The driver's state queries cost the worker like workflow tasks (and are not counted):
         # ask only when the partnership has sent mail, or every few seconds.
-        drives = await drive_all(accord, [(wf, steps) for wf in ids], timeout=900, inbox=Inbox(settings.ledger_path),
-                                 until=Stage.closed, refresh=5.0)
+        async with Inbox.of(settings) as inbox:
+            drives = await drive_all(accord, [(wf, steps) for wf in ids], timeout=900, inbox=inbox,
+                                     until=Stage.closed, refresh=5.0)
+            emails = sum(len(await store.list_sends()) for store in inbox.stores)
         seconds = time.perf_counter() - started
         end = datetime.now(UTC)
         tasks = sum(await gather_limited((_tasks_until(env.client, wf, end) for wf in ids), 20))
-        emails = sum(1 for _ in Inbox(settings.ledger_path).ledgers[0].all())
         after = await _yardstick(env, settings, yardsticks, tag + "b")
         log(f"  throughput: yardstick after {after}")
 

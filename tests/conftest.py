@@ -25,6 +25,7 @@ from accord import search_attributes as sa
 from accord.client import Accord
 from accord.codec import data_converter
 from accord.config import Settings, test_server_binary
+from accord.storage import Storage, open_storage
 from tests import history_files, run_record
 from tests.api_helpers import api, api_settings  # noqa: F401 (fixtures: the HTTP API with a real worker)
 from tests.postgres import postgres_db, postgres_server  # noqa: F401 (fixtures: a real PostgreSQL)
@@ -86,6 +87,14 @@ def settings(tmp_path: Path) -> Settings:
         web_base_url="http://accord.test",
         allow_short_durations=True,
     )
+
+
+@pytest.fixture
+async def local_store(settings: Settings) -> AsyncIterator[Storage]:
+    """Accord's own state for the test's settings (SQLite and files in its data folder), as the
+    worker and web app it starts see it."""
+    async with await open_storage(settings) as store:
+        yield store
 
 
 @asynccontextmanager

@@ -16,6 +16,7 @@ Beyond the script, for the fault tests:
     sg.refuse("bo@beta.example", 400)           # this address is refused for good
     sg.chaos = Chaos(seed, {"500": 0.1, "drop": 0.05, ...}, applies=lambda r: ...)
     sg.latency = 0.05                           # answer every accepted send this much later
+    sg.on_accept = lambda request: ...          # told of each accepted send, before it is answered
 
 ``Chaos`` draws a fault for each request it applies to (seeded, so a failure can be
 replayed) and counts what it injected in ``faults``.
@@ -28,6 +29,7 @@ import random
 import re
 import socket
 import struct
+import sys
 import threading
 import time
 import uuid
@@ -171,20 +173,31 @@ class Accepted:
     body: dict
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], BrokenPipeError | ConnectionResetError):
+            return  # the sender died waiting for the answer (a test killed it): nothing to report
+        super().handle_error(request, client_address)
+
+
 class FakeSendGrid:
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
         self.requests: list[Request] = []
         self.accepted: list[Accepted] = []
         self.feed_status = 200  # the Email Activity API: 200, or 403/404 without the add-on
         self.chaos: Chaos | None = None
         self.latency = 0.0  # seconds before answering an accepted send
         self.refused: dict[str, int] = {}  # recipient address -> permanent error status
+        # Called (on the server's thread) with each send it accepted, before answering: the
+        # moment a sender killed now never hears that SendGrid has the email.
+        self.on_accept: Callable[[Request], None] | None = None
         self._script: deque[Reply] = deque()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self.request_arrived = threading.Condition(self._lock)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
+        self._server = _Server((host, 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="fake-sendgrid", daemon=True)
 
     # ------------------------------------------------------------------ control
@@ -308,6 +321,8 @@ class FakeSendGrid:
                     message_id = uuid.uuid4().hex[:22]
                     with fake._lock:
                         fake.accepted.append(Accepted(message_id, request.send_key, request.body))
+                    if fake.on_accept is not None:
+                        fake.on_accept(request)
                 if answer.accept_then_drop:
                     self._reset()
                     return

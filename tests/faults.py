@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,9 +18,17 @@ from temporalio.api.enums.v1 import EventType
 
 from accord.client import Accord
 from accord.config import Settings
-from accord.mail.ledger import Ledger
+from accord.storage import Storage
 from tests.fake_sendgrid import FakeSendGrid
-from tests.lifecycle import Drive, Step, batch_definitions, decisions_of, normalize, purpose_of, script
+from tests.lifecycle import (
+    Drive,
+    Step,
+    batch_definitions,
+    decisions_of,
+    normalize,
+    purpose_of,
+    script,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 API_KEY = "SG.fault-tests.not-real"
@@ -50,16 +59,21 @@ def worker_env(settings: Settings, address: str) -> dict[str, str]:
     }
     if settings.sendgrid_api_key:
         env["ACCORD_SENDGRID_API_KEY"] = settings.sendgrid_api_key.get_secret_value()
+    if settings.database_url is not None:  # Accord's state in PostgreSQL, shared with other hosts
+        env["ACCORD_DATABASE_URL"] = settings.database_url.get_secret_value()
     return env
 
 
 class WorkerProcess:
     """``python -m tests.fault_worker`` (or another worker module) in its own process: started,
-    SIGKILLed, started again."""
+    SIGKILLed, started again. ``prefix`` runs it through another command (``ip netns exec NS``:
+    on a host of its own)."""
 
-    def __init__(self, env: dict[str, str], log: Path, module: str = "tests.fault_worker"):
+    def __init__(self, env: dict[str, str], log: Path, module: str = "tests.fault_worker",
+                 prefix: Sequence[str] = ()):
         self.env = env
         self.module = module
+        self.prefix = list(prefix)
         self.log = log
         self.process: subprocess.Popen | None = None
         self.starts = 0
@@ -70,7 +84,7 @@ class WorkerProcess:
         with self.log.open("a") as out:
             out.write(marker)
             out.flush()
-            self.process = subprocess.Popen([sys.executable, "-m", self.module], cwd=ROOT, env=self.env,
+            self.process = subprocess.Popen([*self.prefix, sys.executable, "-m", self.module], cwd=ROOT, env=self.env,
                                             stdout=out, stderr=subprocess.STDOUT)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -145,7 +159,7 @@ async def failed_tasks(accord: Accord, workflow_id: str) -> list[str]:
 @dataclass
 class Comparison:
     twice: list[tuple[str, int]] = field(default_factory=list)  # send keys accepted more than once
-    attempting: list[str] = field(default_factory=list)  # sends whose outcome the ledger never learnt
+    attempting: list[str] = field(default_factory=list)  # sends whose outcome the storage never learnt
     sent: int = 0
     retried: int = 0
     # State queries that failed before one answered (printed by the tests; the workflows' own
@@ -165,13 +179,14 @@ async def state_after_retries(accord: Accord, workflow_id: str, errors: list[str
 
 
 async def compare_runs(accord: Accord, baseline: list[Drive], faulty: list[Drive], sg: FakeSendGrid,
-                       ledgers: list[Ledger], seed: int) -> Comparison:
+                       stores: list[Storage], seed: int) -> Comparison:
     """The faulty run against the clean one, partnership by partnership (same definitions, same order):
     same end state, same decisions, same emails; and each email delivered at most once."""
     report = Comparison()
     accepted = sg.accepted_keys()
-    failed = Counter(e.send_key for ledger in ledgers for e in ledger.all() if e.status == "failed")
-    report.attempting = [e.send_key for ledger in ledgers for e in ledger.all() if e.status == "attempting"]
+    sends = [e for store in stores for e in await store.list_sends()]
+    failed = Counter(e.send_key for e in sends if e.status == "failed")
+    report.attempting = [e.send_key for e in sends if e.status == "attempting"]
     report.twice = sorted((k, n) for k, n in accepted.items() if n > 1)
     report.sent = sum(accepted.values())
 

@@ -21,12 +21,13 @@ import asyncio
 import random
 import time
 from collections import Counter
-from contextlib import closing
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from accord.client import Accord, ActionRefused
+from accord.config import Settings
 from accord.logic import approvals
 from accord.models import (
     ApprovalOutcome,
@@ -44,6 +45,7 @@ from accord.models import (
     TaskCompletion,
     TaskKind,
 )
+from accord.storage import Storage, open_storage
 from definitions.schema import PartnershipDefinition
 from tests.helpers import ALIGNED
 
@@ -72,43 +74,54 @@ class Step:
 
 
 class Inbox:
-    """What has been sent, from the send ledgers (any mail backend): purposes delivered and refused.
+    """What has been sent, from Accord's storage (any mail backend, either storage backend):
+    purposes delivered and refused.
 
     Read as one snapshot of every send, taken again at most every ``fresh`` seconds: a batch's
     drivers ask many times a second, and a query per ask would cost the machine more than the
-    workers being measured."""
+    workers being measured.
 
-    def __init__(self, *ledger_paths, fresh: float = 0.02):
-        from accord.mail.ledger import Ledger
+        async with Inbox.of(settings) as inbox:     # the storage these settings name
+            await drive_all(..., inbox=inbox)
+    """
 
-        self.ledgers = [Ledger(p) for p in ledger_paths]
+    def __init__(self, *stores: Storage, fresh: float = 0.02):
+        self.stores = stores
         self.fresh = fresh
         self._taken = float("-inf")
         self._sends: dict[str, list[tuple[str, str]]] = {}
+        self._reading = asyncio.Lock()  # one snapshot at a time; the other drivers share it
 
-    def _by_workflow(self) -> dict[str, list[tuple[str, str]]]:
-        now = time.monotonic()
-        if now - self._taken >= self.fresh:
-            sends: dict[str, list[tuple[str, str]]] = {}
-            for ledger in self.ledgers:
-                with closing(ledger._connect()) as db:
-                    for key, status in db.execute("SELECT send_key, status FROM sends"):
-                        sends.setdefault(key.split("/", 1)[0], []).append((key, status))
-            self._sends, self._taken = sends, now
-        return self._sends
+    @classmethod
+    @asynccontextmanager
+    async def of(cls, *settings: Settings, fresh: float = 0.02) -> AsyncIterator[Inbox]:
+        """An inbox over the storage of each of ``settings``, closed afterwards."""
+        async with AsyncExitStack() as stack:
+            stores = [await stack.enter_async_context(await open_storage(s)) for s in settings]
+            yield cls(*stores, fresh=fresh)
 
-    def mail(self, workflow_id: str) -> tuple[set[str], set[str]]:
+    async def _by_workflow(self) -> dict[str, list[tuple[str, str]]]:
+        async with self._reading:
+            if time.monotonic() - self._taken >= self.fresh:
+                sends: dict[str, list[tuple[str, str]]] = {}
+                for store in self.stores:
+                    for entry in await store.list_sends():
+                        sends.setdefault(entry.send_key.split("/", 1)[0], []).append((entry.send_key, entry.status))
+                self._sends, self._taken = sends, time.monotonic()
+            return self._sends
+
+    async def mail(self, workflow_id: str) -> tuple[set[str], set[str]]:
         delivered, refused = set(), set()
-        for key, status in self._by_workflow().get(workflow_id, []):
+        for key, status in (await self._by_workflow()).get(workflow_id, []):
             (delivered if status == "sent" else refused if status == "failed" else set()).add(purpose_of(key))
         return delivered, refused
 
-    def count(self, workflow_id: str) -> int:
+    async def count(self, workflow_id: str) -> int:
         """How many emails this workflow has sent or tried: a cheap sign that it moved."""
-        return len(self._by_workflow().get(workflow_id, []))
+        return len((await self._by_workflow()).get(workflow_id, []))
 
-    def has_asked(self, workflow_id: str, purpose: str) -> bool:
-        delivered, refused = self.mail(workflow_id)
+    async def has_asked(self, workflow_id: str, purpose: str) -> bool:
+        delivered, refused = await self.mail(workflow_id)
         if purpose in delivered:
             return True
         if purpose in refused:  # unreachable: they act once ops know (and have phoned them)
@@ -308,6 +321,8 @@ async def drive(accord: Accord, wf: str, steps: list[Step], *, poll: float = 0.0
                 until: Stage | Callable[[PartnershipState], bool] | None = GOAL) -> Drive:
     """Take every step as soon as the workflow asks for it; then wait for ``until`` (a stage,
     or a condition on the state; default: the goal, or a final stage; None: return at once).
+    Once the partnership has ended (rejected, failed on a timeout, closed), the steps left are
+    skipped: nothing more will ask for them.
 
     ``inbox``: act only once the email asking for the step has gone out (or was refused and
     ops were told). Without it, steps are taken as soon as the state allows. With it, the
@@ -328,9 +343,9 @@ async def drive(accord: Accord, wf: str, steps: list[Step], *, poll: float = 0.0
         if inbox is None or state is None or seen is None:
             fresh = True
         else:
-            fresh = inbox.count(wf) != seen[0] or loop.time() - seen[1] > refresh
+            fresh = await inbox.count(wf) != seen[0] or loop.time() - seen[1] > refresh
         if fresh:
-            mail = inbox.count(wf) if inbox else 0
+            mail = await inbox.count(wf) if inbox else 0
             state = await state_of(accord, wf, report)
             seen = (mail, loop.time())
         return state
@@ -341,10 +356,11 @@ async def drive(accord: Accord, wf: str, steps: list[Step], *, poll: float = 0.0
             if loop.time() > deadline:
                 raise TimeoutError(f"{wf}: step {step.what!r} not done in {timeout:g} s")
             state = await current()
-            needed = step.needed(state)
+            # Ended (rejected, failed on a timeout, closed): nothing more will be asked.
+            needed = False if state.stage.is_final else step.needed(state)
             if needed is False:
                 break
-            if needed is None or (inbox and step.asked and not inbox.has_asked(wf, step.asked(state))):
+            if needed is None or (inbox and step.asked and not await inbox.has_asked(wf, step.asked(state))):
                 await asyncio.sleep(poll)
                 continue
             if think and rng:

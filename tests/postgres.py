@@ -8,6 +8,7 @@ session fails and says how to get them (`python3 dev.py test`, as root on Debian
 them). ACCORD_POSTGRES_BIN names another bin folder (a PostgreSQL installed elsewhere).
 
 ``postgres_db`` gives each test a database of its own, created empty on that server.
+``running_postgres`` starts another server, e.g. on a host of its own (tests/test_several_hosts.py).
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,14 +97,28 @@ class _Log:
         return "\n".join(self.lines)
 
 
-@pytest.fixture(scope="session")
-def postgres_server(request: pytest.FixtureRequest) -> Iterator[PostgresServer]:
+@dataclass(frozen=True)
+class Started:
+    server: PostgresServer
+    seconds: float  # from initdb to accepting connections
+    initdb_seconds: float
+    as_user: str
+
+
+@contextmanager
+def running_postgres(listen: str = "127.0.0.1", *, prefix: Sequence[str] = (), allow: str | None = None,
+                     port: int | None = None, superuser: str = "accord") -> Iterator[Started]:
+    """A new PostgreSQL server listening on ``listen`` (TCP only), stopped and removed afterwards.
+
+    ``prefix`` runs the server through another command (``ip netns exec NS``: on a host of
+    its own); ``allow`` is a further network (CIDR) whose clients may connect with the password;
+    ``superuser`` names the user initdb makes (with a random password).
+    Raises RuntimeError with the server's words if it cannot start."""
     binaries = bin_dir()
     if binaries is None or not (binaries / "initdb").exists():
-        pytest.fail("PostgreSQL is not installed: the storage tests run against a real server. Run "
-                    "`python3 dev.py test` as root on Debian (it installs the `postgresql` package), or "
-                    "`apt-get install postgresql`, or set ACCORD_POSTGRES_BIN to a PostgreSQL bin folder.",
-                    pytrace=False)
+        raise RuntimeError("PostgreSQL is not installed: the storage tests run against a real server. Run "
+                           "`python3 dev.py test` as root on Debian (it installs the `postgresql` package), or "
+                           "`apt-get install postgresql`, or set ACCORD_POSTGRES_BIN to a PostgreSQL bin folder.")
     as_root = os.geteuid() == 0
     account = pwd.getpwnam(UNPRIVILEGED) if as_root else None
     # The server's own user for its files and processes (None: the current one, not root).
@@ -115,43 +131,57 @@ def postgres_server(request: pytest.FixtureRequest) -> Iterator[PostgresServer]:
     if account:
         for path in (home, home / "pwfile"):
             os.chown(path, account.pw_uid, account.pw_gid)
-    began = time.monotonic()
-    initdb = subprocess.run(
-        [str(binaries / "initdb"), "-D", str(data), "-U", "accord", f"--pwfile={home / 'pwfile'}",
-         "--auth=scram-sha-256", "-E", "UTF8", "--no-locale", "--no-sync"],
-        check=False, capture_output=True, text=True, env=env, cwd=home, **who,
-    )
-    if initdb.returncode != 0:
-        shutil.rmtree(home, ignore_errors=True)
-        pytest.fail(f"initdb failed ({initdb.returncode}):\n{initdb.stderr[-3000:]}", pytrace=False)
-    initialised = time.monotonic()
-    port = _free_port()
-    server = subprocess.Popen(
-        [str(binaries / "postgres"), "-D", str(data), "-p", str(port), "-c", "listen_addresses=127.0.0.1",
-         "-c", "unix_socket_directories=", "-c", "fsync=off", "-c", "synchronous_commit=off",
-         "-c", "full_page_writes=off", "-c", "max_connections=200"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
-        cwd=home, **who,
-    )
-    log = _Log(server)
+    server: subprocess.Popen | None = None
     try:
+        began = time.monotonic()
+        initdb = subprocess.run(
+            [str(binaries / "initdb"), "-D", str(data), "-U", superuser, f"--pwfile={home / 'pwfile'}",
+             "--auth=scram-sha-256", "-E", "UTF8", "--no-locale", "--no-sync"],
+            check=False, capture_output=True, text=True, env=env, cwd=home, **who,
+        )
+        if initdb.returncode != 0:
+            raise RuntimeError(f"initdb failed ({initdb.returncode}):\n{initdb.stderr[-3000:]}")
+        if allow:
+            with (data / "pg_hba.conf").open("a") as hba:
+                hba.write(f"host all all {allow} scram-sha-256\n")
+        initialised = time.monotonic()
+        port = port or _free_port()
+        command = [str(binaries / "postgres"), "-D", str(data), "-p", str(port), "-c", f"listen_addresses={listen}",
+                   "-c", "unix_socket_directories=", "-c", "fsync=off", "-c", "synchronous_commit=off",
+                   "-c", "full_page_writes=off", "-c", "max_connections=200"]
+        if prefix and account:  # the user changes after the prefix (entering a namespace needs root)
+            command = ["setpriv", f"--reuid={account.pw_uid}", f"--regid={account.pw_gid}", "--clear-groups", *command]
+            who = {}
+        server = subprocess.Popen([*prefix, *command], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE, text=True, env=env, cwd=home, **who)
+        log = _Log(server)
         if not log.ready.wait(STARTUP_TIMEOUT) or not log.accepting:
-            pytest.fail(f"PostgreSQL did not start (exit code {server.poll()}):\n{log.tail()}", pytrace=False)
+            raise RuntimeError(f"PostgreSQL did not start (exit code {server.poll()}):\n{log.tail()}")
         started = time.monotonic()
         version = re.search(r"\d+(\.\d+)?", subprocess.run([str(binaries / "postgres"), "--version"],
                                                            check=False, capture_output=True, text=True).stdout)
-        _say(request, f"[postgres] PostgreSQL {version.group(0) if version else '?'} ready on 127.0.0.1:{port} "
-                      f"as {UNPRIVILEGED if account else 'the current user'} in {started - began:.2f} s "
-                      f"(initdb {initialised - began:.2f} s)")
-        yield PostgresServer("127.0.0.1", port, "accord", password, version.group(0) if version else "?")
+        yield Started(PostgresServer(listen, port, superuser, password, version.group(0) if version else "?"),
+                      started - began, initialised - began, UNPRIVILEGED if account else "the current user")
     finally:
-        server.send_signal(2)  # SIGINT: fast shutdown, clients disconnected
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        if server is not None:
+            server.send_signal(2)  # SIGINT: fast shutdown, clients disconnected
+            try:
+                server.wait(30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
         shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server(request: pytest.FixtureRequest) -> Iterator[PostgresServer]:
+    try:
+        with running_postgres() as started:
+            _say(request, f"[postgres] PostgreSQL {started.server.version} ready on 127.0.0.1:{started.server.port} "
+                          f"as {started.as_user} in {started.seconds:.2f} s (initdb {started.initdb_seconds:.2f} s)")
+            yield started.server
+    except RuntimeError as exc:  # it could not start: say why, once, for every test that needs it
+        pytest.fail(str(exc), pytrace=False)
 
 
 def _say(request: pytest.FixtureRequest, line: str) -> None:

@@ -132,8 +132,8 @@ async def test_updates_and_signals_sent_across_continue_as_new_are_all_kept(dev_
 
 
 async def test_closing_archives_the_audit_export_and_ends_the_workflow(ts_env, settings, accord_for):
-    from accord.documents.store import DocumentStore
     from accord.models import CloseRequest, Stage
+    from accord.storage import open_storage
 
     accord = accord_for(ts_env)
     async with running_worker(ts_env.client, settings):
@@ -146,7 +146,8 @@ async def test_closing_archives_the_audit_export_and_ends_the_workflow(ts_env, s
         state = await accord.state(wf)
     assert state.stage == Stage.closed and state.closure_reason == "Objectives met"
     assert not state.open_tasks()
-    archived = DocumentStore(settings.documents_dir).get(state.archive_hash)
+    async with await open_storage(settings) as store:
+        archived = await store.get_document(state.archive_hash)
     assert '"format": "accord-audit/1"' in archived and '"closure_reason": "Objectives met"' in archived
     assert final is not None
 

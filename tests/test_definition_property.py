@@ -394,10 +394,10 @@ async def test_what_validates_runs_its_whole_life(ts_env, settings: Settings, sp
     began = time.monotonic()
     deployment = settings.model_copy(update={"allow_short_durations": False})
     accord = Accord(ts_env.client, deployment)
-    async with running_worker(ts_env.client, deployment):
+    async with running_worker(ts_env.client, deployment), Inbox.of(deployment) as inbox:
         wf = await accord.start(d)
         try:
-            await live(ts_env, accord, Inbox(deployment.ledger_path), wf, d, spec)
+            await live(ts_env, accord, inbox, wf, d, spec)
         finally:
             state = await accord.state(wf)
             children = [e.workflow_id for e in state.escalations if e.workflow_id]

@@ -22,8 +22,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from accord.mail.ledger import Ledger
 from accord.mail.sendgrid_backend import SendGridMailer
+from accord.storage import open_storage
 from tests.conftest import DATA
 from tests.fake_sendgrid import FakeSendGrid
 from tests.fault_worker import build
@@ -99,44 +99,45 @@ async def test_worker_killed_at_random_points_changes_nothing(dev_env, settings,
             await asyncio.sleep(rng.uniform(0, 0.5))
             await worker.start()
 
-    mailer = SendGridMailer(API_KEY, host=sg.url, timeout=0.5, unknown_outcome_delay=0.3)
-    try:
-        await worker.start()
-        async with build(dev_env.client, clean_settings, mailer=mailer):
-            clean_batch = await start_batch(clean, BATCH, unique, DATA)
-            dirty_batch = await start_batch(dirty, BATCH, unique, DATA)
-            dirty_ids = {wf for wf, _ in dirty_batch}
-            t0 = time.monotonic()
-            monkey = asyncio.create_task(kill_at_random())
-            try:
-                clean_drives, dirty_drives = await asyncio.gather(
-                    drive_all(clean, clean_batch, timeout=150, inbox=Inbox(clean_settings.ledger_path)),
-                    drive_all(dirty, dirty_batch, timeout=150, inbox=Inbox(dirty_settings.ledger_path)),
-                )
-                done.set()
-                await monkey
-                driven = time.monotonic() - t0
-                await quiescent(clean, [wf for wf, _ in clean_batch + dirty_batch], timeout=90)
-            except Exception:
-                done.set()
-                monkey.cancel()
-                await xfail_on_upstream_replay_bug(clean, dirty_ids, seed)
-                raise
-            failed = {wf: await failed_tasks(clean, wf) for wf, _ in clean_batch + dirty_batch}
-            report = await compare_runs(clean, clean_drives, dirty_drives, sg,
-                                        [Ledger(clean_settings.ledger_path), Ledger(dirty_settings.ledger_path)], seed)
-    finally:
-        worker.stop()
-    print("\n".join(kills))
-    checks = sum(1 for r in sg.requests if r.path == "/v3/messages")
-    resent = sum(e.attempts - 1 for e in Ledger(dirty_settings.ledger_path).all())
-    print(f"driven in {driven:.1f} s; {report.sent} emails delivered; {resent} sends retried after a kill, "
-          f"{checks} checked with SendGrid first; actions sent again: {report.retried}")
-    for d in dirty_drives:
-        for line in d.retried:
-            print(f"  {d.workflow_id}: {line}")
-    for line in report.query_errors:
-        print(f"  state query failed before it answered: {line}")
+    # Each side's own state (SQLite and files in its data folder), read as the workers write it.
+    async with await open_storage(clean_settings) as clean_store, await open_storage(dirty_settings) as dirty_store:
+        mailer = SendGridMailer(API_KEY, host=sg.url, timeout=0.5, unknown_outcome_delay=0.3)
+        try:
+            await worker.start()
+            async with build(dev_env.client, clean_settings, mailer=mailer):
+                clean_batch = await start_batch(clean, BATCH, unique, DATA)
+                dirty_batch = await start_batch(dirty, BATCH, unique, DATA)
+                dirty_ids = {wf for wf, _ in dirty_batch}
+                t0 = time.monotonic()
+                monkey = asyncio.create_task(kill_at_random())
+                try:
+                    clean_drives, dirty_drives = await asyncio.gather(
+                        drive_all(clean, clean_batch, timeout=150, inbox=Inbox(clean_store)),
+                        drive_all(dirty, dirty_batch, timeout=150, inbox=Inbox(dirty_store)),
+                    )
+                    done.set()
+                    await monkey
+                    driven = time.monotonic() - t0
+                    await quiescent(clean, [wf for wf, _ in clean_batch + dirty_batch], timeout=90)
+                except Exception:
+                    done.set()
+                    monkey.cancel()
+                    await xfail_on_upstream_replay_bug(clean, dirty_ids, seed)
+                    raise
+                failed = {wf: await failed_tasks(clean, wf) for wf, _ in clean_batch + dirty_batch}
+                report = await compare_runs(clean, clean_drives, dirty_drives, sg, [clean_store, dirty_store], seed)
+        finally:
+            worker.stop()
+        print("\n".join(kills))
+        checks = sum(1 for r in sg.requests if r.path == "/v3/messages")
+        resent = sum(e.attempts - 1 for e in await dirty_store.list_sends())
+        print(f"driven in {driven:.1f} s; {report.sent} emails delivered; {resent} sends retried after a kill, "
+              f"{checks} checked with SendGrid first; actions sent again: {report.retried}")
+        for d in dirty_drives:
+            for line in d.retried:
+                print(f"  {d.workflow_id}: {line}")
+        for line in report.query_errors:
+            print(f"  state query failed before it answered: {line}")
 
     assert len(kills) >= 2, f"seed {seed}: the batch finished before the worker could be killed twice"
     if any(failed.values()):

@@ -19,10 +19,10 @@ async def test_the_whole_lifecycle_through_the_client(dev_env, settings, accord_
     its request email is out; the workflow archives and completes."""
     definition = unique(DATA / "lifecycle.yaml")
     accord = accord_for(dev_env)
-    async with running_worker(dev_env.client, settings):
+    async with running_worker(dev_env.client, settings), Inbox.of(settings) as inbox:
         wf = await accord.start(definition)
         drove = await drive(accord, wf, script(definition, through=Stage.closed, reviews=2),
-                            inbox=Inbox(settings.ledger_path), timeout=120, until=Stage.closed)
+                            inbox=inbox, timeout=120, until=Stage.closed)
         result = await asyncio.wait_for(dev_env.client.get_workflow_handle_for(PartnershipWorkflow.run, wf).result(), 30)
         history = await accord.handle(wf).fetch_history()
     failed = [e for e in history.events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED]

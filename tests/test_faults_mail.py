@@ -20,8 +20,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from accord.mail.ledger import Ledger
 from accord.mail.sendgrid_backend import SendGridMailer
+from accord.storage import open_storage
 from tests.conftest import DATA
 from tests.fake_sendgrid import FAULTS, Chaos, FakeSendGrid
 from tests.fault_worker import build
@@ -61,18 +61,18 @@ async def test_provider_faults_deliver_each_email_once_and_refusals_reach_ops(de
                      applies=lambda request: (request.body.get("custom_args") or {}).get("workflow_id") in faulty_ids)
     mailer = SendGridMailer(API_KEY, host=sg.url, timeout=0.5, unknown_outcome_delay=0.3)
 
-    async with build(dev_env.client, settings, mailer=mailer):
+    async with build(dev_env.client, settings, mailer=mailer), await open_storage(settings) as store:
         baseline = await start_batch(accord, 4, unique, DATA)
         faulty = await start_batch(accord, 4, unique, DATA)
         faulty_ids.update(wf for wf, _ in faulty)
         t0 = time.monotonic()
-        drives = await drive_all(accord, baseline + faulty, timeout=90, inbox=Inbox(settings.ledger_path))
+        drives = await drive_all(accord, baseline + faulty, timeout=90, inbox=Inbox(store))
         t1 = time.monotonic()
         await quiescent(accord, [wf for wf, _ in baseline + faulty])
         t2 = time.monotonic()
         failed = {wf: await failed_tasks(accord, wf) for wf, _ in baseline + faulty}
-        ledger = Ledger(settings.ledger_path)
-        report = await compare_runs(accord, drives[:4], drives[4:], sg, [ledger], seed)
+        report = await compare_runs(accord, drives[:4], drives[4:], sg, [store], seed)
+        failed_keys = [e for e in await store.list_sends() if e.status == "failed"]
     print(f"faults injected: {dict(sg.chaos.faults)}; driven in {t1 - t0:.1f} s, settled {t2 - t1:.1f} s later; "
           f"{report.sent} emails delivered")
 
@@ -83,7 +83,6 @@ async def test_provider_faults_deliver_each_email_once_and_refusals_reach_ops(de
     assert report.twice == [], f"seed {seed}: delivered more than once: {report.twice}"
     assert report.attempting == [], f"seed {seed}: sends with unknown outcome left: {report.attempting}"
     # Refused for good: nothing delivered, the person unreachable, and ops told exactly once.
-    failed_keys = [e for e in ledger.all() if e.status == "failed"]
     assert failed_keys, "no permanent refusal happened"
     accepted = sg.accepted_keys()
     for entry in failed_keys:

@@ -12,11 +12,9 @@ from __future__ import annotations
 import asyncio
 import signal
 import socket
-import sqlite3
 import subprocess
 import time
 from datetime import UTC, datetime
-from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -28,8 +26,8 @@ from accord import search_attributes as sa
 from accord.client import Accord
 from accord.config import Settings
 from accord.embedded import _stop, _wait_for_server, dev_server_command
-from accord.mail.ledger import Ledger
 from accord.models import DecisionInput, DecisionKind, Stage
+from accord.storage import open_storage
 from definitions.durations import Duration
 from tests.conftest import DATA, record
 from tests.history_files import everything_of
@@ -91,8 +89,8 @@ async def test_dev_server_stopped_and_started_mid_lifecycle(settings, tmp_path):
     server = EmbeddedServer(settings, tmp_path / "temporal.log")
     client = await server.start()
     accord = Accord(client, settings)
-    inbox = Inbox(settings.ledger_path)
-    ledger = Ledger(settings.ledger_path)
+    store = await open_storage(settings)
+    inbox = Inbox(store)
     try:
         async with build(client, settings, compressed=False):
             main_def, soon_def = unique(DATA / "screening.yaml"), reminder_soon(DATA / "screening.yaml")
@@ -104,7 +102,7 @@ async def test_dev_server_stopped_and_started_mid_lifecycle(settings, tmp_path):
             soon_started = time.monotonic()
             # Once its owner has the task and the workflow has taken that in (the reminder's timer
             # is running: nothing pending), down goes the server.
-            while not (inbox.has_asked(soon, "task/legal/assigned/0/bo") and await idle(accord, soon)):
+            while not (await inbox.has_asked(soon, "task/legal/assigned/0/bo") and await idle(accord, soon)):
                 await asyncio.sleep(0.05)
             stopping = time.monotonic()
             server.stop()
@@ -125,8 +123,11 @@ async def test_dev_server_stopped_and_started_mid_lifecycle(settings, tmp_path):
             for w in (wf, soon):
                 record(await everything_of(accord.client, w), "test_dev_server_stopped_and_started_mid_lifecycle")
                 await accord.handle(w).terminate(reason="test finished")
+        reminders = [e for e in await store.list_sends()
+                     if e.send_key.startswith(soon + "/") and "/legal/reminder/" in e.send_key]
     finally:
         server.stop()
+        await store.close()
 
     assert failed == {wf: [], soon: []}
     state = done.final
@@ -135,11 +136,8 @@ async def test_dev_server_stopped_and_started_mid_lifecycle(settings, tmp_path):
         ("go-no-go", "alice"), ("go-no-go", "bea"), ("mou", "alice"), ("mou", "bea")]
     assert {s for s in state.alignment.statements} == {"alice", "arun", "bea", "bo"}
     # The reminder due while the server was down went out after it came back, once.
-    reminders = [e for e in ledger.all() if e.send_key.startswith(soon + "/") and "/legal/reminder/" in e.send_key]
     assert [e.status for e in reminders] == ["sent"]
-    with closing(sqlite3.connect(settings.ledger_path)) as db:
-        [(sent_at,)] = db.execute("SELECT updated_at FROM sends WHERE send_key = ?", (reminders[0].send_key,)).fetchall()
-    assert datetime.fromisoformat(sent_at) > restarted
+    assert reminders[0].updated_at > restarted
     assert reminded.final.tasks["legal"].reminders_sent
 
 

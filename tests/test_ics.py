@@ -16,7 +16,6 @@ from pydantic import ValidationError
 from temporalio.testing import ActivityEnvironment
 
 from accord.mail import ics
-from accord.mail.ledger import Ledger
 from accord.mail.outbox import Outbox, body, messages
 from accord.models import MAX_ATTACHMENT_BYTES, Attachment, EmailRequest
 from activities.email import EmailActivities
@@ -163,9 +162,9 @@ def check_invitation_email(mail) -> None:
     assert emails(event, "ATTENDEE") == ["ann@alpha.example", "ben@beta.example"]
 
 
-async def test_outbox_eml_carries_the_invitation(settings) -> None:
+async def test_outbox_eml_carries_the_invitation(settings, local_store) -> None:
     outbox = Outbox(settings.outbox_dir)
-    acts = EmailActivities(outbox, Ledger(settings.ledger_path), sender="Accord <accord@accord.example>",
+    acts = EmailActivities(outbox, local_store, sender="Accord <accord@accord.example>",
                            base_url=settings.web_base_url, keys=["k" * 32])
     req = invitation_request()
     assert (await ActivityEnvironment().run(acts.send_email, req)).status == "sent"

@@ -21,11 +21,11 @@ from aiosmtpd.controller import Controller
 from temporalio.testing import ActivityEnvironment
 
 from accord.config import Settings
-from accord.mail.ledger import Ledger
 from accord.mail.outbox import Outbox
 from accord.mail.outbox import messages as outbox_messages
 from accord.mail.smtp_backend import SmtpMailer
 from accord.models import EmailRequest, Recipient
+from accord.storage import Storage
 from activities.email import EmailActivities
 from tests.fake_sendgrid import FakeSendGrid
 from tests.test_sendgrid import mailer_for, request
@@ -42,8 +42,8 @@ class Backend:
     mailer: Any
     delivered: Any  # () -> list of (recipient address, parsed headers) that went out
 
-    def activities(self, settings: Settings, ledger: Ledger) -> EmailActivities:
-        return EmailActivities(self.mailer, ledger, sender=SENDER, base_url=settings.web_base_url, keys=["k" * 32])
+    def activities(self, settings: Settings, store: Storage) -> EmailActivities:
+        return EmailActivities(self.mailer, store, sender=SENDER, base_url=settings.web_base_url, keys=["k" * 32])
 
 
 @pytest.fixture(params=["outbox", "smtp", "sendgrid"])
@@ -90,25 +90,25 @@ UNCOMPOSABLE = {
 
 
 @pytest.mark.parametrize("case", UNCOMPOSABLE)
-async def test_an_email_that_cannot_be_composed_fails_for_good_and_reaches_no_provider(backend, settings, case):
+async def test_an_email_that_cannot_be_composed_fails_for_good_and_reaches_no_provider(backend, settings, local_store,
+                                                                                        case):
     req, reason = UNCOMPOSABLE[case]
-    ledger = Ledger(settings.ledger_path)
-    acts = backend.activities(settings, ledger)
+    acts = backend.activities(settings, local_store)
 
     receipt = await ActivityEnvironment().run(acts.send_email, req)
     assert receipt.status == "failed", f"{backend.name}: {case} was not refused"
     assert "cannot be composed" in receipt.error and reason in receipt.error
-    entry = ledger.get(req.send_key)
+    entry = await local_store.get_send(req.send_key)
     assert entry.status == "failed" and entry.recipient == "bea" and entry.error == receipt.error
     # The workflow's retry of a failed receipt (or a replayed activity) changes nothing.
     assert (await ActivityEnvironment().run(acts.send_email, req)).status == "failed"
     assert backend.delivered() == []
 
 
-async def test_unusual_but_genuine_names_and_subjects_are_sent_as_one_recipient(backend, settings):
+async def test_unusual_but_genuine_names_and_subjects_are_sent_as_one_recipient(backend, settings, local_store):
     name = 'Zoë "Z" O\'Brien, PhD <boss>'
     req = with_(subject="Signez le protocole d'accord : étape 2\t(v2)", name=name)
-    receipt = await ActivityEnvironment().run(backend.activities(settings, Ledger(settings.ledger_path)).send_email, req)
+    receipt = await ActivityEnvironment().run(backend.activities(settings, local_store).send_email, req)
     assert receipt.status == "sent"
     [(address, sent)] = backend.delivered()
     assert address == "bea@beta.example"
@@ -121,21 +121,20 @@ async def test_unusual_but_genuine_names_and_subjects_are_sent_as_one_recipient(
         assert sent["Subject"] == req.subject
 
 
-async def test_an_international_address_a_server_cannot_take_is_a_permanent_failure(settings):
+async def test_an_international_address_a_server_cannot_take_is_a_permanent_failure(settings, local_store):
     """smtplib refuses a non-ASCII address to a server without SMTPUTF8: that server never will."""
     inbox = Inbox()
     controller = Controller(inbox, hostname="127.0.0.1", port=free_port(), enable_SMTPUTF8=False)
     controller.start()
     try:
-        ledger = Ledger(settings.ledger_path)
         acts = Backend("smtp", SmtpMailer("127.0.0.1", controller.port, starttls=False, timeout=5), None).activities(
-            settings, ledger)
+            settings, local_store)
         req = with_(email="zoë@beta.example")
         receipt = await ActivityEnvironment().run(acts.send_email, req)
     finally:
         controller.stop()
     assert receipt.status == "failed" and "SMTPUTF8" in receipt.error
-    assert ledger.get(req.send_key).status == "failed" and inbox.received == []
+    assert (await local_store.get_send(req.send_key)).status == "failed" and inbox.received == []
 
 
 def test_a_sender_that_no_email_could_carry_is_a_configuration_error(tmp_path):

@@ -7,7 +7,6 @@ from datetime import timedelta
 import pytest
 
 from accord.client import ActionRefused
-from accord.documents.store import DocumentStore
 from accord.mail import outbox
 from accord.models import (
     ApprovalOutcome,
@@ -18,6 +17,7 @@ from accord.models import (
     MouRevision,
     Stage,
 )
+from accord.storage import open_storage
 from definitions.schema import ApprovalPolicy, OnTimeout
 from tests.conftest import DATA, running_worker
 from tests.helpers import eventually, state_where, unique
@@ -151,14 +151,15 @@ async def test_changes_requested_start_a_new_round_on_a_revised_version(ts_env, 
             assert any("Clause 5: add joint IP terms" in outbox.body(m, "plain") for m in ops_mail)
         await eventually(ops_told)
 
-        store = DocumentStore(settings.documents_dir)
-        first = store.get(state.mou.versions[0].hash)
+        async with await open_storage(settings) as store:
+            first = await store.get_document(state.mou.versions[0].hash)
         revised = first.replace("Each party keeps its own IP.", "Each party keeps its own IP; joint work is owned jointly.")
         await accord.revise_mou(wf, MouRevision(actor="ops", note="Joint IP", markdown=revised, channel=Channel.cli))
         state = await state_where(accord, wf, lambda s: s.approvals["mou"].round == 2 and not s.mou.awaiting_revision)
         assert [v.version for v in state.mou.versions] == [1, 2]
         assert state.mou.versions[1].hash != state.mou.versions[0].hash and state.mou.versions[1].source == "uploaded"
-        assert store.get(state.mou.versions[1].hash) == revised
+        async with await open_storage(settings) as store:
+            assert await store.get_document(state.mou.versions[1].hash) == revised
 
         # Round 1 links are dead: a decision for round 1 is refused, nothing changes.
         with pytest.raises(ActionRefused, match="superseded by round 2"):

@@ -16,9 +16,9 @@ import yaml
 from pydantic import SecretStr
 
 from accord.config import Settings
-from accord.mail.ledger import Ledger
 from accord.mail.sendgrid_backend import SendGridMailer
 from accord.models import Channel, DecisionInput, DecisionKind, EscalationRequest, Stage
+from accord.storage import open_storage
 from tests.conftest import DATA, running_worker
 from tests.fake_sendgrid import FakeSendGrid, slow
 from tests.helpers import (
@@ -156,7 +156,8 @@ async def test_sigterm_lets_the_running_send_finish_then_a_new_worker_continues(
             old.kill()
         assert code == 0, old.log_lines()[-20:]
         # The send in flight finished during the grace period: recorded as sent, delivered once.
-        entry = Ledger(settings.ledger_path).get(slow_key)
+        async with await open_storage(settings) as store:
+            entry = await store.get_send(slow_key)
         assert entry is not None and entry.status == "sent", entry
         assert sg.deliveries(slow_key) == 1
         messages = [e["message"] for e in old.json_logs()]

@@ -14,7 +14,6 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from accord.mail.compose import KEY_HEADER, message_id
-from accord.mail.ledger import Ledger
 from accord.mail.message import UNAVAILABLE, Message, PermanentMailError
 from accord.mail.smtp_backend import SmtpMailer
 from activities.email import EmailActivities
@@ -103,16 +102,15 @@ async def test_login_when_configured(smtp):
     assert raised.value.type == UNAVAILABLE and not raised.value.non_retryable
 
 
-async def test_recipient_rejected_with_550_is_a_permanent_failure(smtp, settings):
+async def test_recipient_rejected_with_550_is_a_permanent_failure(smtp, settings, local_store):
     inbox, port = smtp
     inbox.rcpt_reply = "550 5.1.1 <bea@beta.example>: Recipient address rejected: User unknown"
-    ledger = Ledger(settings.ledger_path)
-    acts = EmailActivities(SmtpMailer("127.0.0.1", port, starttls=False, timeout=5), ledger,
+    acts = EmailActivities(SmtpMailer("127.0.0.1", port, starttls=False, timeout=5), local_store,
                            sender="Accord <accord@accord.example>", base_url=settings.web_base_url, keys=["k" * 32])
     req = request()
     receipt = await ActivityEnvironment().run(acts.send_email, req)
     assert receipt.status == "failed" and "550" in receipt.error and "User unknown" in receipt.error
-    assert ledger.get(req.send_key).status == "failed"
+    assert (await local_store.get_send(req.send_key)).status == "failed"
     assert inbox.received == []
 
     with pytest.raises(PermanentMailError, match="552"):
@@ -135,9 +133,9 @@ async def test_temporary_refusals_and_connection_problems_are_retried(smtp):
     assert inbox.received == []
 
 
-async def test_invitation_arrives_as_a_calendar_attachment(smtp, settings):
+async def test_invitation_arrives_as_a_calendar_attachment(smtp, settings, local_store):
     inbox, port = smtp
-    acts = EmailActivities(SmtpMailer("127.0.0.1", port, starttls=False, timeout=5), Ledger(settings.ledger_path),
+    acts = EmailActivities(SmtpMailer("127.0.0.1", port, starttls=False, timeout=5), local_store,
                            sender="Accord <accord@accord.example>", base_url=settings.web_base_url, keys=["k" * 32])
     req = invitation_request()
     assert (await ActivityEnvironment().run(acts.send_email, req)).status == "sent"

@@ -134,6 +134,36 @@ async def test_hostile_keys_are_refused_before_the_database(store: Storage):
     assert await store.list_sends() == [] and await store.list_events() == []
 
 
+async def test_a_released_attempt_keeps_what_the_provider_said(store: Storage):
+    """For the alert of an email that keeps failing: the last answer, until the email goes out."""
+    await store.claim_send(KEY, "bea", holder="attempt-1", lease=LEASE)
+    await store.release_send(KEY, "attempt-1", "503 Service Unavailable\x00")
+    assert (await store.get_send(KEY)).error == "503 Service Unavailable"
+    await store.claim_send(KEY, "bea", holder="attempt-2", lease=LEASE)
+    await store.release_send(KEY, "attempt-2")  # cancelled: nothing said, the last answer stays
+    assert (await store.get_send(KEY)).error == "503 Service Unavailable"
+    await store.release_send(KEY, "someone-else", "not the holder: ignored")
+    assert (await store.get_send(KEY)).error == "503 Service Unavailable"
+    await store.claim_send(KEY, "bea", holder="attempt-3", lease=LEASE)
+    await store.mark_sent(KEY, "msg-1")
+    assert (await store.get_send(KEY)).error is None
+
+
+# ---------------------------------------------------------------------- alerts to ops
+
+
+async def test_ops_are_alerted_once_per_send_and_kind_whichever_instance_notices(backend: Backend):
+    async with await backend.open() as one, await backend.open() as two:
+        assert not await one.alerted(KEY, "delayed")
+        raised = await asyncio.gather(*(s.alert_once(KEY, "delayed") for s in (one, two) for _ in range(CONCURRENT)))
+        assert sum(raised) == 1
+        assert await two.alerted(KEY, "delayed") and not await two.alerted(KEY, "another-kind")
+        assert not await one.alerted("other/key", "delayed")
+    with pytest.raises(ValueError):
+        async with await backend.open() as s:
+            await s.alert_once("x" * 600, "delayed")
+
+
 # ---------------------------------------------------------------------- provider events
 
 

@@ -1,13 +1,16 @@
 """Getting Accord's state in place: PostgreSQL migrations, an existing data folder kept working
 (SQLite) or moved (into PostgreSQL), and the operator's commands: `accord setup`, `accord config check`.
 
-The data folders here are made by the classes that write them today (accord.mail.ledger.Ledger,
-accord.documents.store.DocumentStore), so what is tested is what a running install has on disk.
+The data folders here are written the way the previous releases' Ledger and DocumentStore
+classes wrote them (the same tables, columns, statements and file layout; tests/old_data.py),
+so what is tested is what a running install has on disk.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,12 +19,12 @@ import pytest
 from typer.testing import CliRunner
 
 from accord.cli import app
-from accord.documents.store import DocumentStore
-from accord.mail.ledger import Ledger
+from accord.config import Settings
 from accord.storage import SchemaNotCurrent, migrations
 from accord.storage.importer import import_folder
 from accord.storage.postgres import PostgresStorage
 from accord.storage.sqlite import SqliteStorage
+from tests.old_data import OldDocuments, OldLedger
 
 SENT, FAILED, INTERRUPTED = "wf-1/c1/task/assigned/0/bea", "wf-1/c1/mou/request/amir", "wf-2/c1/statement/cara"
 AT = datetime(2026, 5, 4, 10, 0, tzinfo=UTC)
@@ -31,7 +34,7 @@ MOU_V2 = "# MOU v2\n\nAcme and Beta agree — with a pilot.\n"
 
 def old_data_folder(folder: Path) -> dict[str, str]:
     """A data folder as today's code leaves it: the ledger, events, documents, one damaged."""
-    ledger = Ledger(folder / "ledger.sqlite")
+    ledger = OldLedger(folder / "ledger.sqlite")
     for key, who in ((SENT, "bea"), (FAILED, "amir"), (INTERRUPTED, "cara")):
         ledger.attempting(key, who)
     ledger.sent(SENT, "sg-msg-1")
@@ -39,7 +42,8 @@ def old_data_folder(folder: Path) -> dict[str, str]:
     ledger.record_event("ev-1", SENT, "delivered", "250 ok", AT)
     ledger.record_event("ev-2", FAILED, "bounce", "550 mailbox unavailable", AT + timedelta(seconds=5))
     ledger.mark_notified("ev-2")
-    store = DocumentStore(folder / "documents")
+    ledger.alert(INTERRUPTED, "delayed")  # ops were told it kept failing
+    store = OldDocuments(folder / "documents")
     digests = {"v1": store.put(MOU_V1), "v2": store.put(MOU_V2), "damaged": store.put("# to be damaged\n")}
     (folder / "documents" / digests["damaged"][:2] / f"{digests['damaged']}.md").write_text("# altered\n")
     return digests
@@ -105,13 +109,14 @@ async def test_an_existing_data_folder_keeps_working_with_the_sqlite_backend(tmp
         assert [(e.event_id, e.timestamp, e.notified_at is not None) for e in events] == \
             [("ev-1", AT, False), ("ev-2", AT + timedelta(seconds=5), True)]
         assert await store.get_document(digests["v2"]) == MOU_V2
+        assert await store.alerted(INTERRUPTED, "delayed") and not await store.alert_once(INTERRUPTED, "delayed")
         # The interrupted attempt from before the upgrade is taken over, as it always was.
         taken = await store.claim_send(INTERRUPTED, "cara", holder="new-worker", lease=timedelta(minutes=2))
         assert taken.won and taken.resumed and taken.entry.attempts == 2
         assert not (await store.claim_send(SENT, "bea", holder="new-worker", lease=timedelta(minutes=2))).won
-    # And the old class still reads and writes the migrated file (workers not yet upgraded).
-    old = Ledger(tmp_path / "ledger.sqlite")
-    assert old.get(INTERRUPTED).status == "attempting" and old.get(SENT).message_id == "sg-msg-1"
+    # And the previous release still reads and writes the migrated file (workers not yet upgraded).
+    old = OldLedger(tmp_path / "ledger.sqlite")
+    assert old.status(INTERRUPTED) == ("attempting", None) and old.status(SENT) == ("sent", "sg-msg-1")
     old.sent(INTERRUPTED, "sg-msg-3")
     async with await SqliteStorage.open(tmp_path) as store:
         assert (await store.get_send(INTERRUPTED)).status == "sent"
@@ -123,7 +128,8 @@ async def test_a_data_folder_is_imported_into_postgresql_once(tmp_path: Path, po
     async with await PostgresStorage.open(postgres_db) as store:
         report = await import_folder(tmp_path, store)
         assert (report.sends_read, report.sends_written, report.events_read, report.events_written,
-                report.documents_read, report.documents_written) == (3, 3, 2, 2, 3, 2)
+                report.documents_read, report.documents_written, report.alerts_read, report.alerts_written) == \
+            (3, 3, 2, 2, 3, 2, 1, 1)
         assert report.skipped == [f"document {digests['damaged']}: its content no longer matches its hash (damaged)"]
 
         sends = {e.send_key: (e.status, e.message_id, e.error, e.recipient, e.attempts) for e in await store.list_sends()}
@@ -135,13 +141,14 @@ async def test_a_data_folder_is_imported_into_postgresql_once(tmp_path: Path, po
             [("ev-1", SENT, "delivered", AT, False), ("ev-2", FAILED, "bounce", AT + timedelta(seconds=5), True)]
         assert await store.get_document(digests["v1"]) == MOU_V1
         assert not await store.has_document(digests["damaged"])  # never stored under a hash it no longer has
+        assert await store.alerted(INTERRUPTED, "delayed")  # ops are not alerted about it again
 
         again = await import_folder(tmp_path, store)
-        assert (again.sends_written, again.events_written, again.documents_written) == (0, 0, 0)
+        assert (again.sends_written, again.events_written, again.documents_written, again.alerts_written) == (0, 0, 0, 0)
 
         # The old host went on a little before it was stopped: importing again brings only that.
-        Ledger(tmp_path / "ledger.sqlite").sent(INTERRUPTED, "sg-msg-3")
-        v3 = DocumentStore(tmp_path / "documents").put("# MOU v3\n")
+        OldLedger(tmp_path / "ledger.sqlite").sent(INTERRUPTED, "sg-msg-3")
+        v3 = OldDocuments(tmp_path / "documents").put("# MOU v3\n")
         later = await import_folder(tmp_path, store)
         assert (later.sends_written, later.events_written, later.documents_written) == (1, 0, 1)
         assert (await store.get_send(INTERRUPTED)).message_id == "sg-msg-3"
@@ -173,12 +180,16 @@ async def test_setup_migrates_imports_and_registers_and_config_check_says_so(dev
     behind = await cli(["config", "check", "--connect", "--address", address], **env)
     assert behind.exit_code == 1, behind.output
     assert "database_url: the PostgreSQL database at" in behind.output and "run `accord setup`" in behind.output
+    # Shared state, shared keys: with a database, the signing keys come from configuration only.
+    assert "error: signing_keys: no signing key: set ACCORD_SIGNING_KEYS" in behind.output
+    assert not (tmp_path / "unused" / "signing.key").exists()
+    env["ACCORD_SIGNING_KEYS"] = "k" * 43
 
     first = await cli(["setup", "--address", address, "--import-from", str(folder)], **env)
     assert first.exit_code == 0, first.output
     assert "schema migrated: 1 (send ledger, provider events, documents)" in first.output
-    assert f"imported {folder}: sends 3 new or completed of 3, events 2 new of 2, documents 2 new of 3, 1 skipped" \
-        in first.output
+    assert (f"imported {folder}: sends 3 new or completed of 3, events 2 new of 2, documents 2 new of 3, "
+            "alerts 1 new of 1, 1 skipped") in first.output
     assert "skipped: document" in first.output
     assert "search attributes registered in default" in first.output  # what setup did before still happens
 
@@ -219,3 +230,47 @@ async def test_a_wrong_password_or_url_is_said_before_any_pool_is_made(postgres_
     assert "not-the-password" not in str(refused.value)
     with pytest.raises(StorageMisconfigured, match="not a postgresql:// URL"):
         await PostgresStorage.open("https://db.example/accord")
+
+
+# ---------------------------------------------------------------------- processes refusing to start
+
+
+async def accord_process(*args: str, **env: str) -> tuple[int, str]:
+    """`accord ARGS` in a process of its own (exit code, what it wrote), as an operator runs it."""
+    accord = Path(sys.executable).parent / "accord"
+    process = await asyncio.create_subprocess_exec(
+        str(accord), *args, env={**{k: v for k, v in os.environ.items() if not k.startswith("ACCORD_")}, **env},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    out, _ = await asyncio.wait_for(process.communicate(), 120)
+    return process.returncode, out.decode()
+
+
+async def test_a_worker_and_a_web_app_refuse_a_schema_behind_their_code_in_one_line(postgres_db, tmp_path):
+    """Started against a database `accord setup` has not prepared: one clear line, exit 1,
+    before serving or taking any task, without waiting for Temporal (not running here), and
+    never a traceback."""
+    env = {"ACCORD_DATABASE_URL": postgres_db, "ACCORD_SIGNING_KEYS": "k" * 43, "ACCORD_DATA_DIR": str(tmp_path),
+           "ACCORD_TEMPORAL_ADDRESS": "127.0.0.1:1", "ACCORD_WEB_PORT": "0"}
+    for command in ("worker", "web"):
+        code, said = await accord_process(command, **env)
+        lines = [line for line in said.splitlines() if line.startswith("error:")]
+        assert code == 1, (command, said[-2000:])
+        assert len(lines) == 1 and "has no Accord schema" in lines[0] and "run `accord setup`" in lines[0], said
+        assert "Traceback" not in said and postgres_db.split("@")[0].split(":")[-1] not in said  # no password
+
+
+async def test_with_a_database_the_signing_keys_come_from_configuration_only(postgres_db, tmp_path):
+    """An organisation's processes share their keys from configuration: none is generated in a
+    host's data folder (where the other hosts could not read it), and without one nothing starts."""
+    await migrations.apply(postgres_db)
+    for command in ("worker", "web"):
+        code, said = await accord_process(command, ACCORD_DATABASE_URL=postgres_db, ACCORD_DATA_DIR=str(tmp_path),
+                                          ACCORD_TEMPORAL_ADDRESS="127.0.0.1:1")
+        assert code == 1 and "error: no signing key: set ACCORD_SIGNING_KEYS" in said, (command, said[-2000:])
+        assert "Traceback" not in said
+    assert not (tmp_path / "signing.key").exists()
+    # The embedded default keeps its generated key file.
+    from accord import signing_keys
+
+    embedded = Settings(data_dir=tmp_path, temporal_address="127.0.0.1:7233")
+    assert signing_keys.check_for_start(embedded) == [(tmp_path / "signing.key").read_text()]

@@ -22,10 +22,10 @@ from typer.testing import CliRunner
 
 import worker as accord_worker
 from accord.cli import app
-from accord.mail.ledger import Ledger
 from accord.models import Channel, TaskCompletion
 from accord.ops import doctor, stuck
 from accord.ops.monitor import VisibilityGauges
+from accord.storage import open_storage
 from tests import stuck_helpers
 from tests.conftest import DATA
 from tests.helpers import eventually, state_where, unique
@@ -85,15 +85,14 @@ async def test_a_workflow_code_error_is_detected_shown_and_emailed_once_and_neve
         assert "boom: a bug in workflow code" in problem.message and problem.reset_event_id is None
 
         # The ops email: to the partnership's own ops and the configured address, once each.
-        ledger = Ledger(settings.ledger_path)
-
-        def stuck_sends():
-            return sorted(e.send_key for e in ledger.all() if f"/stuck/{wf}/" in e.send_key)
+        async def stuck_sends():
+            async with await open_storage(settings) as store:
+                return [e for e in await store.list_sends() if f"/stuck/{wf}/" in e.send_key]
 
         async def emailed():
-            sends = stuck_sends()
-            assert len(sends) == 2 and all(e.status == "sent" for e in ledger.all() if e.send_key in sends), sends
-            return sends
+            sends = await stuck_sends()
+            assert len(sends) == 2 and all(e.status == "sent" for e in sends), sends
+            return sorted(e.send_key for e in sends)
 
         sends = await eventually(emailed, timeout=WINDOW, interval=0.5)
         mails = [p.read_text() for p in settings.outbox_dir.rglob("*.eml")]
@@ -104,7 +103,7 @@ async def test_a_workflow_code_error_is_detected_shown_and_emailed_once_and_neve
         await client.get_workflow_handle(watchdog).terminate(reason="test: a new watchdog must not resend")
         await accord_worker.ensure_watchdog(client, settings)
         await eventually(lambda: _rounds(client, watchdog, 2), timeout=60, interval=0.5)
-        assert stuck_sends() == sends
+        assert sorted(e.send_key for e in await stuck_sends()) == sends
 
         # The metric on a worker's /metrics.
         port = _free_port()
@@ -174,7 +173,8 @@ async def test_the_sdk_replay_bug_is_detected_explained_and_reset_with_its_updat
         assert stuck.reset_by_accord(new_events)
         assert sum(e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED for e in new_events) >= 1
         # No email twice: every send key in the ledger is sent at most once (the outbox writes one file per key).
-        assert all(e.attempts >= 1 for e in Ledger(settings.ledger_path).all())
+        async with await open_storage(settings) as store:
+            assert all(e.attempts >= 1 for e in await store.list_sends())
         # The reset run is never reset by Accord again, whatever happens to it.
         verdict = await doctor.check(client, problem.model_copy(update={"run_id": after}), accord_worker.WORKFLOWS)
         assert not verdict.resettable and any("reset this partnership before" in r for r in verdict.reasons)

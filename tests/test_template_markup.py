@@ -42,7 +42,6 @@ from accord.cli import app as cli
 from accord.client import Listed
 from accord.config import Settings
 from accord.documents.mou import to_html
-from accord.documents.store import DocumentStore
 from accord.mail import outbox
 from accord.ops.stuck import Kind, StuckPartnership
 from accord.models import (
@@ -87,6 +86,7 @@ from accord.models import (
     ValueBalanceRecord,
 )
 from accord.reports.files import write_reports
+from accord.storage import Storage, open_storage
 from accord.web.app import create_app
 from definitions import SAMPLES, parse
 from tests.conftest import running_worker
@@ -292,9 +292,9 @@ class World:
         return response.text
 
 
-async def send_emails(settings: Settings, mark: Markers) -> dict[str, EmailMessage]:
+async def send_emails(settings: Settings, store: Storage, mark: Markers) -> dict[str, EmailMessage]:
     """Both email templates through the email activity (the worker's own), into the outbox."""
-    email_activities = next(a.__self__ for a in accord_worker.activities_for(settings)
+    email_activities = next(a.__self__ for a in accord_worker.activities_for(settings, store=store)
                             if getattr(a, "__name__", "") == "send_email")
     recipient = Recipient(id="helen-mp", name=mark("email.to.name"), email="helen@meridian.example")
     common = {"partnership": mark("email.partnership"), "recipient_name": mark("email.recipient_name"),
@@ -325,24 +325,24 @@ async def send_emails(settings: Settings, mark: Markers) -> dict[str, EmailMessa
     return sent
 
 
-async def render_mou(settings: Settings, definition, note: str) -> str:
+async def render_mou(settings: Settings, store: Storage, definition, note: str) -> str:
     """The MOU through the render activity (the worker's own), read back from the store."""
-    documents = next(a.__self__ for a in accord_worker.activities_for(settings)
+    documents = next(a.__self__ for a in accord_worker.activities_for(settings, store=store)
                      if getattr(a, "__name__", "") == "render_mou")
     stored = await ActivityEnvironment().run(
         documents.render_mou, RenderMouRequest(workflow_id=WF, definition=definition, version=2, note=note))
-    return DocumentStore(settings.documents_dir).get(stored.hash)
+    return await store.get_document(stored.hash)
 
 
 @pytest.fixture
-async def world(settings: Settings, loaded: list[str]) -> AsyncIterator[World]:
+async def world(settings: Settings, local_store: Storage, loaded: list[str]) -> AsyncIterator[World]:
     mark = Markers()
     definition = definition_with_markup(mark)
-    mou_markdown = await render_mou(settings, definition, mark("mou.note"))
-    mou_hash = DocumentStore(settings.documents_dir).put(mou_markdown)
+    mou_markdown = await render_mou(settings, local_store, definition, mark("mou.note"))
+    mou_hash = await local_store.put_document(mou_markdown)
     state = state_with_markup(definition, mark, mou_hash)
     escalation = escalation_with_markup(mark)
-    mails = await send_emails(settings, mark)
+    mails = await send_emails(settings, local_store, mark)
     temporal = Recorded(definition, state, escalation, mark)
     app = create_app(settings, temporal)  # type: ignore[arg-type]
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=settings.web_base_url) as http:
@@ -587,7 +587,6 @@ async def page_done(world: World) -> set[int]:
 
 async def page_signin(world: World) -> set[int]:
     """A person's name comes from the identity provider's claims: hostile like any other text."""
-    from accord.storage import open_storage
     from accord.web.auth import sessions
 
     session = secrets.token_urlsafe(32)

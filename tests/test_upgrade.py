@@ -41,6 +41,7 @@ from accord.models import (
     Resolve,
     Stage,
 )
+from accord.storage import open_storage
 from definitions.loader import parse
 from tests import history_files, lifecycle
 from tests.conftest import DATA, running_worker
@@ -83,7 +84,8 @@ async def test_partnerships_started_on_the_previous_release_finish_on_this_one(d
            "ACCORD_SIGNING_KEYS": settings.signing_keys.get_secret_value()}
     accord = accord_for(dev_env)
     accord.settings = settings
-    inbox = Inbox(settings.ledger_path)
+    store = await open_storage(settings)  # what both releases' workers write: this release reads it
+    inbox = Inbox(store)
     raw = yaml.safe_load((DATA / "lifecycle.yaml").read_text())
 
     async def start(name: str, **options) -> tuple[str, object]:
@@ -162,6 +164,8 @@ async def test_partnerships_started_on_the_previous_release_finish_on_this_one(d
     except BaseException:
         print(f"--- the previous release's worker log ({log}):\n{log.read_text()[-5000:]}")
         raise
+    finally:
+        await store.close()
 
     finals: list[PartnershipState] = [e.final for e in ends]
     assert [s.stage for s in finals] == [Stage.closed] * 4

@@ -354,18 +354,18 @@ def _claim(action: str, ref: str, round: int = 1, recipient: str = "alice") -> t
         ({}, 1, 200, None),
     ],
 )
-def test_decision_page_refusals(approval, claim_round, status, title):
+async def test_decision_page_refusals(approval, claim_round, status, title):
     state = _state_with_approval(**approval)
     claim = _claim("decision", "go-no-go", claim_round)
     if status == 200:
-        assert actions.page_for(claim, state).template == "action_decision.html"
+        assert (await actions.page_for(claim, state)).template == "action_decision.html"
         return
     with pytest.raises(Problem) as exc:
-        actions.page_for(claim, state)
+        await actions.page_for(claim, state)
     assert exc.value.status == status and title in exc.value.title
 
 
-def test_an_amendment_page_says_which_party_must_still_approve():
+async def test_an_amendment_page_says_which_party_must_still_approve():
     from accord.web import people as web_people
     from definitions import load
 
@@ -377,19 +377,19 @@ def test_an_amendment_page_says_which_party_must_still_approve():
         policy="any", opened_at=now, deadline_at=now + timedelta(days=7), parties={"beta": ["bea", "bo"]},
         party_approvers=["bo"])
     people = web_people.of(load(DATA / "screening.yaml"))
-    page = actions.page_for(_claim("decision", "amendment-1"), state, people=people)
+    page = await actions.page_for(_claim("decision", "amendment-1"), state, people=people)
     assert page.context["parties_waiting"] == ["Beta Ltd"]
     assert page.context["can_request_changes"] is False, "an amendment has no document to change"
 
 
-def test_alignment_closed_after_screening():
+async def test_alignment_closed_after_screening():
     state = _state_with_approval()
     now = datetime.now(UTC)
     state.tasks["statement-alice"] = Task(id="statement-alice", kind=TaskKind.statement, stage=Stage.screening,
                                           title="Goal-alignment statement", owner="alice", created_at=now, due_at=now)
     state.stage = Stage.mou
     with pytest.raises(Problem) as exc:
-        actions.page_for(_claim("statement", "statement-alice"), state)
+        await actions.page_for(_claim("statement", "statement-alice"), state)
     assert exc.value.status == 409 and "closed" in exc.value.title
 
 

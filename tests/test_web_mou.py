@@ -9,14 +9,15 @@ import asyncio
 import re
 import secrets
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 
 from accord import tokens
-from accord.documents.store import DocumentStore
 from accord.mail import outbox
 from accord.models import (
     ActionLink,
@@ -35,6 +36,7 @@ from accord.models import (
     Stage,
     StatementSubmission,
 )
+from accord.storage import Storage
 from accord.web import actions
 from accord.web.app import create_app
 from accord.web.people import Person
@@ -58,6 +60,11 @@ from tests.web_helpers import (
     until,
 )
 
+pytest_plugins = ["tests.storage_backends"]  # the backend fixture: sqlite and postgresql
+
+if TYPE_CHECKING:
+    from tests.storage_backends import Backend
+
 ALICE, AMIR, BEA, BO = "alice@acme.example", "amir@acme.example", "bea@beta.example", "bo@beta.example"
 MOU_MAIL = "Decision needed: MOU signature"
 IP_CLAUSE = "Each party keeps its own IP."
@@ -77,10 +84,11 @@ async def go(live: Live) -> PartnershipState:
     return await state_where(live.accord, live.wf, lambda s: "mou" in s.approvals and s.mou.versions)
 
 
-@pytest.fixture
-async def mou(dev_env, settings, accord_for) -> AsyncIterator[Live]:
+@asynccontextmanager
+async def in_mou_stage(dev_env, settings, accord_for) -> AsyncIterator[Live]:
     """tests/data/mou.yaml in its MOU stage: signatories alice, amir, bea (policy all); bo may be delegated to."""
     accord = accord_for(dev_env)
+    accord.settings = settings
     async with running_worker(dev_env.client, settings):
         wf = await accord.start(unique(DATA / "mou.yaml"))
         app = create_app(settings, accord)
@@ -91,6 +99,12 @@ async def mou(dev_env, settings, accord_for) -> AsyncIterator[Live]:
             live = Live(accord, wf, settings, http, ops)
             await go(live)
             yield live
+
+
+@pytest.fixture
+async def mou(dev_env, settings, accord_for) -> AsyncIterator[Live]:
+    async with in_mou_stage(dev_env, settings, accord_for) as live:
+        yield live
 
 
 async def open_page(live: Live, to: str) -> tuple[str, httpx.Response]:
@@ -318,10 +332,16 @@ async def test_delegation_through_the_page(mou: Live):
     assert (decision.actor, decision.channel, decision.document_version) == ("bo", Channel.email_link, 1)
 
 
-async def test_a_document_that_cannot_be_read_is_never_offered_for_signature(mou: Live):
+async def test_a_document_that_cannot_be_read_is_never_offered_for_signature(dev_env, settings, accord_for,
+                                                                              backend: Backend):
+    async with in_mou_stage(dev_env, backend.applied_to(settings), accord_for) as mou:
+        await _never_offered_when_unreadable(mou, backend)
+
+
+async def _never_offered_when_unreadable(mou: Live, backend: Backend) -> None:
     v1 = (await mou.state()).mou.versions[0]
-    path = mou.settings.documents_dir / v1.hash[:2] / f"{v1.hash}.md"
-    original = path.read_text(encoding="utf-8")
+    async with await backend.open() as store:
+        original = await store.get_document(v1.hash)
     link, page = await open_page(mou, ALICE)
     form = form_of(page)
     before = snapshot(await mou.state())
@@ -339,12 +359,13 @@ async def test_a_document_that_cannot_be_read_is_never_offered_for_signature(mou
         assert r.status_code == 500 and "The document cannot be shown" in r.text
         assert snapshot(await mou.state()) == before
 
-    path.write_text(original.replace(IP_CLAUSE, "Everything belongs to Acme."), encoding="utf-8")
+    await backend.damage(v1.hash, original.replace(IP_CLAUSE, "Everything belongs to Acme."))
     await unreadable("no longer matches its SHA-256 hash")
-    path.unlink()
+    await backend.remove(v1.hash)
     await unreadable("cannot find the text of version 1 of the MOU")
 
-    path.write_text(original, encoding="utf-8")
+    async with await backend.open() as store:
+        await store.put_document(original)  # restored from a backup
     r = await mou.http.get(link)
     assert r.status_code == 200 and IP_CLAUSE in r.text
 
@@ -471,10 +492,10 @@ def _kinds(live: Live) -> set[str]:
 # ---------------------------------------------------------------------- without Temporal
 
 
-def _state(tmp_path, policy: str = "all", decided: tuple[str, ...] = ()) -> tuple[PartnershipState, DocumentStore]:
+async def _state(store: Storage, policy: str = "all", decided: tuple[str, ...] = ()) -> PartnershipState:
     now = datetime.now(UTC)
-    store = DocumentStore(tmp_path / "documents")
-    digest = store.put("# Memorandum of Understanding\n\n## 5. Intellectual property\n\nEach party keeps its own IP.\n\n<script>x</script>\n")
+    digest = await store.put_document(
+        "# Memorandum of Understanding\n\n## 5. Intellectual property\n\nEach party keeps its own IP.\n\n<script>x</script>\n")
     state = PartnershipState(partnership_id="p", name="P", chain_id="c", started_at=now, stage_started_at=now, stage=Stage.mou)
     state.mou.versions.append(DocumentVersion(version=1, hash=digest, created_at=now, source="generated", author="accord"))
     approval = ApprovalState(id="mou", title="MOU signature", stage=Stage.mou, approvers=["alice", "amir", "bea"],
@@ -483,7 +504,7 @@ def _state(tmp_path, policy: str = "all", decided: tuple[str, ...] = ()) -> tupl
     approval.decisions = [Decision(approval_id="mou", round=1, actor=who, decision=DecisionKind.approve, at=now,
                                    channel=Channel.email_link, document_version=1, document_hash=digest) for who in decided]
     state.approvals["mou"] = approval
-    return state, store
+    return state
 
 
 PEOPLE = {p.id: p for p in [Person("alice", "Alice Acme", "sponsor", "Acme Corp"), Person("amir", "Amir Acme", "counsel", "Acme Corp"),
@@ -495,9 +516,9 @@ def _claim(recipient: str) -> tokens.Claim:
                         expires_at=datetime.now(UTC) + timedelta(days=1))
 
 
-def test_sequential_page_shows_the_order_and_whose_turn_it_is(tmp_path):
-    state, store = _state(tmp_path, "sequential", decided=("alice",))
-    page = actions.page_for(_claim("amir"), state, documents=store, people=PEOPLE)
+async def test_sequential_page_shows_the_order_and_whose_turn_it_is(local_store):
+    state = await _state(local_store, "sequential", decided=("alice",))
+    page = await actions.page_for(_claim("amir"), state, documents=local_store, people=PEOPLE)
     signers = page.context["signers"]
     assert [(s.id, s.you, s.waiting, s.decision is not None) for s in signers] == [
         ("alice", False, False, True), ("amir", True, True, False), ("bea", False, False, False)]
@@ -508,19 +529,19 @@ def test_sequential_page_shows_the_order_and_whose_turn_it_is(tmp_path):
     assert "<script>" not in html and "&lt;script&gt;" in html and "<h3>Memorandum of Understanding</h3>" in html
 
     with pytest.raises(Problem) as exc:
-        actions.page_for(_claim("bea"), state, documents=store, people=PEOPLE)
+        await actions.page_for(_claim("bea"), state, documents=local_store, people=PEOPLE)
     assert exc.value.status == 409 and "not your turn" in exc.value.title
 
 
-def test_without_the_definition_the_page_shows_ids_and_no_delegation(tmp_path):
-    state, store = _state(tmp_path)
-    page = actions.page_for(_claim("alice"), state, documents=store, people=None)
+async def test_without_the_definition_the_page_shows_ids_and_no_delegation(local_store):
+    state = await _state(local_store)
+    page = await actions.page_for(_claim("alice"), state, documents=local_store, people=None)
     assert [s.name for s in page.context["signers"]] == ["alice", "amir", "bea"]
     assert page.context["candidates"] == [] and not page.context["people_known"]
 
 
-def test_without_a_document_store_nothing_is_offered(tmp_path):
-    state, _ = _state(tmp_path)
+async def test_without_a_document_store_nothing_is_offered(local_store):
+    state = await _state(local_store)
     with pytest.raises(Problem) as exc:
-        actions.page_for(_claim("alice"), state, people=PEOPLE)
+        await actions.page_for(_claim("alice"), state, people=PEOPLE)
     assert exc.value.status == 500 and "cannot be shown" in exc.value.title

@@ -1,4 +1,8 @@
-"""SendGrid's signed Event Webhook: verified over the raw body, recorded once, bounces reported."""
+"""SendGrid's signed Event Webhook: verified over the raw body, recorded once, bounces reported.
+
+The tests of what is recorded run on both storage backends (``backend``: SQLite and files,
+and a real PostgreSQL); the hostile requests, which must record nothing, on the embedded one.
+"""
 
 from __future__ import annotations
 
@@ -8,23 +12,32 @@ import json
 import socket
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from pydantic import SecretStr
 from temporalio.service import RPCError, RPCStatusCode
 
 from accord.config import Settings
-from accord.mail.ledger import Ledger
 from accord.mail.sendgrid_backend import SendGridMailer
 from accord.models import EmailEvent
+from accord.storage import SharedStorage, Storage, open_storage
 from accord.web.app import create_app
 from accord.web.server import build_server
 from tests.conftest import DATA, running_worker
 from tests.fake_sendgrid import Accepted, FakeSendGrid
 from tests.helpers import eventually, state_where, unique
+
+pytest_plugins = ["tests.storage_backends"]  # the backend fixture: sqlite and postgresql
+
+if TYPE_CHECKING:
+    from tests.storage_backends import Backend
 
 SIGNATURE = "X-Twilio-Email-Event-Webhook-Signature"
 TIMESTAMP = "X-Twilio-Email-Event-Webhook-Timestamp"
@@ -66,7 +79,7 @@ class Hook:
     http: httpx.AsyncClient
     keys: KeyPair
     accord: FakeAccord
-    ledger: Ledger
+    store: Storage  # what the web app records, read as another instance would
 
     async def post(self, events: list[dict], *, keys: KeyPair | None = None, body: bytes | None = None,
                    headers: dict[str, str] | None = None) -> httpx.Response:
@@ -85,17 +98,35 @@ class Hook:
         return await self.http.post("/webhooks/sendgrid", content=raw, headers=self.signed(raw))
 
 
-@pytest.fixture
-async def hook(settings: Settings) -> AsyncIterator[Hook]:
-    keys = KeyPair()
+@asynccontextmanager
+async def webhook_app(settings: Settings, store_settings: Settings, keys: KeyPair | None = None) -> AsyncIterator[Hook]:
+    """The web app with a signed webhook (``keys``: SendGrid's), its Accord state in
+    ``store_settings``' storage, where SEND_KEY was sent (as a worker records it)."""
+    keys = keys or KeyPair()
     configured = settings.model_copy(update={"sendgrid_webhook_public_key": keys.public})
-    ledger = Ledger(configured.ledger_path)
-    ledger.attempting(SEND_KEY, "bea")
-    ledger.sent(SEND_KEY, "msg-1")
     accord = FakeAccord()
-    app = create_app(configured, accord)  # type: ignore[arg-type]
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://accord.test") as http:
-        yield Hook(http, keys, accord, ledger)
+    app_store = SharedStorage(store_settings)
+    app = create_app(configured, accord, app_store)  # type: ignore[arg-type]
+    async with await open_storage(store_settings) as store:
+        await store.claim_send(SEND_KEY, "bea", holder="worker", lease=timedelta(minutes=2))
+        await store.mark_sent(SEND_KEY, "msg-1")
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://accord.test") as http:
+            yield Hook(http, keys, accord, store)
+    await app_store.close()
+
+
+@pytest.fixture
+async def hook(settings: Settings, backend: Backend) -> AsyncIterator[Hook]:
+    """The webhook on each storage backend."""
+    async with webhook_app(settings, backend.settings()) as made:
+        yield made
+
+
+@pytest.fixture
+async def local_hook(settings: Settings) -> AsyncIterator[Hook]:
+    """The webhook on the embedded default's storage (for requests that must record nothing)."""
+    async with webhook_app(settings, settings) as made:
+        yield made
 
 
 def event(name: str, event_id: str, **extra) -> dict:
@@ -110,15 +141,15 @@ async def test_signed_events_are_recorded_once(hook):
     response = await hook.post(batch)
     assert response.status_code == 200
     assert response.json() == {"recorded": 3, "duplicates": 0, "ignored": 0}
-    recorded = hook.ledger.events(SEND_KEY)
+    recorded = await hook.store.list_events(SEND_KEY)
     assert [(e.event, e.reason) for e in recorded] == [("processed", ""), ("delivered", "250 OK"),
                                                        ("deferred", "421 try later")]
-    assert recorded[0].timestamp.startswith("2025-10-09")
+    assert recorded[0].timestamp == datetime.fromtimestamp(1_760_000_000, UTC)
 
     # SendGrid delivers at least once: the same batch again changes nothing.
     again = await hook.post(batch)
     assert again.json() == {"recorded": 0, "duplicates": 3, "ignored": 0}
-    assert len(hook.ledger.events()) == 3
+    assert len(await hook.store.list_events()) == 3
     assert hook.accord.reported == []  # nothing the workflow must act on
 
 
@@ -137,14 +168,14 @@ async def test_bounce_and_drop_reach_the_workflow_once(hook):
     await hook.post([event("dropped", "ev-d", reason="Bounced Address")])
     assert [(n.event, n.reason) for _, n in hook.accord.reported] == [
         ("bounce", "550 5.1.1 The email account does not exist"), ("dropped", "Bounced Address")]
-    assert {e.event_id: e.notified_at is not None for e in hook.ledger.events()} == {"ev-b": True, "ev-d": True}
+    assert {e.event_id: e.notified_at is not None for e in await hook.store.list_events()} == {"ev-b": True, "ev-d": True}
 
 
 async def test_temporal_unavailable_means_503_then_reported_on_redelivery(hook):
     hook.accord.fail_with = RPCError("unavailable", RPCStatusCode.UNAVAILABLE, b"")
     bounce = event("bounce", "ev-b", reason="mailbox full", type="blocked")
     assert (await hook.post([bounce])).status_code == 503
-    assert [e.notified_at for e in hook.ledger.events()] == [None]  # recorded, not yet reported
+    assert [e.notified_at for e in await hook.store.list_events()] == [None]  # recorded, not yet reported
 
     hook.accord.fail_with = None
     assert (await hook.post([bounce])).json() == {"recorded": 0, "duplicates": 1, "ignored": 0}
@@ -155,7 +186,7 @@ async def test_temporal_unavailable_means_503_then_reported_on_redelivery(hook):
 async def test_bounce_for_a_finished_workflow_is_recorded_and_dropped(hook):
     hook.accord.fail_with = RPCError("workflow execution already completed", RPCStatusCode.NOT_FOUND, b"")
     assert (await hook.post([event("bounce", "ev-b", reason="gone")])).status_code == 200
-    [recorded] = hook.ledger.events()
+    [recorded] = await hook.store.list_events()
     assert recorded.notified_at is not None  # nothing to retry
 
 
@@ -171,33 +202,74 @@ async def test_event_without_id_is_still_recorded_once(hook):
     del legacy["sg_event_id"]
     await hook.post([legacy])
     await hook.post([legacy])
-    [recorded] = hook.ledger.events()
+    [recorded] = await hook.store.list_events()
     assert recorded.event_id.startswith("sha256:")
     assert len(hook.accord.reported) == 1
 
 
+async def test_an_event_with_an_id_or_key_too_long_to_store_is_ignored(hook):
+    """SendGrid's limits are not ours: a key longer than the storage keeps is no send of ours."""
+    response = await hook.post([event("bounce", "ev-" + "x" * 600), event("bounce", "ev-k", send_key="k" * 600),
+                                event("bounce", "ev-nul\u0000"), event("delivered", "ev-ok")])
+    assert response.json() == {"recorded": 1, "duplicates": 0, "ignored": 3}
+    assert [e.event_id for e in await hook.store.list_events()] == ["ev-ok"]
+    assert hook.accord.reported == []
+
+
+async def test_a_batch_delivered_to_two_web_instances_at_once_is_recorded_once(settings: Settings, backend: Backend):
+    """SendGrid may retry a batch while the first delivery is still being handled, and a load
+    balancer may hand the two to different instances: each event is recorded once."""
+    batch = [event("delivered", f"ev-{i}") for i in range(20)] + [event("bounce", "ev-b", reason="550 gone")]
+    keys = KeyPair()  # one SendGrid account signs for both instances
+    async with webhook_app(settings, backend.settings(), keys) as one, \
+            webhook_app(settings, backend.settings(), keys) as two:
+        raw = json.dumps(batch).encode()
+        answers = await asyncio.gather(*(h.http.post("/webhooks/sendgrid", content=raw, headers=h.signed(raw))
+                                         for h in (one, two, one, two)))
+        assert [a.status_code for a in answers] == [200] * 4
+        counts = [a.json() for a in answers]
+        assert sum(c["recorded"] for c in counts) == len(batch)
+        assert sum(c["duplicates"] for c in counts) == 3 * len(batch)
+        assert sorted(e.event_id for e in await two.store.list_events()) == sorted(e["sg_event_id"] for e in batch)
+
+
+async def test_the_storage_down_means_503_and_sendgrid_retries(settings: Settings, postgres_server):
+    """The database cannot be reached (restarting, a network cut): SendGrid is asked to retry,
+    as when Temporal is down; nothing is half recorded."""
+    down = settings.model_copy(update={"database_url": SecretStr(
+        f"postgresql://accord:{postgres_server.password}@127.0.0.1:1/accord"), "signing_keys": SecretStr("k" * 32)})
+    keys = KeyPair()
+    configured = down.model_copy(update={"sendgrid_webhook_public_key": keys.public})
+    app = create_app(configured, FakeAccord())  # type: ignore[arg-type]
+    raw = json.dumps([event("bounce", "ev-b", reason="550")]).encode()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://accord.test") as http:
+        hook = Hook(http, keys, FakeAccord(), None)  # type: ignore[arg-type]
+        response = await http.post("/webhooks/sendgrid", content=raw, headers=hook.signed(raw))
+    assert response.status_code == 503 and response.json() == {"error": "try again later"}
+
+
 @pytest.mark.parametrize("case", ["tampered", "wrong key", "no signature", "no timestamp", "garbage signature",
                                   "old timestamp reused"])
-async def test_unverified_requests_are_refused_and_change_nothing(hook, case):
+async def test_unverified_requests_are_refused_and_change_nothing(local_hook, case):
     batch = [event("bounce", "ev-b", reason="550")]
     raw = json.dumps(batch).encode()
     timestamp = str(int(time.time()))
-    good = {SIGNATURE: hook.keys.sign(raw, timestamp), TIMESTAMP: timestamp}
+    good = {SIGNATURE: local_hook.keys.sign(raw, timestamp), TIMESTAMP: timestamp}
     if case == "tampered":
-        response = await hook.post(batch, body=raw.replace(b"550", b"250"), headers=good)
+        response = await local_hook.post(batch, body=raw.replace(b"550", b"250"), headers=good)
     elif case == "wrong key":
-        response = await hook.post(batch, keys=KeyPair())
+        response = await local_hook.post(batch, keys=KeyPair())
     elif case == "no signature":
-        response = await hook.post(batch, headers={TIMESTAMP: timestamp})
+        response = await local_hook.post(batch, headers={TIMESTAMP: timestamp})
     elif case == "no timestamp":
-        response = await hook.post(batch, headers={SIGNATURE: good[SIGNATURE]})
+        response = await local_hook.post(batch, headers={SIGNATURE: good[SIGNATURE]})
     elif case == "garbage signature":
-        response = await hook.post(batch, headers={SIGNATURE: "not base64!", TIMESTAMP: timestamp})
+        response = await local_hook.post(batch, headers={SIGNATURE: "not base64!", TIMESTAMP: timestamp})
     else:  # the signature covers the timestamp: it cannot be swapped
-        response = await hook.post(batch, headers={SIGNATURE: good[SIGNATURE], TIMESTAMP: str(int(timestamp) - 1)})
+        response = await local_hook.post(batch, headers={SIGNATURE: good[SIGNATURE], TIMESTAMP: str(int(timestamp) - 1)})
     assert response.status_code == 403
-    assert hook.ledger.events() == []
-    assert hook.accord.reported == []
+    assert await local_hook.store.list_events() == []
+    assert local_hook.accord.reported == []
 
 
 async def test_without_a_configured_key_everything_is_refused(settings):
@@ -241,8 +313,9 @@ async def test_a_bounce_reaches_the_running_partnership(ts_env, settings, accord
             assert args["workflow_id"] == workflow_id
 
             app = create_app(configured, accord)
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://accord.test") as http:
-                hook = Hook(http, keys, FakeAccord(), Ledger(configured.ledger_path))  # the real client is in the app
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://accord.test") as http, \
+                    await open_storage(configured) as store:
+                hook = Hook(http, keys, FakeAccord(), store)  # the real client is in the app
                 bounce = {"email": "bo@beta.example", "timestamp": int(time.time()), "event": "bounce",
                           "sg_event_id": "ev-bounce-1", "sg_message_id": f"{to_bo.message_id}.filter0001",
                           "reason": "550 5.1.1 mailbox unavailable", "status": "5.1.1", "type": "bounce", **args}
@@ -297,25 +370,25 @@ MALFORMED = {
 
 
 @pytest.mark.parametrize("case", MALFORMED)
-async def test_a_malformed_signed_body_is_a_400_and_changes_nothing(hook, case):
+async def test_a_malformed_signed_body_is_a_400_and_changes_nothing(local_hook, case):
     raw, says = MALFORMED[case]
-    response = await hook.post_raw(raw)
+    response = await local_hook.post_raw(raw)
     assert response.status_code == 400, response.text
     assert says in response.json()["error"]
-    assert hook.ledger.events() == [] and hook.accord.reported == []
+    assert await local_hook.store.list_events() == [] and local_hook.accord.reported == []
 
 
 @pytest.mark.parametrize(("age", "accepted"), [(0, True), (-200, True), (250, True), (400, False), (-400, False),
                                                (86_400, False)])
-async def test_a_signature_older_or_newer_than_the_tolerance_is_refused_as_a_replay(hook, age, accepted):
+async def test_a_signature_older_or_newer_than_the_tolerance_is_refused_as_a_replay(local_hook, age, accepted):
     """A request captured (or recorded) and sent again later carries its old, signed timestamp."""
     raw = json.dumps([event("bounce", "ev-b", reason="550")]).encode()
-    response = await hook.http.post("/webhooks/sendgrid", content=raw, headers=hook.signed(raw, age=age))
+    response = await local_hook.http.post("/webhooks/sendgrid", content=raw, headers=local_hook.signed(raw, age=age))
     if accepted:
-        assert response.status_code == 200 and len(hook.accord.reported) == 1
+        assert response.status_code == 200 and len(local_hook.accord.reported) == 1
     else:
         assert response.status_code == 403 and "tolerance" in response.json()["error"]
-        assert hook.ledger.events() == [] and hook.accord.reported == []
+        assert await local_hook.store.list_events() == [] and local_hook.accord.reported == []
 
 
 async def test_the_tolerance_is_configurable(settings):
@@ -323,29 +396,30 @@ async def test_the_tolerance_is_configurable(settings):
     configured = settings.model_copy(update={"sendgrid_webhook_public_key": keys.public,
                                              "sendgrid_webhook_tolerance": 3600})
     app = create_app(configured, FakeAccord())  # type: ignore[arg-type]
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://accord.test") as http:
-        hook = Hook(http, keys, FakeAccord(), Ledger(configured.ledger_path))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://accord.test") as http, \
+            await open_storage(configured) as store:
+        hook = Hook(http, keys, FakeAccord(), store)
         raw = json.dumps([event("delivered", "ev-1")]).encode()
         assert (await http.post("/webhooks/sendgrid", content=raw, headers=hook.signed(raw, age=1800))).status_code == 200
         assert (await http.post("/webhooks/sendgrid", content=raw, headers=hook.signed(raw, age=4000))).status_code == 403
 
 
-async def test_a_body_over_the_bound_is_refused_whether_declared_or_chunked(hook):
+async def test_a_body_over_the_bound_is_refused_whether_declared_or_chunked(local_hook):
     from accord.web.webhooks import MAX_BODY_BYTES
 
     big = b"[" + b" " * MAX_BODY_BYTES + b"]"
-    declared = await hook.http.post("/webhooks/sendgrid", content=big, headers=hook.signed(big))
+    declared = await local_hook.http.post("/webhooks/sendgrid", content=big, headers=local_hook.signed(big))
     assert declared.status_code == 413
 
     async def chunks():  # no Content-Length: the body is read up to the bound, then refused
         for _ in range(3):
             yield b" " * (MAX_BODY_BYTES // 2)
 
-    chunked = await hook.http.post("/webhooks/sendgrid", content=chunks(), headers=hook.signed(b""))
+    chunked = await local_hook.http.post("/webhooks/sendgrid", content=chunks(), headers=local_hook.signed(b""))
     assert chunked.status_code == 413
-    assert hook.ledger.events() == []
+    assert await local_hook.store.list_events() == []
 
-    bad = await hook.http.post("/webhooks/sendgrid", content=b"[]", headers={**hook.signed(b"[]"), "Content-Length": "-1"})
+    bad = await local_hook.http.post("/webhooks/sendgrid", content=b"[]", headers={**local_hook.signed(b"[]"), "Content-Length": "-1"})
     assert bad.status_code == 400
 
 

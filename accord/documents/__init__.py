@@ -1,1 +1,1 @@
-"""Partnership documents (the MOU and its revisions): rendering, storage, comparison."""
+"""Partnership documents (the MOU and its revisions): rendering and comparison (they are stored by accord/storage/)."""

@@ -1,1 +1,1 @@
-"""Outgoing email: rendering, delivery backends, and the send ledger that prevents duplicates."""
+"""Outgoing email: rendering and delivery backends (the send ledger that prevents duplicates is in accord/storage/)."""

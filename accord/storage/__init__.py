@@ -1,4 +1,4 @@
-"""Accord's own state: the send ledger, provider events, documents and web sign-ins, behind one async interface.
+"""Accord's own state: the send ledger and its alerts, provider events, documents and web sign-ins, behind one async interface.
 
     async with await open_storage(settings) as store:
         claim = await store.claim_send(key, "bea", holder=..., lease=timedelta(minutes=2))
@@ -13,78 +13,16 @@ Two backends (accord/storage/interface.py says what every operation promises):
   and can import an existing data folder (``--import-from DIR``); opening it refuses a
   schema older than the code (SchemaNotCurrent, a ConfigError: one clear line at start).
 
-Not wired yet: the integrator's plan, in one pass. One ``SharedStorage(settings)`` per
-process replaces every ``Ledger(settings.ledger_path)`` and ``DocumentStore(settings.documents_dir)``;
-it is a Storage that opens on first use, so the constructors that build them stay synchronous.
+Who uses it: one ``SharedStorage(settings)`` per process, opened at start and shared:
 
-1. activities/email.py: ``EmailActivities(mailer, store: Storage, ...)``. In ``send_email``
-   the ledger steps (get; sent/failed early returns; the already_accepted check;
-   attempting; sent; failed) become one call, and rendering moves into ``build_message()``
-   so that only the claim's winner renders::
-
-       info = activity.info()
-       try:
-           outcome = await send_once(
-               self.store, request.send_key, request.to.id, holder=holder_of(info), lease=lease_of(info),
-               deliver=lambda: self.mailer.send(build_message()),
-               accepted=(partial(self.mailer.already_accepted, request.send_key)
-                         if isinstance(self.mailer, CheckingMailer) else None))
-       except SendInProgress as exc:  # another worker is sending it now: Temporal retries (EMAIL_RETRY)
-           raise ApplicationError(str(exc), type="SendInProgress") from None
-       except Exception:
-           metrics.email_failed(request.template, "retryable")
-           raise
-
-   and the receipt from ``outcome.status``: sent -> "sent" + metrics.email_sent;
-   already_sent -> "already_sent" (+ metrics.email_sent when ``outcome.recovered``);
-   failed -> "failed" + metrics.email_failed(template, "permanent"); already_failed ->
-   "failed". The module docstring's "attempting before, sent after" becomes "claimed
-   before, sent after"; its logging lines stay.
-2. worker.py: ``activities_for(settings, mailer=None, store=None)`` uses
-   ``store or SharedStorage(settings)`` for ``EmailActivities(mailer, store, ...)`` and
-   ``DocumentActivities(store, settings.template_dirs)``; ``build_worker`` passes ``store=``
-   through. ``run`` makes ``store = SharedStorage(settings)``, awaits ``store.open()`` right
-   after connecting to Temporal (SchemaNotCurrent is a ConfigError: `accord worker` already
-   prints it in one line and exits 1; StorageUnavailable: retry as ``_connect_when_up``
-   does), builds the worker with it, and ``await store.close()`` after the worker stopped.
-   Other callers of ``activities_for``/``build_worker`` (accord/embedded.py, tests, bench/)
-   need no change.
-3. activities/documents.py: ``store: Storage``; ``self.store.put(text)`` ->
-   ``await self.store.put_document(text)`` (three places).
-4. accord/web/app.py: ``store = SharedStorage(settings)`` instead of ``DocumentStore(...)``;
-   the lifespan awaits ``store.open()`` first (SchemaNotCurrent stops the start; an
-   unreachable database is logged, and opened on first use) and ``store.close()`` last;
-   ``webhooks.router(settings, store)`` shares it. ``mou_version``:
-   ``text = await documents.load(store, version, meta.hash)``; ``page_of``:
-   ``return await actions.page_for(...)``.
-   accord/web/documents.py: ``load`` and ``show`` become ``async`` (``await
-   store.get_document(digest)``, type ``Storage``); DocumentMissing is a KeyError and
-   DocumentCorrupted a ValueError, so the ``except`` clauses stay. accord/web/actions.py:
-   ``page_for`` and ``_decision_page`` become ``async`` (they call ``docs.show``).
-5. accord/web/webhooks.py: ``router(settings, store: Storage)``; ``the_ledger()`` goes. Per event::
-
-       try:
-           stored = await store.record_event(event.event_id, event.send_key, event.event, event.reason, event.at)
-       except ValueError:  # an id or key over MAX_KEY_CHARS, or with NUL
-           ignored += 1; continue
-       recorded += stored.new; duplicates += not stored.new
-       if event.event in NOTIFY_EVENTS and event.workflow_id and stored.entry.notified_at is None: notify
-
-   (``record_event`` returns the stored row: no second read). ``_notify``: ``await
-   store.get_send(...)``, ``await store.mark_notified(...)``. StorageUnavailable answers 503,
-   as an unreachable Temporal does.
-6. accord/cli.py ``_mou_text``: inside ``go()``, ``async with await open_storage(settings) as
-   store: text = await store.get_document(found.hash)``; its error line names
-   ``describe_storage(settings)`` instead of ``settings.documents_dir``.
-7. Delete accord/mail/ledger.py and accord/documents/store.py (``content_hash`` is
-   ``accord.storage.content_hash``). Tests that build or read them directly
-   (tests/lifecycle.py's Inbox, tests/faults.py, test_sendgrid, test_smtp, test_ics,
-   test_webhook, test_ops_workers, test_faults_*, test_web_mou, test_mou_approvals,
-   test_amendments, bench/) use ``SqliteStorage``/``open_storage`` and ``list_sends`` /
-   ``get_send`` / ``list_events`` / ``get_document``: the field names are the ones they
-   use (``status``, ``attempts``, ``message_id``, ``error``, ``recipient``; ``notified_at``),
-   timestamps are datetimes instead of ISO strings. Until then they keep working: the
-   SQLite backend writes the very file and tables they read.
+- the worker (worker.py): the email activity claims each send key before the provider is
+  called (``send_once``) and keeps the "still failing" alerts; the document activities
+  store MOU versions and archives. A schema behind the code stops the worker at start; an
+  unreachable database is waited for, as Temporal is;
+- the web app (accord/web/app.py): MOU pages and action pages read documents, the SendGrid
+  webhook records provider events, sign-in keeps sessions and tickets. A schema behind the
+  code stops the start; an unreachable database answers 503 until it is back;
+- `accord mou show/diff` and `accord signin-link` open it for one command (``open_storage``).
 """
 
 from __future__ import annotations
@@ -180,14 +118,20 @@ class SharedStorage(Storage):
     async def mark_failed(self, send_key: str, error: str) -> None:
         await (await self.open()).mark_failed(send_key, error)
 
-    async def release_send(self, send_key: str, holder: str) -> None:
-        await (await self.open()).release_send(send_key, holder)
+    async def release_send(self, send_key: str, holder: str, error: str | None = None) -> None:
+        await (await self.open()).release_send(send_key, holder, error)
 
     async def get_send(self, send_key: str) -> SendEntry | None:
         return await (await self.open()).get_send(send_key)
 
     async def list_sends(self, prefix: str | None = None) -> list[SendEntry]:
         return await (await self.open()).list_sends(prefix)
+
+    async def alert_once(self, send_key: str, kind: str) -> bool:
+        return await (await self.open()).alert_once(send_key, kind)
+
+    async def alerted(self, send_key: str, kind: str) -> bool:
+        return await (await self.open()).alerted(send_key, kind)
 
     async def record_event(self, event_id: str, send_key: str, event: str, reason: str,
                            timestamp: datetime) -> RecordedEvent:

@@ -8,6 +8,7 @@ since sent more only adds what is new:
 - a send already in the database is kept, unless it is still ``attempting`` there and the
   folder knows how it ended (sent or failed);
 - an event already in the database is kept (its notified time filled in if it had none);
+- an alert ops were given is imported once (they are not alerted again about that send);
 - a document is imported only if its text still matches its hash; damaged ones are listed
   and left out, never stored under a hash they no longer have.
 
@@ -45,12 +46,15 @@ class ImportReport:
     events_written: int = 0
     documents_read: int = 0
     documents_written: int = 0
+    alerts_read: int = 0
+    alerts_written: int = 0
     skipped: list[str] = field(default_factory=list)  # what could not be imported, and why
 
     def summary(self) -> str:
         return (f"sends {self.sends_written} new or completed of {self.sends_read}, "
                 f"events {self.events_written} new of {self.events_read}, "
                 f"documents {self.documents_written} new of {self.documents_read}"
+                + (f", alerts {self.alerts_written} new of {self.alerts_read}" if self.alerts_read else "")
                 + (f", {len(self.skipped)} skipped" if self.skipped else ""))
 
 
@@ -69,6 +73,9 @@ _EVENTS = """
     ON CONFLICT (event_id) DO UPDATE SET notified_at = excluded.notified_at
     WHERE e.notified_at IS NULL AND excluded.notified_at IS NOT NULL
 """
+_ALERTS = """
+    INSERT INTO accord_alerts (send_key, kind, raised_at) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING
+"""
 _DOCUMENTS = "INSERT INTO accord_documents (sha256, content) VALUES (%s, %s) ON CONFLICT DO NOTHING"
 
 
@@ -79,7 +86,7 @@ async def import_folder(folder: Path, target: PostgresStorage) -> ImportReport:
     if not ledger.is_file() and not documents.is_dir():
         raise StorageError(f"{folder} holds no Accord state to import (no {LEDGER_FILE}, no {DOCUMENTS_DIR}/)")
     report = ImportReport()
-    sends, events = await asyncio.to_thread(_read_ledger, ledger, report) if ledger.is_file() else ([], [])
+    sends, events, alerts = await asyncio.to_thread(_read_ledger, ledger, report) if ledger.is_file() else ([], [], [])
     docs = await asyncio.to_thread(_read_documents, documents, report) if documents.is_dir() else []
     try:
         async with target.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
@@ -89,6 +96,9 @@ async def import_folder(folder: Path, target: PostgresStorage) -> ImportReport:
             if events:
                 await cur.executemany(_EVENTS, events)
                 report.events_written = cur.rowcount
+            if alerts:
+                await cur.executemany(_ALERTS, alerts)
+                report.alerts_written = cur.rowcount
             for digest, content in docs:
                 await cur.execute(_DOCUMENTS, (digest, content))
                 report.documents_written += cur.rowcount
@@ -98,7 +108,7 @@ async def import_folder(folder: Path, target: PostgresStorage) -> ImportReport:
     return report
 
 
-def _read_ledger(path: Path, report: ImportReport) -> tuple[list[tuple], list[tuple]]:
+def _read_ledger(path: Path, report: ImportReport) -> tuple[list[tuple], list[tuple], list[tuple]]:
     try:
         with closing(sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, timeout=30)) as db:
             tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -108,6 +118,9 @@ def _read_ledger(path: Path, report: ImportReport) -> tuple[list[tuple], list[tu
             event_rows = db.execute(
                 "SELECT event_id, send_key, event, reason, timestamp, received_at, notified_at FROM events"
             ).fetchall() if "events" in tables else []
+            alert_rows = db.execute(
+                "SELECT send_key, kind, raised_at FROM alerts"
+            ).fetchall() if "alerts" in tables else []
     except sqlite3.Error as exc:
         raise StorageError(f"{path} cannot be read as a send ledger: {exc}") from None
     sends = []
@@ -126,7 +139,14 @@ def _read_ledger(path: Path, report: ImportReport) -> tuple[list[tuple], list[tu
             continue
         events.append((event_id, send_key, clean_text(event), clean_text(reason), _moment(timestamp),
                        _moment(received_at), notified_at and _moment(notified_at)))
-    return sends, events
+    alerts = []
+    for send_key, kind, raised_at in alert_rows:
+        report.alerts_read += 1
+        if not _key_ok(send_key) or not _key_ok(kind):
+            report.skipped.append(f"alert {str(send_key)[:80]!r}: not a valid alert row")
+            continue
+        alerts.append((send_key, kind, _moment(raised_at)))
+    return sends, events, alerts
 
 
 def _read_documents(directory: Path, report: ImportReport) -> list[tuple[str, bytes]]:

@@ -1,8 +1,9 @@
 """The storage interface for Accord's own state, and the records it hands back.
 
-Four kinds of state, nothing else: the send ledger (one row per send key), provider
-events (one row per provider event id), documents (content-addressed by SHA-256), and
-sign-in state for the web app (sessions, and one-time sign-in tickets). Signing keys and
+Five kinds of state, nothing else: the send ledger (one row per send key), the alerts ops
+were given about sends (once per send key and kind), provider events (one row per provider
+event id), documents (content-addressed by SHA-256), and sign-in state for the web app
+(sessions, and one-time sign-in tickets). Signing keys and
 API keys are configuration, never storage. Sessions and tickets are kept by the SHA-256 of
 their secret only: what the database holds cannot be presented as a cookie or a link.
 
@@ -157,10 +158,12 @@ class Storage(ABC):
         email another attempt got accepted stays sent."""
 
     @abstractmethod
-    async def release_send(self, send_key: str, holder: str) -> None:
+    async def release_send(self, send_key: str, holder: str, error: str | None = None) -> None:
         """``holder``'s attempt ended without knowing the outcome (a retryable provider
         error, a timeout, a cancellation): the key stays ``attempting`` and the next claim
-        may take it at once instead of waiting for the lease. A no-op for other holders."""
+        may take it at once instead of waiting for the lease. ``error``, if given, is what
+        the provider said: kept in the entry for the alert of an email that keeps failing.
+        A no-op for other holders."""
 
     @abstractmethod
     async def get_send(self, send_key: str) -> SendEntry | None:
@@ -170,6 +173,17 @@ class Storage(ABC):
     async def list_sends(self, prefix: str | None = None) -> list[SendEntry]:
         """Every send whose key starts with ``prefix`` (all when None; a workflow's sends
         with ``f"{workflow_id}/"``), oldest change first."""
+
+    # ------------------------------------------------------------------ alerts to ops
+
+    @abstractmethod
+    async def alert_once(self, send_key: str, kind: str) -> bool:
+        """Remember that ops were alerted about this send (``kind``: e.g. "delayed"); False if
+        they had been already. Of concurrent calls on any number of hosts, one gets True."""
+
+    @abstractmethod
+    async def alerted(self, send_key: str, kind: str) -> bool:
+        """Whether ops were alerted about this send for this ``kind``."""
 
     # ------------------------------------------------------------------ provider events
 

@@ -6,7 +6,7 @@ advisory lock, so two `accord setup` runs at once (two hosts deploying) apply ea
 migration exactly once, and a failed migration leaves the schema as it was (PostgreSQL's
 DDL is transactional). Workers and web apps only check the version (``require_current``).
 
-Why not Alembic: it would bring SQLAlchemy for three tables that are queried with plain
+Why not Alembic: it would bring SQLAlchemy for a few tables that are queried with plain
 SQL through psycopg, and its strength (autogenerating migrations from ORM models) has
 nothing to work from here. A numbered list is the whole schema history, readable at once.
 
@@ -89,6 +89,15 @@ MIGRATIONS: tuple[Migration, ...] = (
             expires_at   timestamptz NOT NULL
         );
         CREATE INDEX accord_signin_tickets_by_expiry ON accord_signin_tickets (expires_at);
+    """),
+    Migration(3, "alerts to ops about sends (an email still failing past mail_alert_after)", """
+        -- One row per send and kind: ops are alerted once, whichever worker notices first.
+        CREATE TABLE accord_alerts (
+            send_key     text NOT NULL,
+            kind         text NOT NULL,
+            raised_at    timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (send_key, kind)
+        );
     """),
 )
 LATEST = MIGRATIONS[-1].version

@@ -134,11 +134,11 @@ class PostgresStorage(Storage):
             (clean_text(error), checked_key("send key", send_key)),
         )
 
-    async def release_send(self, send_key: str, holder: str) -> None:
+    async def release_send(self, send_key: str, holder: str, error: str | None = None) -> None:
         await self._one(
-            "UPDATE accord_sends SET lease_until = NULL, updated_at = now() "
+            "UPDATE accord_sends SET lease_until = NULL, error = coalesce(%s, error), updated_at = now() "
             "WHERE send_key = %s AND holder = %s AND status = 'attempting'",
-            (checked_key("send key", send_key), holder),
+            (None if error is None else clean_text(error), checked_key("send key", send_key), holder),
         )
 
     async def get_send(self, send_key: str) -> SendEntry | None:
@@ -151,6 +151,19 @@ class PostgresStorage(Storage):
         if prefix:
             query, args = query + " WHERE starts_with(send_key, %s)", (prefix,)
         return [_send(r) for r in await self._all(query + " ORDER BY updated_at, send_key", args)]
+
+    # ------------------------------------------------------------------ alerts to ops
+
+    async def alert_once(self, send_key: str, kind: str) -> bool:
+        row = await self._one(
+            "INSERT INTO accord_alerts (send_key, kind) VALUES (%s, %s) ON CONFLICT DO NOTHING RETURNING 1",
+            (checked_key("send key", send_key), checked_key("alert kind", kind)))
+        return row is not None
+
+    async def alerted(self, send_key: str, kind: str) -> bool:
+        row = await self._one("SELECT 1 FROM accord_alerts WHERE send_key = %s AND kind = %s",
+                              (checked_key("send key", send_key), checked_key("alert kind", kind)))
+        return row is not None
 
     # ------------------------------------------------------------------ provider events
 

@@ -12,10 +12,11 @@
    do not deliver again if it has the email.
 3. Deliver. Accepted: mark sent. Refused for good (PermanentMailError): mark failed.
    Anything else (a timeout, an outage, a cancellation): release the claim, leaving the
-   key ``attempting`` (outcome unknown) for the retry, and re-raise.
+   key ``attempting`` (outcome unknown) for the retry, with what the provider said, and
+   re-raise.
 
-This is today's activities/email.py logic (get, attempting, sent) with the race closed:
-two workers that both read "nothing yet" could both send; two claims cannot both win.
+This is the old ledger's logic (get, attempting, sent) with its race closed: two workers
+that both read "nothing yet" could both send; two claims cannot both win.
 """
 
 from __future__ import annotations
@@ -104,8 +105,10 @@ async def send_once(
             return Outcome("failed", error=str(exc))
         await store.mark_sent(send_key, message_id)
         return Outcome("sent", message_id=message_id)
-    except BaseException:
-        # Outcome unknown: the key stays attempting, free for the retry to take over now.
+    except BaseException as exc:
+        # Outcome unknown: the key stays attempting, free for the retry to take over now. What
+        # the provider said is kept for ops (a cancellation says nothing about the provider).
+        said = (str(exc) or type(exc).__name__) if isinstance(exc, Exception) else None
         with contextlib.suppress(Exception):
-            await store.release_send(send_key, holder)
+            await store.release_send(send_key, holder, said)
         raise

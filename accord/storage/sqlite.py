@@ -5,11 +5,13 @@ The layout is the one Accord has always written, so an existing data folder keep
     <data_dir>/ledger.sqlite               tables ``sends`` and ``events`` (WAL mode)
     <data_dir>/documents/ab/<sha256>.md    one file per document, named by its hash
 
-The schema version is SQLite's ``user_version``: 0 is the ledger as accord.mail.ledger
-creates it, 1 adds the claim's ``holder`` and ``lease_until`` columns, 2 the web app's
-``sessions`` and ``signin_tickets``. Opening the store brings the file up to date (the
-embedded default has no setup step); the old columns are untouched, so the old Ledger
-class can still read and write a migrated file.
+The schema version is SQLite's ``user_version``: 0 is the ledger as Accord's first
+releases created it (the ``Ledger`` class of v0.5 and earlier, since replaced by this
+module), 1 adds the claim's ``holder`` and ``lease_until`` columns, 2 the web app's
+``sessions`` and ``signin_tickets``, 3 the ``alerts`` ops were given (the table that Ledger
+made from v0.5 on, same shape). Opening the store brings the file up to date (the embedded
+default has no setup step); the old columns are untouched, so a worker of the previous
+release still reads and writes a migrated file while it is being replaced.
 
 sqlite3 blocks, so every call runs on this store's own few threads, each with its own
 connection, never on the event loop. Several processes (workers, the web app) share the
@@ -58,11 +60,11 @@ T = TypeVar("T")
 
 LEDGER_FILE = "ledger.sqlite"
 DOCUMENTS_DIR = "documents"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 LOCK_WAIT = 60.0  # seconds a call keeps trying on a locked database before giving up
 THREADS = 4
 
-# Version 0, exactly as accord.mail.ledger creates it (a folder may have been made by it).
+# Version 0, exactly as the old Ledger class created it (a folder may have been made by it).
 _V0 = [
     """CREATE TABLE IF NOT EXISTS sends (
         send_key    TEXT PRIMARY KEY,
@@ -106,6 +108,15 @@ _V2 = [
         expires_at  REAL NOT NULL
     )""",
     "CREATE INDEX IF NOT EXISTS signin_tickets_by_expiry ON signin_tickets (expires_at)",
+]
+# Version 3: the alerts ops were given about a send, once per kind (as the old Ledger kept them).
+_V3 = [
+    """CREATE TABLE IF NOT EXISTS alerts (
+        send_key   TEXT NOT NULL,
+        kind       TEXT NOT NULL,
+        raised_at  TEXT NOT NULL,
+        PRIMARY KEY (send_key, kind)
+    )""",
 ]
 
 _SEND_COLUMNS = "send_key, status, recipient, attempts, message_id, error, holder, lease_until, updated_at"
@@ -202,7 +213,7 @@ class SqliteStorage(Storage):
                 for column, kind in _V1_COLUMNS.items():
                     if column not in present:
                         db.execute(f"ALTER TABLE sends ADD COLUMN {column} {kind}")
-                for statement in _V2:
+                for statement in (*_V2, *_V3):
                     db.execute(statement)
                 db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             db.execute("COMMIT")
@@ -254,11 +265,11 @@ class SqliteStorage(Storage):
             (clean_text(error), _now(), checked_key("send key", send_key)),
         )
 
-    async def release_send(self, send_key: str, holder: str) -> None:
+    async def release_send(self, send_key: str, holder: str, error: str | None = None) -> None:
         await self._write(
-            "UPDATE sends SET lease_until = NULL, updated_at = ? "
+            "UPDATE sends SET lease_until = NULL, error = coalesce(?, error), updated_at = ? "
             "WHERE send_key = ? AND holder = ? AND status = 'attempting'",
-            (_now(), checked_key("send key", send_key), holder),
+            (None if error is None else clean_text(error), _now(), checked_key("send key", send_key), holder),
         )
 
     async def get_send(self, send_key: str) -> SendEntry | None:
@@ -276,6 +287,19 @@ class SqliteStorage(Storage):
 
     async def _write(self, sql: str, args: tuple) -> None:
         await self._run(lambda db: db.execute(sql, args))
+
+    # ------------------------------------------------------------------ alerts to ops
+
+    async def alert_once(self, send_key: str, kind: str) -> bool:
+        args = (checked_key("send key", send_key), checked_key("alert kind", kind), _now())
+        return await self._run(lambda db: db.execute(
+            "INSERT INTO alerts (send_key, kind, raised_at) VALUES (?, ?, ?) ON CONFLICT(send_key, kind) DO NOTHING",
+            args).rowcount == 1)
+
+    async def alerted(self, send_key: str, kind: str) -> bool:
+        args = (checked_key("send key", send_key), checked_key("alert kind", kind))
+        return await self._run(lambda db: db.execute(
+            "SELECT 1 FROM alerts WHERE send_key = ? AND kind = ?", args).fetchone() is not None)
 
     # ------------------------------------------------------------------ provider events
 

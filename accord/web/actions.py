@@ -19,7 +19,6 @@ from typing import Any
 
 from accord import tokens
 from accord.client import Accord, ActionRefused
-from accord.documents.store import DocumentStore
 from accord.logic import approvals
 from accord.models import (
     Acknowledge,
@@ -46,6 +45,7 @@ from accord.models import (
     UpdateResult,
     Withdraw,
 )
+from accord.storage import Storage
 from accord.web import documents as docs
 from accord.web.people import Person
 from accord.web.problems import Problem
@@ -97,8 +97,8 @@ def claim_for(token: str, keys: list[str]) -> tokens.Claim:
         raise Problem(400, "This link does not work", exc.reason) from None
 
 
-def page_for(claim: tokens.Claim, state: PartnershipState, *, documents: DocumentStore | None = None,
-             people: Mapping[str, Person] | None = None, definition: PartnershipDefinition | None = None) -> Page:
+async def page_for(claim: tokens.Claim, state: PartnershipState, *, documents: Storage | None = None,
+                   people: Mapping[str, Person] | None = None, definition: PartnershipDefinition | None = None) -> Page:
     """``documents`` is where a decision's document is read from; ``people`` names the
     stakeholders (None when the definition could not be read: ids are shown, and no delegation);
     ``definition`` (the one in force) names a review's metrics."""
@@ -107,7 +107,7 @@ def page_for(claim: tokens.Claim, state: PartnershipState, *, documents: Documen
     elif claim.action == "statement":
         page = _statement_page(claim, state)
     elif claim.action == "decision":
-        page = _decision_page(claim, state, documents, people)
+        page = await _decision_page(claim, state, documents, people)
     elif claim.action == "review":
         page = _review_page(claim, state, definition)
     else:
@@ -192,8 +192,8 @@ def _statement_page(claim: tokens.Claim, state: PartnershipState) -> Page:
     )
 
 
-def _decision_page(claim: tokens.Claim, state: PartnershipState, documents: DocumentStore | None,
-                   people: Mapping[str, Person] | None) -> Page:
+async def _decision_page(claim: tokens.Claim, state: PartnershipState, documents: Storage | None,
+                         people: Mapping[str, Person] | None) -> Page:
     approval = state.approvals.get(claim.ref)
     if approval is None:
         raise Problem(404, "No such decision", f"{state.name} has no approval {claim.ref!r}.")
@@ -238,7 +238,7 @@ def _decision_page(claim: tokens.Claim, state: PartnershipState, documents: Docu
         what = "the MOU" if approval.id == MOU else "the document"
         if documents is None:
             raise Problem(500, "The document cannot be shown", f"Accord has no document store to read {what} from.")
-        document = docs.show(documents, state, approval.document_version, approval.document_hash, what)
+        document = await docs.show(documents, state, approval.document_version, approval.document_hash, what)
     delegated_by: dict[str, list[str]] = {}
     for d in approval.delegations:
         delegated_by.setdefault(d.delegate, []).append(_name(people, d.delegator))

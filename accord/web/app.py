@@ -2,6 +2,10 @@
 
     app = create_app(settings)            # connects to Temporal at startup
     app = create_app(settings, accord)    # or shares an existing client (tests, `accord up`)
+
+Accord's own state (documents, provider events, sign-in sessions) comes from one store per
+app (accord/storage/: PostgreSQL shared by every instance, or SQLite and files in the data
+folder), opened at startup: a PostgreSQL schema behind the code stops the start.
 """
 
 from __future__ import annotations
@@ -25,9 +29,8 @@ from temporalio.service import RPCError, RPCStatusCode
 from accord import tokens
 from accord.client import Accord, ActionRefused, AmendmentInvalid, NotFound
 from accord.config import Settings
-from accord.documents.store import DocumentStore
 from accord.models import DecisionKind, EscalationState, PartnershipState
-from accord.storage import SharedStorage
+from accord.storage import SharedStorage, StorageUnavailable, describe_storage
 from accord.web import (
     actions,
     api,
@@ -59,9 +62,15 @@ _NEVER = datetime.max.replace(tzinfo=UTC)
 PAGE = {"methods": ["GET", "HEAD"], "response_class": HTMLResponse}
 
 
-def create_app(settings: Settings, accord: Accord | None = None) -> FastAPI:
+def create_app(settings: Settings, accord: Accord | None = None, shared: SharedStorage | None = None) -> FastAPI:
+    """``shared``: the store to use (``serve`` opens it first); by default the configured one."""
+    # Documents, provider events, sessions and sign-in tickets: opened at startup (or on first
+    # use); SQLite and files in data_dir, or PostgreSQL when database_url is set.
+    storage = shared or SharedStorage(settings)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await open_storage_at_start(storage, settings)
         if app.state.accord is None:
             # Lazy: the app starts (and /readyz says "not ready") while Temporal is not up yet.
             app.state.accord = await Accord.connect(settings, lazy=True)
@@ -70,8 +79,6 @@ def create_app(settings: Settings, accord: Accord | None = None) -> FastAPI:
 
     app = FastAPI(title="Accord", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.accord = accord
-    # Sessions and sign-in tickets (opened on first use; SQLite in data_dir, or PostgreSQL).
-    storage = SharedStorage(settings)
     # Sign-in required everywhere but the public routes (accord/web/auth/policy.py), API included;
     # inside SecurityHeaders (added last, so outermost), which then covers its answers too.
     app.add_middleware(auth.SignInRequired, settings=settings, store=storage,
@@ -79,12 +86,11 @@ def create_app(settings: Settings, accord: Accord | None = None) -> FastAPI:
     app.add_middleware(api.RefuseKeysInUrl)
     app.add_middleware(headers.SecurityHeaders)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
-    app.include_router(webhooks.router(settings))
+    app.include_router(webhooks.router(settings, storage))
     # The JSON API: its own app (schema, docs, API-key auth, JSON errors), sharing the client.
     app.mount("/api/v1", api.create(settings, lambda: app.state.accord))
     pages = templates()
     outbox_enabled = settings.mail_backend == "outbox"
-    store = DocumentStore(settings.documents_dir)
 
     def client() -> Accord:
         return app.state.accord
@@ -121,6 +127,9 @@ def create_app(settings: Settings, accord: Accord | None = None) -> FastAPI:
         if temporal_unreachable(exc):
             log.warning("Temporal unreachable on %s %s: %s", request.method, redact(request.url.path), exc)
             problem = _temporal_down()
+        elif isinstance(exc, StorageUnavailable):
+            log.warning("storage unreachable on %s %s: %s", request.method, redact(request.url.path), exc)
+            problem = _storage_down()
         else:
             log.error("unhandled %s on %s %s", type(exc).__name__, request.method, redact(request.url.path))
             problem = Problem(500, "Something went wrong", "Please try again in a minute.")
@@ -165,7 +174,7 @@ def create_app(settings: Settings, accord: Accord | None = None) -> FastAPI:
         meta = documents.mou_version(state, version)
         if meta is None:
             raise Problem(404, "No such MOU version", f"{state.name} has no MOU version {version}.")
-        text = documents.load(store, version, meta.hash)
+        text = await documents.load(storage, version, meta.hash)
         signing = state.approvals.get(MOU)
         return render(request, "mou.html", {
             "workflow_id": workflow_id, "s": state, "v": meta, "html": documents.as_html(text),
@@ -233,7 +242,7 @@ def create_app(settings: Settings, accord: Accord | None = None) -> FastAPI:
             known = await people.lookup(client(), claim.workflow_id, QUERY_TIMEOUT_SECONDS)
         if claim.action == "review":
             definition = await people.definition(client(), claim.workflow_id, QUERY_TIMEOUT_SECONDS)
-        return actions.page_for(claim, state, documents=store, people=known, definition=definition)
+        return await actions.page_for(claim, state, documents=storage, people=known, definition=definition)
 
     async def escalation_of(workflow_id: str) -> EscalationState:
         try:
@@ -347,6 +356,21 @@ def _no_answer_yet() -> Problem:
 def _temporal_down() -> Problem:
     return Problem(503, "Accord cannot reach Temporal", "The workflow service is not reachable right now, so "
                    "nothing can be shown or recorded. Please try again in a few minutes.")
+
+
+def _storage_down() -> Problem:
+    return Problem(503, "Accord cannot reach its database", "Accord's records cannot be read right now, so nothing "
+                   "can be shown or recorded. Please try again in a few minutes.")
+
+
+async def open_storage_at_start(storage: SharedStorage, settings: Settings) -> None:
+    """Open the store before serving: a PostgreSQL schema behind the code (SchemaNotCurrent, a
+    ConfigError) stops the start; an unreachable database is logged and opened on first use
+    (the pages that need it answer 503 meanwhile, as for Temporal)."""
+    try:
+        await storage.open()
+    except StorageUnavailable as exc:
+        log.warning("Accord's storage (%s) is not reachable yet: %s", describe_storage(settings), exc)
 
 
 def _unavailable() -> Problem:

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from markupsafe import Markup
 
 from accord.documents.mou import to_html
-from accord.documents.store import DocumentStore
 from accord.models import DocumentVersion, PartnershipState
+from accord.storage import Storage
 from accord.web.problems import Problem
 
 log = logging.getLogger("accord.web")
@@ -39,12 +39,12 @@ def as_html(markdown: str, demote: int = 2) -> Markup:
     return Markup(html)  # noqa: S704 - markdown-it escapes raw HTML in the source (html=False)
 
 
-def load(store: DocumentStore, version: int | None, digest: str, what: str = "the MOU") -> str:
+async def load(store: Storage, version: int | None, digest: str, what: str = "the MOU") -> str:
     """The verified text of a document, or a Problem page that says what is wrong."""
     named = f"version {version} of {what}" if version is not None else what
     try:
-        return store.get(digest)
-    except KeyError:
+        return await store.get_document(digest)
+    except KeyError:  # DocumentMissing
         log.error("document %s (%s) is missing from the store", digest, named)
         raise Problem(
             500,
@@ -52,7 +52,7 @@ def load(store: DocumentStore, version: int | None, digest: str, what: str = "th
             f"Accord cannot find the text of {named} (SHA-256 {digest}). Nothing can be signed until it is "
             "restored: please tell the partnership's ops contact.",
         ) from None
-    except (ValueError, OSError) as exc:  # UnicodeDecodeError is a ValueError
+    except (ValueError, OSError) as exc:  # DocumentCorrupted is a ValueError
         log.error("document %s (%s) cannot be read: %s", digest, named, type(exc).__name__)
         raise Problem(
             500,
@@ -66,11 +66,12 @@ def mou_version(state: PartnershipState, version: int) -> DocumentVersion | None
     return next((v for v in state.mou.versions if v.version == version), None)
 
 
-def show(store: DocumentStore, state: PartnershipState, version: int | None, digest: str,
-         what: str = "the MOU") -> ShownDocument:
+async def show(store: Storage, state: PartnershipState, version: int | None, digest: str,
+               what: str = "the MOU") -> ShownDocument:
     meta = mou_version(state, version) if version is not None else None
     if meta is not None and meta.hash != digest:
         raise Problem(500, "The document cannot be shown",
                       f"Accord's records disagree about the hash of version {version}; nothing can be signed until "
                       "this is resolved: please tell the partnership's ops contact.")
-    return ShownDocument(version=version, hash=digest, html=as_html(load(store, version, digest, what)), meta=meta)
+    text = await load(store, version, digest, what)
+    return ShownDocument(version=version, hash=digest, html=as_html(text), meta=meta)

@@ -15,11 +15,13 @@ import uvicorn
 from accord import signing_keys
 from accord.client import Accord
 from accord.config import Settings
+from accord.storage import SharedStorage
 from accord.web import redact
-from accord.web.app import create_app
+from accord.web.app import create_app, open_storage_at_start
 
 
-def build_server(settings: Settings, accord: Accord | None = None, **config: Any) -> uvicorn.Server:
+def build_server(settings: Settings, accord: Accord | None = None, storage: SharedStorage | None = None,
+                 **config: Any) -> uvicorn.Server:
     """A uvicorn server for the app; ``config`` overrides uvicorn.Config options."""
     options: dict[str, Any] = {
         "host": settings.web_host,
@@ -30,7 +32,7 @@ def build_server(settings: Settings, accord: Accord | None = None, **config: Any
         "proxy_headers": False,
         **config,
     }
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, accord), **options))
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, accord, storage), **options))
     # After uvicorn.Config: it (re)configures its loggers when constructed.
     redact.install()
     return server
@@ -38,10 +40,15 @@ def build_server(settings: Settings, accord: Accord | None = None, **config: Any
 
 async def serve(settings: Settings | None = None, accord: Accord | None = None, *,
                 sockets: list[socket.socket] | None = None, **config: Any) -> None:
-    """Raises ConfigError before serving anything if the signing keys are missing, short or published."""
+    """Raises ConfigError before serving anything if the signing keys are missing, short or
+    published, or if the PostgreSQL schema is behind the code (SchemaNotCurrent)."""
     settings = settings or Settings()
     signing_keys.check_for_start(settings)
-    server = build_server(settings, accord, **config)
+    # Opened here, not only in the app's lifespan: uvicorn would log a refusal there as a
+    # traceback and carry on; here it reaches `accord web` as one line and exit 1.
+    storage = SharedStorage(settings)
+    await open_storage_at_start(storage, settings)
+    server = build_server(settings, accord, storage, **config)
     running = asyncio.ensure_future(server.serve(sockets=sockets))
     try:
         await asyncio.shield(running)

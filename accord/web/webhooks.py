@@ -18,11 +18,12 @@ have ``send_key`` and ``workflow_id``. Anyone can post here, so in this order:
    the types and lengths SendGrid sends. Anything else (not JSON, nested too deeply, wrong
    types, huge strings...) is a 400 that names the problem, and changes nothing.
 
-Every event about one of our emails is kept in the send ledger, once per ``sg_event_id``
-(SendGrid delivers at least once). A ``bounce`` or ``dropped`` also goes to the
+Every event about one of our emails is kept in Accord's storage (accord/storage/, shared
+by every web instance), once per ``sg_event_id`` (SendGrid delivers at least once, and may
+deliver one batch to two instances at once). A ``bounce`` or ``dropped`` also goes to the
 partnership workflow as an ``email_event`` signal: the recipient did not get the email.
-If Temporal cannot be reached the answer is 503 and SendGrid retries; events already
-recorded are not recorded twice and the workflow is told only once.
+If Temporal or the storage cannot be reached the answer is 503 and SendGrid retries; events
+already recorded are not recorded twice and the workflow is told only once.
 """
 
 from __future__ import annotations
@@ -45,8 +46,8 @@ from sendgrid.helpers.eventwebhook.eventwebhook_header import EventWebhookHeader
 from temporalio.service import RPCError, RPCStatusCode
 
 from accord.config import Settings
-from accord.mail.ledger import Ledger
 from accord.models import EmailEvent
+from accord.storage import Storage, StorageUnavailable
 
 log = logging.getLogger("accord.web.webhooks")
 
@@ -58,16 +59,9 @@ MAX_EVENTS = 10_000
 MAX_REASON_CHARS = 1000  # what is kept of a bounce reason
 
 
-def router(settings: Settings) -> APIRouter:
+def router(settings: Settings, store: Storage) -> APIRouter:
     routes = APIRouter()
     verifier = _verifier(settings.sendgrid_webhook_public_key)
-    ledger: Ledger | None = None
-
-    def the_ledger() -> Ledger:
-        nonlocal ledger
-        if ledger is None:
-            ledger = Ledger(settings.ledger_path)
-        return ledger
 
     @routes.post("/webhooks/sendgrid")
     async def sendgrid_events(request: Request) -> JSONResponse:
@@ -84,21 +78,27 @@ def router(settings: Settings) -> APIRouter:
 
         accord = request.app.state.accord
         recorded = duplicates = ignored = 0
-        for event in events:
-            if event is None:
-                ignored += 1
-                continue
-            store = the_ledger()
-            if store.record_event(event.event_id, event.send_key, event.event, event.reason, event.at):
-                recorded += 1
-            else:
-                duplicates += 1
-            if event.event in NOTIFY_EVENTS and event.workflow_id:
-                stored = store.event(event.event_id)
-                if stored is not None and stored.notified_at is None and not await _notify(accord, store, event):
+        try:
+            for event in events:
+                if event is None:
+                    ignored += 1
+                    continue
+                try:
+                    stored = await store.record_event(event.event_id, event.send_key, event.event, event.reason,
+                                                      event.at)
+                except ValueError:  # an id or key the storage refuses (too long, a NUL): not one we sent
+                    ignored += 1
+                    continue
+                recorded += stored.new
+                duplicates += not stored.new
+                if event.event in NOTIFY_EVENTS and event.workflow_id and stored.entry.notified_at is None \
+                        and not await _notify(accord, store, event):
                     # Temporal is unavailable: SendGrid retries the whole batch later;
                     # what is recorded stays recorded, and is not recorded twice.
                     return JSONResponse({"error": "try again later"}, status_code=503)
+        except StorageUnavailable as exc:
+            log.warning("SendGrid webhook: storage unavailable, SendGrid will retry: %s", exc)
+            return JSONResponse({"error": "try again later"}, status_code=503)
         return JSONResponse({"recorded": recorded, "duplicates": duplicates, "ignored": ignored})
 
     return routes
@@ -244,9 +244,9 @@ def _ours(fields: _Incoming, raw: dict[str, Any]) -> _Event | None:
     return _Event(event_id, fields.send_key, fields.workflow_id or "", fields.event, reason[:MAX_REASON_CHARS], at)
 
 
-async def _notify(accord: Any, ledger: Ledger, event: _Event) -> bool:
+async def _notify(accord: Any, store: Storage, event: _Event) -> bool:
     """Signal the workflow; False if Temporal is unavailable (try again later)."""
-    sent = ledger.get(event.send_key)
+    sent = await store.get_send(event.send_key)
     notice = EmailEvent(
         send_key=event.send_key, event=event.event, reason=event.reason,
         recipient=sent.recipient if sent else "",
@@ -260,6 +260,6 @@ async def _notify(accord: Any, ledger: Ledger, event: _Event) -> bool:
         else:
             log.warning("could not report %s for %s: %s", event.event, event.send_key, exc.message)
             return False
-    ledger.mark_notified(event.event_id)
+    await store.mark_notified(event.event_id)
     log.info("reported %s of %s to %s", event.event, event.send_key, event.workflow_id)
     return True

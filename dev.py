@@ -95,6 +95,15 @@ def ensure_postgresql() -> None:
             "(install Debian's `postgresql` or set ACCORD_POSTGRES_BIN to its bin folder)")
 
 
+def ensure_iproute2() -> None:
+    """The several-hosts test gives each host a network namespace of its own (`ip netns`, from
+    Debian's iproute2); without it the test falls back to loopback addresses and says so."""
+    if shutil.which("ip") or not can_apt_install():
+        return
+    say("installing iproute2 (apt-get) for the several-hosts test")
+    apt_install("iproute2")
+
+
 def main(argv: list[str]) -> int:
     command, rest = (argv[0], argv[1:]) if argv else ("help", [])
     os.chdir(ROOT)
@@ -108,6 +117,7 @@ def main(argv: list[str]) -> int:
         if MERMAID.exists():
             os.environ.setdefault("ACCORD_MERMAID_JS", str(MERMAID))
         ensure_postgresql()
+        ensure_iproute2()
         return subprocess.call([str(BIN / "python"), "-m", "pytest", *rest])
     print(__doc__)
     return 0 if command in ("help", "-h", "--help") else 2

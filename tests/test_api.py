@@ -14,8 +14,9 @@ from pathlib import Path
 import yaml
 
 from accord.models import Channel, EscalationStatus, TaskStatus
+from tests import run_record
 from tests.api_helpers import OPS, OPS_KEY, VIEWER_KEY, Api, bearer
-from tests.conftest import DATA, SUMMARY, running_worker
+from tests.conftest import DATA, running_worker
 from tests.helpers import eventually, unique
 from tests.test_browser import listen, serving
 from tests.web_helpers import screening_definition, snapshot, until
@@ -288,8 +289,8 @@ async def test_schemathesis_finds_no_server_error(dev_env, api_settings, accord_
         # How long the fuzz takes is worth knowing (it grows with the API), never asserted.
         tested = re.search(r"Operations:\s+(\d+) selected", text)
         cases = re.search(r"Test cases:\s+(\d+) generated", text)
-        SUMMARY.append(f"schemathesis: {tested.group(1) if tested else '?'} operations, "
-                       f"{cases.group(1) if cases else '?'} test cases in {time.monotonic() - began:.0f} s")
+        run_record.figures("schemathesis", f"schemathesis: {tested.group(1) if tested else '?'} operations, "
+                           f"{cases.group(1) if cases else '?'} test cases in {time.monotonic() - began:.0f} s")
         # Anything schemathesis made (partnerships it started, escalations it raised) goes.
         async for found in dev_env.client.list_workflows(f"TaskQueue = '{api_settings.task_queue}' AND ExecutionStatus = 'Running'"):
             await dev_env.client.get_workflow_handle(found.id).terminate(reason="test finished")

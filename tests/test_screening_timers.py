@@ -111,9 +111,11 @@ async def test_override_lets_screening_proceed_and_no_go_rejects(ts_env, setting
             await accord.decide(wf, DecisionInput(approval_id="go-no-go", actor="bea", decision=DecisionKind.reject))
         await accord.decide(wf, DecisionInput(approval_id="go-no-go", actor="bea", decision=DecisionKind.reject,
                                               comment="Capacity is not there this year"))
+        result = await ts_env.client.get_workflow_handle_for(PartnershipWorkflow.run, wf).result()
+        # A late change of mind finds the partnership ended (asked before the workflow has closed the
+        # approval, the same decision is refused as "already decided" instead: also a refusal).
         with pytest.raises(ActionRefused, match="has ended"):
             await accord.decide(wf, DecisionInput(approval_id="go-no-go", actor="bea", decision=DecisionKind.approve))
-        result = await ts_env.client.get_workflow_handle_for(PartnershipWorkflow.run, wf).result()
     assert result.stage == Stage.rejected
     assert result.alignment.overridden_by == "alice"
     decision = result.approvals["go-no-go"].decisions[0]

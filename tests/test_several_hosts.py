@@ -44,8 +44,8 @@ from accord.models import Channel, DecisionKind, PartnershipState, Stage
 from accord.storage import open_storage
 from accord.web import csrf
 from accord.web.auth import sessions
-from tests import hosts
-from tests.conftest import DATA, SUMMARY
+from tests import hosts, run_record
+from tests.conftest import DATA
 from tests.fake_sendgrid import FakeSendGrid, Request
 from tests.faults import WorkerProcess, sendgrid_settings, worker_env
 from tests.helpers import unique
@@ -270,7 +270,7 @@ async def test_two_workers_and_two_web_instances_on_their_own_hosts_share_only_p
                f"{sum(o == 'recorded' for o in outcomes)} decisions through the links, "
                f"{read} MOU pages read ({len(d.webs)} web instances); up in {d.started:.0f} s, driven in {driven:.0f} s")
     print("\n".join([*mailroom.kills, figures]))
-    SUMMARY.append(figures)
+    run_record.figures("several hosts", figures)
     assert duplicates == {}
     assert len(mailroom.kills) >= 3, f"only {len(mailroom.kills)} kills: the batch sent {sum(accepted.values())} emails"
     assert {e.send_key: e.status for e in sends} == {key: "sent" for key in accepted}

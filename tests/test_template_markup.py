@@ -46,6 +46,7 @@ from accord.documents.store import DocumentStore
 from accord.mail import outbox
 from accord.ops.stuck import Kind, StuckPartnership
 from accord.models import (
+    MOU,
     AcknowledgementRecord,
     ActionLink,
     Alignment,
@@ -104,7 +105,6 @@ from tests.markup import (
 )
 from tests.signin_helpers import sign_in
 from tests.web_helpers import csrf_value, until
-from workflows.partnership import MOU
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("accord", "activities", "definitions", "workflows")

@@ -22,6 +22,7 @@ from accord.client import Accord, ActionRefused
 from accord.documents.store import DocumentStore
 from accord.logic import approvals
 from accord.models import (
+    MOU,
     Acknowledge,
     ApprovalOutcome,
     ApprovalState,
@@ -45,12 +46,13 @@ from accord.models import (
     TaskStatus,
     UpdateResult,
     Withdraw,
+    statement_task_id,
 )
 from accord.web import documents as docs
 from accord.web.people import Person
 from accord.web.problems import Problem
 from definitions.schema import PartnershipDefinition
-from workflows.partnership import COMPLETABLE, MOU
+from workflows.partnership import COMPLETABLE
 
 MAX_RESULT = 4000
 MAX_STATEMENT = 2000
@@ -162,7 +164,7 @@ def _review_page(claim: tokens.Claim, state: PartnershipState, definition: Partn
 
 
 def _statement_page(claim: tokens.Claim, state: PartnershipState) -> Page:
-    if claim.ref != _statement_task(claim.recipient):
+    if claim.ref != statement_task_id(claim.recipient):
         raise Problem(403, "This statement is someone else's", "This link is for another person's statement.")
     task = state.tasks.get(claim.ref)
     if task is None:
@@ -314,7 +316,7 @@ async def _send(accord: Accord, claim: tokens.Claim, form: Mapping[str, Any], pa
             wf, TaskCompletion(task_id=claim.ref, actor=claim.recipient, result=result, channel=Channel.email_link)
         )
     if claim.action == "statement":
-        if claim.ref != _statement_task(claim.recipient):
+        if claim.ref != statement_task_id(claim.recipient):
             raise Problem(403, "This statement is someone else's", "This link is for another person's statement.")
         text = _text(form, "text")
         if not text:
@@ -418,11 +420,6 @@ def _text(form: Mapping[str, Any], name: str) -> str:
 
 def _waiting_on(approval: ApprovalState) -> list[str]:
     return approvals.evaluate(approval.policy, approval.approvers, approval.quorum, approval.decisions_in_round()).waiting_on
-
-
-def _statement_task(stakeholder: str) -> str:
-    # The workflow's id for a stakeholder's statement task (private there: workflows/partnership.py).
-    return f"statement-{stakeholder}"
 
 
 def _when(at: datetime | None) -> str:

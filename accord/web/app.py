@@ -26,7 +26,7 @@ from accord import tokens
 from accord.client import Accord, ActionRefused, AmendmentInvalid, NotFound
 from accord.config import Settings
 from accord.documents.store import DocumentStore
-from accord.models import DecisionKind, EscalationState, PartnershipState
+from accord.models import MOU, DecisionKind, EscalationState, PartnershipState
 from accord.storage import SharedStorage
 from accord.web import (
     actions,
@@ -43,7 +43,6 @@ from accord.web import (
 from accord.web.problems import Problem, temporal_unreachable
 from accord.web.redact import redact
 from accord.web.templating import templates
-from workflows.partnership import MOU
 
 log = logging.getLogger("accord.web")
 

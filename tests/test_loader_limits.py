@@ -22,7 +22,7 @@ from definitions.loader import (
     parse,
 )
 from tests.hostile import alias_bomb, definition
-from workflows.escalation import _parse_amendment
+from workflows.escalation.workflow import _parse_amendment
 
 VALUES_MESSAGE = f"more than {MAX_NODES:,} values"
 DEPTH_MESSAGE = f"nested more than {MAX_DEPTH} levels"

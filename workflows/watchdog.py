@@ -22,7 +22,7 @@ from datetime import timedelta
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
-from workflows import mailing
+from workflows.toolkit import mailing
 
 with workflow.unsafe.imports_passed_through():
     from accord.models import Recipient

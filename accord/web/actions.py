@@ -21,6 +21,7 @@ from accord import tokens
 from accord.client import Accord, ActionRefused
 from accord.documents.store import DocumentStore
 from accord.logic import approvals
+from accord.logic.permissions import COMPLETABLE
 from accord.models import (
     MOU,
     Acknowledge,
@@ -52,7 +53,6 @@ from accord.web import documents as docs
 from accord.web.people import Person
 from accord.web.problems import Problem
 from definitions.schema import PartnershipDefinition
-from workflows.partnership import COMPLETABLE
 
 MAX_RESULT = 4000
 MAX_STATEMENT = 2000

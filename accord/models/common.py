@@ -21,6 +21,11 @@ class Stage(StrEnum):
     def is_final(self) -> bool:
         return self in (Stage.closed, Stage.rejected, Stage.terminated)
 
+    @property
+    def is_operating(self) -> bool:
+        """Launched and not closed: metrics are recorded, reviews run, the partnership may be closed."""
+        return self in (Stage.launch, Stage.active, Stage.renewal)
+
 
 class Health(StrEnum):
     """The partnership's overall status, shown in the UI and kept in a search attribute."""

@@ -50,6 +50,7 @@ from accord import apikeys
 from accord.web.auth import PERSON, Person
 from accord.client import Accord, ActionRefused, AmendmentInvalid, Listed, NotFound, workflow_id_for
 from accord.config import ApiKey, Settings
+from accord.logic import limits
 from accord.web import redact
 from accord.web.problems import temporal_unreachable
 from accord.models import (
@@ -93,7 +94,7 @@ TaskId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", examples=["l
 Actor = Annotated[str, Field(
     pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$",
     description="Stakeholder id of the person acting (the workflow checks it), or `ops`.")]
-Text = Annotated[str, Field(min_length=1, max_length=5000)]
+Text = Annotated[str, Field(min_length=1, max_length=limits.MAX_TEXT)]
 
 
 # ---------------------------------------------------------------------- bodies and answers
@@ -146,7 +147,7 @@ class Raised(BaseModel):
 
 class AcknowledgeBody(BaseModel):
     actor: Actor = "ops"
-    note: str = Field("", max_length=5000)
+    note: str = Field("", max_length=limits.MAX_TEXT)
 
 
 class CareBody(BaseModel):
@@ -161,7 +162,7 @@ class ResolveBody(BaseModel):
     actor: Actor = "ops"
     resolution: Text
     amendment: str | None = Field(
-        None, max_length=50_000,
+        None, max_length=limits.MAX_AMENDMENT,
         description="Optional proposed amendment: the full amended definition (YAML), checked like `accord validate`.")
 
 
@@ -172,7 +173,7 @@ class WithdrawBody(BaseModel):
 
 class TaskResult(BaseModel):
     actor: Actor = Field(description="Stakeholder id of the person on whose behalf the task is marked done.")
-    result: str = Field("", max_length=4000, description="Outcome or notes.")
+    result: str = Field("", max_length=limits.FORM_TEXT, description="Outcome or notes.")
 
 
 class Answer(Exception):

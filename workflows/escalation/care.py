@@ -15,6 +15,7 @@ from workflows.escalation.reporting import Reporting
 from workflows.versions import PATCH_AMENDMENT_APPROVAL
 
 with workflow.unsafe.imports_passed_through():
+    from accord.logic import permissions
     from accord.models import (
         Acknowledge,
         AcknowledgementRecord,
@@ -51,7 +52,7 @@ class Care:
     def record(self, entry: CareEntry) -> UpdateResult:
         care = self.ctx.state.care
         note = CareNote(text=entry.text.strip(), by=entry.actor, at=workflow.now(), channel=entry.channel)
-        party = self.party(entry)
+        party = permissions.care_party(entry, self.ctx.definition)
         previous = care.acknowledge.get(party) if party else getattr(care, entry.step)
         if previous is not None:
             care.superseded.append(SupersededCareNote(step=entry.step, party=party, note=previous))
@@ -65,12 +66,6 @@ class Care:
             message=f"{entry.step.capitalize()} is recorded. "
             + (f"Still to record: {', '.join(missing)}." if missing else "The CARE record is complete; it can be resolved.")
         )
-
-    def party(self, entry: CareEntry) -> str | None:
-        """Whose perspective an acknowledge entry records (the actor's party unless named)."""
-        if entry.step != "acknowledge":
-            return None
-        return entry.party or self.ctx.definition.party_of(entry.actor).id
 
     def resolve(self, resolve: Resolve) -> UpdateResult:
         state = self.ctx.state

@@ -4,7 +4,7 @@ problems (unreachable contacts, emails delayed by the provider) told to ops."""
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from temporalio import workflow
@@ -13,12 +13,8 @@ from workflows.escalation.context import EscalationContext
 from workflows.toolkit.notifier import Notifier
 
 with workflow.unsafe.imports_passed_through():
-    from accord.logic import ladder
+    from accord.logic import ladder, limits
     from accord.models import ActionLink, EmailDelay, EmailEvent, EscalationStatus, LevelChange
-
-# Links stay usable a while after the level's window: the escalation is still open then.
-LINK_GRACE = timedelta(days=30)
-
 
 class EscalationNotifier(Notifier):
     def __init__(self, ctx: EscalationContext) -> None:
@@ -70,7 +66,7 @@ class EscalationNotifier(Notifier):
                 "workflow_id": workflow.info().workflow_id,
             },
             # The escalation page's link: this workflow, the escalation, the ladder step.
-            ActionLink(action="escalation", ref=s.id, round=step, expires_at=(due_at or workflow.now()) + LINK_GRACE),
+            ActionLink(action="escalation", ref=s.id, round=step, expires_at=limits.link_expiry(due_at or workflow.now())),
         )
 
     async def _email_past_ladder(self) -> None:

@@ -32,11 +32,11 @@ from workflows.toolkit.updates import checked
 
 with workflow.unsafe.imports_passed_through():
     from accord.logic import ladder
+    from accord.logic.rules import escalations as rules
     from accord.models import (
         Acknowledge,
         AmendmentDecided,
         CareEntry,
-        Channel,
         EmailDelay,
         EmailEvent,
         EscalationInput,
@@ -47,30 +47,6 @@ with workflow.unsafe.imports_passed_through():
         UpdateResult,
         Withdraw,
     )
-    from definitions import loader
-    from definitions.schema import PartnershipDefinition
-
-MAX_TEXT = 5_000
-MAX_AMENDMENT = 50_000
-
-
-def _parse_amendment(text: str, state: EscalationState) -> PartnershipDefinition:
-    """The amended definition (YAML), checked like ``accord validate`` under the partnership's
-    rules and durations: a ValueError says what is wrong."""
-    try:
-        return loader.parse(text, "amendment", rules=state.rules_version, allow_short=state.allow_short_durations)
-    except loader.DefinitionError as exc:
-        raise ValueError("The amended definition is not valid: " + "; ".join(str(i) for i in exc.issues[:5])) from None
-
-
-def _text(value: str, what: str, limit: int = MAX_TEXT) -> str:
-    text = value.strip()
-    if not text:
-        raise ValueError(f"{what} is required.")
-    if len(text) > limit:
-        raise ValueError(f"{what} is longer than {limit:,} characters.")
-    return text
-
 
 @workflow.defn
 class EscalationWorkflow:
@@ -166,13 +142,7 @@ class EscalationWorkflow:
 
     @acknowledge.validator
     def _validate_acknowledge(self, ack: Acknowledge) -> None:
-        self._check_actor(ack.actor)
-        self._check_open()
-        if len(ack.note) > MAX_TEXT:
-            raise ValueError(f"The note is longer than {MAX_TEXT:,} characters.")
-        earlier = next((a for a in self.ctx.state.acknowledgements if a.actor == ack.actor), None)
-        if earlier is not None:
-            raise ValueError(f"{ack.actor} already acknowledged it on {earlier.at:%Y-%m-%d %H:%M} UTC.")
+        rules.check_acknowledgement(self.ctx.state, self.ctx.definition, ack)
 
     @workflow.update
     async def record_care(self, entry: CareEntry) -> UpdateResult:
@@ -181,23 +151,7 @@ class EscalationWorkflow:
 
     @record_care.validator
     def _validate_care(self, entry: CareEntry) -> None:
-        self._check_actor(entry.actor)
-        state, definition = self.ctx.state, self.ctx.definition
-        if state.status.is_final:
-            raise ValueError(f"The CARE record is closed: the escalation is {state.status.value}.")
-        _text(entry.text, f"The {entry.step} text")
-        if entry.step == "acknowledge":
-            if entry.party is None and entry.actor not in self.ctx.people:
-                raise ValueError("Say whose perspective this is: ops must name the party.")
-            if entry.party is not None and entry.party not in self.ctx.parties:
-                raise ValueError(f"{entry.party!r} is not a party of this partnership ({', '.join(self.ctx.parties)}).")
-            if state.rules_version >= 1 and not self._speaks_for(entry.actor, entry.channel, self.care.party(entry)):
-                # Rules 1: otherwise one party's person could fill in every perspective and
-                # complete the record alone.
-                party = next(p for p in definition.parties if p.id == entry.party)
-                raise ValueError(f"{party.name}'s perspective is recorded by {party.name}'s people or by ops.")
-        elif entry.party is not None:
-            raise ValueError(f"A party is named only for the acknowledge step, not for {entry.step}.")
+        rules.check_care_entry(self.ctx.state, self.ctx.definition, entry)
 
     @workflow.update
     async def resolve(self, resolve: Resolve) -> UpdateResult:
@@ -206,23 +160,7 @@ class EscalationWorkflow:
 
     @resolve.validator
     def _validate_resolve(self, resolve: Resolve) -> None:
-        self._check_actor(resolve.actor)
-        self._check_open()
-        state = self.ctx.state
-        if state.status == EscalationStatus.awaiting_amendment:
-            raise ValueError("A resolution is already waiting for its amendment's approval.")
-        _text(resolve.resolution, "A resolution")
-        if resolve.amendment is not None and len(resolve.amendment) > MAX_AMENDMENT:
-            raise ValueError(f"The amendment is longer than {MAX_AMENDMENT:,} characters.")
-        if resolve.amendment and resolve.amendment.strip():
-            amended = _parse_amendment(resolve.amendment, state)
-            if amended.id != self.ctx.definition.id:
-                raise ValueError(f"The amended definition is for {amended.id!r}, not {self.ctx.definition.id!r}.")
-        missing = state.care.missing(self.ctx.parties)
-        if missing:
-            # CARE before resolution is the point of the model: a resolution nobody clarified
-            # or reframed is how the same conflict comes back. Withdraw if it is moot.
-            raise ValueError(f"Record the CARE steps first: {', '.join(missing)} missing.")
+        rules.check_resolution(self.ctx.state, self.ctx.definition, resolve)
 
     @workflow.update
     async def withdraw(self, withdraw: Withdraw) -> UpdateResult:
@@ -232,28 +170,7 @@ class EscalationWorkflow:
 
     @withdraw.validator
     def _validate_withdraw(self, withdraw: Withdraw) -> None:
-        self._check_actor(withdraw.actor)
-        self._check_withdrawable(withdraw)
-
-    def _check_actor(self, actor: str) -> None:
-        if actor != "ops" and actor not in self.ctx.people:
-            raise ValueError(f"{actor!r} is not a stakeholder of this partnership.")
-
-    def _check_open(self) -> None:
-        if self.ctx.state.status.is_final:
-            raise ValueError(f"This escalation is already {self.ctx.state.status.value}.")
-
-    def _check_withdrawable(self, withdraw: Withdraw) -> None:
-        self._check_open()
-        _text(withdraw.reason, "A reason for withdrawing")
-
-    def _speaks_for(self, actor: str, channel: Channel, party: str | None) -> bool:
-        """A party's perspective comes from that party's people, or from ops (who act through
-        the CLI, the API or Temporal, never through an email link)."""
-        if actor == "ops":
-            return channel in (Channel.cli, Channel.api, Channel.temporal)
-        return party is not None and any(s.id == actor for p in self.ctx.definition.parties if p.id == party
-                                         for s in p.stakeholders)
+        rules.check_withdrawal(self.ctx.state, self.ctx.definition, withdraw)
 
     # ------------------------------------------------------------------ signals (cannot be refused: bad ones are logged)
 
@@ -266,9 +183,7 @@ class EscalationWorkflow:
             workflow.logger.warning("request_withdrawal without a withdrawal ignored: %r", withdraw)
             return
         try:
-            if withdraw.actor != "accord":
-                self._check_actor(withdraw.actor)
-            self._check_withdrawable(withdraw)
+            rules.check_withdrawal(self.ctx.state, self.ctx.definition, withdraw, by_partnership=True)
         except ValueError as exc:
             workflow.logger.warning("withdrawal of %s ignored: %s", self.ctx.state.id, exc)
             return

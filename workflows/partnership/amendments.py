@@ -18,7 +18,8 @@ from workflows.partnership.escalations import Escalations
 from workflows.partnership.record import Record
 
 with workflow.unsafe.imports_passed_through():
-    from accord.logic import approvals
+    from accord.logic import approvals, permissions
+    from accord.logic.rules.partnership import amendment_checks, pending_amendment
     from accord.models import (
         Amendment,
         AmendmentDecided,
@@ -31,7 +32,7 @@ with workflow.unsafe.imports_passed_through():
         amendment_id,
     )
     from definitions import diff, loader
-    from definitions.schema import ApprovalRules, PartnershipDefinition
+    from definitions.schema import PartnershipDefinition
 
 
 class Amendments:
@@ -43,25 +44,14 @@ class Amendments:
         # Escalations whose proposed amendment could not go to approval: answered by run().
         self._refusals: list[EscalationRecord] = []
 
-    def rules(self) -> tuple[ApprovalRules, list[str]]:
-        definition = self.ctx.definition
-        if definition.mou is not None:
-            return definition.mou, definition.mou.signatories
-        return definition.screening.go_no_go, definition.screening.go_no_go.approvers
-
     def party_approvals(self, amended: PartnershipDefinition, approvers: list[str]) -> approvals.PartyApprovals | None:
         """Rules 1: the parties whose people the amendment changes must approve it themselves."""
         if self.ctx.state.rules_version < 1:
             return None
         return approvals.party_approvals(self.ctx.definition, amended, approvers)
 
-    def checks(self) -> dict:
-        """How this partnership judges an amended definition: by the rules it runs under (a
-        partnership started before v0.5 keeps the old checks) and its deployment's durations."""
-        return {"rules": self.ctx.state.rules_version, "allow_short": self.ctx.state.allow_short_durations}
-
     def pending(self) -> Amendment | None:
-        return next((a for a in self.ctx.state.amendments if a.status == AmendmentStatus.pending), None)
+        return pending_amendment(self.ctx.state)
 
     async def run(self) -> None:
         """Each proposed amendment goes through the approval mechanism, then applies in place."""
@@ -73,7 +63,7 @@ class Amendments:
             amendment = self.pending()
             if amendment is None:
                 continue
-            rules, approvers = self.rules()
+            rules, approvers = permissions.amendment_approvers(self.ctx.definition)
             outcome = await self.approvals.run(
                 amendment.id, f"Amendment {amendment.id.split('-')[-1]}: {amendment.reason[:80]}", rules, approvers,
                 self.ctx.state.stage, parties=self.party_approvals(amendment.definition, approvers))
@@ -97,7 +87,7 @@ class Amendments:
         """A resolution proposed an amendment: it goes to approval like any other (the escalation
         validated it; if it no longer fits, refuse it back to the escalation)."""
         try:
-            amended = loader.parse(text, "amendment", **self.checks())
+            amended = loader.parse(text, "amendment", **amendment_checks(self.ctx.state))
             if self.pending() is not None:
                 raise ValueError("another amendment is in approval")
             if not diff.changes(self.ctx.definition, amended):
@@ -125,7 +115,7 @@ class Amendments:
     def propose(self, proposal: AmendmentProposal) -> UpdateResult:
         """The ``propose_amendment`` update (validated): the amendment waits for its approval."""
         amendment = self._add(proposal.definition, proposal.actor, proposal.reason.strip(), proposal.channel)
-        rules, approvers = self.rules()
+        rules, approvers = permissions.amendment_approvers(self.ctx.definition)
         message = (f"{amendment.id} ({len(amendment.changes)} changes) goes to {', '.join(approvers)} for approval "
                    f"({rules.policy.value}).")
         parties = self.party_approvals(amendment.definition, approvers)

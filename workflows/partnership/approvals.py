@@ -16,14 +16,13 @@ from temporalio import workflow
 
 from workflows.partnership.context import PartnershipContext
 from workflows.partnership.escalations import Escalations
-from workflows.partnership.notices import link_expiry
 from workflows.partnership.record import Record
 from workflows.toolkit.chase import chase
 from workflows.toolkit.notifier import Notifier
 from workflows.versions import PATCH_FOLLOW_EARLY_DECISIONS
 
 with workflow.unsafe.imports_passed_through():
-    from accord.logic import approvals, chasing
+    from accord.logic import approvals, chasing, limits
     from accord.models import (
         ActionLink,
         ApprovalOutcome,
@@ -182,7 +181,7 @@ class Approvals:
                 "approvers": approval.approvers,
             },
             ActionLink(action="decision", ref=approval.id, round=approval.round,
-                       expires_at=link_expiry(approval.deadline_at)),
+                       expires_at=limits.link_expiry(approval.deadline_at)),
         )
 
     def decide(self, decision: DecisionInput) -> UpdateResult:

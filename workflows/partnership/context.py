@@ -15,7 +15,7 @@ from temporalio import workflow
 from workflows.versions import rules_version
 
 with workflow.unsafe.imports_passed_through():
-    from accord.models import PartnershipInput, PartnershipState, Stage
+    from accord.models import PartnershipInput, PartnershipState
     from definitions.schema import PartnershipDefinition, Stakeholder
 
 
@@ -59,7 +59,7 @@ class PartnershipContext:
         return all(f.done() for f in self.in_flight)
 
     def operating(self) -> bool:
-        return self.state.stage in (Stage.launch, Stage.active, Stage.renewal)
+        return self.state.stage.is_operating
 
     def history_is_long(self) -> bool:
         info = workflow.info()

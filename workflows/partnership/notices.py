@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -22,17 +21,8 @@ from workflows.toolkit.notifier import Notifier
 from workflows.versions import PATCH_OPS_NOTICES
 
 with workflow.unsafe.imports_passed_through():
+    from accord.logic import limits
     from accord.models import EmailDelay, EmailEvent, EmailEventRecord
-
-# Links stay usable a while after the deadline: late is better than never.
-LINK_GRACE = timedelta(days=30)
-MAX_EMAIL_EVENTS = 200
-# Free text from outside (a send key in a webhook's event): bounded before it reaches the state.
-MAX_TEXT = 5_000
-
-
-def link_expiry(due_at: datetime) -> datetime:
-    return due_at + LINK_GRACE
 
 
 class PartnershipNotifier(Notifier):
@@ -78,14 +68,14 @@ class PartnershipNotifier(Notifier):
 
     async def event(self, event: EmailEvent | None) -> None:
         """Delivery news from the mail provider's webhook. Bounces and drops make the person unreachable."""
-        if not isinstance(event, EmailEvent) or len(event.send_key) > MAX_TEXT or "/" not in event.send_key:
+        if not isinstance(event, EmailEvent) or limits.too_long(event.send_key) or "/" not in event.send_key:
             # A signal cannot be refused; raising would fail every workflow task from now on.
             workflow.logger.warning("email_event ignored: %r", event if not isinstance(event, EmailEvent) else event.send_key[:200])
             return
         events = self.ctx.state.email_events
         events.append(EmailEventRecord(send_key=event.send_key, event=event.event, reason=event.reason,
                                        recipient=event.recipient, at=workflow.now()))
-        del events[:-MAX_EMAIL_EVENTS]
+        del events[:-limits.MAX_EMAIL_EVENTS]
         if event.event in ("bounce", "dropped", "blocked"):
             who = event.send_key.rsplit("/", 1)[-1]
             await self.unreachable(who, f"{event.event}: {event.reason or 'no reason given'}", event.send_key.split("/", 2)[-1])

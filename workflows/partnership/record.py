@@ -18,12 +18,8 @@ from workflows.versions import PATCH_CHANGED_ATTRIBUTES
 
 with workflow.unsafe.imports_passed_through():
     from accord import search_attributes as sa
-    from accord.logic import approvals, health
+    from accord.logic import approvals, health, limits
     from accord.models import ApprovalOutcome, Event, Stage
-
-# The state travels through continue-as-new and every query: the timeline keeps the recent
-# trail only. Decisions, documents, reviews, metrics and escalations keep their full record elsewhere.
-MAX_TIMELINE = 500
 
 _UNSET = object()
 
@@ -37,7 +33,7 @@ class Record:
     def log(self, kind: str, *, actor: str = "accord", detail: str = "", data: dict[str, Any] | None = None) -> None:
         state = self.ctx.state
         state.timeline.append(Event(at=workflow.now(), kind=kind, actor=actor, detail=detail, data=data or {}))
-        del state.timeline[:-MAX_TIMELINE]
+        del state.timeline[:-limits.MAX_TIMELINE]  # the recent trail only
 
     def enter(self, stage: Stage, why: str) -> None:
         state = self.ctx.state
@@ -53,8 +49,7 @@ class Record:
         self.publish()
 
     def party_names(self, party_ids: list[str]) -> str:
-        names = {p.id: p.name for p in self.ctx.definition.parties}
-        return ", ".join(names.get(p, p) for p in party_ids)
+        return approvals.party_names(self.ctx.definition, party_ids)
 
     def publish(self) -> None:
         """Mirror the state into search attributes and the UI's current details."""

@@ -20,7 +20,7 @@ from workflows.partnership.tasks import Tasks
 from workflows.toolkit.notifier import Notifier
 
 with workflow.unsafe.imports_passed_through():
-    from accord.logic import decay, metrics, mutual_value
+    from accord.logic import decay, metrics, mutual_value, triggers
     from accord.models import (
         MetricLine,
         Rag,
@@ -97,21 +97,21 @@ class ReviewClosing:
             asked = [w for w in review.participants if definition.party_of(w).id == party.id]
             if asked:
                 silent = not any(w in review.inputs for w in asked)
-                state.missed_in_a_row[party.id] = state.missed_in_a_row.get(party.id, 0) + 1 if silent else 0
+                state.missed_in_a_row[party.id] = triggers.missed_in_a_row(state.missed_in_a_row.get(party.id, 0), silent)
         known = {p: r.value for p, r in by_party.items() if r is not None}
         review.overall = Rag(decay.overall(known)) if known else None
         state.rag_history.append(RagPoint(at=workflow.now(), review_id=review.id, overall=review.overall, by_party=by_party))
-        triggers = definition.escalation.triggers
+        defined = definition.escalation.triggers
         history = [p.overall.value for p in state.rag_history if p.overall is not None]
-        kind = decay.status_trigger(history, triggers.repeated_amber.count or 2) if review.overall else None
-        trigger = getattr(triggers, kind) if kind else None
+        kind = decay.status_trigger(history, triggers.amber_run(defined)) if review.overall else None
+        trigger = getattr(defined, kind) if kind else None
         if trigger is not None and trigger.enabled:
             why = ("Weekly status is RED" if kind == "red_status"
-                   else f"Weekly status AMBER {triggers.repeated_amber.count or 2} times in a row")
+                   else f"Weekly status AMBER {triggers.amber_run(defined)} times in a row")
             await self.escalations.open(kind, "status", f"{why} ({review.id})", trigger.level)
-        missed = triggers.missed_updates
+        missed = defined.missed_updates
         for party, count in sorted(state.missed_in_a_row.items()):
-            if missed.enabled and count >= (missed.count or 3):
+            if triggers.escalates(missed, count):
                 await self.escalations.open("missed_updates", party, f"{party} missed {count} weekly status updates in a row",
                                             missed.level)
 
@@ -169,13 +169,9 @@ class ReviewClosing:
         """Nobody sent anything: a review skipped is coordination decay; several in a row escalate."""
         self.record.log("review_skipped", detail=f"{review.kind.title} #{review.n} had no inputs at all",
                         data={"review": review.id})
-        in_a_row = 0
-        for r in sorted((r for r in self.ctx.state.reviews.values() if r.kind == review.kind and r.closed_at),
-                        key=lambda r: r.n, reverse=True):
-            if r.inputs:
-                break
-            in_a_row += 1
+        in_a_row = triggers.skipped_in_a_row(
+            r for r in self.ctx.state.reviews.values() if r.kind == review.kind and r.closed_at)
         trigger = self.ctx.definition.escalation.triggers.missed_updates
-        if review.kind != ReviewKind.weekly_status and trigger.enabled and in_a_row >= (trigger.count or 3):
+        if review.kind != ReviewKind.weekly_status and triggers.escalates(trigger, in_a_row):
             await self.escalations.open("missed_updates", review.kind.value,
                                         f"{in_a_row} {review.kind.title}s in a row had no inputs", trigger.level)

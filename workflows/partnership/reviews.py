@@ -26,7 +26,7 @@ from workflows.partnership.tasks import Tasks
 from workflows.toolkit.notifier import Notifier
 
 with workflow.unsafe.imports_passed_through():
-    from accord.logic import schedule
+    from accord.logic import limits, schedule
     from accord.models import (
         ActionLink,
         Invitation,
@@ -174,7 +174,7 @@ class Reviews:
             "action_request",
             f"{review.kind.title} #{review.n} ({self.ctx.definition.name})",
             context,
-            ActionLink(action="review", ref=review.id, expires_at=review.inputs_due_at + timedelta(days=7)),
+            ActionLink(action="review", ref=review.id, expires_at=review.inputs_due_at + limits.REVIEW_LINK_GRACE),
             invitation=self._invitation(review, context["agenda"])
             if why == "request" and review.kind != ReviewKind.weekly_status else None,
         )

@@ -16,13 +16,13 @@ from temporalio import workflow
 from workflows.partnership.approvals import Approvals
 from workflows.partnership.context import PartnershipContext
 from workflows.partnership.escalations import Escalations
-from workflows.partnership.notices import link_expiry
 from workflows.partnership.record import Record
 from workflows.partnership.tasks import Tasks
 from workflows.toolkit.notifier import Notifier
 
 with workflow.unsafe.imports_passed_through():
-    from accord.logic import alignment
+    from accord.logic import alignment, limits
+    from accord.logic.rules.partnership import same_statement
     from accord.models import (
         GO_NO_GO,
         ActionLink,
@@ -153,7 +153,7 @@ class Screening:
                             "action_label": "Revise my statement",
                         },
                         ActionLink(action="statement", ref=statement_task_id(who), round=round_no,
-                                   expires_at=link_expiry(workflow.now() + timedelta(days=14))),
+                                   expires_at=limits.link_expiry(workflow.now() + timedelta(days=14))),
                     )
                     for who in sorted(participants)
                 )
@@ -177,7 +177,7 @@ class Screening:
         """The ``submit_statement`` update (validated)."""
         state = self.ctx.state
         previous = state.alignment.statements.get(submission.stakeholder)
-        if previous is not None and state.rules_version >= 1 and _same_words(previous.text, submission.text):
+        if previous is not None and state.rules_version >= 1 and same_statement(previous.text, submission.text):
             # Rules 1: the same text is the same statement: not a revision, nobody emailed, no new score.
             return UpdateResult(message="Your statement is unchanged: it is the text you sent before, so it is not "
                                 "scored again. Revise its wording to bring it closer to the others'.")
@@ -209,7 +209,3 @@ class Screening:
         self.record.publish()
         return UpdateResult(message="The alignment check is overridden; screening may proceed.")
 
-
-def _same_words(a: str, b: str) -> bool:
-    """The same statement, whatever the spacing and line breaks."""
-    return a.split() == b.split()

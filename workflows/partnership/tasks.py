@@ -16,13 +16,12 @@ from temporalio import workflow
 
 from workflows.partnership.context import PartnershipContext
 from workflows.partnership.escalations import Escalations
-from workflows.partnership.notices import link_expiry
 from workflows.partnership.record import Record
 from workflows.toolkit.chase import chase
 from workflows.toolkit.notifier import Notifier
 
 with workflow.unsafe.imports_passed_through():
-    from accord.logic import chasing
+    from accord.logic import chasing, limits
     from accord.models import (
         ActionLink,
         Stage,
@@ -136,7 +135,7 @@ class Tasks:
             ActionLink(
                 action="statement" if statement else "task",
                 ref=task.id,
-                expires_at=link_expiry(task.due_at),
+                expires_at=limits.link_expiry(task.due_at),
             ),
         )
 

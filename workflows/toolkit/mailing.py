@@ -17,11 +17,9 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, CancelledError
 
 with workflow.unsafe.imports_passed_through():
+    from accord.logic.limits import MAX_EMAIL_ERROR, MAX_SEND_KEY
     from accord.models import ActionLink, EmailDelay, EmailReceipt, EmailRequest, Invitation, Recipient
 
-# Bounds on what an email_delayed signal may carry into the state.
-MAX_KEY = 1_000
-MAX_ERROR = 500
 
 EMAIL_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=5),
@@ -120,8 +118,8 @@ def delay_notice(delay: EmailDelay, who: str, partnership: str) -> tuple[str, di
 
 def valid_delay(delay: object, chain_id: str) -> EmailDelay | None:
     """The signal's payload if it names an email of this workflow's chain (bounded), else None."""
-    if not isinstance(delay, EmailDelay) or len(delay.send_key) > MAX_KEY:
+    if not isinstance(delay, EmailDelay) or len(delay.send_key) > MAX_SEND_KEY:
         return None
     if not delay.send_key.startswith(f"{workflow.info().workflow_id}/{chain_id}/"):
         return None
-    return delay.model_copy(update={"error": delay.error[:MAX_ERROR], "recipient": delay.send_key.rsplit("/", 1)[-1]})
+    return delay.model_copy(update={"error": delay.error[:MAX_EMAIL_ERROR], "recipient": delay.send_key.rsplit("/", 1)[-1]})

@@ -24,11 +24,8 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from accord.logic.limits import MAX_ANSWERED
     from accord.models import UpdateResult
-
-# Update ids remembered with their answers: enough for any client's retries, small enough
-# to carry through every continue-as-new.
-MAX_ANSWERED = 200
 
 A = TypeVar("A")
 

@@ -67,3 +67,35 @@ def test_the_worker_passes_every_workflow_module_through_the_sandbox():
 
     assert not [name for name in workflow_modules() if not passed(name)]
     assert not passed("accord.logic"), "only the workflow packages are meant here"
+
+
+def test_each_activity_declaration_matches_the_activity_the_worker_registers(tmp_path):
+    """workflows/toolkit/activities.py declares the activities for workflow code (name and types
+    only); the worker registers the real ones (activities/): same names, same argument and result types."""
+    import inspect
+
+    from temporalio import activity
+
+    from accord.config import Settings
+    from worker import activities_for
+    from workflows.toolkit import activities as declared
+
+    def signature(fn) -> tuple:
+        defn = activity._Definition.must_from_callable(fn)
+        return defn.name, defn.arg_types, defn.ret_type
+
+    registered = {signature(fn)[0]: signature(fn) for fn in activities_for(Settings(data_dir=tmp_path))}
+    declarations = [fn for _, fn in inspect.getmembers(declared, inspect.iscoroutinefunction)
+                    if hasattr(fn, "__temporal_activity_definition")]
+    assert {signature(fn)[0] for fn in declarations} == set(registered)
+    for fn in declarations:
+        assert signature(fn) == registered[signature(fn)[0]]
+
+
+def test_workflow_code_calls_activities_by_declaration_not_by_name():
+    import re
+    from pathlib import Path
+
+    by_name = re.compile(r"(execute|start)_activity(_method)?\(\s*[\"']")
+    sources = [p for root in workflows.__path__ for p in Path(root).rglob("*.py")]
+    assert [str(p) for p in sources if by_name.search(p.read_text())] == []

@@ -9,7 +9,7 @@ Rules that changed with a rules version take the partnership's ``rules_version``
 
 from __future__ import annotations
 
-from accord.models import CareEntry, Channel, Task, TaskKind
+from accord.models import CareEntry, CareStep, Channel, Task, TaskKind
 from definitions.schema import ApprovalRules, Metric, PartnershipDefinition
 
 OPS = "ops"
@@ -66,7 +66,7 @@ def may_close(actor: str, definition: PartnershipDefinition) -> bool:
 def care_party(entry: CareEntry, definition: PartnershipDefinition) -> str | None:
     """Whose perspective an acknowledge entry records: the party named, else the actor's (None
     for the other steps, which are the escalation's, not a party's)."""
-    if entry.step != "acknowledge":
+    if entry.step != CareStep.acknowledge:
         return None
     return entry.party or definition.party_of(entry.actor).id
 

@@ -61,14 +61,16 @@ from accord.models.escalations import (
     EscalationChanged,
     EscalationFacts,
     EscalationInput,
-    EscalationLink,
     EscalationRecord,
     EscalationState,
     EscalationStatus,
     LevelChange,
     Resolve,
+    Severity,
     SupersededCareNote,
+    TriggerKind,
     Withdraw,
+    escalation_id,
     escalation_workflow_id,
 )
 from accord.models.inputs import (
@@ -101,6 +103,7 @@ from accord.models.mail import (
 )
 from accord.models.partnership import (
     Event,
+    EventKind,
     PartnershipInput,
     PartnershipState,
 )
@@ -115,6 +118,7 @@ from accord.models.reviews import (
     ReviewInput,
     ReviewKind,
     ValueBalanceRecord,
+    review_id,
 )
 from accord.models.screening import (
     Alignment,
@@ -127,6 +131,7 @@ from accord.models.tasks import (
     TaskStatus,
     action_task_id,
     baseline_task_id,
+    diagnostic_task_id,
     review_input_task_id,
     statement_task_id,
 )
@@ -171,12 +176,12 @@ __all__ = [
     "EscalationChanged",
     "EscalationFacts",
     "EscalationInput",
-    "EscalationLink",
     "EscalationRecord",
     "EscalationRequest",
     "EscalationState",
     "EscalationStatus",
     "Event",
+    "EventKind",
     "Health",
     "Invitation",
     "LevelChange",
@@ -199,6 +204,7 @@ __all__ = [
     "ReviewInputSubmission",
     "ReviewKind",
     "ReviewOutcome",
+    "Severity",
     "Stage",
     "Statement",
     "StatementSubmission",
@@ -209,14 +215,18 @@ __all__ = [
     "TaskCompletion",
     "TaskKind",
     "TaskStatus",
+    "TriggerKind",
     "UpdateResult",
     "ValueBalanceRecord",
     "Withdraw",
     "action_task_id",
     "amendment_id",
     "baseline_task_id",
+    "diagnostic_task_id",
+    "escalation_id",
     "escalation_workflow_id",
     "renewal_id",
+    "review_id",
     "review_input_task_id",
     "statement_task_id",
 ]

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field, computed_field
 
 from accord.models.common import Channel, Payload, Stage
+from definitions.schema import ApprovalPolicy
 
 
 class DecisionKind(StrEnum):
@@ -51,7 +52,7 @@ class ApprovalState(Payload):
     title: str
     stage: Stage
     approvers: list[str]
-    policy: str
+    policy: ApprovalPolicy
     quorum: int | None = None
     round: int = 1
     opened_at: datetime

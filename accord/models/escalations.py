@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
 
 from pydantic import Field
 
@@ -14,20 +13,24 @@ from accord.models.mail import EmailDelay
 from definitions.schema import PartnershipDefinition
 
 
-class EscalationRecord(Payload):
-    id: str
-    trigger: str  # overdue, red_status, alignment, manual, ...
-    subject: str  # the task / approval / metric it is about
-    reason: str
-    level: int
-    severity: str = "normal"
-    raised_by: str
-    channel: Channel
-    opened_at: datetime
-    status: Literal["open", "acknowledged", "awaiting_amendment", "resolved", "withdrawn"] = "open"
-    # The escalation's own workflow (a child of the partnership), when it has one.
-    workflow_id: str | None = None
-    with_ops: bool = False
+class TriggerKind(StrEnum):
+    """What raised an escalation: a trigger of the definition (``escalation.triggers``), or a person."""
+
+    overdue = "overdue"  # a task or an approval past its deadline and reminders
+    alignment = "alignment"  # goal statements diverge
+    red_status = "red_status"  # a weekly status came back red
+    repeated_amber = "repeated_amber"  # amber several weeks in a row
+    missed_updates = "missed_updates"  # a party silent several weeks, or reviews skipped, in a row
+    missed_target = "missed_target"  # a metric missed its target
+    imbalance = "imbalance"  # the mutual-value review found the parties out of balance
+    manual = "manual"  # raised by a person (the ``escalate`` update)
+
+
+class Severity(StrEnum):
+    low = "low"
+    normal = "normal"
+    high = "high"
+    critical = "critical"
 
 
 class EscalationStatus(StrEnum):
@@ -42,14 +45,30 @@ class EscalationStatus(StrEnum):
         return self in (EscalationStatus.resolved, EscalationStatus.withdrawn)
 
 
+class EscalationRecord(Payload):
+    id: str
+    trigger: TriggerKind
+    subject: str  # the task / approval / metric it is about
+    reason: str
+    level: int
+    severity: Severity = Severity.normal
+    raised_by: str
+    channel: Channel
+    opened_at: datetime
+    status: EscalationStatus = EscalationStatus.open
+    # The escalation's own workflow (a child of the partnership), when it has one.
+    workflow_id: str | None = None
+    with_ops: bool = False
+
+
 class EscalationFacts(Payload):
     """What an escalation is about: fixed when it is raised (the EscalationRecord's fields)."""
 
     id: str
-    trigger: str  # overdue, red_status, alignment, manual, ...
+    trigger: TriggerKind
     subject: str  # the task / approval / metric it is about
     reason: str
-    severity: str = "normal"
+    severity: Severity = Severity.normal
     raised_by: str
     channel: Channel = Channel.temporal
     opened_at: datetime
@@ -74,7 +93,27 @@ class AcknowledgementRecord(Payload):
     channel: Channel
 
 
-CareStep = Literal["clarify", "acknowledge", "reframe", "explore"]
+class CareStep(StrEnum):
+    """The CARE steps, in order: Clarify, Acknowledge (each party's perspective), Reframe, Explore."""
+
+    clarify = "clarify"
+    acknowledge = "acknowledge"
+    reframe = "reframe"
+    explore = "explore"
+
+    @property
+    def title(self) -> str:
+        return self.value.capitalize()
+
+    @property
+    def meaning(self) -> str:
+        """What the step records (shown where people write it)."""
+        return {
+            "clarify": "the observable issue: what happened, without interpretation",
+            "acknowledge": "a party's perspective, without judgment",
+            "reframe": "the issue around the shared goal",
+            "explore": "new agreements: what each party will do differently",
+        }[self.value]
 
 
 class CareNote(Payload):
@@ -104,9 +143,10 @@ class CareRecord(Payload):
 
     def missing(self, parties: list[str]) -> list[str]:
         """The steps (and parties' perspectives) still to be recorded before it can be resolved."""
-        out = [step for step in ("clarify",) if self.clarify is None]
-        out += [f"acknowledge ({p})" for p in parties if p not in self.acknowledge]
-        out += [step for step, note in (("reframe", self.reframe), ("explore", self.explore)) if note is None]
+        out = [CareStep.clarify.value] if self.clarify is None else []
+        out += [f"{CareStep.acknowledge} ({p})" for p in parties if p not in self.acknowledge]
+        out += [step.value for step, note in ((CareStep.reframe, self.reframe), (CareStep.explore, self.explore))
+                if note is None]
         return out
 
 
@@ -162,16 +202,6 @@ class EscalationInput(EscalationFacts):
         )
 
 
-class EscalationLink(Payload):
-    """The escalation page's action link: the escalation workflow sends it as its email's
-    ActionLink (which admits "escalation")."""
-
-    action: Literal["escalation"] = "escalation"
-    ref: str = Field(description="The escalation id.")
-    round: int = Field(1, description="The ladder step the email was sent for.")
-    expires_at: datetime
-
-
 class Acknowledge(Payload):
     actor: str
     note: str = ""
@@ -220,6 +250,11 @@ class EscalationChanged(Payload):
     cause: str = ""
     # With status awaiting_amendment: the amended definition (YAML) the resolution depends on.
     amendment: str | None = None
+
+def escalation_id(n: int) -> str:
+    """The partnership's n-th escalation (from 1)."""
+    return f"esc-{n}"
+
 
 def escalation_workflow_id(partnership_workflow_id: str, chain_id: str, escalation_id: str) -> str:
     """The escalation's own (child) workflow id: ``partnership-x.esc-1.1a2b3c4d``.

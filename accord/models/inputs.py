@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import Field
 
 from accord.models.approvals import DecisionKind
 from accord.models.common import Channel, Payload
+from accord.models.escalations import Severity
 from accord.models.reviews import Rag
 from definitions.schema import PartnershipDefinition
 
@@ -65,7 +64,7 @@ class EscalationRequest(Payload):
     reason: str
     subject: str = "partnership"
     level: int = 1
-    severity: Literal["low", "normal", "high", "critical"] = "normal"
+    severity: Severity = Severity.normal
     raised_by: str = "ops"
     channel: Channel = Channel.temporal
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from pydantic import Field
@@ -18,11 +19,55 @@ from accord.models.tasks import Task
 from definitions.schema import PartnershipDefinition
 
 
+class EventKind(StrEnum):
+    """What a line of the audit trail records (every kind any version has written)."""
+
+    started = "started"
+    stage_changed = "stage_changed"
+    continued_as_new = "continued_as_new"
+    # tasks and goal statements
+    task_opened = "task_opened"
+    task_overdue = "task_overdue"
+    task_completed = "task_completed"
+    statement_submitted = "statement_submitted"
+    alignment_scored = "alignment_scored"
+    alignment_overridden = "alignment_overridden"
+    # approvals and documents
+    approval_opened = "approval_opened"
+    round_started = "round_started"
+    decision = "decision"
+    delegated = "delegated"
+    approval_closed = "approval_closed"
+    mou_version = "mou_version"
+    launch_with_open_items = "launch_with_open_items"
+    # the operating years
+    review_opened = "review_opened"
+    review_input = "review_input"
+    review_closed = "review_closed"
+    review_skipped = "review_skipped"
+    review_outcome = "review_outcome"
+    metric_recorded = "metric_recorded"
+    # amendments and escalations
+    amendment_proposed = "amendment_proposed"
+    amendment_applied = "amendment_applied"
+    amendment_rejected = "amendment_rejected"
+    amendment_refused = "amendment_refused"
+    escalation_opened = "escalation_opened"
+    escalation_changed = "escalation_changed"
+    # email
+    email_failed = "email_failed"
+    email_delayed = "email_delayed"
+    email_delay_ended = "email_delay_ended"
+    # the end
+    closed = "closed"
+    archived = "archived"
+
+
 class Event(Payload):
     """One line of the partnership's audit trail."""
 
     at: datetime
-    kind: str
+    kind: EventKind
     actor: str = "accord"
     detail: str = ""
     data: dict[str, Any] = Field(default_factory=dict)
@@ -77,7 +122,7 @@ class PartnershipState(Payload):
         return min(dues, default=None)
 
     def open_escalations(self) -> list[EscalationRecord]:
-        return [e for e in self.escalations if e.status in ("open", "acknowledged", "awaiting_amendment")]
+        return [e for e in self.escalations if not e.status.is_final]
 
 
 class PartnershipInput(Payload):

@@ -121,3 +121,8 @@ class Agenda(Payload):
     reviews: list[Review] = Field(default_factory=list, description="Reviews planned or open.")
     approvals: list[str] = Field(default_factory=list, description="Ids of the approvals waiting for decisions.")
     open_tasks: int = 0
+
+
+def review_id(kind: ReviewKind, n: int) -> str:
+    """The n-th review of a cadence, counting from launch across terms (``monthly-3``)."""
+    return f"{kind.value}-{n}"

@@ -70,3 +70,8 @@ def review_input_task_id(review_id: str, stakeholder: str) -> str:
 def action_task_id(review_id: str, n: int) -> str:
     """The n-th action decided at a review (from 1)."""
     return f"action-{review_id}-{n}"
+
+
+def diagnostic_task_id(metric_id: str, review_id: str) -> str:
+    """Finding out why a metric missed its target at a review (``review_id`` "": the prefix of them all)."""
+    return f"diagnostic-{metric_id}-{review_id}"

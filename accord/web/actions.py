@@ -35,6 +35,7 @@ from accord.models import (
     DecisionKind,
     DelegationInput,
     CareEntry,
+    CareStep,
     EscalationState,
     MetricObservationInput,
     PartnershipState,
@@ -429,12 +430,8 @@ def _when(at: datetime | None) -> str:
 # the page shows its whole record and offers the next steps; each form sends one of
 # that workflow's updates, acting as the link's recipient.
 
-CARE_STEPS = {
-    "clarify": ("Clarify", "the observable issue: what happened, without interpretation"),
-    "acknowledge": ("Acknowledge", "a party's perspective, without judgment"),
-    "reframe": ("Reframe", "the issue around the shared goal"),
-    "explore": ("Explore", "new agreements: what each party will do differently"),
-}
+# Step -> (title, what it records), in order: for the page (accord.models.CareStep holds them).
+CARE_STEPS = {step.value: (step.title, step.meaning) for step in CareStep}
 ESCALATION_ACTIONS = ("acknowledge", "care", "resolve", "withdraw")
 
 

@@ -63,6 +63,7 @@ from accord.models import (
     EscalationState,
     PartnershipState,
     Resolve,
+    Severity,
     Stage,
     TaskCompletion,
     Withdraw,
@@ -135,7 +136,7 @@ class ActionResult(BaseModel):
 class Escalate(BaseModel):
     reason: Text
     level: int = Field(1, ge=1, le=100, description="Ladder level (1-based) it starts at; the workflow checks the ladder.")
-    severity: Literal["low", "normal", "high", "critical"] = "normal"
+    severity: Severity = Severity.normal
     subject: str = Field("partnership", min_length=1, max_length=200, description="What it is about.")
 
 

@@ -8,7 +8,13 @@ from temporalio import workflow
 from workflows.versions import rules_version
 
 with workflow.unsafe.imports_passed_through():
-    from accord.models import EscalationFacts, EscalationInput, EscalationState, EscalationStatus, LevelChange
+    from accord.models import (
+        EscalationFacts,
+        EscalationInput,
+        EscalationState,
+        EscalationStatus,
+        LevelChange,
+    )
     from definitions.schema import EscalationLevel, PartnershipDefinition, Stakeholder
 
 

@@ -14,7 +14,13 @@ from workflows.toolkit.notifier import Notifier
 
 with workflow.unsafe.imports_passed_through():
     from accord.logic import ladder, limits
-    from accord.models import ActionLink, EmailDelay, EmailEvent, EscalationStatus, LevelChange
+    from accord.models import (
+        ActionLink,
+        EmailDelay,
+        EmailEvent,
+        EscalationStatus,
+        LevelChange,
+    )
 
 class EscalationNotifier(Notifier):
     def __init__(self, ctx: EscalationContext) -> None:

@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
         ApprovalOutcome,
         Channel,
         EscalationRecord,
+        EventKind,
         UpdateResult,
         amendment_id,
     )
@@ -71,11 +72,11 @@ class Amendments:
             if outcome == ApprovalOutcome.approved:
                 amendment.status = AmendmentStatus.applied
                 self.ctx.amend(amendment.definition)
-                self.record.log("amendment_applied", detail=f"{amendment.id}: {'; '.join(amendment.changes)[:400]}",
+                self.record.log(EventKind.amendment_applied, detail=f"{amendment.id}: {'; '.join(amendment.changes)[:400]}",
                                 data={"amendment": amendment.id})
             else:
                 amendment.status = AmendmentStatus.rejected
-                self.record.log("amendment_rejected", detail=f"{amendment.id}: {outcome.value}",
+                self.record.log(EventKind.amendment_rejected, detail=f"{amendment.id}: {outcome.value}",
                                 data={"amendment": amendment.id})
             self.record.publish()
             record = next((e for e in self.ctx.state.escalations if e.id == amendment.escalation_id), None)
@@ -94,7 +95,7 @@ class Amendments:
                 raise ValueError("it is the same as the definition in force")
         except (loader.DefinitionError, ValueError) as exc:
             workflow.logger.warning("amendment from %s refused: %s", record.id, exc)
-            self.record.log("amendment_refused", detail=f"{record.id}: {exc}"[:500])
+            self.record.log(EventKind.amendment_refused, detail=f"{record.id}: {exc}"[:500])
             self._refusals.append(record)
             return
         self._add(amended, f"escalation {record.id}", f"Resolution of {record.id}", Channel.temporal, record.id)
@@ -108,7 +109,7 @@ class Amendments:
             escalation_id=escalation_id,
         )
         state.amendments.append(amendment)
-        self.record.log("amendment_proposed", actor=actor, detail=f"{amendment.id}: {reason}", data={"amendment": amendment.id})
+        self.record.log(EventKind.amendment_proposed, actor=actor, detail=f"{amendment.id}: {reason}", data={"amendment": amendment.id})
         self.record.publish()
         return amendment
 

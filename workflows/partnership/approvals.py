@@ -32,7 +32,9 @@ with workflow.unsafe.imports_passed_through():
         Delegation,
         DelegationInput,
         DocumentVersion,
+        EventKind,
         Stage,
+        TriggerKind,
         UpdateResult,
     )
     from definitions.durations import Duration
@@ -67,7 +69,7 @@ class Approvals:
                 approvers=[*approvers, *(a for a in parties.added if a not in approvers)],
                 parties=parties.parties,
                 party_approvers=[a for a in parties.added if a not in approvers],
-                policy=spec.policy.value,
+                policy=spec.policy,
                 quorum=spec.quorum,
                 opened_at=now,
                 deadline_at=spec.deadline.after(now),
@@ -76,7 +78,7 @@ class Approvals:
                 document_hash=document.hash if document else None,
             )
             self.ctx.state.approvals[approval_id] = approval
-            self.record.log("approval_opened", detail=f"{title}: {', '.join(approval.approvers)} by "
+            self.record.log(EventKind.approval_opened, detail=f"{title}: {', '.join(approval.approvers)} by "
                             f"{approval.deadline_at:%Y-%m-%d}"
                             + (f"; {self.record.party_names(list(approval.parties))} must approve too (their people change)"
                                if approval.parties else ""))
@@ -85,7 +87,7 @@ class Approvals:
             await self._round(approval, spec, round_no)
             if approval.round == round_no:
                 break
-        self.record.log("approval_closed", detail=f"{title}: {approval.outcome.value}", data={"approval": approval.id})
+        self.record.log(EventKind.approval_closed, detail=f"{title}: {approval.outcome.value}", data={"approval": approval.id})
         return approval.outcome
 
     async def _round(self, approval: ApprovalState, spec: ApprovalRules, round_no: int) -> None:
@@ -107,7 +109,7 @@ class Approvals:
                 approval.outcome = ApprovalOutcome.timed_out
                 return
             if n.kind == chasing.NudgeKind.escalate:
-                await self.escalations.open("overdue", approval.id, f"'{approval.title}' is past its deadline",
+                await self.escalations.open(TriggerKind.overdue, approval.id, f"'{approval.title}' is past its deadline",
                                             self.ctx.definition.escalation.triggers.overdue.level)
                 return
             approval.reminders_sent.append(workflow.now())
@@ -158,7 +160,7 @@ class Approvals:
         approval.reminders_sent = []
         if document is not None:
             approval.document_version, approval.document_hash = document.version, document.hash
-        self.record.log("round_started", detail=f"{approval.title}: round {approval.round}"
+        self.record.log(EventKind.round_started, detail=f"{approval.title}: round {approval.round}"
                         + (f" on version {document.version}" if document else ""), data={"approval": approval.id})
 
     async def _email(self, approval: ApprovalState, who: str, why: str, n: int = 0) -> None:
@@ -200,7 +202,7 @@ class Approvals:
                 document_hash=approval.document_hash,
             )
         )
-        self.record.log("decision", actor=decision.actor, detail=f"{approval.title}: {decision.decision.value}"
+        self.record.log(EventKind.decision, actor=decision.actor, detail=f"{approval.title}: {decision.decision.value}"
                         + (f" — {decision.comment.strip()}" if decision.comment.strip() else ""),
                         data={"approval": approval.id, "round": approval.round, "channel": decision.channel.value})
         self.record.publish()
@@ -216,7 +218,7 @@ class Approvals:
             Delegation(round=approval.round, delegator=delegation.actor, delegate=delegation.to,
                        reason=delegation.reason.strip(), at=workflow.now(), channel=delegation.channel)
         )
-        self.record.log("delegated", actor=delegation.actor,
+        self.record.log(EventKind.delegated, actor=delegation.actor,
                         detail=f"{approval.title}: delegated to {delegation.to} — {delegation.reason.strip()}",
                         data={"approval": approval.id, "channel": delegation.channel.value})
         self.record.publish()

@@ -15,9 +15,17 @@ from temporalio import workflow
 from workflows.partnership.context import PartnershipContext
 from workflows.partnership.escalations import Escalations
 from workflows.partnership.record import Record
+from workflows.toolkit.activities import archive_partnership
 
 with workflow.unsafe.imports_passed_through():
-    from accord.models import ArchiveRequest, CloseRequest, Stage, StoredDocument, TaskStatus, UpdateResult
+    from accord.models import (
+        ArchiveRequest,
+        CloseRequest,
+        EventKind,
+        Stage,
+        TaskStatus,
+        UpdateResult,
+    )
 
 
 class Closure:
@@ -33,7 +41,7 @@ class Closure:
         for task in state.open_tasks():
             task.status = TaskStatus.waived
         self.record.enter(Stage.closed, reason)
-        self.record.log("closed", actor=actor, detail=reason)
+        self.record.log(EventKind.closed, actor=actor, detail=reason)
 
     def close_by(self, request: CloseRequest) -> UpdateResult:
         """The ``close`` update (validated)."""
@@ -43,13 +51,12 @@ class Closure:
     async def archive(self) -> None:
         """Closure archives: the audit export of the whole partnership, stored content-addressed."""
         await self.escalations.withdraw_open("The partnership is closed.")
-        stored: StoredDocument = await workflow.execute_activity(
-            "archive_partnership",
+        stored = await workflow.execute_activity(
+            archive_partnership,
             ArchiveRequest(workflow_id=workflow.info().workflow_id, definition=self.ctx.definition, state=self.ctx.state),
-            result_type=StoredDocument,
             start_to_close_timeout=timedelta(minutes=2),
             summary="archive the audit export",
         )
         self.ctx.state.archive_hash = stored.hash
-        self.record.log("archived", detail=f"Audit export stored, sha256 {stored.hash[:12]}…")
+        self.record.log(EventKind.archived, detail=f"Audit export stored, sha256 {stored.hash[:12]}…")
         self.record.publish()

@@ -28,8 +28,12 @@ with workflow.unsafe.imports_passed_through():
         EscalationInput,
         EscalationRecord,
         EscalationRequest,
+        EventKind,
+        Severity,
+        TriggerKind,
         UpdateResult,
         Withdraw,
+        escalation_id,
         escalation_workflow_id,
     )
 
@@ -40,15 +44,15 @@ class Escalations:
         self.record = record
         self.notifier = notifier
 
-    async def open(self, trigger: str, subject: str, reason: str, level: int, *, raised_by: str = "accord",
-                   channel: Channel = Channel.temporal, severity: str = "normal") -> EscalationRecord:
+    async def open(self, trigger: TriggerKind, subject: str, reason: str, level: int, *, raised_by: str = "accord",
+                   channel: Channel = Channel.temporal, severity: Severity = Severity.normal) -> EscalationRecord:
         """Open an escalation, or return the open one for the same trigger and subject."""
         state, definition = self.ctx.state, self.ctx.definition
         existing = next((e for e in state.open_escalations() if e.trigger == trigger and e.subject == subject), None)
         if existing:
             return existing
         record = EscalationRecord(
-            id=f"esc-{len(state.escalations) + 1}",
+            id=escalation_id(len(state.escalations) + 1),
             trigger=trigger,
             subject=subject,
             reason=reason,
@@ -59,7 +63,7 @@ class Escalations:
             opened_at=workflow.now(),
         )
         state.escalations.append(record)
-        self.record.log("escalation_opened", actor=raised_by, detail=f"{trigger}: {reason}",
+        self.record.log(EventKind.escalation_opened, actor=raised_by, detail=f"{trigger}: {reason}",
                         data={"escalation": record.id, "level": record.level})
         if workflow.patched(PATCH_ESCALATION_CHILD):
             # The escalation climbs its ladder in its own workflow, visible on its own in the
@@ -106,13 +110,13 @@ class Escalations:
     async def escalate(self, request: EscalationRequest) -> UpdateResult:
         """The ``escalate`` update: a person raises one (or finds it open already)."""
         joined = next((e for e in self.ctx.state.open_escalations()
-                       if e.trigger == "manual" and e.subject == request.subject), None)
+                       if e.trigger == TriggerKind.manual and e.subject == request.subject), None)
         if joined is not None:
             return UpdateResult(message=f"Escalation {joined.id} about {request.subject!r} is already open at level "
                                 f"{joined.level}: this reason was not added. Act on {joined.id}, or raise a separate "
                                 "one with another subject.")
         record = await self.open(
-            "manual", request.subject, request.reason, request.level,
+            TriggerKind.manual, request.subject, request.reason, request.level,
             raised_by=request.raised_by, channel=request.channel, severity=request.severity,
         )
         return UpdateResult(message=f"Escalation {record.id} is open at level {record.level}.")
@@ -128,11 +132,11 @@ class Escalations:
             workflow.logger.warning("escalation_changed for unknown escalation %s", change.escalation_id)
             return None
         record.level, record.with_ops = change.level, change.with_ops
-        record.status = change.status.value
+        record.status = change.status
         return record
 
     def log_change(self, record: EscalationRecord, change: EscalationChanged) -> None:
-        self.record.log("escalation_changed", detail=f"{record.id}: level {record.level}, {record.status}"
+        self.record.log(EventKind.escalation_changed, detail=f"{record.id}: level {record.level}, {record.status}"
                         + (f" ({change.cause})" if change.cause else ""),
                         data={"escalation": record.id, "level": record.level})
         self.record.publish()

@@ -16,7 +16,7 @@ from workflows.partnership.record import Record
 from workflows.partnership.tasks import Tasks
 
 with workflow.unsafe.imports_passed_through():
-    from accord.models import MetricTrack, Stage, TaskKind, baseline_task_id
+    from accord.models import EventKind, MetricTrack, Stage, TaskKind, baseline_task_id
     from definitions.durations import Duration
 
 # Tasks the launch checklist implies without a deadline of their own (metric baselines).
@@ -70,7 +70,7 @@ class Launch:
                 await workflow.wait_condition(self._ready, timeout=max(last - workflow.now(), timedelta(0)),
                                               timeout_summary="launch deadline: proceed with open items")
             except asyncio.TimeoutError:
-                self.record.log("launch_with_open_items", detail=", ".join(t.title for t in launch_tasks if t.is_open))
+                self.record.log(EventKind.launch_with_open_items, detail=", ".join(t.title for t in launch_tasks if t.is_open))
         else:
             await workflow.wait_condition(self._ready)
         now = workflow.now()

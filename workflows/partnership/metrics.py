@@ -13,6 +13,7 @@ from workflows.partnership.record import Record
 
 with workflow.unsafe.imports_passed_through():
     from accord.models import (
+        EventKind,
         MetricObservation,
         MetricObservationInput,
         MetricTrack,
@@ -45,7 +46,7 @@ class Metrics:
             track.observations.append(MetricObservation(value=observation.value, at=now, actor=observation.actor,
                                                         channel=observation.channel, note=observation.note.strip()))
             message = f"{metric.name}: {observation.value:g} {metric.unit} recorded (target {metric.target:g})."
-        self.record.log("metric_recorded", actor=observation.actor, detail=message,
+        self.record.log(EventKind.metric_recorded, actor=observation.actor, detail=message,
                         data={"metric": metric.id, "value": observation.value, "channel": observation.channel.value})
         self.record.publish()
         return UpdateResult(message=message)

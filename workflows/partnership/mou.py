@@ -15,6 +15,7 @@ from temporalio import workflow
 from workflows.partnership.approvals import Approvals
 from workflows.partnership.context import PartnershipContext
 from workflows.partnership.record import Record
+from workflows.toolkit.activities import render_mou, store_document
 from workflows.toolkit.notifier import Notifier
 
 with workflow.unsafe.imports_passed_through():
@@ -22,11 +23,11 @@ with workflow.unsafe.imports_passed_through():
         MOU,
         ApprovalOutcome,
         DocumentVersion,
+        EventKind,
         MouRevision,
         RenderMouRequest,
         Stage,
         StoreDocumentRequest,
-        StoredDocument,
         UpdateResult,
     )
 
@@ -79,19 +80,17 @@ class MouStage:
         state = self.ctx.state
         version = len(state.mou.versions) + 1
         if markdown is None:
-            stored: StoredDocument = await workflow.execute_activity(
-                "render_mou",
+            stored = await workflow.execute_activity(
+                render_mou,
                 RenderMouRequest(workflow_id=workflow.info().workflow_id, definition=self.ctx.definition, version=version,
                                  note=note),
-                result_type=StoredDocument,
                 start_to_close_timeout=timedelta(minutes=1),
                 summary=f"render MOU version {version}",
             )
         else:
             stored = await workflow.execute_activity(
-                "store_document",
+                store_document,
                 StoreDocumentRequest(markdown=markdown),
-                result_type=StoredDocument,
                 start_to_close_timeout=timedelta(minutes=1),
                 summary=f"store uploaded MOU version {version}",
             )
@@ -99,7 +98,7 @@ class MouStage:
             version=version, hash=stored.hash, created_at=workflow.now(), source=source, author=author, note=note
         )
         state.mou.versions.append(document)
-        self.record.log("mou_version", actor=author, detail=f"MOU version {version} ({source}) sha256 {stored.hash[:12]}…",
+        self.record.log(EventKind.mou_version, actor=author, detail=f"MOU version {version} ({source}) sha256 {stored.hash[:12]}…",
                         data={"version": version, "hash": stored.hash})
         return document
 

@@ -22,7 +22,7 @@ from workflows.versions import PATCH_OPS_NOTICES
 
 with workflow.unsafe.imports_passed_through():
     from accord.logic import limits
-    from accord.models import EmailDelay, EmailEvent, EmailEventRecord
+    from accord.models import EmailDelay, EmailEvent, EmailEventRecord, EventKind
 
 
 class PartnershipNotifier(Notifier):
@@ -35,7 +35,7 @@ class PartnershipNotifier(Notifier):
         return self.ctx.track if self.ctx.operating() else None
 
     async def unreachable(self, who: str, why: str, purpose: str) -> None:
-        self.record.log("email_failed", detail=f"Could not reach {who}: {why}", data={"to": who, "purpose": purpose})
+        self.record.log(EventKind.email_failed, detail=f"Could not reach {who}: {why}", data={"to": who, "purpose": purpose})
         self.state.unreachable = sorted({*self.state.unreachable, who})
         self.record.publish()
         if who.startswith("ops"):
@@ -55,14 +55,14 @@ class PartnershipNotifier(Notifier):
         await asyncio.shield(notice)
 
     def delay_recorded(self, delay: EmailDelay) -> None:
-        self.record.log("email_delayed", detail=f"Email to {delay.recipient} ({mailing.purpose_of(delay.send_key)}) "
+        self.record.log(EventKind.email_delayed, detail=f"Email to {delay.recipient} ({mailing.purpose_of(delay.send_key)}) "
                         f"delayed since {delay.since:%Y-%m-%d %H:%M} UTC: {delay.error or 'no answer'}",
                         data={"to": delay.recipient, "send_key": delay.send_key})
         self.record.publish()
 
     def delay_ended(self, key: str, delay: EmailDelay, done: asyncio.Future) -> None:
         ended = mailing.how_it_ended(done)
-        self.record.log("email_delay_ended", detail=f"Email to {delay.recipient} ({mailing.purpose_of(key)}), delayed "
+        self.record.log(EventKind.email_delay_ended, detail=f"Email to {delay.recipient} ({mailing.purpose_of(key)}), delayed "
                         f"since {delay.since:%Y-%m-%d %H:%M} UTC: {ended}", data={"to": delay.recipient, "send_key": key})
         self.record.publish()
 

@@ -21,7 +21,7 @@ from workflows.partnership.reviews import Reviews
 from workflows.partnership.tasks import Tasks
 
 with workflow.unsafe.imports_passed_through():
-    from accord.models import PartnershipInput, ReviewKind, Stage
+    from accord.models import EventKind, PartnershipInput, ReviewKind, Stage
 
 
 class Operating:
@@ -68,7 +68,7 @@ class Operating:
         while not quiet():
             await workflow.wait_condition(quiet)
         state = self.ctx.state
-        self.record.log("continued_as_new", detail=f"Run {state.runs} hands over at "
+        self.record.log(EventKind.continued_as_new, detail=f"Run {state.runs} hands over at "
                         f"{workflow.info().get_current_history_length()} history events")
         state.runs += 1
         workflow.continue_as_new(PartnershipInput(definition=self.ctx.definition, state=state,

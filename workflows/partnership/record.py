@@ -19,7 +19,7 @@ from workflows.versions import PATCH_CHANGED_ATTRIBUTES
 with workflow.unsafe.imports_passed_through():
     from accord import search_attributes as sa
     from accord.logic import approvals, health, limits
-    from accord.models import ApprovalOutcome, Event, Stage
+    from accord.models import ApprovalOutcome, Event, EventKind, Stage
 
 _UNSET = object()
 
@@ -30,14 +30,14 @@ class Record:
         # Search attribute values as last upserted by this run (a new run upserts them all once).
         self._attributes: dict[str, object] = {}
 
-    def log(self, kind: str, *, actor: str = "accord", detail: str = "", data: dict[str, Any] | None = None) -> None:
+    def log(self, kind: EventKind, *, actor: str = "accord", detail: str = "", data: dict[str, Any] | None = None) -> None:
         state = self.ctx.state
         state.timeline.append(Event(at=workflow.now(), kind=kind, actor=actor, detail=detail, data=data or {}))
         del state.timeline[:-limits.MAX_TIMELINE]  # the recent trail only
 
     def enter(self, stage: Stage, why: str) -> None:
         state = self.ctx.state
-        self.log("stage_changed", detail=f"{state.stage.value} -> {stage.value}: {why}")
+        self.log(EventKind.stage_changed, detail=f"{state.stage.value} -> {stage.value}: {why}")
         state.stage = stage
         state.stage_started_at = workflow.now()
         state.detail = why

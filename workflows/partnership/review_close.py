@@ -22,13 +22,16 @@ from workflows.toolkit.notifier import Notifier
 with workflow.unsafe.imports_passed_through():
     from accord.logic import decay, metrics, mutual_value, triggers
     from accord.models import (
+        EventKind,
         MetricLine,
         Rag,
         RagPoint,
         Review,
         ReviewKind,
         TaskKind,
+        TriggerKind,
         ValueBalanceRecord,
+        diagnostic_task_id,
         review_input_task_id,
     )
 
@@ -57,7 +60,7 @@ class ReviewClosing:
             await self._close_metrics(review)
         if review.kind == ReviewKind.annual_mutual_value:
             await self._close_value(review)
-        self.record.log("review_closed", detail=self.summary(review), data={"review": review.id, "missed": review.missed})
+        self.record.log(EventKind.review_closed, detail=self.summary(review), data={"review": review.id, "missed": review.missed})
         if not review.inputs:
             await self._skipped(review)
         self.record.publish()
@@ -112,7 +115,7 @@ class ReviewClosing:
         missed = defined.missed_updates
         for party, count in sorted(state.missed_in_a_row.items()):
             if triggers.escalates(missed, count):
-                await self.escalations.open("missed_updates", party, f"{party} missed {count} weekly status updates in a row",
+                await self.escalations.open(TriggerKind.missed_updates, party, f"{party} missed {count} weekly status updates in a row",
                                             missed.level)
 
     async def _close_metrics(self, review: Review) -> None:
@@ -131,16 +134,16 @@ class ReviewClosing:
             ))
             if not result.missed:
                 continue
-            diagnosing = any(t.kind == TaskKind.diagnostic and t.id.startswith(f"diagnostic-{metric.id}-")
+            diagnosing = any(t.kind == TaskKind.diagnostic and t.id.startswith(diagnostic_task_id(metric.id, ""))
                              for t in state.open_tasks())
             if not diagnosing:
                 self.tasks.open(
-                    f"diagnostic-{metric.id}-{review.id}", TaskKind.diagnostic, f"Find out why {metric.name} missed its target",
+                    diagnostic_task_id(metric.id, review.id), TaskKind.diagnostic, f"Find out why {metric.name} missed its target",
                     metric.owner, workflow.now() + timedelta(days=14),
                     f"{result.summary}. What got in the way, and what would change it? (This is a diagnosis, not blame.)",
                 )
             if trigger.enabled:
-                await self.escalations.open("missed_target", metric.id,
+                await self.escalations.open(TriggerKind.missed_target, metric.id,
                                             f"{metric.name} missed its target at {review.id}: {result.summary}",
                                             trigger.level)
 
@@ -162,16 +165,16 @@ class ReviewClosing:
                                             imbalanced=balance.imbalanced, summary=balance.summary)
         trigger = definition.escalation.triggers.imbalance
         if balance.imbalanced and trigger.enabled:
-            await self.escalations.open("imbalance", "mutual-value",
+            await self.escalations.open(TriggerKind.imbalance, "mutual-value",
                                         f"Mutual value out of balance at {review.id}: {balance.summary}", trigger.level)
 
     async def _skipped(self, review: Review) -> None:
         """Nobody sent anything: a review skipped is coordination decay; several in a row escalate."""
-        self.record.log("review_skipped", detail=f"{review.kind.title} #{review.n} had no inputs at all",
+        self.record.log(EventKind.review_skipped, detail=f"{review.kind.title} #{review.n} had no inputs at all",
                         data={"review": review.id})
         in_a_row = triggers.skipped_in_a_row(
             r for r in self.ctx.state.reviews.values() if r.kind == review.kind and r.closed_at)
         trigger = self.ctx.definition.escalation.triggers.missed_updates
         if review.kind != ReviewKind.weekly_status and triggers.escalates(trigger, in_a_row):
-            await self.escalations.open("missed_updates", review.kind.value,
+            await self.escalations.open(TriggerKind.missed_updates, review.kind.value,
                                         f"{in_a_row} {review.kind.title}s in a row had no inputs", trigger.level)

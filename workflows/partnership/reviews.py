@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
     from accord.logic import limits, schedule
     from accord.models import (
         ActionLink,
+        EventKind,
         Invitation,
         Review,
         ReviewInput,
@@ -40,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
         TaskStatus,
         UpdateResult,
         action_task_id,
+        review_id,
         review_input_task_id,
     )
     from definitions.schema import Cadence
@@ -117,7 +119,7 @@ class Reviews:
         after = max(after, workflow.now() - timedelta(seconds=1))
         n, at = schedule.next_occurrence(anchor, cadence.every, after, self.calendar(cadence))
         review = Review(
-            id=f"{kind.value}-{n}",
+            id=review_id(kind, n),
             kind=kind,
             n=n,
             term=state.term,
@@ -141,7 +143,7 @@ class Reviews:
                 review_input_task_id(review.id, who), TaskKind.review_input, f"{review.kind.title} #{review.n}: your input",
                 who, review.inputs_due_at, self._ask(review, cadence),
             )
-        self.record.log("review_opened", detail=f"{review.kind.title} #{review.n}: inputs from "
+        self.record.log(EventKind.review_opened, detail=f"{review.kind.title} #{review.n}: inputs from "
                         f"{', '.join(review.participants)} by {review.inputs_due_at:%Y-%m-%d %H:%M} UTC",
                         data={"review": review.id})
         self.record.publish()
@@ -245,7 +247,7 @@ class Reviews:
             task.completed_at = workflow.now()
             task.completed_by = submission.stakeholder
             task.channel = submission.channel
-        self.record.log("review_input", actor=submission.stakeholder,
+        self.record.log(EventKind.review_input, actor=submission.stakeholder,
                         detail=f"{review.kind.title} #{review.n}: input {'revised' if revised else 'received'}"
                         + (f" ({submission.rag.value})" if submission.rag else ""),
                         data={"review": review.id, "channel": submission.channel.value})
@@ -262,7 +264,7 @@ class Reviews:
                             workflow.now() + timedelta(days=action.due_in_days),
                             f"Decided at {review.kind.title} #{review.n}; checked at the next one.")
             review.actions.append(task_id)
-        self.record.log("review_outcome", actor=outcome.actor,
+        self.record.log(EventKind.review_outcome, actor=outcome.actor,
                         detail=f"{review.kind.title} #{review.n}: {len(outcome.decisions)} decisions, "
                         f"{len(outcome.actions)} actions",
                         data={"review": review.id, "channel": outcome.channel.value})

@@ -29,11 +29,13 @@ with workflow.unsafe.imports_passed_through():
         AlignmentOverride,
         AlignmentResult,
         ApprovalOutcome,
+        EventKind,
         Stage,
         Statement,
         StatementSubmission,
         TaskKind,
         TaskStatus,
+        TriggerKind,
         UpdateResult,
         statement_task_id,
     )
@@ -124,7 +126,7 @@ class Screening:
                 computed_at=workflow.now(),
             )
             self.record.log(
-                "alignment_scored",
+                EventKind.alignment_scored,
                 detail=f"Goal statements diverge by {score.divergence:.2f} (threshold {check.threshold:.2f})",
                 data={"divergence": score.divergence, "blocked": blocked},
             )
@@ -161,7 +163,7 @@ class Screening:
             trigger = self.ctx.definition.escalation.triggers.alignment
             if trigger.enabled:
                 await self.escalations.open(
-                    "alignment",
+                    TriggerKind.alignment,
                     "alignment-check",
                     f"Goal statements diverge by {score.divergence:.2f} (threshold {check.threshold:.2f})",
                     trigger.level,
@@ -194,7 +196,7 @@ class Screening:
             task.completed_at = workflow.now()
             task.completed_by = submission.stakeholder
             task.channel = submission.channel
-        self.record.log("statement_submitted", actor=submission.stakeholder,
+        self.record.log(EventKind.statement_submitted, actor=submission.stakeholder,
                         detail="Goal statement " + ("revised" if previous else "submitted"),
                         data={"channel": submission.channel.value})
         self.record.publish()
@@ -204,7 +206,7 @@ class Screening:
         """The ``override_alignment`` update (validated): screening may proceed despite the divergence."""
         self.ctx.state.alignment.overridden_by = override.actor
         self.ctx.state.alignment.override_reason = override.reason
-        self.record.log("alignment_overridden", actor=override.actor, detail=override.reason,
+        self.record.log(EventKind.alignment_overridden, actor=override.actor, detail=override.reason,
                         data={"channel": override.channel.value})
         self.record.publish()
         return UpdateResult(message="The alignment check is overridden; screening may proceed.")

@@ -24,11 +24,13 @@ with workflow.unsafe.imports_passed_through():
     from accord.logic import chasing, limits
     from accord.models import (
         ActionLink,
+        EventKind,
         Stage,
         Task,
         TaskCompletion,
         TaskKind,
         TaskStatus,
+        TriggerKind,
         UpdateResult,
     )
     from definitions.schema import ChecklistItem, Reminders
@@ -62,7 +64,7 @@ class Tasks:
             due_at=due_at,
             required=required,
         )
-        self.record.log("task_opened", detail=f"{title} assigned to {owner}, due {due_at:%Y-%m-%d %H:%M} UTC")
+        self.record.log(EventKind.task_opened, detail=f"{title} assigned to {owner}, due {due_at:%Y-%m-%d %H:%M} UTC")
 
     def _policy(self, task: Task) -> Reminders:
         definition = self.ctx.definition
@@ -93,7 +95,7 @@ class Tasks:
                 task.escalated = True
                 if triggers.overdue.enabled:
                     await self.escalations.open(
-                        "overdue",
+                        TriggerKind.overdue,
                         task.id,
                         f"'{task.title}' ({task.owner}) is overdue since {task.due_at:%Y-%m-%d}",
                         triggers.overdue.level,
@@ -101,7 +103,7 @@ class Tasks:
                 return
             if n.kind == chasing.NudgeKind.overdue and not task.overdue:
                 task.overdue = True
-                self.record.log("task_overdue", detail=f"'{task.title}' is overdue", data={"task": task.id})
+                self.record.log(EventKind.task_overdue, detail=f"'{task.title}' is overdue", data={"task": task.id})
                 self.record.publish()
             task.reminders_sent.append(workflow.now())
             await self._email(task, n.kind.value, len(task.reminders_sent))
@@ -147,7 +149,7 @@ class Tasks:
         task.completed_by = completion.actor
         task.result = completion.result
         task.channel = completion.channel
-        self.record.log("task_completed", actor=completion.actor, detail=f"{task.title}: {completion.result}"[:500],
+        self.record.log(EventKind.task_completed, actor=completion.actor, detail=f"{task.title}: {completion.result}"[:500],
                         data={"task": task.id, "channel": completion.channel.value})
         self.record.publish()
         return UpdateResult(message=f"'{task.title}' is marked done. Thank you.")

@@ -54,6 +54,7 @@ with workflow.unsafe.imports_passed_through():
         EscalationChanged,
         EscalationRequest,
         EscalationStatus,
+        EventKind,
         MetricObservationInput,
         MouRevision,
         PartnershipInput,
@@ -100,7 +101,7 @@ class PartnershipWorkflow:
         ctx = self.ctx
         self.record.publish()
         if input.state is None:
-            self.record.log("started", detail=f"Partnership '{ctx.definition.name}' started")
+            self.record.log(EventKind.started, detail=f"Partnership '{ctx.definition.name}' started")
         # Amendments can be proposed in any stage; this waits (no commands) until one is.
         amender = asyncio.create_task(self.amendments.run())
         while not ctx.state.stage.is_final:

@@ -16,9 +16,18 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, CancelledError
 
+from workflows.toolkit.activities import send_email
+
 with workflow.unsafe.imports_passed_through():
     from accord.logic.limits import MAX_EMAIL_ERROR, MAX_SEND_KEY
-    from accord.models import ActionLink, EmailDelay, EmailReceipt, EmailRequest, Invitation, Recipient
+    from accord.models import (
+        ActionLink,
+        EmailDelay,
+        EmailReceipt,
+        EmailRequest,
+        Invitation,
+        Recipient,
+    )
 
 
 EMAIL_RETRY = RetryPolicy(
@@ -71,15 +80,14 @@ async def send(
         action=action,
         invitation=invitation,
     )
-    options: dict[str, Any] = dict(
-        result_type=EmailReceipt,
-        start_to_close_timeout=timedelta(minutes=2),
-        retry_policy=EMAIL_RETRY,
-        summary=f"email {to.id}: {subject[:60]}",
-    )
+    options: dict[str, Any] = {
+        "start_to_close_timeout": timedelta(minutes=2),
+        "retry_policy": EMAIL_RETRY,
+        "summary": f"email {to.id}: {subject[:60]}",
+    }
     try:
         # execute_activity is start_activity and await: the same command either way.
-        handle = workflow.start_activity("send_email", request, **options)
+        handle = workflow.start_activity(send_email, request, **options)
         if started is not None:
             started(request.send_key, handle)
         if track is None:

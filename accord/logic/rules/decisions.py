@@ -15,7 +15,7 @@ from accord.models import (
     PartnershipState,
     Stage,
 )
-from definitions.schema import PartnershipDefinition
+from definitions.schema import ApprovalPolicy, PartnershipDefinition
 
 # Decisions that must say why.
 NEED_A_REASON = (DecisionKind.reject, DecisionKind.request_changes)
@@ -54,7 +54,7 @@ def check_decision(state: PartnershipState, decision: DecisionInput) -> None:
             "the first decision counts."
         )
     waiting = approvals.of(approval).waiting_on
-    if approval.policy == "sequential" and decision.actor not in waiting:
+    if approval.policy == ApprovalPolicy.sequential and decision.actor not in waiting:
         raise ValueError(f"It is not {decision.actor}'s turn yet: signing order is {', '.join(approval.approvers)}.")
     if decision.decision == DecisionKind.request_changes and not may_request_changes(approval, state.rules_version):
         raise ValueError("This decision has no document to change: approve or reject.")

@@ -10,6 +10,7 @@ from accord.logic import limits, permissions
 from accord.models import (
     Acknowledge,
     CareEntry,
+    CareStep,
     EscalationState,
     EscalationStatus,
     Resolve,
@@ -54,7 +55,7 @@ def check_care_entry(state: EscalationState, definition: PartnershipDefinition, 
         raise ValueError(f"The CARE record is closed: the escalation is {state.status.value}.")
     limits.required_text(entry.text, f"The {entry.step} text")
     parties = [p.id for p in definition.parties]
-    if entry.step == "acknowledge":
+    if entry.step == CareStep.acknowledge:
         if entry.party is None and entry.actor not in definition.stakeholders():
             raise ValueError("Say whose perspective this is: ops must name the party.")
         if entry.party is not None and entry.party not in parties:

@@ -102,7 +102,7 @@ class CareStep(StrEnum):
     explore = "explore"
 
     @property
-    def title(self) -> str:
+    def label(self) -> str:
         return self.value.capitalize()
 
     @property

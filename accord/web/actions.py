@@ -431,7 +431,7 @@ def _when(at: datetime | None) -> str:
 # that workflow's updates, acting as the link's recipient.
 
 # Step -> (title, what it records), in order: for the page (accord.models.CareStep holds them).
-CARE_STEPS = {step.value: (step.title, step.meaning) for step in CareStep}
+CARE_STEPS = {step.value: (step.label, step.meaning) for step in CareStep}
 ESCALATION_ACTIONS = ("acknowledge", "care", "resolve", "withdraw")
 
 

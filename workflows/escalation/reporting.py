@@ -27,6 +27,8 @@ class Reporting:
         # or, after continue-as-new, what the previous run reported before it ended.
         self.reported = ctx.snapshot()
         self._search_level: int | None = None
+        # What this run's telemetry has counted (metrics and logs only).
+        self._seen = telemetry.Seen()
 
     def unreported(self) -> bool:
         return self.ctx.snapshot() != self.reported
@@ -76,7 +78,7 @@ class Reporting:
             )
             self._search_level = level
         workflow.set_current_details(self._details_markdown())
-        telemetry.observe_escalation(self.ctx)  # metrics and logs only: no workflow commands
+        telemetry.observe_escalation(state, self._seen)  # metrics and logs only: no workflow commands
 
     def _details_markdown(self) -> str:
         s, steps = self.ctx.state, self.ctx.ladder

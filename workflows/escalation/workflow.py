@@ -99,7 +99,7 @@ class EscalationWorkflow:
                         timeout_summary=f"climb to {ctx.level_name(climb.to_level)} unless acknowledged",
                     )
                     continue
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     # An acknowledgement applied in the same workflow task as the timer wins:
                     # the person answered in time as far as anyone can tell.
                     if self.reporting.unreported():

@@ -79,9 +79,9 @@ class Amendments:
                 self.record.log(EventKind.amendment_rejected, detail=f"{amendment.id}: {outcome.value}",
                                 data={"amendment": amendment.id})
             self.record.publish()
-            record = next((e for e in self.ctx.state.escalations if e.id == amendment.escalation_id), None)
-            if record is not None:
-                await self.escalations.answer(record, AmendmentDecided(
+            proposer = next((e for e in self.ctx.state.escalations if e.id == amendment.escalation_id), None)
+            if proposer is not None:
+                await self.escalations.answer(proposer, AmendmentDecided(
                     amendment_id=amendment.id, applied=amendment.status == AmendmentStatus.applied, outcome=outcome.value))
 
     def from_escalation(self, record: EscalationRecord, text: str) -> None:

@@ -137,7 +137,8 @@ class Approvals:
             # Each decision or delegation may make someone new due (the next signer, a delegate).
             nonlocal last
             while not done():
-                await workflow.wait_condition(lambda: seen() != last or done())
+                # (The condition is awaited within this pass, so it reads this pass's `last`.)
+                await workflow.wait_condition(lambda: seen() != last or done())  # noqa: B023
                 last = seen()
                 if not done():
                     self.record.set_detail(f"{approval.title}: waiting on {', '.join(evaluation().waiting_on)}")

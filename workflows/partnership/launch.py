@@ -6,7 +6,6 @@ with open items, at the last launch deadline (the open items stay chased).
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
@@ -69,7 +68,7 @@ class Launch:
             try:
                 await workflow.wait_condition(self._ready, timeout=max(last - workflow.now(), timedelta(0)),
                                               timeout_summary="launch deadline: proceed with open items")
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self.record.log(EventKind.launch_with_open_items, detail=", ".join(t.title for t in launch_tasks if t.is_open))
         else:
             await workflow.wait_condition(self._ready)

@@ -9,6 +9,7 @@ signed, the rounds run out, or it is rejected.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Literal
 
 from temporalio import workflow
 
@@ -49,9 +50,11 @@ class MouStage:
             outcome = await self.approvals.run(
                 MOU, "MOU signature", mou, mou.signatories, Stage.mou, state.mou.current
             )
+            current = state.mou.current
+            assert current is not None  # the first draft is made before the first round
             if outcome == ApprovalOutcome.approved:
                 state.mou.signed_at = workflow.now()
-                self.record.enter(Stage.launch, f"MOU version {state.mou.current.version} signed by every required signatory")
+                self.record.enter(Stage.launch, f"MOU version {current.version} signed by every required signatory")
                 return
             if outcome != ApprovalOutcome.changes_requested:
                 self.record.enter(Stage.terminated, f"MOU not signed: the signature round ended {outcome.value}")
@@ -62,7 +65,7 @@ class MouStage:
                 return
             state.mou.awaiting_revision = True
             comments = [f"{d.actor}: {d.comment}" for d in approval.decisions_in_round() if d.comment]
-            self.record.set_detail(f"Changes requested on MOU version {state.mou.current.version}: waiting for ops to revise")
+            self.record.set_detail(f"Changes requested on MOU version {current.version}: waiting for ops to revise")
             await self.notifier.email_ops(
                 f"mou-changes/{approval.round}",
                 f"Changes requested on the MOU: {self.ctx.definition.name}",
@@ -76,7 +79,7 @@ class MouStage:
             )
             await workflow.wait_condition(lambda: not state.mou.awaiting_revision)
 
-    async def add_version(self, source: str, author: str, note: str, markdown: str | None = None) -> DocumentVersion:
+    async def add_version(self, source: Literal["generated", "uploaded"], author: str, note: str, markdown: str | None = None) -> DocumentVersion:
         state = self.ctx.state
         version = len(state.mou.versions) + 1
         if markdown is None:
@@ -104,7 +107,7 @@ class MouStage:
 
     async def revise(self, revision: MouRevision) -> UpdateResult:
         """The ``revise_mou`` update (validated): a new version, and a new signature round on it."""
-        source = "uploaded" if revision.markdown is not None else "generated"
+        source: Literal["generated", "uploaded"] = "uploaded" if revision.markdown is not None else "generated"
         document = await self.add_version(source, revision.actor, revision.note or f"Revision ({source})", revision.markdown)
         approval = self.ctx.state.approvals.get(MOU)
         if approval is not None:

@@ -43,7 +43,7 @@ class Operating:
             self.tasks.chase_open()
             await workflow.wait_condition(
                 lambda: self.ctx.state.stage not in (Stage.active, Stage.renewal) or self.ctx.history_is_long()
-                or self.tasks.unchased()
+                or bool(self.tasks.unchased())
             )
         if not self.ctx.history_is_long():
             for loop in loops:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from temporalio import workflow
+from temporalio.common import SearchAttributeKey
 
 from workflows import telemetry
 from workflows.partnership.context import PartnershipContext
@@ -29,6 +30,8 @@ class Record:
         self.ctx = ctx
         # Search attribute values as last upserted by this run (a new run upserts them all once).
         self._attributes: dict[str, object] = {}
+        # What this run's telemetry has counted (metrics and logs only).
+        self._seen = telemetry.Seen()
 
     def log(self, kind: EventKind, *, actor: str = "accord", detail: str = "", data: dict[str, Any] | None = None) -> None:
         state = self.ctx.state
@@ -57,7 +60,7 @@ class Record:
         state.health = health.assess(state, self.ctx.stage_available)
         deadline = state.next_deadline()
         levels = [e.level for e in state.open_escalations()]
-        values = {
+        values: dict[SearchAttributeKey[Any], Any] = {
             sa.STAGE: state.stage.value,
             sa.STATUS: state.health.value,
             sa.ESCALATION_LEVEL: max(levels, default=0),
@@ -71,7 +74,7 @@ class Record:
             workflow.upsert_search_attributes(
                 [key.value_set(value) if value is not None else key.value_unset() for key, value in values.items()])
         workflow.set_current_details(self._details_markdown())
-        telemetry.observe_partnership(self.ctx)  # metrics and logs only: no workflow commands
+        telemetry.observe_partnership(state, self._seen)  # metrics and logs only: no workflow commands
 
     def _details_markdown(self) -> str:
         s = self.ctx.state

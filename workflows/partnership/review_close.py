@@ -108,14 +108,14 @@ class ReviewClosing:
         history = [p.overall.value for p in state.rag_history if p.overall is not None]
         kind = decay.status_trigger(history, triggers.amber_run(defined)) if review.overall else None
         trigger = getattr(defined, kind) if kind else None
-        if trigger is not None and trigger.enabled:
+        if kind is not None and trigger is not None and trigger.enabled:
             why = ("Weekly status is RED" if kind == "red_status"
                    else f"Weekly status AMBER {triggers.amber_run(defined)} times in a row")
             await self.escalations.open(kind, "status", f"{why} ({review.id})", trigger.level)
         missed = defined.missed_updates
-        for party, count in sorted(state.missed_in_a_row.items()):
+        for party_id, count in sorted(state.missed_in_a_row.items()):
             if triggers.escalates(missed, count):
-                await self.escalations.open(TriggerKind.missed_updates, party, f"{party} missed {count} weekly status updates in a row",
+                await self.escalations.open(TriggerKind.missed_updates, party_id, f"{party_id} missed {count} weekly status updates in a row",
                                             missed.level)
 
     async def _close_metrics(self, review: Review) -> None:

@@ -89,7 +89,7 @@ class Reviews:
             if cadence is None:
                 # Disabled (perhaps by an amendment): wait for the definition to change.
                 definition = self.ctx.definition
-                await workflow.wait_condition(lambda: self.ctx.definition is not definition)
+                await workflow.wait_condition(lambda: self.ctx.definition is not definition)  # noqa: B023 (awaited here)
                 continue
             review = self.latest(kind)
             if review is None or review.closed_at is not None:
@@ -160,13 +160,14 @@ class Reviews:
     async def _request(self, review: Review, who: str, why: str, n: int = 0) -> None:
         state = self.ctx.state
         open_actions = [state.tasks[t] for t in review.actions_checked if t in state.tasks]
-        context = {
+        agenda = self.agenda(review, open_actions)
+        context: dict[str, object] = {
             "heading": f"{review.kind.title}: your input" if why == "request" else f"Reminder: {review.kind.title}",
             "ask": state.tasks[review_input_task_id(review.id, who)].description,
             "due_at": review.inputs_due_at,
             "consequence": "Missing inputs are recorded at the review; repeated silence is escalated.",
             "action_label": "Send my input",
-            "agenda": self.agenda(review, open_actions),
+            "agenda": agenda,
         }
         if review.kind != ReviewKind.weekly_status:
             context["meeting_at"] = review.inputs_due_at
@@ -177,7 +178,7 @@ class Reviews:
             f"{review.kind.title} #{review.n} ({self.ctx.definition.name})",
             context,
             ActionLink(action="review", ref=review.id, expires_at=review.inputs_due_at + limits.REVIEW_LINK_GRACE),
-            invitation=self._invitation(review, context["agenda"])
+            invitation=self._invitation(review, agenda)
             if why == "request" and review.kind != ReviewKind.weekly_status else None,
         )
 
@@ -219,14 +220,14 @@ class Reviews:
                 await workflow.wait_condition(all_in, timeout=at - workflow.now(),
                                               timeout_summary=f"remind: {review.kind.title} #{review.n}")
                 return
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 await asyncio.gather(*(self._request(review, who, "reminder", n)
                                        for who in review.participants if who not in review.inputs))
         wait = review.inputs_due_at - workflow.now()
         if wait > timedelta(0):
             try:
                 await workflow.wait_condition(all_in, timeout=wait, timeout_summary=f"inputs due: {review.kind.title} #{review.n}")
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     # ------------------------------------------------------------------ updates

@@ -169,7 +169,7 @@ class Screening:
                     trigger.level,
                 )
             await workflow.wait_condition(
-                lambda: self._revisions() > seen or state.alignment.overridden_by is not None
+                lambda: self._revisions() > seen or state.alignment.overridden_by is not None  # noqa: B023 (awaited here)
             )
 
     def _revisions(self) -> int:

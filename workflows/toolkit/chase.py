@@ -9,7 +9,6 @@ deadline that moves (a new round of an approval) simply changes the next answer.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
@@ -41,7 +40,7 @@ async def chase(
             try:
                 await workflow.wait_condition(done, timeout=wait, timeout_summary=f"{nudge.kind.value}: {what}")
                 return
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
         after = nudge.at
         await on_nudge(nudge)

@@ -54,7 +54,9 @@ def once(handler: Callable[[Any, A], Awaitable[UpdateResult]]) -> Callable[[Any,
 
     @functools.wraps(handler)
     async def wrapper(self: RemembersAnswers, arg: A) -> UpdateResult:
-        update_id = workflow.current_update_info().id
+        info = workflow.current_update_info()
+        assert info is not None  # always, in an update handler
+        update_id = info.id
         earlier = self.answered.get(update_id)
         if earlier is not None:
             return UpdateResult(message=earlier, partnership=self.answer_name)

@@ -7,6 +7,7 @@ is how the same conflict comes back; an escalation that is moot is withdrawn, wi
 from __future__ import annotations
 
 from accord.logic import limits, permissions
+from accord.logic.rules.partnership import amendment_checks
 from accord.models import (
     Acknowledge,
     CareEntry,
@@ -35,7 +36,7 @@ def parse_amendment(text: str, state: EscalationState) -> PartnershipDefinition:
     """A resolution's amended definition (YAML), checked like ``accord validate`` under the
     partnership's rules and durations: a ValueError says what is wrong."""
     try:
-        return loader.parse(text, "amendment", rules=state.rules_version, allow_short=state.allow_short_durations)
+        return loader.parse(text, "amendment", **amendment_checks(state))
     except loader.DefinitionError as exc:
         raise ValueError("The amended definition is not valid: " + "; ".join(str(i) for i in exc.issues[:5])) from None
 

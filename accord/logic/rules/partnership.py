@@ -4,6 +4,7 @@ amendments, closing, raising an escalation."""
 from __future__ import annotations
 
 import math
+from typing import TypedDict
 
 from accord.logic import limits, mutual_value, permissions
 from accord.models import (
@@ -12,6 +13,7 @@ from accord.models import (
     AmendmentStatus,
     CloseRequest,
     EscalationRequest,
+    EscalationState,
     MetricObservationInput,
     PartnershipState,
     ReviewInputSubmission,
@@ -151,7 +153,14 @@ def pending_amendment(state: PartnershipState) -> Amendment | None:
     return next((a for a in state.amendments if a.status == AmendmentStatus.pending), None)
 
 
-def amendment_checks(state: PartnershipState) -> dict[str, object]:
+class AmendmentChecks(TypedDict):
+    """The keyword arguments of ``definitions.checks.problems`` and ``definitions.loader.parse``."""
+
+    rules: int
+    allow_short: bool
+
+
+def amendment_checks(state: PartnershipState | EscalationState) -> AmendmentChecks:
     """How a partnership judges an amended definition (``definitions.checks.problems`` and the
     loader): by the rules it runs under (a partnership started before v0.5 keeps the old checks)
     and its deployment's durations."""
@@ -169,7 +178,7 @@ def check_amendment(state: PartnershipState, definition: PartnershipDefinition, 
     pending = pending_amendment(state)
     if pending is not None:
         raise ValueError(f"{pending.id} is still in approval; one amendment at a time.")
-    found = problems(proposal.definition, rules=state.rules_version, allow_short=state.allow_short_durations)
+    found = problems(proposal.definition, **amendment_checks(state))
     if found:
         raise ValueError("The amended definition is not valid: " + "; ".join(f"{p.dotted}: {p.message}" for p in found[:5]))
     if not diff.changes(definition, proposal.definition):

@@ -108,6 +108,7 @@ class MouState(Payload):
 
 # --- approval ids: one approval per decision the partnership takes ---
 
+
 GO_NO_GO = "go-no-go"  # screening's decision
 MOU = "mou"  # the MOU signature (rounds over its versions)
 

@@ -251,6 +251,7 @@ class EscalationChanged(Payload):
     # With status awaiting_amendment: the amended definition (YAML) the resolution depends on.
     amendment: str | None = None
 
+
 def escalation_id(n: int) -> str:
     """The partnership's n-th escalation (from 1)."""
     return f"esc-{n}"

@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
         LevelChange,
     )
 
+
 class EscalationNotifier(Notifier):
     def __init__(self, ctx: EscalationContext) -> None:
         super().__init__(ctx.state, lambda: ctx.definition)

@@ -48,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
         Withdraw,
     )
 
+
 @workflow.defn
 class EscalationWorkflow:
     @workflow.init

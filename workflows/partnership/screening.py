@@ -210,4 +210,3 @@ class Screening:
                         data={"channel": override.channel.value})
         self.record.publish()
         return UpdateResult(message="The alignment check is overridden; screening may proceed.")
-

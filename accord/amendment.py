@@ -9,10 +9,11 @@ it does not start another. Applying it (through approval) is the partnership wor
 
 from __future__ import annotations
 
+from accord.logic.limits import MAX_AMENDMENT
 from definitions.loader import DefinitionError, Issue, parse
 
-# The escalation workflow refuses longer amendments (workflows/escalation.py MAX_AMENDMENT).
-MAX_CHARS = 50_000
+# The escalation workflow refuses longer amendments (the rule book's limit).
+MAX_CHARS = MAX_AMENDMENT
 FILE = "amendment"
 
 

@@ -28,6 +28,7 @@ from accord.models import (
     AlignmentOverride,
     AmendmentProposal,
     CareEntry,
+    CareStep,
     Channel,
     CloseRequest,
     DecisionInput,
@@ -40,6 +41,7 @@ from accord.models import (
     Resolve,
     ReviewInputSubmission,
     ReviewOutcome,
+    Severity,
     StatementSubmission,
     TaskCompletion,
     Withdraw,
@@ -300,13 +302,6 @@ def override(ident: str, as_: Annotated[str, typer.Option("--as")], reason: Anno
     _act(ident, address, namespace, "override_alignment", AlignmentOverride(actor=as_, reason=reason, channel=Channel.cli))
 
 
-class Severity(StrEnum):
-    low = "low"
-    normal = "normal"
-    high = "high"
-    critical = "critical"
-
-
 @app.command()
 def escalate(ident: str, reason: Annotated[str, typer.Option(help="What is wrong (shown to every level).")],
              level: Annotated[int, typer.Option(help="Ladder level (1-based) it starts at.")] = 1,
@@ -316,7 +311,7 @@ def escalate(ident: str, reason: Annotated[str, typer.Option(help="What is wrong
              address: Address = None, namespace: Namespace = None) -> None:
     """Raise an escalation on a partnership: it runs as its own workflow, a child of the partnership."""
     settings = _settings(address, namespace)
-    request = EscalationRequest(reason=reason, level=level, severity=severity.value, subject=subject, raised_by=by,
+    request = EscalationRequest(reason=reason, level=level, severity=severity, subject=subject, raised_by=by,
                                 channel=Channel.cli)
 
     async def go():
@@ -659,20 +654,13 @@ def escalation_ack(ident: str, escalation: str, as_: AsWho = "ops",
     _on_escalation(ident, escalation, address, namespace, "acknowledge", Acknowledge(actor=as_, note=note, channel=Channel.cli))
 
 
-class Step(StrEnum):
-    clarify = "clarify"
-    acknowledge = "acknowledge"
-    reframe = "reframe"
-    explore = "explore"
-
-
 @escalation_app.command("care")
-def escalation_care(ident: str, escalation: str, step: Step, text: str, as_: AsWho = "ops",
+def escalation_care(ident: str, escalation: str, step: CareStep, text: str, as_: AsWho = "ops",
                     party: Annotated[str | None, typer.Option(help="For acknowledge: whose perspective (party id).")] = None,
                     address: Address = None, namespace: Namespace = None) -> None:
     """Record a CARE step: clarify, acknowledge (a party's perspective), reframe, explore."""
     _on_escalation(ident, escalation, address, namespace, "record_care",
-                   CareEntry(actor=as_, step=step.value, text=text, party=party, channel=Channel.cli))
+                   CareEntry(actor=as_, step=step, text=text, party=party, channel=Channel.cli))
 
 
 @escalation_app.command("resolve")

@@ -280,7 +280,7 @@ class Accord:
 
     async def _update(self, workflow_id: str, update, arg, what: str = "partnership") -> UpdateResult:
         # One id for every attempt: if an attempt was applied after all, the workflow answers
-        # the repeat from its record instead of applying it twice (see workflows/partnership.py _once).
+        # the repeat from its record instead of applying it twice (see workflows/toolkit/updates.py, once).
         update_id = str(uuid.uuid4())
         for attempt in range(RETRIES + 1):
             try:
@@ -339,7 +339,7 @@ class Accord:
 
     # ------------------------------------------------------------------ escalations
     # An escalation runs as its own workflow, a child of the partnership; people act on it
-    # through that workflow's updates (workflows/escalation.py), addressed by partnership
+    # through that workflow's updates (workflows/escalation/), addressed by partnership
     # and escalation id here, or by the child's workflow id (what escalation links carry).
 
     async def _partnership_state(self, workflow_id: str) -> PartnershipState:

@@ -22,7 +22,7 @@ from definitions.loader import (
     parse,
 )
 from tests.hostile import alias_bomb, definition
-from workflows.escalation import _parse_amendment
+from accord.logic.rules.escalations import parse_amendment
 
 VALUES_MESSAGE = f"more than {MAX_NODES:,} values"
 DEPTH_MESSAGE = f"nested more than {MAX_DEPTH} levels"
@@ -122,13 +122,13 @@ RULES_0 = SimpleNamespace(rules_version=0, allow_short_durations=False)
 def test_the_escalation_workflow_refuses_an_alias_bomb_in_an_amendment_at_once(state) -> None:
     # The same check the escalation's resolve validator and handler run (workflow code).
     with pytest.raises(ValueError, match="more than [0-9,]+ values, counting each use of an alias"):
-        _parse_amendment(alias_bomb().decode(), state)
+        parse_amendment(alias_bomb().decode(), state)
 
 
 @pytest.mark.parametrize("state", [RULES_1, RULES_0], ids=["rules 1", "rules 0"])
 def test_a_recursive_alias_in_an_amendment_is_a_message_not_a_recursion_error(state) -> None:
     with pytest.raises(ValueError, match="recursive alias"):
-        _parse_amendment(definition("recursive") + "x: &x [*x]\n", state)
+        parse_amendment(definition("recursive") + "x: &x [*x]\n", state)
 
 
 def test_under_the_old_rules_the_loader_accepts_what_the_old_loader_finished() -> None:

@@ -8,7 +8,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from accord.logic.chasing import MAX_OVERDUE_REMINDERS, Nudge, NudgeKind, next_nudge, plan
+from accord.logic.chasing import (
+    MAX_OVERDUE_REMINDERS,
+    Nudge,
+    NudgeKind,
+    next_nudge,
+    plan,
+)
 from definitions.schema import Reminders
 
 ASSIGNED = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)

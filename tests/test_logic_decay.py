@@ -6,7 +6,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from accord.logic.decay import AMBER, GREEN, RAG, RED, missed_in_a_row, overall, status_trigger
+from accord.logic.decay import (
+    AMBER,
+    GREEN,
+    RAG,
+    RED,
+    missed_in_a_row,
+    overall,
+    status_trigger,
+)
 
 
 def test_a_red_report_triggers_at_once() -> None:

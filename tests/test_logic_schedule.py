@@ -11,7 +11,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from accord.logic.business_days import MAX_SHIFT_DAYS, BusinessCalendar, as_utc, parse_region
+from accord.logic.business_days import (
+    MAX_SHIFT_DAYS,
+    BusinessCalendar,
+    as_utc,
+    parse_region,
+)
 from accord.logic.schedule import calendar_for, next_occurrence, occurrence
 from definitions.durations import Duration
 from definitions.schema import Party

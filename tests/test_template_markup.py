@@ -45,6 +45,7 @@ from accord.documents.mou import to_html
 from accord.mail import outbox
 from accord.ops.stuck import Kind, StuckPartnership
 from accord.models import (
+    MOU,
     AcknowledgementRecord,
     ActionLink,
     Alignment,
@@ -104,7 +105,6 @@ from tests.markup import (
 )
 from tests.signin_helpers import sign_in
 from tests.web_helpers import csrf_value, until
-from workflows.partnership import MOU
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("accord", "activities", "definitions", "workflows")
@@ -201,7 +201,7 @@ def state_with_markup(d, mark: Markers, mou_hash: str) -> PartnershipState:
         email_events=[EmailEventRecord(send_key="k", event="bounce", reason=text, recipient="dan-ba", at=t0)],
         escalations=[EscalationRecord(id="esc-1", trigger="manual", subject=text, reason=text, level=1,
                                       raised_by=bob, channel=Channel.web, opened_at=t0, workflow_id=ESC_WF)],
-        timeline=[Event(at=t0, kind="stage_entered", actor=bob, detail=text)],
+        timeline=[Event(at=t0, kind="stage_changed", actor=bob, detail=text)],
         reviews={r.id: r for r in (weekly, monthly, monthly_open, annual)},
         metrics={m.id: MetricTrack(metric_id=m.id, baseline=1, baseline_at=t0, observations=[
             MetricObservation(value=3, at=t0 + timedelta(days=10), actor=m.owner, channel=Channel.api, note=text)])

@@ -1,44 +1,47 @@
 """Replay-safe metrics and logs from inside the workflows (names: accord/ops/metrics.py).
 
-Called once from each workflow's ``_publish()``, which runs on every change. It issues
-no workflow commands: ``workflow.metric_meter()`` and ``workflow.logger`` record nothing
-while a workflow replays, so a worker restart or a cache eviction counts nothing twice.
-What was already counted is remembered per workflow instance (rebuilt during replay);
-a run continued-as-new starts from what its state carries, without counting it again.
+Called from each workflow's publishing (``Record.publish``, ``Reporting.publish``), which runs
+on every change. It issues no workflow commands: ``workflow.metric_meter()`` and
+``workflow.logger`` record nothing while a workflow replays, so a worker restart or a cache
+eviction counts nothing twice. What was already counted is remembered per workflow run in a
+:class:`Seen` the caller keeps (rebuilt during replay; workflow modules are shared by every
+run, see worker.py); a run continued-as-new starts from what its state carries, without
+counting it again.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from accord.models import EscalationState, PartnershipState
     from accord.ops import metrics
 
 
 @dataclass
-class _Seen:
+class Seen:
+    """What this run has counted already."""
+
     stage: str | None = None
     overdue: set[str] = field(default_factory=set)
     closed: set[str] = field(default_factory=set)
     level: str | None = None
+    looked: bool = False
+
+    def first_look_of_a_continued_run(self) -> bool:
+        """True once, at the first look of a run that continues another: what its state carries
+        was counted by the run before."""
+        if self.looked:
+            return False
+        self.looked = True
+        return workflow.info().continued_run_id is not None
 
 
-def _first_look(wf: Any) -> tuple[_Seen, bool]:
-    # Kept on the workflow instance: workflow modules are shared by every run (worker.py).
-    seen = getattr(wf, "_telemetry_seen", None)
-    if seen is not None:
-        return seen, False
-    seen = wf._telemetry_seen = _Seen()
-    return seen, workflow.info().continued_run_id is not None
-
-
-def observe_partnership(wf: Any) -> None:
-    """Stage changes and overdue tasks of a PartnershipWorkflow (``wf.state``)."""
-    state = wf.state
-    seen, carried = _first_look(wf)
+def observe_partnership(state: PartnershipState, seen: Seen) -> None:
+    """Stage changes and overdue tasks of a partnership."""
+    carried = seen.first_look_of_a_continued_run()
     overdue = {t.id: t for t in state.tasks.values() if t.overdue}
     if carried:  # counted by the run this one continues
         seen.stage = state.stage.value
@@ -63,12 +66,10 @@ def observe_partnership(wf: Any) -> None:
             meter.create_counter(metrics.TASKS_OVERDUE_CLOSED, "Overdue tasks that were done or waived").add(1, labels)
 
 
-def observe_escalation(wf: Any) -> None:
-    """Level changes of an EscalationWorkflow (``wf.state``): ``ops`` past the last level."""
-    state = wf.state
+def observe_escalation(state: EscalationState, seen: Seen) -> None:
+    """Level changes of an escalation: ``ops`` past the last level."""
     level = "ops" if state.with_ops else str(state.level)
-    seen, carried = _first_look(wf)
-    if carried:
+    if seen.first_look_of_a_continued_run():
         seen.level = level
         return
     if level != seen.level:

@@ -21,7 +21,7 @@ that the run takes raises the number. So
 * a run already under way when the worker was upgraded replays without the markers and
   keeps its old number until its next continue-as-new;
 * validators and handlers read ``state.rules_version`` only: validators run before
-  anything is written, handlers recheck them under the lock (``_recheck``) over the same
+  anything is written, handlers recheck them under the lock (``workflows.toolkit.updates.checked``) over the same
   state, so a replay decides exactly as the first run did.
 
 An escalation runs the rules of the partnership that raised it: the parent passes its

@@ -22,7 +22,8 @@ from datetime import timedelta
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
-from workflows import mailing
+from workflows.toolkit import mailing
+from workflows.toolkit.activities import find_stuck_partnerships
 
 with workflow.unsafe.imports_passed_through():
     from accord.models import Recipient
@@ -51,7 +52,7 @@ class WatchdogWorkflow:
     async def run(self, input: WatchdogInput) -> None:
         while True:
             self.current = await workflow.execute_activity(
-                "find_stuck_partnerships", input, result_type=list[StuckPartnership],
+                find_stuck_partnerships, input,
                 start_to_close_timeout=timedelta(minutes=5),
                 retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
                 summary="find stuck partnerships",

@@ -132,3 +132,9 @@ def delegation_strands(approval: ApprovalState, delegator: str, delegate: str) -
         if delegator in people and delegate not in people and not others:
             return party
     return None
+
+
+def party_names(definition: PartnershipDefinition, party_ids: list[str]) -> str:
+    """The parties' names, for people to read ("Alpha Ltd, Beta GmbH"); an unknown id as it is."""
+    names = {p.id: p.name for p in definition.parties}
+    return ", ".join(names.get(p, p) for p in party_ids)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-GREEN, AMBER, RED = "green", "amber", "red"
+from accord.models import Rag, TriggerKind
+
+GREEN, AMBER, RED = Rag.green, Rag.amber, Rag.red
 RAG = (GREEN, AMBER, RED)  # best to worst
 
 
@@ -19,7 +21,7 @@ def _check(statuses: Iterable[str]) -> None:
             raise ValueError(f"a status is green, amber or red, not {status!r}")
 
 
-def status_trigger(history: list[str], amber_count: int) -> str | None:
+def status_trigger(history: list[str], amber_count: int) -> TriggerKind | None:
     """``"red_status"`` when the latest report is red, ``"repeated_amber"`` when the last
     ``amber_count`` are all amber, else None. ``history`` is oldest first.
 
@@ -30,9 +32,9 @@ def status_trigger(history: list[str], amber_count: int) -> str | None:
     if amber_count < 1:
         raise ValueError(f"amber_count must be at least 1, not {amber_count}")
     if history and history[-1] == RED:
-        return "red_status"
+        return TriggerKind.red_status
     if len(history) >= amber_count and all(s == AMBER for s in history[-amber_count:]):
-        return "repeated_amber"
+        return TriggerKind.repeated_amber
     return None
 
 

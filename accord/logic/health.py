@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from accord.models import Health, PartnershipState
+from accord.models import Health, PartnershipState, Rag
 
 
 def assess(state: PartnershipState, stage_available: bool = True) -> Health:
@@ -25,7 +25,7 @@ def _decaying(state: PartnershipState) -> bool:
     """Coordination decay shows before it is escalated: the last weekly status was not green,
     a party missed its last status update, or the last review of some kind had no inputs."""
     last_status = next((p.overall for p in reversed(state.rag_history) if p.overall is not None), None)
-    if last_status is not None and last_status.value != "green":
+    if last_status is not None and last_status != Rag.green:
         return True
     if any(n > 0 for n in state.missed_in_a_row.values()):
         return True

@@ -19,8 +19,12 @@ from typing import Any
 
 from accord import tokens
 from accord.client import Accord, ActionRefused
-from accord.logic import approvals
+from accord.logic import approvals, limits
+from accord.logic.permissions import COMPLETABLE
+from accord.logic.rules.decisions import may_request_changes, needs_reason
+from accord.logic.rules.partnership import statement_text
 from accord.models import (
+    MOU,
     Acknowledge,
     ApprovalOutcome,
     ApprovalState,
@@ -30,6 +34,7 @@ from accord.models import (
     DecisionKind,
     DelegationInput,
     CareEntry,
+    CareStep,
     EscalationState,
     MetricObservationInput,
     PartnershipState,
@@ -40,24 +45,18 @@ from accord.models import (
     Stage,
     StatementSubmission,
     TaskCompletion,
-    TaskKind,
     TaskStatus,
     UpdateResult,
     Withdraw,
+    statement_task_id,
 )
 from accord.storage import Storage
 from accord.web import documents as docs
 from accord.web.people import Person
 from accord.web.problems import Problem
 from definitions.schema import PartnershipDefinition
-from workflows.partnership import COMPLETABLE, MOU
 
-MAX_RESULT = 4000
-MAX_STATEMENT = 2000
-MAX_COMMENT = 4000
 DELEGATE = "delegate"  # the delegation form's "decision" value
-MAX_CARE = 5000  # the escalation workflow's limit for CARE notes, resolutions and reasons
-MAX_AMENDMENT = 50_000
 
 
 class FormError(Exception):
@@ -162,7 +161,7 @@ def _review_page(claim: tokens.Claim, state: PartnershipState, definition: Partn
 
 
 def _statement_page(claim: tokens.Claim, state: PartnershipState) -> Page:
-    if claim.ref != _statement_task(claim.recipient):
+    if claim.ref != statement_task_id(claim.recipient):
         raise Problem(403, "This statement is someone else's", "This link is for another person's statement.")
     task = state.tasks.get(claim.ref)
     if task is None:
@@ -258,7 +257,7 @@ async def _decision_page(claim: tokens.Claim, state: PartnershipState, documents
         "sequential": approval.policy == "sequential",
         "reject_label": "Decline" if document else "Reject",
         # Rules 1: only a document can be changed (the workflow refuses it otherwise).
-        "can_request_changes": document is not None or state.rules_version < 1,
+        "can_request_changes": may_request_changes(approval, state.rules_version),
         "parties_waiting": [_party_name(people, approval, p) for p in approval.parties_waiting],
         "candidates": candidates if approval.allow_delegation else [],
         "people_known": people is not None,
@@ -308,19 +307,20 @@ async def _send(accord: Accord, claim: tokens.Claim, form: Mapping[str, Any], pa
     wf = claim.workflow_id
     if claim.action == "task":
         result = _text(form, "result")
-        if len(result) > MAX_RESULT:
-            raise FormError(f"Please keep the notes under {MAX_RESULT:,} characters.")
+        if limits.too_long(result, limits.FORM_TEXT):
+            raise FormError(f"Please keep the notes under {limits.FORM_TEXT:,} characters.")
         return await accord.complete_task(
             wf, TaskCompletion(task_id=claim.ref, actor=claim.recipient, result=result, channel=Channel.email_link)
         )
     if claim.action == "statement":
-        if claim.ref != _statement_task(claim.recipient):
+        if claim.ref != statement_task_id(claim.recipient):
             raise Problem(403, "This statement is someone else's", "This link is for another person's statement.")
         text = _text(form, "text")
         if not text:
             raise FormError("Please write your statement.")
-        if len(text) > MAX_STATEMENT:
-            raise FormError(f"Two sentences, please: the statement is longer than {MAX_STATEMENT:,} characters.")
+        refusal = statement_text(text)  # the workflow's own rule, in its own words
+        if refusal:
+            raise FormError(refusal)
         return await accord.submit_statement(
             wf, StatementSubmission(stakeholder=claim.recipient, text=text, channel=Channel.email_link)
         )
@@ -341,12 +341,12 @@ async def _send(accord: Accord, claim: tokens.Claim, form: Mapping[str, Any], pa
                 f"SHA-256 {document.hash}). Please open the link again, read it, and decide there.",
             )
         comment = _text(form, "comment")
-        if decision != DecisionKind.approve and not comment:
+        if needs_reason(decision) and not comment:
             what = "requesting changes" if decision == DecisionKind.request_changes else (
                 "declining" if document is not None else "rejecting")
             raise FormError(f"Please give a reason for {what}.")
-        if len(comment) > MAX_COMMENT:
-            raise FormError(f"Please keep the comment under {MAX_COMMENT:,} characters.")
+        if limits.too_long(comment, limits.FORM_TEXT):
+            raise FormError(f"Please keep the comment under {limits.FORM_TEXT:,} characters.")
         return await accord.decide(
             wf,
             DecisionInput(approval_id=claim.ref, actor=claim.recipient, decision=decision, comment=comment,
@@ -362,8 +362,8 @@ async def _send(accord: Accord, claim: tokens.Claim, form: Mapping[str, Any], pa
 async def _review_input(accord: Accord, claim: tokens.Claim, form: Mapping[str, Any], page: Page | None) -> UpdateResult:
     """The input first (the workflow checks it); then each metric value given, as its owner."""
     note = _text(form, "note")
-    if len(note) > MAX_COMMENT:
-        raise FormError(f"Please keep the note under {MAX_COMMENT:,} characters.")
+    if limits.too_long(note, limits.FORM_TEXT):
+        raise FormError(f"Please keep the note under {limits.FORM_TEXT:,} characters.")
     rag = None
     if _text(form, "rag"):
         try:
@@ -402,8 +402,8 @@ async def _delegate(accord: Accord, claim: tokens.Claim, form: Mapping[str, Any]
         raise FormError("Please choose the person to delegate to.")
     if not reason:
         raise FormError("Please give a reason for delegating.")
-    if len(reason) > MAX_COMMENT:
-        raise FormError(f"Please keep the reason under {MAX_COMMENT:,} characters.")
+    if limits.too_long(reason, limits.FORM_TEXT):
+        raise FormError(f"Please keep the reason under {limits.FORM_TEXT:,} characters.")
     return await accord.delegate(
         claim.workflow_id,
         DelegationInput(approval_id=claim.ref, actor=claim.recipient, to=to, reason=reason, round=claim.round,
@@ -420,11 +420,6 @@ def _waiting_on(approval: ApprovalState) -> list[str]:
     return approvals.evaluate(approval.policy, approval.approvers, approval.quorum, approval.decisions_in_round()).waiting_on
 
 
-def _statement_task(stakeholder: str) -> str:
-    # The workflow's id for a stakeholder's statement task (private there: workflows/partnership.py).
-    return f"statement-{stakeholder}"
-
-
 def _when(at: datetime | None) -> str:
     return f"{at:%Y-%m-%d %H:%M} UTC" if at else "an unknown date"
 
@@ -434,12 +429,8 @@ def _when(at: datetime | None) -> str:
 # the page shows its whole record and offers the next steps; each form sends one of
 # that workflow's updates, acting as the link's recipient.
 
-CARE_STEPS = {
-    "clarify": ("Clarify", "the observable issue: what happened, without interpretation"),
-    "acknowledge": ("Acknowledge", "a party's perspective, without judgment"),
-    "reframe": ("Reframe", "the issue around the shared goal"),
-    "explore": ("Explore", "new agreements: what each party will do differently"),
-}
+# Step -> (title, what it records), in order: for the page (accord.models.CareStep holds them).
+CARE_STEPS = {step.value: (step.label, step.meaning) for step in CareStep}
 ESCALATION_ACTIONS = ("acknowledge", "care", "resolve", "withdraw")
 
 
@@ -492,7 +483,7 @@ async def perform_escalation(accord: Accord, claim: tokens.Claim, form: Mapping[
     action = _text(form, "do")
     if action == "acknowledge":
         note = _text(form, "note")
-        _limit(note, "note", MAX_CARE)
+        _limit(note, "note", limits.MAX_TEXT)
         return await accord.on_escalation(wf, "acknowledge", Acknowledge(actor=actor, note=note, channel=channel))
     if action == "care":
         step = _text(form, "step")
@@ -501,7 +492,7 @@ async def perform_escalation(accord: Accord, claim: tokens.Claim, form: Mapping[
         text = _text(form, "text")
         if not text:
             raise FormError(f"Please write the {CARE_STEPS[step][0]} step.")
-        _limit(text, f"{CARE_STEPS[step][0]} text", MAX_CARE)
+        _limit(text, f"{CARE_STEPS[step][0]} text", limits.MAX_TEXT)
         party = (_text(form, "party") or None) if step == "acknowledge" else None
         return await accord.on_escalation(
             wf, "record_care", CareEntry(actor=actor, step=step, text=text, party=party, channel=channel))
@@ -509,23 +500,23 @@ async def perform_escalation(accord: Accord, claim: tokens.Claim, form: Mapping[
         resolution = _text(form, "resolution")
         if not resolution:
             raise FormError("Please describe the resolution.")
-        _limit(resolution, "resolution", MAX_CARE)
+        _limit(resolution, "resolution", limits.MAX_TEXT)
         amended = form.get("amendment")
         amended = amended if isinstance(amended, str) and amended.strip() else None
         if amended is not None:
-            _limit(amended, "amendment", MAX_AMENDMENT)
+            _limit(amended, "amendment", limits.MAX_AMENDMENT)
         return await accord.on_escalation(
             wf, "resolve", Resolve(actor=actor, resolution=resolution, amendment=amended, channel=channel))
     if action == "withdraw":
         reason = _text(form, "reason")
         if not reason:
             raise FormError("Please give a reason for withdrawing the escalation.")
-        _limit(reason, "reason", MAX_CARE)
+        _limit(reason, "reason", limits.MAX_TEXT)
         return await accord.on_escalation(wf, "withdraw", Withdraw(actor=actor, reason=reason, channel=channel))
     raise FormError("Please use one of the forms on this page.")
 
 
 def _limit(text: str, what: str, limit: int) -> None:
-    if len(text) > limit:
+    if limits.too_long(text, limit):
         raise FormError(f"Please keep the {what} under {limit:,} characters.")
 

@@ -93,6 +93,7 @@ from accord.models import (
     Resolve,
     ReviewInputSubmission,
     ReviewOutcome,
+    Severity,
     Stage,
     StatementSubmission,
     TaskCompletion,
@@ -185,7 +186,7 @@ class ActionResult(BaseModel):
 class Escalate(BaseModel):
     reason: Text
     level: int = Field(1, ge=1, le=100, description="Ladder level (1-based) it starts at; the workflow checks the ladder.")
-    severity: Literal["low", "normal", "high", "critical"] = "normal"
+    severity: Severity = Severity.normal
     subject: Text = Field("partnership", description="What it is about.")
 
 

@@ -29,7 +29,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from accord import tokens
 from accord.client import Accord, ActionRefused, AmendmentInvalid, NotFound
 from accord.config import Settings
-from accord.models import DecisionKind, EscalationState, PartnershipState
+from accord.models import MOU, DecisionKind, EscalationState, PartnershipState
 from accord.storage import SharedStorage, StorageUnavailable, describe_storage
 from accord.web import (
     actions,
@@ -46,7 +46,6 @@ from accord.web import (
 from accord.web.problems import Problem, temporal_unreachable
 from accord.web.redact import redact
 from accord.web.templating import templates
-from workflows.partnership import MOU
 
 log = logging.getLogger("accord.web")
 

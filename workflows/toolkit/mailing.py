@@ -16,12 +16,19 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, CancelledError
 
-with workflow.unsafe.imports_passed_through():
-    from accord.models import ActionLink, EmailDelay, EmailReceipt, EmailRequest, Invitation, Recipient
+from workflows.toolkit.activities import send_email
 
-# Bounds on what an email_delayed signal may carry into the state.
-MAX_KEY = 1_000
-MAX_ERROR = 500
+with workflow.unsafe.imports_passed_through():
+    from accord.logic.limits import MAX_EMAIL_ERROR, MAX_SEND_KEY
+    from accord.models import (
+        ActionLink,
+        EmailDelay,
+        EmailReceipt,
+        EmailRequest,
+        Invitation,
+        Recipient,
+    )
+
 
 EMAIL_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=5),
@@ -73,15 +80,14 @@ async def send(
         action=action,
         invitation=invitation,
     )
-    options: dict[str, Any] = dict(
-        result_type=EmailReceipt,
-        start_to_close_timeout=timedelta(minutes=2),
-        retry_policy=EMAIL_RETRY,
-        summary=f"email {to.id}: {subject[:60]}",
-    )
+    options: dict[str, Any] = {
+        "start_to_close_timeout": timedelta(minutes=2),
+        "retry_policy": EMAIL_RETRY,
+        "summary": f"email {to.id}: {subject[:60]}",
+    }
     try:
         # execute_activity is start_activity and await: the same command either way.
-        handle = workflow.start_activity("send_email", request, **options)
+        handle = workflow.start_activity(send_email, request, **options)
         if started is not None:
             started(request.send_key, handle)
         if track is None:
@@ -120,8 +126,8 @@ def delay_notice(delay: EmailDelay, who: str, partnership: str) -> tuple[str, di
 
 def valid_delay(delay: object, chain_id: str) -> EmailDelay | None:
     """The signal's payload if it names an email of this workflow's chain (bounded), else None."""
-    if not isinstance(delay, EmailDelay) or len(delay.send_key) > MAX_KEY:
+    if not isinstance(delay, EmailDelay) or len(delay.send_key) > MAX_SEND_KEY:
         return None
     if not delay.send_key.startswith(f"{workflow.info().workflow_id}/{chain_id}/"):
         return None
-    return delay.model_copy(update={"error": delay.error[:MAX_ERROR], "recipient": delay.send_key.rsplit("/", 1)[-1]})
+    return delay.model_copy(update={"error": delay.error[:MAX_EMAIL_ERROR], "recipient": delay.send_key.rsplit("/", 1)[-1]})

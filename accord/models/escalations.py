@@ -1,0 +1,267 @@
+"""Escalations: the partnership's record of each, and the escalation workflow's own state and messages
+(an escalation runs as its own, child, workflow: workflows/escalation/)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import Field
+
+from accord.models.common import Channel, Payload
+from accord.models.mail import EmailDelay
+from definitions.schema import PartnershipDefinition
+
+
+class TriggerKind(StrEnum):
+    """What raised an escalation: a trigger of the definition (``escalation.triggers``), or a person."""
+
+    overdue = "overdue"  # a task or an approval past its deadline and reminders
+    alignment = "alignment"  # goal statements diverge
+    red_status = "red_status"  # a weekly status came back red
+    repeated_amber = "repeated_amber"  # amber several weeks in a row
+    missed_updates = "missed_updates"  # a party silent several weeks, or reviews skipped, in a row
+    missed_target = "missed_target"  # a metric missed its target
+    imbalance = "imbalance"  # the mutual-value review found the parties out of balance
+    manual = "manual"  # raised by a person (the ``escalate`` update)
+
+
+class Severity(StrEnum):
+    low = "low"
+    normal = "normal"
+    high = "high"
+    critical = "critical"
+
+
+class EscalationStatus(StrEnum):
+    open = "open"  # climbing the ladder until somebody acknowledges it
+    acknowledged = "acknowledged"  # somebody owns it: no more climbing, CARE under way
+    awaiting_amendment = "awaiting_amendment"  # resolved subject to an amendment still in approval
+    resolved = "resolved"
+    withdrawn = "withdrawn"
+
+    @property
+    def is_final(self) -> bool:
+        return self in (EscalationStatus.resolved, EscalationStatus.withdrawn)
+
+
+class EscalationRecord(Payload):
+    id: str
+    trigger: TriggerKind
+    subject: str  # the task / approval / metric it is about
+    reason: str
+    level: int
+    severity: Severity = Severity.normal
+    raised_by: str
+    channel: Channel
+    opened_at: datetime
+    status: EscalationStatus = EscalationStatus.open
+    # The escalation's own workflow (a child of the partnership), when it has one.
+    workflow_id: str | None = None
+    with_ops: bool = False
+
+
+class EscalationFacts(Payload):
+    """What an escalation is about: fixed when it is raised (the EscalationRecord's fields)."""
+
+    id: str
+    trigger: TriggerKind
+    subject: str  # the task / approval / metric it is about
+    reason: str
+    severity: Severity = Severity.normal
+    raised_by: str
+    channel: Channel = Channel.temporal
+    opened_at: datetime
+
+
+class LevelChange(Payload):
+    """One step on the ladder: which level (None: past the last level, handed to ops), when, why."""
+
+    level: int | None
+    name: str
+    contacts: list[str] = Field(default_factory=list, description="Stakeholder ids (or ops-N) told at this level.")
+    at: datetime
+    cause: str
+    notified_at: datetime | None = Field(None, description="When the level's contacts were emailed.")
+
+
+class AcknowledgementRecord(Payload):
+    actor: str
+    note: str = ""
+    at: datetime
+    level: int
+    channel: Channel
+
+
+class CareStep(StrEnum):
+    """The CARE steps, in order: Clarify, Acknowledge (each party's perspective), Reframe, Explore."""
+
+    clarify = "clarify"
+    acknowledge = "acknowledge"
+    reframe = "reframe"
+    explore = "explore"
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+    @property
+    def meaning(self) -> str:
+        """What the step records (shown where people write it)."""
+        return {
+            "clarify": "the observable issue: what happened, without interpretation",
+            "acknowledge": "a party's perspective, without judgment",
+            "reframe": "the issue around the shared goal",
+            "explore": "new agreements: what each party will do differently",
+        }[self.value]
+
+
+class CareNote(Payload):
+    text: str
+    by: str
+    at: datetime
+    channel: Channel
+
+
+class SupersededCareNote(Payload):
+    """A CARE entry that a later entry for the same step (and party) replaced: kept for the audit."""
+
+    step: CareStep
+    party: str | None = None
+    note: CareNote
+
+
+class CareRecord(Payload):
+    """Clarify the observable issue, Acknowledge each party's perspective, Reframe around the
+    shared goal, Explore the new agreement."""
+
+    clarify: CareNote | None = None
+    acknowledge: dict[str, CareNote] = Field(default_factory=dict, description="Party id -> that party's perspective.")
+    reframe: CareNote | None = None
+    explore: CareNote | None = None
+    superseded: list[SupersededCareNote] = Field(default_factory=list)
+
+    def missing(self, parties: list[str]) -> list[str]:
+        """The steps (and parties' perspectives) still to be recorded before it can be resolved."""
+        out = [CareStep.clarify.value] if self.clarify is None else []
+        out += [f"{CareStep.acknowledge} ({p})" for p in parties if p not in self.acknowledge]
+        out += [step.value for step, note in ((CareStep.reframe, self.reframe), (CareStep.explore, self.explore))
+                if note is None]
+        return out
+
+
+class EscalationState(EscalationFacts):
+    partnership_workflow_id: str
+    partnership: str = Field("", description="The partnership's name.")
+    # The first run's id: stable across continue-as-new, so email send keys stay unique per escalation.
+    chain_id: str
+    status: EscalationStatus = EscalationStatus.open
+    level: int = Field(description="The ladder level (1-based) responsible now; stays at the last level once with ops.")
+    level_reached_at: datetime
+    with_ops: bool = Field(False, description="Past the last level: ops have been told and it stays open.")
+    levels: list[LevelChange] = Field(default_factory=list)
+    acknowledgements: list[AcknowledgementRecord] = Field(default_factory=list)
+    care: CareRecord = Field(default_factory=CareRecord)
+    resolution: str = ""
+    proposed_amendment: str | None = None
+    resolved_by: str | None = None
+    resolved_channel: Channel | None = None
+    amendment_outcome: str | None = Field(None, description="How the approval of the proposed amendment ended.")
+    withdrawn_reason: str = ""
+    closed_by: str | None = None
+    closed_at: datetime | None = None
+    closed_channel: Channel | None = None
+    unreachable: list[str] = Field(default_factory=list, description="Contacts whose email failed permanently.")
+    runs: int = 1
+    rules_version: int = Field(0, description="The rules this escalation follows (the partnership's; workflows/versions.py).")
+    allow_short_durations: bool = Field(False, description="The partnership's setting: amendments are judged alike.")
+    email_delays: dict[str, EmailDelay] = Field(
+        default_factory=dict, description="Emails in flight still failing past the alert time, by send key.")
+
+
+class EscalationInput(EscalationFacts):
+    partnership_workflow_id: str = Field(description="The parent: told of every level and status change by signal.")
+    definition: PartnershipDefinition
+    level: int = Field(1, ge=1, description="The ladder level (1-based) it starts at.")
+    # Set when the workflow continues as new: the state it carries over.
+    state: EscalationState | None = None
+    rules_version: int = Field(0, description="The partnership's rules version: the escalation follows the same rules.")
+    allow_short_durations: bool = Field(False, description="The partnership's setting: amendments are judged alike.")
+
+    @classmethod
+    def from_record(
+        cls, record: EscalationRecord, partnership_workflow_id: str, definition: PartnershipDefinition,
+        rules_version: int = 0, allow_short_durations: bool = False,
+    ) -> EscalationInput:
+        return cls(
+            partnership_workflow_id=partnership_workflow_id,
+            definition=definition,
+            rules_version=rules_version,
+            allow_short_durations=allow_short_durations,
+            **record.model_dump(include=set(EscalationFacts.model_fields) | {"level"}),
+        )
+
+
+class Acknowledge(Payload):
+    actor: str
+    note: str = ""
+    channel: Channel = Channel.temporal
+
+
+class CareEntry(Payload):
+    actor: str
+    step: CareStep
+    text: str
+    party: str | None = Field(None, description="For 'acknowledge': whose perspective (default: the actor's party).")
+    channel: Channel = Channel.temporal
+
+
+class Resolve(Payload):
+    actor: str
+    resolution: str
+    amendment: str | None = Field(
+        None, description="The proposed amendment: the full amended definition (YAML). The client, CLI, API and "
+        "escalation page check it with the definitions loader before sending it.")
+    channel: Channel = Channel.temporal
+
+
+class Withdraw(Payload):
+    actor: str
+    reason: str
+    channel: Channel = Channel.temporal
+
+
+class AmendmentDecided(Payload):
+    """Signal ``amendment_decided`` to an escalation whose resolution proposed an amendment."""
+
+    amendment_id: str
+    applied: bool
+    outcome: str
+
+
+class EscalationChanged(Payload):
+    """Signal ``escalation_changed`` to the partnership: an escalation's level or status moved."""
+
+    escalation_id: str
+    level: int
+    status: EscalationStatus
+    with_ops: bool = False
+    at: datetime
+    cause: str = ""
+    # With status awaiting_amendment: the amended definition (YAML) the resolution depends on.
+    amendment: str | None = None
+
+
+def escalation_id(n: int) -> str:
+    """The partnership's n-th escalation (from 1)."""
+    return f"esc-{n}"
+
+
+def escalation_workflow_id(partnership_workflow_id: str, chain_id: str, escalation_id: str) -> str:
+    """The escalation's own (child) workflow id: ``partnership-x.esc-1.1a2b3c4d``.
+
+    Escalation ids restart at esc-1 when a partnership is started afresh under the same
+    id, while an abandoned child of the earlier life may still run: the chain id (the
+    partnership's first run id) tells them apart. No '/', so it fits a URL path segment.
+    """
+    return f"{partnership_workflow_id}.{escalation_id}.{chain_id[:8]}"

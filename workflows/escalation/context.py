@@ -1,0 +1,63 @@
+"""What every part of one escalation run shares: the definition it was raised under, its
+ladder and people, and its state (the input of the next run, if it continues as new)."""
+
+from __future__ import annotations
+
+from temporalio import workflow
+
+from workflows.versions import rules_version
+
+with workflow.unsafe.imports_passed_through():
+    from accord.models import (
+        EscalationFacts,
+        EscalationInput,
+        EscalationState,
+        EscalationStatus,
+        LevelChange,
+    )
+    from definitions.schema import EscalationLevel, PartnershipDefinition, Stakeholder
+
+
+class EscalationContext:
+    def __init__(self, input: EscalationInput) -> None:
+        # Built in the workflow's @workflow.init: an update may arrive with the very first
+        # workflow task and its validator must already find the state.
+        self.definition: PartnershipDefinition = input.definition
+        self.ladder: list[EscalationLevel] = self.definition.escalation.ladder
+        self.people: dict[str, Stakeholder] = self.definition.stakeholders()
+        self.parties: list[str] = [p.id for p in self.definition.parties]
+        if input.state is not None:
+            self.state: EscalationState = input.state
+            self.state.runs += 1
+        else:
+            now = workflow.now()
+            level = min(max(input.level, 1), len(self.ladder))
+            entry = self.ladder[level - 1]
+            facts = input.model_dump(include=set(EscalationFacts.model_fields))
+            self.state = EscalationState(
+                **facts,
+                partnership_workflow_id=input.partnership_workflow_id,
+                partnership=self.definition.name,
+                chain_id=workflow.info().run_id,
+                level=level,
+                # The window counts from when this workflow holds the escalation, which is
+                # when its contacts are told (moments after the parent raised it).
+                level_reached_at=now,
+                levels=[
+                    LevelChange(
+                        level=level, name=entry.name, contacts=list(entry.contacts), at=now,
+                        cause=f"raised by {input.raised_by} ({input.trigger})",
+                    )
+                ],
+            )
+        # The partnership's rules (workflows/versions.py), through the same patches: only here, once per run.
+        self.state.rules_version = rules_version(self.state.rules_version, offered=input.rules_version)
+        if input.state is None:
+            self.state.allow_short_durations = input.allow_short_durations
+
+    def snapshot(self) -> tuple[int, bool, EscalationStatus]:
+        """What the partnership is told of: the level, whether ops have it, the status."""
+        return self.state.level, self.state.with_ops, self.state.status
+
+    def level_name(self, level: int | None) -> str:
+        return "ops" if level is None else self.ladder[level - 1].name

@@ -1,0 +1,127 @@
+"""The escalation's email: each level's contacts once, ops past the last level, and delivery
+problems (unreachable contacts, emails delayed by the provider) told to ops."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import Any
+
+from temporalio import workflow
+
+from workflows.escalation.context import EscalationContext
+from workflows.toolkit.notifier import Notifier
+
+with workflow.unsafe.imports_passed_through():
+    from accord.logic import ladder, limits
+    from accord.models import (
+        ActionLink,
+        EmailDelay,
+        EmailEvent,
+        EscalationStatus,
+        LevelChange,
+    )
+
+
+class EscalationNotifier(Notifier):
+    def __init__(self, ctx: EscalationContext) -> None:
+        super().__init__(ctx.state, lambda: ctx.definition)
+        self.ctx = ctx
+
+    async def notify_owed(self) -> None:
+        """Email the contacts of the latest level change, once (tracked in the state, so a
+        continue-as-new or a replay never emails them twice)."""
+        state = self.ctx.state
+        change = state.levels[-1]
+        if change.notified_at is not None or state.status.is_final:
+            return
+        if change.level is None:
+            await self._email_past_ladder()
+        else:
+            await asyncio.gather(*(self._email_level(change, who) for who in change.contacts))
+        change.notified_at = workflow.now()
+
+    def _due_at(self, change: LevelChange) -> datetime | None:
+        climb = ladder.next_climb(self.ctx.ladder, change.level, change.at, acknowledged=False)
+        return climb.at if climb else None
+
+    async def _email_level(self, change: LevelChange, who: str) -> None:
+        assert change.level is not None
+        s = self.ctx.state
+        step = len(s.levels)
+        due_at = self._due_at(change)
+        last_level = change.level == len(self.ctx.ladder)
+        body = f"{s.reason} (trigger: {s.trigger}; about: {s.subject}; severity: {s.severity}; escalation {s.id})."
+        if step > 1:
+            body += f" It reached you after {change.cause} at the previous level."
+        if s.status == EscalationStatus.acknowledged:
+            body += " It has been acknowledged; please help record the CARE steps and resolve it."
+        await self.email(
+            f"level-{step}",
+            who,
+            "notice",
+            f"Escalation ({change.name}): {self.ctx.definition.name}",
+            {
+                "heading": f"Escalated to you: {change.name}",
+                "body": body,
+                "due_at": due_at,
+                # The template says "If nobody acts: ..."
+                "consequence": "ops are told and it stays open." if last_level
+                else f"it climbs to the next level, {self.ctx.ladder[change.level].name}.",
+                "action_label": "Open the escalation",
+                "escalation": s.id,
+                "workflow_id": workflow.info().workflow_id,
+            },
+            # The escalation page's link: this workflow, the escalation, the ladder step.
+            ActionLink(action="escalation", ref=s.id, round=step, expires_at=limits.link_expiry(due_at or workflow.now())),
+        )
+
+    async def _email_past_ladder(self) -> None:
+        s = self.ctx.state
+        last = self.ctx.ladder[-1]
+        wf = workflow.info().workflow_id
+        await self.email_ops(
+            "ops",
+            f"Escalation unanswered past the last level: {self.ctx.definition.name}",
+            {
+                "heading": "An escalation went past the last level of the ladder",
+                "body": f"{s.reason} (trigger: {s.trigger}; about: {s.subject}; escalation {s.id}). "
+                f"Nobody acknowledged it up to the last level, {last.name} "
+                f"({', '.join(last.contacts)}). It stays open until it is resolved or withdrawn "
+                f"(workflow {wf}).",
+                "consequence": "it stays open, and the partnership stays escalated.",
+            },
+        )
+
+    async def unreachable(self, who: str, why: str, purpose: str) -> None:
+        state = self.ctx.state
+        if who in state.unreachable:
+            return
+        state.unreachable = sorted({*state.unreachable, who})
+        if who.startswith("ops"):
+            return
+        await self.email_ops(
+            f"unreachable/{who}",
+            f"Cannot reach {who} about an escalation: {self.ctx.definition.name}",
+            {
+                "heading": f"{who} is unreachable by email",
+                "body": f"{why}. They were to be told of escalation {state.id} ({purpose}).",
+                "consequence": "They do not know about the escalation until the address is fixed.",
+            },
+        )
+
+    def delay_notice(self, delay: EmailDelay, who: str) -> tuple[str, dict[str, Any]]:
+        subject, context = super().delay_notice(delay, who)
+        context["body"] += f" It was about escalation {self.ctx.state.id}."
+        return subject, context
+
+    async def event(self, event: EmailEvent | None) -> None:
+        """Delivery news from the mail webhook (the emails carry this workflow's id)."""
+        parts = event.send_key.split("/") if isinstance(event, EmailEvent) else []
+        if not isinstance(event, EmailEvent) or len(parts) < 2:
+            # Not one of this workflow's send keys (or no event at all): a signal cannot be
+            # refused, and raising here would fail every workflow task from now on.
+            workflow.logger.warning("email_event ignored: %r", event)
+            return
+        if event.event in ("bounce", "dropped", "blocked"):
+            await self.unreachable(parts[-1], f"{event.event}: {event.reason or 'no reason given'}", parts[-2])

@@ -1,0 +1,273 @@
+"""The operating partnership's cadence: weekly status, periodic reviews, the annual mutual-value review.
+
+Each enabled cadence of the definition runs as one loop on durable timers (:meth:`Reviews.run`).
+A review is planned in the state before its timer starts, so after continue-as-new the next
+run waits for the same review; it opens at its time (moved to a business day when the
+cadence says so), asks its participants for input by email, chases the ones missing until
+the inputs are due, and closes with a record (``workflows.partnership.review_close``).
+
+The reminders here are not the shared chase loop (``workflows.toolkit.chase``): review inputs
+have reminders before their due time only, a reminder whose time has passed is skipped rather
+than sent late, and at the due time the review goes ahead with what it has.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from datetime import timedelta
+
+from temporalio import workflow
+
+from workflows.partnership.context import PartnershipContext
+from workflows.partnership.record import Record
+from workflows.partnership.review_close import ReviewClosing
+from workflows.partnership.tasks import Tasks
+from workflows.toolkit.notifier import Notifier
+
+with workflow.unsafe.imports_passed_through():
+    from accord.logic import limits, schedule
+    from accord.models import (
+        ActionLink,
+        EventKind,
+        Invitation,
+        Review,
+        ReviewInput,
+        ReviewInputSubmission,
+        ReviewKind,
+        ReviewOutcome,
+        Task,
+        TaskKind,
+        TaskStatus,
+        UpdateResult,
+        action_task_id,
+        review_id,
+        review_input_task_id,
+    )
+    from definitions.schema import Cadence
+
+# Review meetings (everything but the weekly status) last this long in the invitation.
+MEETING_LENGTH = timedelta(hours=1)
+
+
+class Reviews:
+    def __init__(self, ctx: PartnershipContext, record: Record, tasks: Tasks, notifier: Notifier,
+                 closing: ReviewClosing) -> None:
+        self.ctx = ctx
+        self.record = record
+        self.tasks = tasks
+        self.notifier = notifier
+        self.closing = closing
+        # Reviews being opened or closed (several steps each): continue-as-new waits for 0.
+        self.busy = 0
+
+    def cadence(self, kind: ReviewKind) -> Cadence | None:
+        cadence = getattr(self.ctx.definition.reviews, kind.value)
+        return cadence if cadence is not None and cadence.enabled else None
+
+    def latest(self, kind: ReviewKind) -> Review | None:
+        of_kind = [r for r in self.ctx.state.reviews.values() if r.kind == kind]
+        return max(of_kind, key=lambda r: r.n, default=None)
+
+    def participants(self, cadence: Cadence) -> list[str]:
+        return list(cadence.participants) or [p.stakeholders[0].id for p in self.ctx.definition.parties]
+
+    def calendar(self, cadence: Cadence) -> schedule.BusinessCalendar | None:
+        if not cadence.business_days_only:
+            return None
+        # The holidays library sets up its names through gettext, which the sandbox forbids;
+        # its data is pinned (pyproject), so building the calendar here stays deterministic.
+        with workflow.unsafe.sandbox_unrestricted(), workflow.unsafe.imports_passed_through():
+            return schedule.calendar_for(self.ctx.definition.parties)
+
+    # ------------------------------------------------------------------ the loop
+
+    async def run(self, kind: ReviewKind) -> None:
+        """One cadence, for as long as the partnership operates (cancelled when it stops)."""
+        while True:
+            cadence = self.cadence(kind)
+            if cadence is None:
+                # Disabled (perhaps by an amendment): wait for the definition to change.
+                definition = self.ctx.definition
+                await workflow.wait_condition(lambda: self.ctx.definition is not definition)  # noqa: B023 (awaited here)
+                continue
+            review = self.latest(kind)
+            if review is None or review.closed_at is not None:
+                review = self._plan(kind, cadence, review)
+            if review.opened_at is None:
+                wait = review.scheduled_for - workflow.now()
+                if wait > timedelta(0):
+                    await workflow.sleep(wait, summary=f"{kind.title} #{review.n}")
+                cadence = self.cadence(kind) or cadence  # the definition in force now
+                await self._step(self._open(review, cadence))
+            await self._collect(review, cadence)
+            await self._step(self.closing.close(review))
+
+    async def _step(self, step: Awaitable[None]) -> None:
+        self.busy += 1
+        try:
+            await step
+        finally:
+            self.busy -= 1
+
+    def _plan(self, kind: ReviewKind, cadence: Cadence, previous: Review | None) -> Review:
+        state = self.ctx.state
+        anchor = state.launched_at
+        assert anchor is not None
+        after = previous.scheduled_for if previous else anchor
+        # Never plan in the past: a cadence enabled late starts from now.
+        after = max(after, workflow.now() - timedelta(seconds=1))
+        n, at = schedule.next_occurrence(anchor, cadence.every, after, self.calendar(cadence))
+        review = Review(
+            id=review_id(kind, n),
+            kind=kind,
+            n=n,
+            term=state.term,
+            scheduled_for=at,
+            inputs_due_at=cadence.inputs_due.after(at),
+            participants=self.participants(cadence),
+        )
+        state.reviews[review.id] = review
+        self.record.publish()
+        return review
+
+    async def _open(self, review: Review, cadence: Cadence) -> None:
+        review.opened_at = workflow.now()
+        # Planned under the definition of its day; opened under today's (an amendment may have
+        # changed who is asked and how long they have).
+        review.inputs_due_at = cadence.inputs_due.after(review.scheduled_for)
+        review.participants = self.participants(cadence)
+        review.actions_checked = [t.id for t in self.ctx.state.open_tasks() if t.kind == TaskKind.action]
+        for who in review.participants:
+            self.tasks.open(
+                review_input_task_id(review.id, who), TaskKind.review_input, f"{review.kind.title} #{review.n}: your input",
+                who, review.inputs_due_at, self._ask(review, cadence),
+            )
+        self.record.log(EventKind.review_opened, detail=f"{review.kind.title} #{review.n}: inputs from "
+                        f"{', '.join(review.participants)} by {review.inputs_due_at:%Y-%m-%d %H:%M} UTC",
+                        data={"review": review.id})
+        self.record.publish()
+        await asyncio.gather(*(self._request(review, who, "request") for who in review.participants))
+
+    def _ask(self, review: Review, cadence: Cadence) -> str:
+        if review.kind == ReviewKind.weekly_status:
+            return f"Your party's status this week (green, amber or red), and: {cadence.prompt}"  # type: ignore[attr-defined]
+        if review.kind == ReviewKind.annual_mutual_value:
+            return ("Rate, from 1 to 10, what your party contributed to the partnership this year and what it "
+                    "gained from it, with a note on both.")
+        return "Your progress since the last review, what is blocking you, and what the review should decide."
+
+    async def _request(self, review: Review, who: str, why: str, n: int = 0) -> None:
+        state = self.ctx.state
+        open_actions = [state.tasks[t] for t in review.actions_checked if t in state.tasks]
+        agenda = self.agenda(review, open_actions)
+        context: dict[str, object] = {
+            "heading": f"{review.kind.title}: your input" if why == "request" else f"Reminder: {review.kind.title}",
+            "ask": state.tasks[review_input_task_id(review.id, who)].description,
+            "due_at": review.inputs_due_at,
+            "consequence": "Missing inputs are recorded at the review; repeated silence is escalated.",
+            "action_label": "Send my input",
+            "agenda": agenda,
+        }
+        if review.kind != ReviewKind.weekly_status:
+            context["meeting_at"] = review.inputs_due_at
+        await self.notifier.email(
+            f"review/{review.id}/{why}/{n}",
+            who,
+            "action_request",
+            f"{review.kind.title} #{review.n} ({self.ctx.definition.name})",
+            context,
+            ActionLink(action="review", ref=review.id, expires_at=review.inputs_due_at + limits.REVIEW_LINK_GRACE),
+            invitation=self._invitation(review, agenda)
+            if why == "request" and review.kind != ReviewKind.weekly_status else None,
+        )
+
+    def agenda(self, review: Review, open_actions: list[Task]) -> list[str]:
+        definition = self.ctx.definition
+        items = [f"Inputs from {', '.join(review.participants)}"]
+        if review.kind != ReviewKind.weekly_status and definition.metrics:
+            items.append("Metrics against targets: " + ", ".join(m.name for m in definition.metrics))
+        items += [f"Open action: {t.title} ({t.owner}, due {t.due_at:%Y-%m-%d})" for t in open_actions]
+        if review.kind == ReviewKind.annual_mutual_value:
+            items.append("Mutual value: each party's contribution and benefit")
+        items.append("Decisions and actions with owners")
+        return items
+
+    def _invitation(self, review: Review, agenda: list[str]) -> Invitation:
+        return Invitation(
+            uid=f"{workflow.info().workflow_id}/{self.ctx.state.chain_id}/{review.id}",
+            title=f"{review.kind.title} #{review.n}: {self.ctx.definition.name}",
+            start=review.inputs_due_at,
+            minutes=int(MEETING_LENGTH.total_seconds() // 60),
+            organizer=self.ctx.definition.ops[0].email,
+            attendees=[self.notifier.recipient(w) for w in review.participants],
+            agenda=agenda,
+        )
+
+    async def _collect(self, review: Review, cadence: Cadence) -> None:
+        """Chase missing inputs until all are in or they are due (reminders before the due time only:
+        at the due time the review goes ahead with what it has)."""
+        policy = self.ctx.definition.reminders_for(cadence.reminders)
+        reminders = sorted({b.before(review.inputs_due_at) for b in policy.before})
+
+        def all_in() -> bool:
+            return all(who in review.inputs for who in review.participants)
+
+        for n, at in enumerate(reminders, 1):
+            if at <= workflow.now():
+                continue
+            try:
+                await workflow.wait_condition(all_in, timeout=at - workflow.now(),
+                                              timeout_summary=f"remind: {review.kind.title} #{review.n}")
+                return
+            except TimeoutError:
+                await asyncio.gather(*(self._request(review, who, "reminder", n)
+                                       for who in review.participants if who not in review.inputs))
+        wait = review.inputs_due_at - workflow.now()
+        if wait > timedelta(0):
+            try:
+                await workflow.wait_condition(all_in, timeout=wait, timeout_summary=f"inputs due: {review.kind.title} #{review.n}")
+            except TimeoutError:
+                pass
+
+    # ------------------------------------------------------------------ updates
+
+    def submit_input(self, submission: ReviewInputSubmission) -> UpdateResult:
+        """The ``submit_review_input`` update (validated): a later input replaces the earlier one."""
+        state = self.ctx.state
+        review = state.reviews[submission.review_id]
+        revised = submission.stakeholder in review.inputs
+        review.inputs[submission.stakeholder] = ReviewInput(
+            stakeholder=submission.stakeholder, party=self.ctx.definition.party_of(submission.stakeholder).id,
+            at=workflow.now(), channel=submission.channel, rag=submission.rag, note=submission.note.strip(),
+            contribution=submission.contribution, benefit=submission.benefit,
+        )
+        task = state.tasks.get(review_input_task_id(review.id, submission.stakeholder))
+        if task is not None and task.is_open:
+            task.status = TaskStatus.done
+            task.completed_at = workflow.now()
+            task.completed_by = submission.stakeholder
+            task.channel = submission.channel
+        self.record.log(EventKind.review_input, actor=submission.stakeholder,
+                        detail=f"{review.kind.title} #{review.n}: input {'revised' if revised else 'received'}"
+                        + (f" ({submission.rag.value})" if submission.rag else ""),
+                        data={"review": review.id, "channel": submission.channel.value})
+        self.record.publish()
+        return UpdateResult(message="Your input is recorded." + (" It replaces your earlier one." if revised else ""))
+
+    def record_outcome(self, outcome: ReviewOutcome) -> UpdateResult:
+        """The ``record_review_outcome`` update (validated): decisions, and actions as tasks."""
+        review = self.ctx.state.reviews[outcome.review_id]
+        review.decisions += [d.strip() for d in outcome.decisions if d.strip()]
+        for action in outcome.actions:
+            task_id = action_task_id(review.id, len(review.actions) + 1)
+            self.tasks.open(task_id, TaskKind.action, action.title.strip(), action.owner,
+                            workflow.now() + timedelta(days=action.due_in_days),
+                            f"Decided at {review.kind.title} #{review.n}; checked at the next one.")
+            review.actions.append(task_id)
+        self.record.log(EventKind.review_outcome, actor=outcome.actor,
+                        detail=f"{review.kind.title} #{review.n}: {len(outcome.decisions)} decisions, "
+                        f"{len(outcome.actions)} actions",
+                        data={"review": review.id, "channel": outcome.channel.value})
+        self.record.publish()
+        return UpdateResult(message=f"Recorded: {len(outcome.decisions)} decisions and {len(outcome.actions)} actions.")

@@ -260,10 +260,26 @@ def configure_logging(settings: Settings | None = None) -> None:
     configure(settings)
 
 
-def main() -> None:
-    from accord.cli import worker as worker_command  # one way in: `accord worker`
+def main(settings: Settings | None = None) -> None:
+    """Run one worker process until it is stopped, then end the process: exit 0, or 1 with one
+    line on stderr for a configuration error. `python worker.py` comes here, and so does
+    `accord worker` with its --address/--namespace (the CLI depends on this module, never
+    the other way round)."""
+    from rich.console import Console
 
-    worker_command()
+    from accord.ops.process_exit import exit_process
+
+    settings = settings or Settings()
+    configure_logging(settings)
+    code = 0
+    try:
+        asyncio.run(run(settings))
+    except KeyboardInterrupt:
+        pass
+    except ConfigError as exc:  # e.g. a missing, short or published signing key
+        Console(stderr=True, soft_wrap=True).print(f"error: {exc}", markup=False, highlight=False)
+        code = 1
+    exit_process(code)
 
 
 if __name__ == "__main__":

@@ -21,8 +21,8 @@ import asyncio
 import random
 import time
 from collections import Counter
-from contextlib import closing
 from collections.abc import Awaitable, Callable
+from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,7 +42,6 @@ from accord.models import (
     Stage,
     StatementSubmission,
     TaskCompletion,
-    TaskKind,
 )
 from definitions.schema import PartnershipDefinition
 from tests.helpers import ALIGNED
@@ -102,6 +101,11 @@ class Inbox:
         for key, status in self._by_workflow().get(workflow_id, []):
             (delivered if status == "sent" else refused if status == "failed" else set()).add(purpose_of(key))
         return delivered, refused
+
+    def status(self, workflow_id: str, purpose: str) -> str:
+        """The ledger's word on one email (for messages): sent, failed, attempting or not tried."""
+        found = [status for key, status in self._by_workflow().get(workflow_id, []) if purpose_of(key) == purpose]
+        return found[0] if found else "not tried"
 
     def count(self, workflow_id: str) -> int:
         """How many emails this workflow has sent or tried: a cheap sign that it moved."""
@@ -289,15 +293,20 @@ class Drive:
     final: PartnershipState | None = None
 
 
-async def state_of(accord: Accord, wf: str, drive: Drive) -> PartnershipState:
-    """The state, asked again while the workflow cannot answer (worker or server down)."""
+async def state_of(accord: Accord, wf: str, drive: Drive, deadline: float | None = None) -> PartnershipState:
+    """The state, asked again while the workflow cannot answer (worker or server down, or its
+    workflow task failing until it is reset), until the loop time ``deadline``."""
+    loop = asyncio.get_running_loop()
     delay = 0.05
     while True:
         try:
             drive.queries += 1
             return await asyncio.wait_for(accord.state(wf), 10)
-        except Exception:  # noqa: BLE001 - no worker or server yet: ask again
+        except Exception as exc:  # noqa: BLE001 - no worker or server yet: ask again
             drive.query_errors += 1
+            if deadline is not None and loop.time() > deadline:
+                raise TimeoutError(f"{wf}: the state query has not answered in time; last: "
+                                   f"{type(exc).__name__}: {exc}"[:500]) from None
             await asyncio.sleep(delay)
             delay = min(delay * 2, 1.0)
 
@@ -331,20 +340,26 @@ async def drive(accord: Accord, wf: str, steps: list[Step], *, poll: float = 0.0
             fresh = inbox.count(wf) != seen[0] or loop.time() - seen[1] > refresh
         if fresh:
             mail = inbox.count(wf) if inbox else 0
-            state = await state_of(accord, wf, report)
+            state = await state_of(accord, wf, report, deadline)
             seen = (mail, loop.time())
         return state
 
     for step in steps:
         tries = 0
+        waiting = "the state"
         while True:
             if loop.time() > deadline:
-                raise TimeoutError(f"{wf}: step {step.what!r} not done in {timeout:g} s")
+                raise TimeoutError(f"{wf}: step {step.what!r} not done in {timeout:g} s (waiting for {waiting})")
             state = await current()
             needed = step.needed(state)
             if needed is False:
                 break
-            if needed is None or (inbox and step.asked and not inbox.has_asked(wf, step.asked(state))):
+            if needed is None:
+                waiting = f"the workflow to ask for it (stage {state.stage.value}: {state.detail})"
+                await asyncio.sleep(poll)
+                continue
+            if inbox and step.asked and not inbox.has_asked(wf, step.asked(state)):
+                waiting = f"the email {step.asked(state)!r} (send ledger: {inbox.status(wf, step.asked(state))})"
                 await asyncio.sleep(poll)
                 continue
             if think and rng:

@@ -482,6 +482,7 @@ async def crash_run(client: Client, settings: Settings, sg: FakeSendGrid, work: 
     settings. What is wrong beyond the comparison (stuck, failed tasks, emails twice or with
     unknown outcome) is left in the result for the caller to judge."""
     run = CrashRun(seed, kill_plan(seed))
+    work.mkdir(parents=True, exist_ok=True)
     sg.latency = 0.03  # SendGrid has taken the email 30 ms before the worker hears so: a window to die in
     clean_settings = sendgrid_settings(settings, sg)
     dirty_settings = sendgrid_settings(settings, sg, task_queue=settings.task_queue + "-killed", data_dir=work / "killed")

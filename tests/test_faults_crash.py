@@ -28,8 +28,12 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests import stuck_helpers
 from tests.fake_sendgrid import FakeSendGrid
-from tests.faults import crash_run, kill_plan
+from tests.faults import DATA, Recovery, Unrecovered, crash_run, kill_plan
+from tests.helpers import eventually, state_where, unique
+from tests.test_stuck import tainted
+from workflows.partnership import PartnershipWorkflow
 
 # Chosen (by their kill plans, printed with each run) so that together they kill the worker
 # as a send arrives and shortly after one, both in the opening burst of emails and among the
@@ -74,3 +78,43 @@ async def test_worker_killed_at_chosen_points_changes_nothing(seed, dev_env, set
     assert run.comparison.lost == 0  # compare_runs already failed on any difference in state or emails
     assert run.comparison.twice == [], f"seed {seed}: delivered more than once: {run.comparison.twice}"
     assert run.comparison.attempting == [], f"seed {seed}: sends with unknown outcome left: {run.comparison.attempting}"
+
+
+async def test_the_recovery_beside_the_killed_worker_resets_the_replay_bug_and_stops_at_anything_else(
+        dev_env, settings, accord_for):
+    """The crash run's Recovery (accord recover's recover_once) on partnerships made stuck on
+    purpose (tests/stuck_helpers.py): the #1591 history shape is reset, counted, and goes on with
+    its update applied once; a workflow task failing for another reason fails the run at once."""
+    client = dev_env.client
+    settings = settings.model_copy(update={"stuck_task_attempts": 2})
+    accord = accord_for(dev_env)
+    recovery = Recovery(client, settings, interval=0.5)
+
+    wf = await tainted(client, accord, settings)
+    async with stuck_helpers.worker(client, settings, broken=False):
+        await accord.handle(wf).signal(PartnershipWorkflow.email_event, stuck_helpers.event())  # the next task replays
+
+        async def reset() -> None:
+            await recovery.look()
+            assert len(recovery.resets) == 1, recovery.resets
+
+        await eventually(reset, timeout=120, interval=0.5)
+        assert recovery.resets[0].startswith(f"{wf}: sdk-python-1591, reset to event")
+        state = await state_where(accord, wf, lambda s: s.tasks["legal"].completed_by == "bo", timeout=30)
+        assert [e.kind for e in state.timeline].count("task_completed") == 1
+
+    async with stuck_helpers.worker(client, settings):
+        broken = await accord.start(unique(DATA / "screening.yaml"))
+        await state_where(accord, broken, lambda s: "legal" in s.tasks)
+        await accord.handle(broken).signal(PartnershipWorkflow.email_event, stuck_helpers.event("boom"))
+
+        async def refused() -> Unrecovered:
+            try:
+                await recovery.look()
+            except Unrecovered as exc:
+                return exc
+            raise AssertionError("not found stuck yet")
+
+        refusal = str(await eventually(refused, timeout=120, interval=0.5))
+        assert f"{broken}: workflow-error" in refusal and "not the SDK replay bug" in refusal, refusal
+    assert len(recovery.resets) == 1  # nothing else was reset

@@ -42,7 +42,7 @@ async def run(env, root: Path, seeds: list[int], log=print) -> dict:
         with FakeSendGrid() as sg:
             try:
                 result = await crash_run(env.client, settings, sg, settings.data_dir, seed,
-                                         lambda s: Accord(env.client, s))
+                                         lambda s: Accord(env.client, s), log=lambda line: log(f"    {line}", flush=True))
             except Exception as exc:  # noqa: BLE001 - recorded: one failing seed does not end the run
                 per_seed.append({"seed": seed, "outcome": f"FAILED: {type(exc).__name__}: {exc}"[:2000]})
                 log(f"  seed {seed}: {per_seed[-1]['outcome']}", flush=True)

@@ -216,6 +216,17 @@ async def idle(accord: Accord, workflow_id: str) -> bool:
     return not raw.pending_activities and not raw.HasField("pending_workflow_task") and not raw.pending_children
 
 
+async def busy(accord: Accord, workflow_id: str) -> str:
+    """What a workflow is busy with (for messages): its pending workflow task and activities."""
+    raw = (await accord.handle(workflow_id).describe()).raw_description
+    parts = [f"workflow task attempt {raw.pending_workflow_task.attempt}"] if raw.HasField("pending_workflow_task") else []
+    parts += [f"activity {a.activity_type.name} attempt {a.attempt}"
+              + (f" (last failure: {a.last_failure.message[:160]})" if a.HasField("last_failure") else "")
+              for a in raw.pending_activities]
+    parts += [f"child {c.workflow_id}" for c in raw.pending_children]
+    return f"{workflow_id}: " + (", ".join(parts) or "idle now")
+
+
 def stopped_by_upstream_replay_bug(history) -> bool:
     """The live workers already failed this history's tasks with the SDK's replay bug
     (temporalio/sdk-python#1591, README "Known issues"): a run that the crash test's recovery
@@ -232,7 +243,7 @@ async def quiescent(accord: Accord, workflow_ids: list[str], timeout: float = 60
     while pending:
         pending = [wf for wf in pending if not await idle(accord, wf)]
         if pending and loop.time() > deadline:
-            raise TimeoutError(f"still busy after {timeout:g} s: {pending[:5]}")
+            raise TimeoutError(f"still busy after {timeout:g} s: " + "; ".join([await busy(accord, wf) for wf in pending[:5]]))
         if pending:
             await asyncio.sleep(0.1)
 
@@ -358,8 +369,8 @@ class Killer:
     its answer, however busy the test's event loop is."""
 
     def __init__(self, worker: WorkerProcess, sg: FakeSendGrid, workflow_ids: set[str], plan: list[Kill],
-                 clock: Callable[[], float]):
-        self.worker, self.sg, self.ids, self.plan, self.clock = worker, sg, workflow_ids, plan, clock
+                 clock: Callable[[], float], log: Callable[[str], object] = print):
+        self.worker, self.sg, self.ids, self.plan, self.clock, self.log = worker, sg, workflow_ids, plan, clock, log
         self.done: list[str] = []
         self._stop = threading.Event()
 
@@ -394,6 +405,7 @@ class Killer:
                 self.worker.kill_now()
             await self.worker.reaped()
             self.done.append(f"kill {n}: {kill.point}, at {self.clock():.1f} s")
+            self.log(self.done[-1])  # as it happens: a run that fails later still shows its kills
             await asyncio.sleep(kill.down)
             await self.worker.start()
 
@@ -467,14 +479,15 @@ class CrashRun:
                 f"driven in {self.driven:.1f} s, restarts {max(self.restarts, default=0):.2f} s at most")
 
     def report(self) -> str:
-        lines = [self.summary(), *(f"  {k}" for k in self.kills), *(f"  recovered {r}" for r in self.recoveries),
+        lines = [self.summary(), *(f"  recovered {r}" for r in self.recoveries),  # kills: logged as they happen
                  *(f"  retried {r}" for r in self.retried),
                  *(f"  state query failed before it answered: {e}" for e in self.comparison.query_errors)]
         return "\n".join(lines)
 
 
 async def crash_run(client: Client, settings: Settings, sg: FakeSendGrid, work: Path, seed: int,
-                    accord_for: Callable[[Settings], Accord], *, timeout: float = 150) -> CrashRun:
+                    accord_for: Callable[[Settings], Accord], *, timeout: float = 150,
+                    log: Callable[[str], object] = print) -> CrashRun:
     """Two batches of partnerships driven at once through the real client: one on an in-process
     worker left alone, one on a worker process SIGKILLed at the seed's points and started again,
     with the recovery process beside it; then compared partnership by partnership
@@ -500,7 +513,7 @@ async def crash_run(client: Client, settings: Settings, sg: FakeSendGrid, work: 
             dirty_batch = await start_batch(dirty, BATCH, unique, DATA)
             ids = [wf for wf, _ in clean_batch + dirty_batch]
             t0 = loop.time()
-            killer = Killer(worker, sg, {wf for wf, _ in dirty_batch}, run.plan, lambda: loop.time() - t0)
+            killer = Killer(worker, sg, {wf for wf, _ in dirty_batch}, run.plan, lambda: loop.time() - t0, log)
             try:
                 # One failure (a kill that went wrong, a partnership stuck for good, a drive that
                 # cannot finish) ends the whole run at once, with its own message.

@@ -25,6 +25,7 @@ from accord.client import Accord
 from accord.config import Settings
 from accord.mail.ledger import Ledger
 from accord.mail.sendgrid_backend import SendGridMailer
+from accord.models import EmailEvent
 from accord.ops import doctor, stuck
 from tests.fake_sendgrid import FakeSendGrid
 from tests.fault_worker import build
@@ -416,7 +417,7 @@ class Unrecovered(AssertionError):
 
 class Recovery:
     """What ops run beside the workers, `accord recover`: every ``interval`` seconds, one
-    :func:`accord.ops.doctor.recover_once` over the partnerships of a task queue. That is the
+    :func:`accord.ops.doctor.recover_once` over the partnerships of each task queue. That is the
     code the command runs (find the stuck runs, check every safety condition, reset those the
     SDK's replay bug stopped, with the settings' attempts and rate limit), not a shortcut.
 
@@ -425,23 +426,25 @@ class Recovery:
     being killed (a killed worker's tasks time out, and the next one takes them over): the
     final check (no stuck partnership) catches any that stay."""
 
-    def __init__(self, client: Client, settings: Settings, interval: float = 1.0):
-        self.client, self.settings, self.interval = client, settings, interval
+    def __init__(self, client: Client, settings: Settings, task_queues: list[str], interval: float = 1.0):
+        self.client, self.settings, self.task_queues, self.interval = client, settings, task_queues, interval
         self.limit = doctor.RateLimit(settings.recovery_max_resets_per_hour)
         self.done: set[tuple[str, str]] = set()
         self.resets: list[str] = []
+        self.when = ""  # what the run is doing, for the record of each reset
 
     async def look(self) -> None:
-        found = await doctor.recover_once(
-            self.client, accord_worker.WORKFLOWS, self.limit, query=stuck.partnerships_on(self.settings.task_queue),
-            stuck_activity_after=timedelta(seconds=self.settings.stuck_activity_after),
-            task_attempts=self.settings.stuck_task_attempts, done=self.done)
-        self.resets += [f"{p.workflow_id}: {p.kind.value}, reset to event {p.reset_event_id} (run {p.run_id} -> {run})"
-                        for p, run in found.reset]
-        refused = [v for v in found.reported if v.problem.kind != stuck.Kind.task_timeout]
-        if refused:
-            raise Unrecovered("stuck, and not reset: " + " | ".join(
-                f"{v.problem.workflow_id}: {v.problem.summary}: {'; '.join(v.reasons)}" for v in refused))
+        for task_queue in self.task_queues:
+            found = await doctor.recover_once(
+                self.client, accord_worker.WORKFLOWS, self.limit, query=stuck.partnerships_on(task_queue),
+                stuck_activity_after=timedelta(seconds=self.settings.stuck_activity_after),
+                task_attempts=self.settings.stuck_task_attempts, done=self.done)
+            self.resets += [f"{p.workflow_id}: {p.kind.value}, reset to event {p.reset_event_id} "
+                            f"(run {p.run_id} -> {run}){self.when}" for p, run in found.reset]
+            refused = [v for v in found.reported if v.problem.kind != stuck.Kind.task_timeout]
+            if refused:
+                raise Unrecovered("stuck, and not reset: " + " | ".join(
+                    f"{v.problem.workflow_id}: {v.problem.summary}: {'; '.join(v.reasons)}" for v in refused))
 
     async def run(self) -> None:
         while True:
@@ -485,15 +488,32 @@ class CrashRun:
         return "\n".join(lines)
 
 
+async def delivery_notices(accord: Accord, ledger: Ledger, workflow_ids: list[str]) -> None:
+    """Tell each partnership that one of its emails was delivered (``Accord.report_email_event``):
+    a signal a partnership takes at any time, which only records it. Each then runs a workflow
+    task, as it would for its next reminder, a person's action or a bounce."""
+    sent = [e.send_key for e in ledger.all() if e.status == "sent"]
+    for wf in workflow_ids:
+        key = next(k for k in sent if k.startswith(wf + "/"))
+        await accord.report_email_event(wf, EmailEvent(send_key=key, event="delivered"))
+
+
 async def crash_run(client: Client, settings: Settings, sg: FakeSendGrid, work: Path, seed: int,
                     accord_for: Callable[[Settings], Accord], *, timeout: float = 150,
                     log: Callable[[str], object] = print) -> CrashRun:
     """Two batches of partnerships driven at once through the real client: one on an in-process
     worker left alone, one on a worker process SIGKILLed at the seed's points and started again,
-    with the recovery process beside it; then compared partnership by partnership
-    (:func:`compare_runs` fails on any difference). ``accord_for`` makes the client for a side's
-    settings. What is wrong beyond the comparison (stuck, failed tasks, emails twice or with
-    unknown outcome) is left in the result for the caller to judge."""
+    with the recovery process (:class:`Recovery`) beside them.
+
+    Then every worker starts again with nothing cached (the killed side's once more, the clean
+    side's too) and each partnership takes a delivery notice from the mail provider's webhook,
+    so it replays its whole history on a fresh worker, as it will after any restart in
+    production. A history that does not replay is found here: the SDK's replay bug can write one
+    without failing the live worker, which never replays what it has cached; stuck now, it is
+    reset by the recovery like any other. Last, the batches are compared partnership by
+    partnership (:func:`compare_runs` fails on any difference). ``accord_for`` makes the client
+    for a side's settings. What is wrong beyond the comparison (stuck, failed tasks, emails twice
+    or with unknown outcome) is left in the result for the caller to judge."""
     run = CrashRun(seed, kill_plan(seed))
     work.mkdir(parents=True, exist_ok=True)
     sg.latency = 0.03  # SendGrid has taken the email 30 ms before the worker hears so: a window to die in
@@ -502,42 +522,49 @@ async def crash_run(client: Client, settings: Settings, sg: FakeSendGrid, work: 
     clean, dirty = accord_for(clean_settings), accord_for(dirty_settings)
     worker = WorkerProcess(worker_env(dirty_settings, client.service_client.config.target_host), work / "worker.log",
                            standby=True)
-    recovery = Recovery(client, dirty_settings)
+    recovery = Recovery(client, dirty_settings, [clean_settings.task_queue, dirty_settings.task_queue])
     mailer = SendGridMailer(API_KEY, host=sg.url, timeout=0.5, unknown_outcome_delay=0.3)
     loop = asyncio.get_running_loop()
     killer: Killer | None = None
     try:
         await worker.start()
-        async with build(client, clean_settings, mailer=mailer):
-            clean_batch = await start_batch(clean, BATCH, unique, DATA)
-            dirty_batch = await start_batch(dirty, BATCH, unique, DATA)
-            ids = [wf for wf, _ in clean_batch + dirty_batch]
-            t0 = loop.time()
-            killer = Killer(worker, sg, {wf for wf, _ in dirty_batch}, run.plan, lambda: loop.time() - t0, log)
-            try:
-                # One failure (a kill that went wrong, a partnership stuck for good, a drive that
-                # cannot finish) ends the whole run at once, with its own message.
-                async with asyncio.TaskGroup() as group:
-                    kills = group.create_task(killer.run())
-                    recovering = group.create_task(recovery.run())
-                    clean_drives, dirty_drives = await asyncio.gather(
-                        drive_all(clean, clean_batch, timeout=timeout, inbox=Inbox(clean_settings.ledger_path)),
-                        drive_all(dirty, dirty_batch, timeout=timeout, inbox=Inbox(dirty_settings.ledger_path)))
-                    killer.stop()
-                    await kills
-                    run.driven = loop.time() - t0
-                    await quiescent(clean, ids, timeout=90)  # the recovery still looks meanwhile
-                    recovering.cancel()
-            except BaseExceptionGroup as group:
-                raise group.exceptions[0] if len(group.exceptions) == 1 else group
-            run.failed = {wf: await failed_tasks(clean, wf) for wf in ids}
-            run.stuck = [p.summary for p in await stuck.find(
-                client, workflow_ids=ids, stuck_activity_after=timedelta(seconds=dirty_settings.stuck_activity_after),
-                task_attempts=dirty_settings.stuck_task_attempts)]
-            run.comparison = await compare_runs(clean, clean_drives, dirty_drives, sg,
-                                                [Ledger(clean_settings.ledger_path), Ledger(dirty_settings.ledger_path)],
-                                                seed)
-            run.retried = [f"{d.workflow_id}: {line}" for d in dirty_drives for line in d.retried]
+        # One failure (a kill that went wrong, a partnership stuck for good, a drive that cannot
+        # finish) ends the whole run at once, with its own message.
+        async with asyncio.TaskGroup() as group:
+            recovering = group.create_task(recovery.run())
+            async with build(client, clean_settings, mailer=mailer):
+                clean_batch = await start_batch(clean, BATCH, unique, DATA)
+                dirty_batch = await start_batch(dirty, BATCH, unique, DATA)
+                ids = [wf for wf, _ in clean_batch + dirty_batch]
+                t0 = loop.time()
+                killer = Killer(worker, sg, {wf for wf, _ in dirty_batch}, run.plan, lambda: loop.time() - t0, log)
+                recovery.when = " (while the worker was being killed)"
+                kills = group.create_task(killer.run())
+                clean_drives, dirty_drives = await asyncio.gather(
+                    drive_all(clean, clean_batch, timeout=timeout, inbox=Inbox(clean_settings.ledger_path)),
+                    drive_all(dirty, dirty_batch, timeout=timeout, inbox=Inbox(dirty_settings.ledger_path)))
+                killer.stop()
+                await kills
+                run.driven = loop.time() - t0
+                await quiescent(clean, ids, timeout=90)
+            recovery.when = " (after every worker started again)"
+            await worker.kill()
+            await worker.start()
+            async with build(client, clean_settings, mailer=mailer):
+                for accord, side, batch in ((clean, clean_settings, clean_batch), (dirty, dirty_settings, dirty_batch)):
+                    await delivery_notices(accord, Ledger(side.ledger_path), [wf for wf, _ in batch])
+                await quiescent(clean, ids, timeout=90)
+                recovering.cancel()
+                run.failed = {wf: await failed_tasks(clean, wf) for wf in ids}
+                run.stuck = [p.summary for p in await stuck.find(
+                    client, workflow_ids=ids, stuck_activity_after=timedelta(seconds=dirty_settings.stuck_activity_after),
+                    task_attempts=dirty_settings.stuck_task_attempts)]
+                run.comparison = await compare_runs(
+                    clean, clean_drives, dirty_drives, sg,
+                    [Ledger(clean_settings.ledger_path), Ledger(dirty_settings.ledger_path)], seed)
+                run.retried = [f"{d.workflow_id}: {line}" for d in dirty_drives for line in d.retried]
+    except BaseExceptionGroup as group:
+        raise group.exceptions[0] if len(group.exceptions) == 1 else group
     finally:
         if killer is not None:
             killer.stop()

@@ -88,7 +88,7 @@ async def test_the_recovery_beside_the_killed_worker_resets_the_replay_bug_and_s
     client = dev_env.client
     settings = settings.model_copy(update={"stuck_task_attempts": 2})
     accord = accord_for(dev_env)
-    recovery = Recovery(client, settings, interval=0.5)
+    recovery = Recovery(client, settings, [settings.task_queue], interval=0.5)
 
     wf = await tainted(client, accord, settings)
     async with stuck_helpers.worker(client, settings, broken=False):

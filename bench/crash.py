@@ -55,7 +55,7 @@ async def run(env, root: Path, seeds: list[int], log=print) -> dict:
             "recoveries": result.recoveries, "emails": c.sent, "twice": len(c.twice), "unknown_outcome": len(c.attempting),
             "decisions": c.decisions, "lost": c.lost, "stuck": len(result.stuck), "failed_tasks": sum(map(len, result.failed.values())),
             "retried_actions": len(result.retried), "resent": result.resent, "checked": result.checked,
-            "driven_seconds": round(result.driven, 1), "restart_seconds_max": round(max(result.restarts, default=0), 2),
+            "driven_seconds": round(result.driven, 1), "restart_seconds": [round(r, 1) for r in result.restarts],
         })
         log("  " + result.report().replace("\n", "\n  "), flush=True)
     done = [s for s in per_seed if "kills" in s]

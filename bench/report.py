@@ -178,7 +178,7 @@ def _crash(r: dict) -> tuple[list[str], str]:
     seeds = "\n".join(
         f"| {s['seed']} | {len(s['kills'])} | {len(s['recoveries'])} | {s['emails']} | {s['twice']} | {s['unknown_outcome']} "
         f"| {s['decisions']} | {s['lost']} | {s['stuck']} | {s['retried_actions']} | {s['driven_seconds']} | "
-        f"{s['restart_seconds_max']} | {s['outcome']} |" if "kills" in s else
+        f"{', '.join(map(str, s['restart_seconds']))} | {s['outcome']} |" if "kills" in s else
         f"| {s['seed']} | | | | | | | | | | | | {s['outcome'][:300]} |" for s in f["per_seed"])
     details = "\n".join(f"- seed {s['seed']}: " + "; ".join(s["kills"]) + "".join(f"; recovered {x}" for x in s["recoveries"])
                         for s in f["per_seed"] if s.get("kills"))
@@ -191,7 +191,7 @@ ended. Kills by kind: {kinds}.
 |---|---|---|---|---|---|---|
 | {f['partnerships']['killed']} + {f['partnerships']['twins']} | {f['kills']} | {f['recoveries']}{recovered} | {f['stuck']} | {f['decisions']} ({f['decisions_lost']}) | {f['emails']} ({f['emails_twice']}, {f['unknown_outcome']}) | {f['failed_tasks']} |
 
-| seed | kills | recoveries | emails | twice | unknown | decisions | lost | stuck | actions retried | driven s | restart s (max) | outcome |
+| seed | kills | recoveries | emails | twice | unknown | decisions | lost | stuck | actions retried | driven s | worker restarts, s | outcome |
 |---|---|---|---|---|---|---|---|---|---|---|---|---|
 {seeds}
 

@@ -439,7 +439,7 @@ class Recovery:
                 self.client, accord_worker.WORKFLOWS, self.limit, query=stuck.partnerships_on(task_queue),
                 stuck_activity_after=timedelta(seconds=self.settings.stuck_activity_after),
                 task_attempts=self.settings.stuck_task_attempts, done=self.done)
-            self.resets += [f"{p.workflow_id}: {p.kind.value}, reset to event {p.reset_event_id} "
+            self.resets += [f"{p.workflow_id} on {task_queue}: {p.kind.value}, reset to event {p.reset_event_id} "
                             f"(run {p.run_id} -> {run}){self.when}" for p, run in found.reset]
             refused = [v for v in found.reported if v.problem.kind != stuck.Kind.task_timeout]
             if refused:
@@ -469,17 +469,14 @@ class CrashRun:
     checked: int = 0  # Email Activity checks before a send was tried again
     retried: list[str] = field(default_factory=list)  # actions sent again, with the refusal seen
 
-    @property
-    def partnerships(self) -> int:
-        return BATCH
-
     def summary(self) -> str:
         c = self.comparison
         return (f"seed {self.seed}: {len(self.kills)} kills, {len(self.recoveries)} recoveries needed, "
                 f"{c.sent} emails delivered ({len(c.twice)} twice, {len(c.attempting)} with unknown outcome), "
                 f"{c.decisions} decisions ({c.lost} lost), {len(self.stuck)} stuck, {len(self.retried)} actions "
                 f"retried, {self.resent} sends retried after a kill ({self.checked} checked with SendGrid first); "
-                f"driven in {self.driven:.1f} s, restarts {max(self.restarts, default=0):.2f} s at most")
+                f"driven in {self.driven:.1f} s; worker restarts took " + ", ".join(f"{r:.1f}" for r in self.restarts)
+                + " s")
 
     def report(self) -> str:
         lines = [self.summary(), *(f"  recovered {r}" for r in self.recoveries),  # kills: logged as they happen

@@ -169,11 +169,11 @@ def _crash(r: dict) -> tuple[list[str], str]:
     clean = not (f["stuck"] or f["decisions_lost"] or f["emails_twice"] or f["unknown_outcome"] or f["failed_tasks"]
                  or f["failed_seeds"])
     recovered = f", seeds {', '.join(map(str, f['recovered_seeds']))}" if f["recovered_seeds"] else ""
-    rows = [f"| crash: {f['kills']} SIGKILLs over {len(f['seeds'])} seeds, {f['partnerships']['killed']} partnerships "
-            f"against their twins | {f['recoveries']} recoveries needed{recovered}; {f['stuck']} stuck, "
-            f"{f['decisions_lost']} decisions lost, {f['emails_twice']} emails twice, {f['unknown_outcome']} unknown "
-            f"outcome, {len(f['failed_seeds'])} seeds failed | ≥ 30 kills, all 0 | "
-            f"{_verdict(clean and f['kills'] >= 30)} |"]
+    row = (f"| crash: {f['kills']} SIGKILLs over {len(f['seeds'])} seeds, {f['partnerships']['killed']} partnerships "
+           f"against their twins | {f['recoveries']} recoveries needed{recovered}; {f['stuck']} stuck, "
+           f"{f['decisions_lost']} decisions lost, {f['emails_twice']} emails twice, {f['unknown_outcome']} unknown "
+           f"outcome, {len(f['failed_seeds'])} seeds failed | ≥ 30 kills, all 0 | "
+           f"{_verdict(clean and f['kills'] >= 30)} |")
     kinds = ", ".join(f"{k}: {n}" for k, n in f["kill_kinds"].items())
     seeds = "\n".join(
         f"| {s['seed']} | {len(s['kills'])} | {len(s['recoveries'])} | {s['emails']} | {s['twice']} | {s['unknown_outcome']} "
@@ -197,4 +197,4 @@ ended. Kills by kind: {kinds}.
 
 {details}
 """
-    return rows, text
+    return [row], text

@@ -79,12 +79,11 @@ class WorkerProcess:
     """``python -m tests.fault_worker`` (or another worker module) in its own process: started,
     SIGKILLed, started again. Its output goes to ``log`` (each line behind its pid).
 
-    With ``standby`` (the fault worker only) the next process is always started ahead of time:
-    it imports Accord, connects and builds its worker, then waits to be told to poll, so a
-    restart after a kill takes a fraction of a second. Without it a restart is a whole Python
-    start, whose imports grow with the machine's load (about 3 s on an idle 2-core machine, 11
-    to 19 s beside a benchmark): the crash test's four restarts then took most of its time, all
-    of it time in which no partnership could move."""
+    A restart is a whole Python start, whose imports grow with the machine's load: about 3 s on
+    an idle 2-core machine, 15 to 25 s beside a benchmark, during which nothing of the killed
+    worker's task queue moves. With ``standby`` (the fault worker only), :meth:`prepare` starts
+    the processes ahead of time: each imports Accord, connects and builds its worker, then waits
+    to be told to poll, so a restart takes a fraction of a second whatever the load."""
 
     def __init__(self, env: dict[str, str], log: Path, module: str = "tests.fault_worker", *, standby: bool = False):
         self.env = {**env, "ACCORD_TEST_STANDBY": "1"} if standby else env
@@ -92,16 +91,22 @@ class WorkerProcess:
         self.log = log
         self.standby = standby
         self.process: _Child | None = None
-        self._reserve: _Child | None = None
+        self._ready: deque[_Child] = deque()
         self.starts = 0
         self.start_seconds: list[float] = []  # from start() to a worker that polls, each time
 
+    async def prepare(self, n: int, timeout: float = 180) -> None:
+        """Start ``n`` processes that stand by, and wait until each does (all import at once)."""
+        assert self.standby, "only a standby worker process can wait to be told to poll"
+        children = [await self._spawn() for _ in range(n)]
+        self._ready.extend(children)
+        await asyncio.gather(*(child.wait_for("worker standing by", timeout) for child in children))
+
     async def start(self, timeout: float = 60) -> None:
-        """A polling worker: the one standing by (told to go), or a new one."""
+        """A polling worker: a prepared one (told to go), or a new one."""
         loop = asyncio.get_running_loop()
         began = loop.time()
-        child = self._reserve or await self._spawn()
-        self._reserve = None
+        child = self._ready.popleft() if self._ready else await self._spawn()
         if self.standby:
             await child.wait_for("worker standing by", timeout)
             await child.go()
@@ -109,8 +114,6 @@ class WorkerProcess:
         self.process = child
         self.starts += 1
         self.start_seconds.append(loop.time() - began)
-        if self.standby:
-            self._reserve = await self._spawn()  # it gets ready while this one works
 
     def kill_now(self) -> None:
         """SIGKILL the polling worker: no shutdown, no goodbye to the server; whatever was in
@@ -138,9 +141,10 @@ class WorkerProcess:
         return self.process.pid
 
     async def stop(self) -> None:
-        for child in (self.process, self._reserve):
+        for child in (self.process, *self._ready):
             if child is not None:
                 await child.close()
+        self._ready.clear()
 
     async def _spawn(self) -> _Child:
         proc = await asyncio.create_subprocess_exec(
@@ -524,6 +528,7 @@ async def crash_run(client: Client, settings: Settings, sg: FakeSendGrid, work: 
     loop = asyncio.get_running_loop()
     killer: Killer | None = None
     try:
+        await worker.prepare(len(run.plan) + 2)  # the first worker, one per kill, one for the cold restart
         await worker.start()
         # One failure (a kill that went wrong, a partnership stuck for good, a drive that cannot
         # finish) ends the whole run at once, with its own message.

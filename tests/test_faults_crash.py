@@ -41,7 +41,7 @@ from workflows.partnership import PartnershipWorkflow
 # Chosen (by their kill plans, printed with each run) so that together they kill the worker
 # as a send arrives and shortly after one, both in the opening burst of emails and among the
 # requests that follow decisions (test_the_seeds_cover_every_kill_point).
-SEEDS = [8, 14, 16]
+SEEDS = [8, 16]
 
 
 def seeds() -> list[int]:

@@ -308,7 +308,9 @@ async def compare_runs(accord: Accord, baseline: list[Drive], faulty: list[Drive
         got = await state_after_retries(accord, dirty.workflow_id, report.query_errors)
         report.decisions += len(decisions_of(want))
         report.lost += sum((Counter(decisions_of(want)) - Counter(decisions_of(got))).values())
-        assert decisions_of(got) == decisions_of(want), f"seed {seed}: {dirty.workflow_id}: decisions differ"
+        assert decisions_of(got) == decisions_of(want), (
+            f"seed {seed}: {dirty.workflow_id}: decisions differ from {clean.workflow_id}'s: "
+            f"{decisions_of(got)} != {decisions_of(want)}")
         a, b = normalize(got), normalize(want)
         assert a == b, f"seed {seed}: {dirty.workflow_id} ended elsewhere than {clean.workflow_id}: " + "; ".join(
             f"{k}: {a.get(k)} != {b.get(k)}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k))

@@ -31,10 +31,18 @@ from collections.abc import Iterator
 
 import pytest
 
+from accord.models import Channel, DecisionInput, DecisionKind, Stage
 from tests import stuck_helpers
 from tests.fake_sendgrid import FakeSendGrid
 from tests.faults import DATA, Recovery, Unrecovered, crash_run, kill_plan
-from tests.helpers import eventually, state_where, unique
+from tests.helpers import (
+    ALIGNED,
+    eventually,
+    pass_checklist,
+    state_where,
+    submit_statements,
+    unique,
+)
 from tests.test_stuck import tainted
 from workflows.partnership import PartnershipWorkflow
 
@@ -111,13 +119,48 @@ async def test_the_recovery_beside_the_killed_worker_resets_the_replay_bug_and_s
         await state_where(accord, broken, lambda s: "legal" in s.tasks)
         await accord.handle(broken).signal(PartnershipWorkflow.email_event, stuck_helpers.event("boom"))
 
-        async def refused() -> Unrecovered:
-            try:
-                await recovery.look()
-            except Unrecovered as exc:
-                return exc
-            raise AssertionError("not found stuck yet")
-
-        refusal = str(await eventually(refused, timeout=120, interval=0.5))
+        refusal = await refusal_of(recovery)
         assert f"{broken}: workflow-error" in refusal and "not the SDK replay bug" in refusal, refusal
     assert len(recovery.resets) == 1  # nothing else was reset
+
+
+async def test_a_run_that_went_on_after_the_bug_struck_is_left_to_a_person(dev_env, settings, accord_for):
+    """The bug can stay hidden: the worker that wrote the history keeps the run cached, and the
+    partnership goes on (here: the rest of screening and both go/no-go decisions). A worker
+    without it in cache then fails on it. A reset would re-apply those decisions at the reset
+    point, before the go/no-go was open, where they are refused: the partnership would be back
+    in screening waiting for decisions its people already gave (the many-seed crash run met
+    this, seed 101). The recovery leaves it alone and says why."""
+    client = dev_env.client
+    settings = settings.model_copy(update={"stuck_task_attempts": 2})
+    accord = accord_for(dev_env)
+
+    async def went_on(wf: str) -> None:
+        await pass_checklist(accord, wf, {"capability": "arun", "charter": "alice"})
+        await submit_statements(accord, wf, ALIGNED)
+        await state_where(accord, wf, lambda s: "go-no-go" in s.approvals)
+        for who in ("alice", "bea"):
+            await accord.decide(wf, DecisionInput(approval_id="go-no-go", actor=who, decision=DecisionKind.approve,
+                                                  comment="go", channel=Channel.api))
+        await state_where(accord, wf, lambda s: s.stage == Stage.mou)
+
+    wf = await tainted(client, accord, settings, then=went_on)
+    recovery = Recovery(client, settings, [settings.task_queue], interval=0.5)
+    async with stuck_helpers.worker(client, settings, broken=False):
+        await accord.handle(wf).signal(PartnershipWorkflow.email_event, stuck_helpers.event())  # the next task replays
+        refusal = await refusal_of(recovery)
+    assert f"{wf}: sdk-python-1591" in refusal and "went on after the reset point" in refusal, refusal
+    assert "update decide x2" in refusal, refusal
+    assert recovery.resets == []
+
+
+async def refusal_of(recovery: Recovery) -> str:
+    """What the recovery says when it finds a stuck run it will not reset (looking until it does)."""
+    async def refused() -> Unrecovered:
+        try:
+            await recovery.look()
+        except Unrecovered as exc:
+            return exc
+        raise AssertionError("not found stuck yet")
+
+    return str(await eventually(refused, timeout=120, interval=0.5))

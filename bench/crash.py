@@ -19,6 +19,7 @@ from pathlib import Path
 
 from accord.client import Accord
 from bench.common import bench_settings
+from tests import history_files
 from tests.fake_sendgrid import FakeSendGrid
 from tests.faults import BATCH, crash_run, kill_plan
 
@@ -34,6 +35,15 @@ def _problems(run) -> list[str]:
     return out
 
 
+async def _save_histories(client, settings, folder: Path) -> str:
+    """Every run of the seed's partnerships (both task queues), to look at a failure afterwards."""
+    for task_queue in (settings.task_queue, settings.task_queue + "-killed"):
+        async for wf in client.list_workflows(f"TaskQueue = '{task_queue}'"):  # every run, reset ones too
+            history = await client.get_workflow_handle(wf.id, run_id=wf.run_id).fetch_history()
+            history_files.save([history_files.Recorded(wf.id, wf.run_id, history)], folder, "crash")
+    return str(folder)
+
+
 async def run(env, root: Path, seeds: list[int], log=print) -> dict:
     per_seed = []
     for seed in seeds:
@@ -44,8 +54,11 @@ async def run(env, root: Path, seeds: list[int], log=print) -> dict:
                 result = await crash_run(env.client, settings, sg, settings.data_dir, seed,
                                          lambda s: Accord(env.client, s), log=lambda line: log(f"    {line}", flush=True))
             except Exception as exc:  # noqa: BLE001 - recorded: one failing seed does not end the run
-                per_seed.append({"seed": seed, "outcome": f"FAILED: {type(exc).__name__}: {exc}"[:2000]})
-                log(f"  seed {seed}: {per_seed[-1]['outcome']}", flush=True)
+                notes = " ".join(getattr(exc, "__notes__", []))
+                saved = await _save_histories(env.client, settings, root / f"crash-{seed}-histories")
+                per_seed.append({"seed": seed, "outcome": f"FAILED: {type(exc).__name__}: {exc} ({notes})"[:3000],
+                                 "histories": saved})
+                log(f"  seed {seed}: {per_seed[-1]['outcome']}\n  its histories: {saved}", flush=True)
                 continue
         problems = _problems(result)
         c = result.comparison

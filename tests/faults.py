@@ -491,6 +491,13 @@ class CrashRun:
         return "\n".join(lines)
 
 
+def _with_run(exc: BaseException, run: CrashRun) -> BaseException:
+    """The failure, with what the run had done by then (kills, recoveries) in its notes."""
+    exc.add_note(f"seed {run.seed}: " + "; ".join(run.kills or ["no kill yet"]) + "".join(
+        f"; recovered {r}" for r in run.recoveries))
+    return exc
+
+
 async def delivery_notices(accord: Accord, ledger: Ledger, workflow_ids: list[str]) -> None:
     """Tell each partnership that one of its emails was delivered (``Accord.report_email_event``):
     a signal a partnership takes at any time, which only records it. Each then runs a workflow
@@ -526,6 +533,7 @@ async def crash_run(client: Client, settings: Settings, sg: FakeSendGrid, work: 
     worker = WorkerProcess(worker_env(dirty_settings, client.service_client.config.target_host), work / "worker.log",
                            standby=True)
     recovery = Recovery(client, dirty_settings, [clean_settings.task_queue, dirty_settings.task_queue])
+    run.recoveries = recovery.resets  # the same lists, kept current: a failure's note shows them
     mailer = SendGridMailer(API_KEY, host=sg.url, timeout=0.5, unknown_outcome_delay=0.3)
     loop = asyncio.get_running_loop()
     killer: Killer | None = None
@@ -542,6 +550,7 @@ async def crash_run(client: Client, settings: Settings, sg: FakeSendGrid, work: 
                 ids = [wf for wf, _ in clean_batch + dirty_batch]
                 t0 = loop.time()
                 killer = Killer(worker, sg, {wf for wf, _ in dirty_batch}, run.plan, lambda: loop.time() - t0, log)
+                run.kills = killer.done
                 recovery.when = " (while the worker was being killed)"
                 kills = group.create_task(killer.run())
                 clean_drives, dirty_drives = await asyncio.gather(
@@ -568,14 +577,14 @@ async def crash_run(client: Client, settings: Settings, sg: FakeSendGrid, work: 
                     [Ledger(clean_settings.ledger_path), Ledger(dirty_settings.ledger_path)], seed)
                 run.retried = [f"{d.workflow_id}: {line}" for d in dirty_drives for line in d.retried]
     except BaseExceptionGroup as group:
-        raise group.exceptions[0] if len(group.exceptions) == 1 else group
+        raise _with_run(group.exceptions[0] if len(group.exceptions) == 1 else group, run) from None
+    except Exception as exc:  # noqa: BLE001 - raised again, with the run's notes
+        raise _with_run(exc, run)
     finally:
         if killer is not None:
             killer.stop()
-            run.kills = killer.done
         await worker.stop()
         run.restarts = worker.start_seconds[1:]
-        run.recoveries = recovery.resets
     run.resent = sum(e.attempts - 1 for e in Ledger(dirty_settings.ledger_path).all())
     run.checked = sum(1 for r in sg.requests if r.path == "/v3/messages")
     return run

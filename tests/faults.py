@@ -516,9 +516,8 @@ async def crash_run(client: Client, settings: Settings, sg: FakeSendGrid, work: 
     with the recovery process (:class:`Recovery`) beside them.
 
     Then every worker starts again with nothing cached (the killed side's once more, the clean
-    side's too) and each partnership takes a delivery notice from the mail provider's webhook,
-    so it replays its whole history on a fresh worker, as it will after any restart in
-    production. A history that does not replay is found here: the SDK's replay bug can write one
+    side's too) and each partnership is told of a delivered email (:func:`delivery_notices`), so
+    it replays its whole history on a fresh worker, as it will after any restart in production. A history that does not replay is found here: the SDK's replay bug can write one
     without failing the live worker, which never replays what it has cached; stuck now, it is
     reset by the recovery like any other. Last, the batches are compared partnership by
     partnership (:func:`compare_runs` fails on any difference). ``accord_for`` makes the client

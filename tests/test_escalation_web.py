@@ -199,7 +199,7 @@ async def test_bad_links_and_bad_csrf_are_refused_and_change_nothing(esc: Esc):
     bo_link = action_link(mail_for(esc.settings, "bo@beta.example", SUBJECT))
     r = await esc.http.post(bo_link, data={**act, **good})
     assert r.status_code == 403
-    async with httpx.AsyncClient(transport=esc.http._transport, base_url=esc.settings.web_base_url) as cookieless:
+    async with httpx.AsyncClient(transport=esc.http._transport, base_url=esc.settings.web_base_url) as cookieless:  # noqa: SLF001 - the same app's transport, without the first client's cookies
         r = await cookieless.post(link, data={**act, **good})
         assert r.status_code == 403
     # An unknown form is sent back, not guessed at.

@@ -183,7 +183,7 @@ async def run(settings: Settings | None = None, stop: asyncio.Event | None = Non
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(store.close)  # last: after the worker's activities have finished
         server = None
-        if settings.metrics_port is not None:
+        if settings.metrics_port is not None and runtime is not None:  # build_runtime made one for this port
             server = await stack.enter_async_context(MetricsServer(
                 settings.metrics_host, settings.metrics_port, prometheus_address=prometheus, client=client))
             gauges_stop = asyncio.Event()

@@ -9,33 +9,17 @@ cannot pass unnoticed.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
+from tests.checkers import ROOT, run, tool
+
 PACKAGES = ("accord", "workflows", "activities", "definitions")
 CONTRACTS = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["importlinter"]["contracts"]
-
-
-def tool(name: str) -> str:
-    """A checker from this environment (the test extras install them), else from PATH."""
-    found = BIN / name if (BIN / name).exists() else shutil.which(name)
-    if found is None:
-        pytest.fail(f"{name} is not installed: pip install -e '.[test]'")
-    return str(found)
-
-
-def run(args: list[str], root: Path) -> subprocess.CompletedProcess[str]:
-    # The tree's own packages first on the path (workflows/ is a namespace package).
-    env = {**os.environ, "PYTHONPATH": str(root)}
-    return subprocess.run(args, cwd=root, env=env, capture_output=True, text=True, timeout=240, check=False)
 
 
 def lint_imports(root: Path) -> subprocess.CompletedProcess[str]:

@@ -113,7 +113,7 @@ def create(settings: Settings, accord: Callable[[], Accord]) -> FastAPI:
             api.openapi_schema = schema
         return api.openapi_schema
 
-    api.openapi = openapi  # type: ignore[method-assign]
+    api.openapi = openapi  # type: ignore[method-assign]  # FastAPI documents replacing openapi() on the app
     return api
 
 

@@ -91,6 +91,7 @@ def config_check(
     """Print the effective configuration (secrets masked) and every problem; exit 1 on errors."""
     import os
 
+    from accord.client import connect as connect_client
     from accord.ops import config_check as cc
 
     if config is not None:
@@ -105,7 +106,7 @@ def config_check(
         out.print(table, markup=False)
         findings = cc.check(settings)
         if connect and not any(f.level == "error" and f.setting.startswith("temporal_") for f in findings):
-            findings += asyncio.run(cc.check_server(settings))
+            findings += asyncio.run(cc.check_server(settings, connect_client))
             if not any(f.setting.startswith("temporal_") for f in findings):
                 say(f"connected to {settings.temporal_address}, namespace {settings.temporal_namespace}: "
                     "search attributes registered")

@@ -14,6 +14,7 @@ import asyncio
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from rich.console import Console, Group
 from rich.live import Live
@@ -23,9 +24,11 @@ from rich.text import Text
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError
 
-from accord.client import Accord
 from accord.logic import approvals
 from accord.models import ApprovalOutcome, PartnershipState
+
+if TYPE_CHECKING:
+    from accord.client import Accord
 
 
 def _when(at: datetime, now: datetime) -> str:

@@ -12,6 +12,7 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
+from accord.logic.rules.escalations import parse_amendment
 from definitions.loader import (
     MAX_DEPTH,
     MAX_NODES,
@@ -22,7 +23,6 @@ from definitions.loader import (
     parse,
 )
 from tests.hostile import alias_bomb, definition
-from accord.logic.rules.escalations import parse_amendment
 
 VALUES_MESSAGE = f"more than {MAX_NODES:,} values"
 DEPTH_MESSAGE = f"nested more than {MAX_DEPTH} levels"

@@ -369,7 +369,8 @@ async def test_worker_killed_mid_request_then_new_worker_delivers_once(dev_env, 
         "ACCORD_SENDGRID_HOST": sg.url,
         "ACCORD_SENDGRID_TIMEOUT": "60",
     }
-    process = subprocess.Popen([sys.executable, "-m", "tests.mail_workflows"], cwd=ROOT, env=env,
+    # Started, not awaited: the worker process runs beside this test until it kills it.
+    process = subprocess.Popen([sys.executable, "-m", "tests.mail_workflows"], cwd=ROOT, env=env,  # noqa: ASYNC220
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         async with await backend.open() as store:

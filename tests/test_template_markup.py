@@ -43,7 +43,6 @@ from accord.client import Listed
 from accord.config import Settings
 from accord.documents.mou import to_html
 from accord.mail import outbox
-from accord.ops.stuck import Kind, StuckPartnership
 from accord.models import (
     MOU,
     AcknowledgementRecord,
@@ -86,6 +85,7 @@ from accord.models import (
     UpdateResult,
     ValueBalanceRecord,
 )
+from accord.ops.stuck import Kind, StuckPartnership
 from accord.reports.files import write_reports
 from accord.storage import Storage, open_storage
 from accord.web.app import create_app

@@ -106,7 +106,10 @@ def test_the_rate_limit_allows_n_resets_in_any_rolling_hour():
 def test_a_reset_keeps_the_chain_id_of_runs_with_the_patch_or_continued_as_new():
     """Whether a reset run starts its children under the same ids (doctor's condition 4)."""
     from temporalio.api.common.v1 import Payload, Payloads
-    from temporalio.api.history.v1 import MarkerRecordedEventAttributes, WorkflowExecutionStartedEventAttributes
+    from temporalio.api.history.v1 import (
+        MarkerRecordedEventAttributes,
+        WorkflowExecutionStartedEventAttributes,
+    )
 
     from workflows.versions import PATCH_CHAIN_SURVIVES_RESET
 

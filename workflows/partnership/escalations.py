@@ -116,8 +116,9 @@ class Escalations:
         to before the original run started it: the reset run re-executes the start under the
         same id (the chain id survives a reset, toolkit/chain.py), and the server refuses it.
         That escalation is this one: it reports to the partnership's workflow id, so its later
-        signals reach this run; what it reported before the reset came back (re-applied) before
-        this run had its record, and was ignored, so it is asked to report again."""
+        signals reach this run. What it reported before the reset came back re-applied at the
+        reset point, where this run may not have had its record yet (an escalation raised later
+        by a deadline) and ignored it: so it is asked to report again."""
         try:
             await start
         except WorkflowAlreadyStartedError:

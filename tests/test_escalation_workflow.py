@@ -277,6 +277,25 @@ async def test_acknowledging_at_level_two_stops_the_climb(ts_env, settings):
         await replays(run.child)
 
 
+async def test_asked_to_report_again_it_tells_the_partnership_its_level_and_status_once_more(ts_env, settings):
+    """A partnership run reset to before it started this escalation adopts it and asks it to
+    report again (workflows/partnership/escalations.py): what the reset run may have missed."""
+    async with escalation(ts_env, settings) as run:
+        await run.update(EscalationWorkflow.acknowledge, Acknowledge(actor="amir"))
+        acknowledged = (1, EscalationStatus.acknowledged, False)
+
+        async def seen(expected) -> None:
+            assert await run.signals() == expected
+
+        await eventually(lambda: seen([acknowledged]))
+        await run.child.signal(EscalationWorkflow.report_again)
+        await eventually(lambda: seen([acknowledged, acknowledged]))
+        assert (await run.state()).status == EscalationStatus.acknowledged  # nothing else changed
+        await run.update(EscalationWorkflow.withdraw, Withdraw(actor="alice", reason="Handled in the quarterly review"))
+        await run.child.result()
+        await replays(run.child)
+
+
 # ------------------------------------------------------------------ CARE and resolution
 
 

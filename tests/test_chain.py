@@ -32,6 +32,7 @@ from accord.models import (
     EscalationRequest,
     EscalationStatus,
     Resolve,
+    Withdraw,
 )
 from accord.ops import doctor, stuck
 from tests import stuck_helpers
@@ -210,3 +211,26 @@ async def test_a_reset_past_an_escalation_start_adopts_it_and_it_still_resolves(
                           timeout=30)
         assert (await client.get_workflow_handle(child[0]).describe()).status == WorkflowExecutionStatus.COMPLETED
         emails_once(sg)
+
+
+async def test_a_reset_past_an_escalation_that_has_ended_is_refused(dev_env, settings, accord_for, sg):
+    """A reset run would start an ended escalation again (a second one under its id, emailing its
+    contacts again): doctor's condition 4 refuses it, and says which."""
+    client = dev_env.client
+    settings = sendgrid_settings(settings, sg)
+    accord = accord_for(dev_env)
+    child: list[str] = []
+
+    async def raised(wf: str) -> None:
+        child.append((await accord.state(wf)).escalations[0].workflow_id)
+
+    escalate = (PartnershipWorkflow.escalate, EscalationRequest(reason="The DSA is blocked", raised_by="ops"), "esc-by-ops")
+    wf = await tainted(client, accord, settings, update=escalate, then=raised)
+    async with stuck_helpers.worker(client, settings, broken=False):
+        await accord.handle(wf).signal(PartnershipWorkflow.email_event, stuck_helpers.event())
+        problem = await stuck_as(client, wf, stuck.Kind.sdk_1591)
+        await accord.on_escalation(child[0], "withdraw", Withdraw(actor="alice", reason="Sorted out on the phone"))
+        await client.get_workflow_handle(child[0]).result()
+        verdict = await doctor.check(client, problem, accord_worker.WORKFLOWS)
+    assert not verdict.resettable
+    assert any(f"started {child[0]}, which has ended (completed)" in r for r in verdict.reasons), verdict.reasons

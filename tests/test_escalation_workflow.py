@@ -16,7 +16,12 @@ from datetime import timedelta
 
 import pytest
 from temporalio import workflow
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
@@ -41,7 +46,12 @@ from accord.models import (
 from definitions.schema import EscalationLevel, PartnershipDefinition
 from tests.conftest import DATA
 from tests.helpers import eventually, unique
-from workflows.escalation import CHANGED_SIGNAL, ESCALATION_WORKFLOWS, EscalationWorkflow, escalation_workflow_id
+from workflows.escalation import (
+    CHANGED_SIGNAL,
+    ESCALATION_WORKFLOWS,
+    EscalationWorkflow,
+    escalation_workflow_id,
+)
 
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)

@@ -312,6 +312,12 @@ async def test_asked_to_report_again_it_tells_the_partnership_its_level_and_stat
 async def test_the_care_record_then_resolution_ends_it_with_the_record_in_the_result(ts_env, settings):
     async with escalation(ts_env, settings) as run:
         await run.update(EscalationWorkflow.acknowledge, Acknowledge(actor="amir"))
+
+        # The partnership is told the position as it is when the escalation next reports
+        # (changes made meanwhile arrive as one): wait until it has heard of the acknowledgement.
+        async def parent_heard_acknowledged() -> None:
+            assert (1, EscalationStatus.acknowledged, False) in await run.signals()
+        await eventually(parent_heard_acknowledged)
         await refused(
             run.update(EscalationWorkflow.resolve, Resolve(actor="alice", resolution="Agreed")),
             "Record the CARE steps first: clarify, acknowledge (acme), acknowledge (beta), reframe, explore missing",

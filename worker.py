@@ -183,7 +183,7 @@ async def run(settings: Settings | None = None, stop: asyncio.Event | None = Non
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(store.close)  # last: after the worker's activities have finished
         server = None
-        if settings.metrics_port is not None:
+        if settings.metrics_port is not None and runtime is not None:  # build_runtime made one for this port
             server = await stack.enter_async_context(MetricsServer(
                 settings.metrics_host, settings.metrics_port, prometheus_address=prometheus, client=client))
             gauges_stop = asyncio.Event()
@@ -260,10 +260,26 @@ def configure_logging(settings: Settings | None = None) -> None:
     configure(settings)
 
 
-def main() -> None:
-    from accord.cli import worker as worker_command  # one way in: `accord worker`
+def main(settings: Settings | None = None) -> None:
+    """Run one worker process until it is stopped, then end the process: exit 0, or 1 with one
+    line on stderr for a configuration error. `python worker.py` comes here, and so does
+    `accord worker` with its --address/--namespace (the CLI depends on this module, never
+    the other way round)."""
+    from rich.console import Console
 
-    worker_command()
+    from accord.ops.process_exit import exit_process
+
+    settings = settings or Settings()
+    configure_logging(settings)
+    code = 0
+    try:
+        asyncio.run(run(settings))
+    except KeyboardInterrupt:
+        pass
+    except ConfigError as exc:  # e.g. a missing, short or published signing key
+        Console(stderr=True, soft_wrap=True).print(f"error: {exc}", markup=False, highlight=False)
+        code = 1
+    exit_process(code)
 
 
 if __name__ == "__main__":

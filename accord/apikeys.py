@@ -28,7 +28,8 @@ def digest(key: str) -> str:
 def create(name: str, role: str) -> tuple[str, ApiKey]:
     """A new key and the entry to configure (in ACCORD_API_KEYS)."""
     key = new_key()
-    return key, ApiKey(name=name, role=role, sha256=digest(key))
+    # Validated as input (a ValidationError names what is wrong): name and role come from people.
+    return key, ApiKey.model_validate({"name": name, "role": role, "sha256": digest(key)})
 
 
 def find(configured: list[ApiKey], presented: str) -> ApiKey | None:

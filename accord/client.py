@@ -12,23 +12,29 @@ through the same updates and the same validation.
 from __future__ import annotations
 
 import asyncio
+import builtins
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-import re
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 
 from accord import amendment
-from accord.codec import data_converter
 from accord import search_attributes as sa
+from accord.codec import data_converter
 from accord.config import ConfigError, Settings
 from accord.models import (
     Acknowledge,
@@ -40,11 +46,11 @@ from accord.models import (
     DecisionInput,
     DelegationInput,
     EmailEvent,
-    MouRevision,
     EscalationRecord,
     EscalationRequest,
     EscalationState,
     MetricObservationInput,
+    MouRevision,
     PartnershipInput,
     PartnershipState,
     Resolve,
@@ -202,7 +208,7 @@ class Accord:
         self.settings = settings or Settings()
 
     @classmethod
-    async def connect(cls, settings: Settings | None = None, *, lazy: bool = False) -> "Accord":
+    async def connect(cls, settings: Settings | None = None, *, lazy: bool = False) -> Accord:
         settings = settings or Settings()
         return cls(await connect(settings, lazy=lazy), settings)
 
@@ -221,10 +227,11 @@ class Accord:
         if found:
             raise DefinitionInvalid(found)
         workflow_id = workflow_id_for(definition.id)
+        limit: dict[str, Any] = {"history_limit": history_limit} if history_limit else {}  # else the model's default
         await self.client.start_workflow(
             PartnershipWorkflow.run,
             PartnershipInput(definition=definition, allow_short_durations=self.settings.allow_short_durations,
-                             **({"history_limit": history_limit} if history_limit else {})),
+                             **limit),
             id=workflow_id,
             task_queue=self.settings.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING if reuse_running else WorkflowIDConflictPolicy.FAIL,
@@ -310,7 +317,8 @@ class Accord:
             by = f" by {final.closed_by}" if final.closed_by else ""
             return ActionRefused(f"This escalation is already {final.status.value}{by}; nothing was changed.")
         if description.status != WorkflowExecutionStatus.RUNNING:
-            return ActionRefused(f"This {what}'s workflow has ended ({description.status.name.lower()}); nothing was changed.")
+            ended = description.status.name.lower() if description.status else "unknown"
+            return ActionRefused(f"This {what}'s workflow has ended ({ended}); nothing was changed.")
         return ActionRefused(exc.message)
 
     async def complete_task(self, workflow_id: str, completion: TaskCompletion) -> UpdateResult:
@@ -350,7 +358,7 @@ class Accord:
                 raise NotFound(f"There is no partnership workflow {workflow_id!r}.") from None
             raise
 
-    async def escalations(self, workflow_id: str) -> list[EscalationRecord]:
+    async def escalations(self, workflow_id: str) -> builtins.list[EscalationRecord]:  # list: the method above
         """The partnership's escalations, as the partnership knows them (oldest first)."""
         return (await self._partnership_state(workflow_id)).escalations
 

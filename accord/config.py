@@ -26,13 +26,11 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+# Raised here too; callers import it from here (accord.errors holds it so that
+# accord/signing_keys.py, which Settings.keys asks, can raise it without importing this module).
+from accord.errors import ConfigError
+
 CONFIG_ENV = "ACCORD_CONFIG"
-
-
-class ConfigError(RuntimeError):
-    """The configuration cannot work (a missing certificate file, a key without its cert...).
-
-    A RuntimeError, like the SDK's connection errors, so the CLI reports it in one line."""
 
 
 def config_file() -> Path | None:

@@ -3,7 +3,13 @@
 No personal data: stage, partnership name, status, next deadline and escalation level only.
 """
 
-from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
+from typing import Any
+
+from temporalio.common import (
+    SearchAttributeKey,
+    SearchAttributePair,
+    TypedSearchAttributes,
+)
 
 STAGE = SearchAttributeKey.for_keyword("AccordStage")
 PARTNERSHIP = SearchAttributeKey.for_keyword("AccordPartnership")
@@ -11,7 +17,7 @@ STATUS = SearchAttributeKey.for_keyword("AccordStatus")
 NEXT_DEADLINE = SearchAttributeKey.for_datetime("AccordNextDeadline")
 ESCALATION_LEVEL = SearchAttributeKey.for_int("AccordEscalationLevel")
 
-ALL = [STAGE, PARTNERSHIP, STATUS, NEXT_DEADLINE, ESCALATION_LEVEL]
+ALL: list[SearchAttributeKey[Any]] = [STAGE, PARTNERSHIP, STATUS, NEXT_DEADLINE, ESCALATION_LEVEL]
 
 _CLI_TYPES = {"KEYWORD": "Keyword", "DATETIME": "Datetime", "INT": "Int", "TEXT": "Text"}
 
@@ -39,7 +45,10 @@ def initial(definition) -> TypedSearchAttributes:
 async def ensure_registered(client, namespace: str) -> None:
     """Register every key on a server that lacks them (idempotent)."""
     from temporalio.api.enums.v1 import IndexedValueType
-    from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
+    from temporalio.api.operatorservice.v1 import (
+        AddSearchAttributesRequest,
+        ListSearchAttributesRequest,
+    )
     from temporalio.service import RPCError, RPCStatusCode
 
     try:

@@ -35,6 +35,8 @@ import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from accord.errors import ConfigError
+
 if TYPE_CHECKING:
     from accord.config import Settings
 
@@ -80,7 +82,6 @@ def keys_for(settings: Settings, *, create: bool = True) -> list[str]:
 
     Raises ConfigError when there are none and none may be generated here; with
     ``create=False`` an allowed but not yet generated key is an empty list."""
-    from accord.config import ConfigError
 
     if settings.signing_keys is not None:
         keys = split(settings.signing_keys.get_secret_value())
@@ -107,7 +108,6 @@ def keys_for(settings: Settings, *, create: bool = True) -> list[str]:
 def check_for_start(settings: Settings) -> list[str]:
     """The keys a worker or web app may start with; ConfigError (one line) if there are none
     or one of them is short or published."""
-    from accord.config import ConfigError
 
     keys = keys_for(settings)
     found = problems(keys)
@@ -118,7 +118,6 @@ def check_for_start(settings: Settings) -> list[str]:
 
 
 def _existing(path: Path) -> str:
-    from accord.config import ConfigError
 
     key = _read(path)
     if key is None:
@@ -127,7 +126,6 @@ def _existing(path: Path) -> str:
 
 
 def _read(path: Path) -> str | None:
-    from accord.config import ConfigError
 
     try:
         key = path.read_text().strip()

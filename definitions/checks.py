@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
@@ -31,6 +31,8 @@ from definitions.schema import (
     Approval,
     ApprovalPolicy,
     ApprovalRules,
+    ChecklistItem,
+    Deliverable,
     Formality,
     PartnershipDefinition,
     Reminders,
@@ -97,11 +99,12 @@ def _unique_ids(d: PartnershipDefinition) -> Iterator[Problem]:
     task_ids = [c.id for c in d.screening.checklist] + [c.id for c in d.launch.checklist]
     task_ids += [x.id for x in d.launch.deliverables]
     dup = _duplicates(task_ids)
-    for section, items in (
+    sections: list[tuple[Path, Sequence[ChecklistItem | Deliverable]]] = [
         (("screening", "checklist"), d.screening.checklist),
         (("launch", "checklist"), d.launch.checklist),
         (("launch", "deliverables"), d.launch.deliverables),
-    ):
+    ]
+    for section, items in sections:
         for i, item in enumerate(items):
             if item.id in dup:
                 yield Problem((*section, i, "id"), f"duplicate task id {item.id!r}")
@@ -130,8 +133,8 @@ def _people_fields(d: PartnershipDefinition) -> Iterator[tuple[Path, str]]:
         yield from each(("mou", "signatories"), d.mou.signatories)
     for i, item in enumerate(d.launch.checklist):
         yield ("launch", "checklist", i, "owner"), item.owner
-    for i, item in enumerate(d.launch.deliverables):
-        yield ("launch", "deliverables", i, "owner"), item.owner
+    for i, deliverable in enumerate(d.launch.deliverables):
+        yield ("launch", "deliverables", i, "owner"), deliverable.owner
     for name, cadence in d.reviews:
         if cadence is not None:
             yield from each(("reviews", name, "participants"), cadence.participants)

@@ -19,7 +19,7 @@ import copy
 import os
 import re
 import stat
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -80,7 +80,7 @@ _SCALAR_TAGS = {
     f"{_YAML_TAG}str": "text", f"{_YAML_TAG}int": "a whole number", f"{_YAML_TAG}float": "a number",
     f"{_YAML_TAG}bool": "true or false", f"{_YAML_TAG}null": "null", f"{_YAML_TAG}timestamp": "a date or time",
 }
-_COLLECTION_TAGS = {MappingStartEvent: f"{_YAML_TAG}map", SequenceStartEvent: f"{_YAML_TAG}seq"}
+_COLLECTION_TAGS: dict[type[yaml.Event], str] = {MappingStartEvent: f"{_YAML_TAG}map", SequenceStartEvent: f"{_YAML_TAG}seq"}
 # Implicit tags the resolver gives plain `=` and `<<`; a definition has no use for either: text.
 _AS_TEXT = {f"{_YAML_TAG}value", f"{_YAML_TAG}merge"}
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -115,6 +115,10 @@ class DefinitionError(Exception):
 class _Refused(yaml.MarkedYAMLError):
     """YAML that is well formed but not accepted (a limit, a tag): the message is the problem."""
 
+    def __init__(self, problem: str, mark: Any) -> None:
+        # ``mark``: where (PyYAML's types tell its pure and its C Mark apart; both have a line).
+        super().__init__(None, None, problem, mark)
+
 
 class _BoundedLoader(yaml.SafeLoader):
     """PyYAML's safe composer, counting as it goes.
@@ -138,14 +142,14 @@ class _BoundedLoader(yaml.SafeLoader):
         # The scanner reads up to 1,024 characters ahead while a `[` or `{` might start a key, checking
         # every open bracket at each token: refuse deep brackets here, before that costs anything.
         if self.flow_level >= self.max_depth:
-            raise _Refused(None, None, self._too_deep(), self.get_mark())
+            raise _Refused(self._too_deep(), self.get_mark())
         super().fetch_flow_collection_start(token_class)
 
-    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         event = self.peek_event()
         if isinstance(event, AliasEvent):
             if event.anchor in self.open_anchors:
-                raise _Refused(None, None, f"the alias *{event.anchor} is used inside the node it names "
+                raise _Refused(f"the alias *{event.anchor} is used inside the node it names "
                                "(a recursive alias: its value would never end)", event.start_mark)
             node = super().compose_node(parent, index)  # refuses an undefined alias
             self._count(self.sizes[id(node)], event)
@@ -154,7 +158,7 @@ class _BoundedLoader(yaml.SafeLoader):
             self._check_tag(event)
         self._count(1, event)
         if self.depth >= self.max_depth:
-            raise _Refused(None, None, self._too_deep(), event.start_mark)
+            raise _Refused(self._too_deep(), event.start_mark)
         anchor = event.anchor
         if anchor is not None:
             self.open_anchors.add(anchor)
@@ -163,7 +167,7 @@ class _BoundedLoader(yaml.SafeLoader):
             node = super().compose_node(parent, index)
         finally:
             self.depth -= 1
-            self.open_anchors.discard(anchor)  # type: ignore[arg-type]
+            self.open_anchors.discard(anchor)
         children: list[yaml.Node] = []
         if isinstance(node, yaml.SequenceNode):
             children = node.value
@@ -175,7 +179,7 @@ class _BoundedLoader(yaml.SafeLoader):
     def _count(self, n: int, event: yaml.Event) -> None:
         self.nodes += n
         if self.nodes > self.max_nodes:
-            raise _Refused(None, None, f"more than {self.max_nodes:,} values, counting each use of an alias in full "
+            raise _Refused(f"more than {self.max_nodes:,} values, counting each use of an alias in full "
                            "(a definition has a few hundred)", event.start_mark)
 
     def _too_deep(self) -> str:
@@ -189,7 +193,7 @@ class _BoundedLoader(yaml.SafeLoader):
         if (isinstance(event, ScalarEvent) and tag in _SCALAR_TAGS) or _COLLECTION_TAGS.get(type(event)) == tag:
             return
         shown = "!!" + tag[len(_YAML_TAG):] if tag.startswith(_YAML_TAG) else tag
-        raise _Refused(None, None, f"the tag {_short(shown)} is not allowed: a definition holds plain values "
+        raise _Refused(f"the tag {_short(shown)} is not allowed: a definition holds plain values "
                        "(put text that starts with '!' in quotes)", event.start_mark)
 
 
@@ -314,7 +318,7 @@ def _hint(context: str, problem: str) -> str:
 # ---------------------------------------------------------------------- parsing
 
 
-def _pydantic_message(err: dict[str, Any]) -> str:
+def _pydantic_message(err: Mapping[str, Any]) -> str:
     msg = err["msg"]
     if err["type"] == "extra_forbidden":
         return "unknown field (check the spelling; see `accord schema`)"

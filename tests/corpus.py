@@ -86,7 +86,7 @@ def features(history: WorkflowHistory) -> set[str]:
 
 
 def _handled(cls: type) -> set[str]:
-    defn = workflow._Definition.must_from_class(cls)
+    defn = workflow._Definition.must_from_class(cls)  # noqa: SLF001 - the SDK's only way to read the names a workflow class declares
     return {f"update:{n}" for n in defn.updates if n} | {f"signal:{n}" for n in defn.signals if n}
 
 
@@ -95,7 +95,7 @@ def required() -> set[str]:
     the issue names (continue-as-new, renewal, a ladder to ops, every way an escalation ends)."""
     from worker import WORKFLOWS
 
-    needed = {f"workflow:{workflow._Definition.must_from_class(w).name}" for w in WORKFLOWS}
+    needed = {f"workflow:{workflow._Definition.must_from_class(w).name}" for w in WORKFLOWS}  # noqa: SLF001 - the SDK's only way to read the names a workflow class declares
     for w in WORKFLOWS:
         needed |= _handled(w)
     return needed | {

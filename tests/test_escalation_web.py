@@ -18,7 +18,14 @@ from accord.config import Settings
 from accord.models import Channel, EscalationRequest, EscalationState, EscalationStatus
 from accord.web.app import create_app
 from tests.conftest import running_worker
-from tests.web_helpers import action_link, csrf_value, mail_for, screening_definition, token_of, until
+from tests.web_helpers import (
+    action_link,
+    csrf_value,
+    mail_for,
+    screening_definition,
+    token_of,
+    until,
+)
 
 SUBJECT = "Escalation (Delivery leads)"
 
@@ -54,7 +61,7 @@ async def esc(dev_env, settings, accord_for) -> AsyncIterator[Esc]:
                       yaml.safe_dump(definition.model_dump(mode="json", exclude_none=True), sort_keys=False))
             try:
                 await dev_env.client.get_workflow_handle(record.workflow_id).terminate(reason="test finished")
-            except Exception:  # already resolved or withdrawn
+            except Exception:  # noqa: BLE001, S110 - already resolved or withdrawn: nothing to end
                 pass
 
 
@@ -199,7 +206,7 @@ async def test_bad_links_and_bad_csrf_are_refused_and_change_nothing(esc: Esc):
     bo_link = action_link(mail_for(esc.settings, "bo@beta.example", SUBJECT))
     r = await esc.http.post(bo_link, data={**act, **good})
     assert r.status_code == 403
-    async with httpx.AsyncClient(transport=esc.http._transport, base_url=esc.settings.web_base_url) as cookieless:
+    async with httpx.AsyncClient(transport=esc.http._transport, base_url=esc.settings.web_base_url) as cookieless:  # noqa: SLF001 - the same app's transport, without the first client's cookies
         r = await cookieless.post(link, data={**act, **good})
         assert r.status_code == 403
     # An unknown form is sent back, not guessed at.

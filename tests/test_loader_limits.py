@@ -12,6 +12,7 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
+from accord.logic.rules.escalations import parse_amendment
 from definitions.loader import (
     MAX_DEPTH,
     MAX_NODES,
@@ -22,7 +23,6 @@ from definitions.loader import (
     parse,
 )
 from tests.hostile import alias_bomb, definition
-from accord.logic.rules.escalations import parse_amendment
 
 VALUES_MESSAGE = f"more than {MAX_NODES:,} values"
 DEPTH_MESSAGE = f"nested more than {MAX_DEPTH} levels"
@@ -85,7 +85,7 @@ def test_nesting_up_to_the_limit_is_read_and_one_more_level_is_refused(style: st
 def test_deep_nesting_is_refused_even_when_the_caller_has_used_most_of_the_stack() -> None:
     """Called with only 60 frames to spare (fewer than MAX_DEPTH levels need), the parse still
     ends in a DefinitionError, never a RecursionError."""
-    frame, used = sys._getframe(), 0
+    frame, used = sys._getframe(), 0  # noqa: SLF001 - CPython's documented frame access, to measure the stack left
     while frame:
         frame, used = frame.f_back, used + 1
 
@@ -151,4 +151,4 @@ def test_parsing_leaves_nothing_behind() -> None:
 
     for _ in range(3):
         parse(definition("leak"))
-    assert loader._SAFE.constructed_objects == {} and loader._SAFE.recursive_objects == {}
+    assert loader._SAFE.constructed_objects == {} and loader._SAFE.recursive_objects == {}  # noqa: SLF001 - the shared constructor's own bookkeeping is what could leak between parses

@@ -27,11 +27,11 @@ E = EventType
 
 
 def _workflows() -> dict[str, Any]:
-    return {workflow._Definition.must_from_class(w).name: workflow._Definition.must_from_class(w) for w in WORKFLOWS}
+    return {workflow._Definition.must_from_class(w).name: workflow._Definition.must_from_class(w) for w in WORKFLOWS}  # noqa: SLF001 - the SDK's only way to read a workflow's declared payload types
 
 
 def _activities() -> dict[str, Any]:
-    defns = [activity._Definition.must_from_callable(fn) for fn in vars(declared).values()
+    defns = [activity._Definition.must_from_callable(fn) for fn in vars(declared).values()  # noqa: SLF001 - the SDK's only way to read an activity's declared payload types
              if callable(fn) and hasattr(fn, "__temporal_activity_definition")]
     return {d.name: d for d in defns}
 

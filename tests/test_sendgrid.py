@@ -369,7 +369,8 @@ async def test_worker_killed_mid_request_then_new_worker_delivers_once(dev_env, 
         "ACCORD_SENDGRID_HOST": sg.url,
         "ACCORD_SENDGRID_TIMEOUT": "60",
     }
-    process = subprocess.Popen([sys.executable, "-m", "tests.mail_workflows"], cwd=ROOT, env=env,
+    # Started, not awaited: the worker process runs beside this test until it kills it.
+    process = subprocess.Popen([sys.executable, "-m", "tests.mail_workflows"], cwd=ROOT, env=env,  # noqa: ASYNC220
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         async with await backend.open() as store:
@@ -417,7 +418,7 @@ def test_mailer_for_chooses_the_configured_backend(settings):
         sendgrid_host="http://127.0.0.1:1", sendgrid_timeout=3,
     ))
     assert isinstance(chosen, SendGridMailer)
-    assert chosen.host == "http://127.0.0.1:1" and chosen._sg.client.timeout == 3
+    assert chosen.host == "http://127.0.0.1:1" and chosen._sg.client.timeout == 3  # noqa: SLF001 - the SendGrid client the mailer holds is where its timeout is set
 
     smtp = accord_worker.mailer_for(Settings(
         data_dir=settings.data_dir, mail_backend="smtp", smtp_host="mail.example", smtp_port=2525,

@@ -43,7 +43,6 @@ from accord.client import Listed
 from accord.config import Settings
 from accord.documents.mou import to_html
 from accord.mail import outbox
-from accord.ops.stuck import Kind, StuckPartnership
 from accord.models import (
     MOU,
     AcknowledgementRecord,
@@ -86,6 +85,7 @@ from accord.models import (
     UpdateResult,
     ValueBalanceRecord,
 )
+from accord.ops.stuck import Kind, StuckPartnership
 from accord.reports.files import write_reports
 from accord.storage import Storage, open_storage
 from accord.web.app import create_app
@@ -354,7 +354,7 @@ async def world(settings: Settings, local_store: Storage, loaded: list[str]) -> 
 def loaded(monkeypatch) -> list[str]:
     """The template files Jinja loads (every environment, every get_template, extends and include)."""
     files: list[str] = []
-    original = jinja2.Environment._load_template
+    original = jinja2.Environment._load_template  # noqa: SLF001 - wrapping Jinja's one loading method records every template any environment loads
 
     def spy(self, name, globals):
         template = original(self, name, globals)
@@ -593,7 +593,7 @@ async def page_signin(world: World) -> set[int]:
     async with await open_storage(world.settings) as store:
         await store.create_session(sessions.digest(session), world.mark("person.name"), None, "oidc",
                                    lifetime=timedelta(hours=1))
-    async with httpx.AsyncClient(transport=world.http._transport, base_url=world.settings.web_base_url) as http:
+    async with httpx.AsyncClient(transport=world.http._transport, base_url=world.settings.web_base_url) as http:  # noqa: SLF001 - the same app's transport, without the first client's cookies
         http.cookies.set(sessions.PLAIN_COOKIE, session)
         signin, forbidden = await http.get("/signin"), await http.get("/")
     assert (signin.status_code, forbidden.status_code) == (200, 403)

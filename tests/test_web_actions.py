@@ -141,7 +141,7 @@ async def test_bad_links_and_forms_are_refused_and_change_nothing(live: Live):
     assert r.status_code == 403
     r = await live.http.post(link, data={"result": "wrong csrf", **live.csrf_for(other)})
     assert r.status_code == 403
-    async with httpx.AsyncClient(transport=live.http._transport, base_url=live.settings.web_base_url) as cookieless:
+    async with httpx.AsyncClient(transport=live.http._transport, base_url=live.settings.web_base_url) as cookieless:  # noqa: SLF001 - the same app's transport, without the first client's cookies
         r = await cookieless.post(link, data={"result": "no cookie", "csrf": good_csrf})
         assert r.status_code == 403
     assert "could not be verified" in r.text

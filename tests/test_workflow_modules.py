@@ -81,7 +81,7 @@ def test_each_activity_declaration_matches_the_activity_the_worker_registers(tmp
     from workflows.toolkit import activities as declared
 
     def signature(fn) -> tuple:
-        defn = activity._Definition.must_from_callable(fn)
+        defn = activity._Definition.must_from_callable(fn)  # noqa: SLF001 - the SDK's only way to read an activity's declared payload types
         return defn.name, defn.arg_types, defn.ret_type
 
     registered = {signature(fn)[0]: signature(fn) for fn in activities_for(Settings(data_dir=tmp_path))}

@@ -71,7 +71,7 @@ def rrule_for(rule: CalendarRule, start: datetime) -> rr.rrule:
         raise ValueError(f"unusable calendar rule: {'; '.join(problems)}")
     tz = zones.zone(rule.zone)
     first_day = as_utc(start, "start").astimezone(tz).date()
-    clock = {"byhour": rule.at.hour, "byminute": rule.at.minute, "bysecond": 0, "cache": False}
+    clock: dict[str, Any] = {"byhour": rule.at.hour, "byminute": rule.at.minute, "bysecond": 0, "cache": False}
     if rule.nth is None and rule.day_of_month is None:
         monday = first_day - timedelta(days=first_day.weekday())
         return rr.rrule(

@@ -76,7 +76,7 @@ class ApprovalState(Payload):
     def decisions_in_round(self) -> list[Decision]:
         return [d for d in self.decisions if d.round == self.round]
 
-    @computed_field  # type: ignore[prop-decorator]
+    @computed_field  # type: ignore[prop-decorator]  # mypy reads no decorator above @property; pydantic documents this form
     @property
     def parties_waiting(self) -> list[str]:
         """The parties (of ``parties``) whose own approval is still missing in this round."""

@@ -20,7 +20,7 @@ class ReviewKind(StrEnum):
     annual_mutual_value = "annual_mutual_value"
 
     @property
-    def title(self) -> str:
+    def title(self) -> str:  # type: ignore[override]  # the kind's display name; str.title() is never called on a kind
         return {
             "weekly_status": "Weekly status",
             "monthly": "Monthly operational review",

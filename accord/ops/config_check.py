@@ -14,9 +14,10 @@ import os
 import ssl
 import tomllib
 import unicodedata
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 
 import yaml
@@ -26,6 +27,9 @@ from accord import signing_keys
 from accord.config import CONFIG_ENV, ConfigError, Settings, config_file
 from accord.storage.url import describe
 from accord.storage.url import problem as url_problem
+
+if TYPE_CHECKING:
+    from temporalio.client import Client
 
 PREFIX = "ACCORD_"
 # ACCORD_* variables that are not settings but are read elsewhere.
@@ -74,7 +78,7 @@ def _file_keys() -> dict:
         if path.suffix.lower() == ".toml":
             return tomllib.loads(path.read_text())
         return yaml.safe_load(path.read_text()) or {}
-    except Exception:  # reported by load()
+    except Exception:  # noqa: BLE001 - a file that cannot be read is reported by load()
         return {}
 
 
@@ -242,14 +246,15 @@ def _processes(s: Settings) -> list[Finding]:
     return out
 
 
-async def check_server(settings: Settings, timeout: float = 10) -> list[Finding]:
-    """Connect as the worker would; then the namespace and Accord's search attributes."""
+async def check_server(settings: Settings, connect: Callable[[Settings], Awaitable[Client]],
+                       timeout: float = 10) -> list[Finding]:
+    """Connect as the worker would (``connect``: accord.client.connect); then the namespace and
+    Accord's search attributes."""
     from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
     from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
     from temporalio.service import RPCError
 
     from accord import search_attributes as sa
-    from accord.client import connect
 
     where = f"{settings.temporal_address} (namespace {settings.temporal_namespace})"
     try:

@@ -203,7 +203,7 @@ async def recover_once(client: Client, workflows: Sequence[type], limit: RateLim
 async def recover(client: Client, workflows: Sequence[type], *, interval: float, per_hour: int, query: str,
                   stuck_activity_after: timedelta, task_attempts: int, stop: asyncio.Event) -> None:
     """`accord recover`: look every ``interval`` seconds until ``stop``."""
-    limit, done = RateLimit(per_hour), set()
+    limit, done = RateLimit(per_hour), set[tuple[str, str]]()
     while not stop.is_set():
         try:
             await recover_once(client, workflows, limit, query=query, stuck_activity_after=stuck_activity_after,

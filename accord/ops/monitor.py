@@ -18,6 +18,7 @@ import json
 import logging
 from collections import Counter
 from datetime import timedelta
+from typing import Self
 
 import httpx
 from temporalio.client import Client
@@ -40,7 +41,7 @@ class MetricsServer:
         self._server: asyncio.base_events.Server | None = None
         self._http = httpx.AsyncClient(timeout=5)
 
-    async def __aenter__(self) -> "MetricsServer":
+    async def __aenter__(self) -> Self:
         self._server = await asyncio.start_server(self._serve, self.host, self.port)
         self.port = self._server.sockets[0].getsockname()[1]
         log.info("metrics and health on http://%s:%s (/metrics, /healthz, /readyz)", self.host, self.port)
@@ -102,7 +103,7 @@ async def temporal_health(client: Client | None, timeout: float = 2) -> str:
         return "not connected"
     try:
         up = await client.service_client.check_health(timeout=timedelta(seconds=timeout))
-    except Exception as exc:  # RPCError, timeouts, a lazy client's failed connect: "not ready", never a 500
+    except Exception as exc:  # noqa: BLE001 - RPCError, timeouts, a lazy client's failed connect: "not ready", never a 500
         reason = " ".join(str(exc).split())[:200] or type(exc).__name__
         return f"unreachable: {reason}"
     return "ok" if up else "not serving"
@@ -146,8 +147,8 @@ class VisibilityGauges:
                 "WorkflowType = 'PartnershipWorkflow' AND ExecutionStatus = 'Running'", limit=self.limit):
             attrs = wf.typed_search_attributes
             stages[(attrs.get(sa.STAGE) or "unknown", attrs.get(sa.STATUS) or "unknown")] += 1
-        for level in self._seen_levels | set(levels):
-            self.escalations.set(levels.get(level, 0), {"level": level})
+        for seen in self._seen_levels | set(levels):
+            self.escalations.set(levels.get(seen, 0), {"level": seen})
         for stage, status in self._seen_stages | set(stages):
             self.partnerships.set(stages.get((stage, status), 0), {"stage": stage, "status": status})
         self._seen_levels |= set(levels)
@@ -164,7 +165,7 @@ class VisibilityGauges:
         while not stop.is_set():
             try:
                 await self.collect_once()
-            except Exception as exc:  # visibility down for a moment: keep the last values, try again
+            except Exception as exc:  # noqa: BLE001 - visibility down for a moment: keep the last values, try again
                 log.warning("visibility gauges not updated: %s", exc)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.interval)

@@ -14,6 +14,7 @@ import asyncio
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from rich.console import Console, Group
 from rich.live import Live
@@ -23,9 +24,11 @@ from rich.text import Text
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError
 
-from accord.client import Accord
 from accord.logic import approvals
 from accord.models import ApprovalOutcome, PartnershipState
+
+if TYPE_CHECKING:
+    from accord.client import Accord
 
 
 def _when(at: datetime, now: datetime) -> str:
@@ -87,29 +90,29 @@ def changes(old: PartnershipState | None, new: PartnershipState) -> list[str]:
     if old.health != new.health:
         out.append(f"status {old.health.value} -> {new.health.value}")
     for tid, task in new.tasks.items():
-        before = old.tasks.get(tid)
-        if before is None:
+        was_task = old.tasks.get(tid)
+        if was_task is None:
             out.append(f"task opened: {task.title} ({task.owner}, due {task.due_at:%Y-%m-%d %H:%M} UTC)")
-        elif before.is_open and not task.is_open:
+        elif was_task.is_open and not task.is_open:
             out.append(f"task {task.status.value}: {task.title} by {task.completed_by or '?'}")
-        elif task.overdue and not before.overdue:
+        elif task.overdue and not was_task.overdue:
             out.append(f"task overdue: {task.title} ({task.owner})")
     for aid, approval in new.approvals.items():
-        before = old.approvals.get(aid)
-        if before is None or before.round != approval.round:
+        was_approval = old.approvals.get(aid)
+        if was_approval is None or was_approval.round != approval.round:
             out.append(f"approval opened: {approval.title} (round {approval.round})")
-        seen = {(d.actor, d.round, d.decision) for d in (before.decisions if before else [])}
+        seen = {(d.actor, d.round, d.decision) for d in (was_approval.decisions if was_approval else [])}
         for d in approval.decisions:
             if (d.actor, d.round, d.decision) not in seen:
                 out.append(f"decision on {approval.title}: {d.actor} {d.decision.value}" + (f" ({d.comment})" if d.comment else ""))
-        if before is not None and before.outcome != approval.outcome:
+        if was_approval is not None and was_approval.outcome != approval.outcome:
             out.append(f"approval {approval.title}: {approval.outcome.value}")
     old_escalations = {e.id: e for e in old.escalations}
     for e in new.escalations:
-        before = old_escalations.get(e.id)
-        if before is None:
+        was_escalation = old_escalations.get(e.id)
+        if was_escalation is None:
             out.append(f"escalation raised: {e.id} at level {e.level}: {e.reason}")
-        elif (before.level, before.with_ops, before.status) != (e.level, e.with_ops, e.status):
+        elif (was_escalation.level, was_escalation.with_ops, was_escalation.status) != (e.level, e.with_ops, e.status):
             out.append(f"escalation {e.id}: {'with ops' if e.with_ops else f'level {e.level}'}, {e.status}")
     return out
 
@@ -157,13 +160,14 @@ async def watch(accord: Accord, workflow_id: str, console: Console, *, interval:
         while True:
             description = await handle.describe()
             running = description.status == WorkflowExecutionStatus.RUNNING
+            state: PartnershipState | None
             try:
                 state = await accord.state(workflow_id)
             except RPCError:
                 if running:
                     raise
                 state = previous  # a closed workflow with no worker to answer the query
-            ended = None if running else description.status.name.lower()
+            ended = None if running else (description.status.name.lower() if description.status else "unknown")
             if state is not None:
                 for line in changes(previous, state):
                     say(f"{datetime.now(UTC):%H:%M:%S} {line}")

@@ -22,6 +22,7 @@ from accord.models import (
     Review,
     ReviewKind,
     Task,
+    ValueBalanceRecord,
 )
 from accord.reports import charts
 from definitions.schema import Direction, Metric, PartnershipDefinition
@@ -80,6 +81,7 @@ class MetricView:
 class BalanceView:
     review: Review
     year: int
+    balance: ValueBalanceRecord  # the review's, which an annual review in the report always has
 
 
 def _metric_views(definition: PartnershipDefinition, state: PartnershipState, generated_at: datetime) -> list[MetricView]:
@@ -137,16 +139,16 @@ def _rag_chart(definition: PartnershipDefinition, state: PartnershipState) -> ch
 def _balances(state: PartnershipState) -> list[BalanceView]:
     annual = sorted((r for r in state.reviews.values() if r.kind == ReviewKind.annual_mutual_value and r.balance),
                     key=lambda r: r.scheduled_for)
-    return [BalanceView(r, r.n) for r in annual]
+    return [BalanceView(r, r.n, r.balance) for r in annual if r.balance is not None]
 
 
 def _balance_chart(definition: PartnershipDefinition, balances: list[BalanceView]) -> charts.BarChart:
     parties = [(p.id, p.name) for p in definition.parties]
     known = {p for p, _ in parties}
-    extra = sorted({p for b in balances for p in b.review.balance.ratios} - known)
+    extra = sorted({p for b in balances for p in b.balance.ratios} - known)
     return charts.balance_chart(
-        [charts.Balance(f"Year {b.year}", b.review.closed_at or b.review.scheduled_for, b.review.balance.ratios,
-                        b.review.balance.imbalanced) for b in balances],
+        [charts.Balance(f"Year {b.year}", b.review.closed_at or b.review.scheduled_for, b.balance.ratios,
+                        b.balance.imbalanced) for b in balances],
         parties + [(p, p) for p in extra],
     )
 

@@ -12,6 +12,7 @@ is no form: nobody signs what they cannot read.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,13 +29,13 @@ from accord.models import (
     Acknowledge,
     ApprovalOutcome,
     ApprovalState,
+    CareEntry,
+    CareStep,
     Channel,
     Decision,
     DecisionInput,
     DecisionKind,
     DelegationInput,
-    CareEntry,
-    CareStep,
     EscalationState,
     MetricObservationInput,
     PartnershipState,
@@ -390,7 +391,7 @@ def _number(form: Mapping[str, Any], name: str) -> float | None:
         value = float(text.replace(",", "."))
     except ValueError:
         raise FormError(f"{name.replace('metric-', '').replace('-', ' ').capitalize()}: {text!r} is not a number.") from None
-    if value != value or value in (float("inf"), float("-inf")):
+    if not math.isfinite(value):  # NaN or infinite
         raise FormError(f"{name}: please give a finite number.")
     return value
 
@@ -495,7 +496,7 @@ async def perform_escalation(accord: Accord, claim: tokens.Claim, form: Mapping[
         _limit(text, f"{CARE_STEPS[step][0]} text", limits.MAX_TEXT)
         party = (_text(form, "party") or None) if step == "acknowledge" else None
         return await accord.on_escalation(
-            wf, "record_care", CareEntry(actor=actor, step=step, text=text, party=party, channel=channel))
+            wf, "record_care", CareEntry(actor=actor, step=CareStep(step), text=text, party=party, channel=channel))
     if action == "resolve":
         resolution = _text(form, "resolution")
         if not resolution:

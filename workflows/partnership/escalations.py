@@ -129,7 +129,8 @@ class Escalations:
             self.record.log(EventKind.escalation_changed, detail=f"{record.id}: adopted its running workflow after a reset",
                             data={"escalation": record.id, "level": record.level})
             try:
-                await workflow.get_external_workflow_handle(record.workflow_id).signal(EscalationWorkflow.report_again)
+                await workflow.get_external_workflow_handle(record.workflow_id).signal(  # type: ignore[arg-type]  # set before the start
+                    EscalationWorkflow.report_again)
             except FailureError as exc:
                 # It ended in between: what it reported last was re-applied with the reset.
                 workflow.logger.warning("could not ask %s to report again: %s", record.workflow_id, exc)

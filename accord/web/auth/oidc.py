@@ -198,7 +198,7 @@ class Provider:
             if self._keys is None or stale:
                 document = await _fetch_json(jwks_uri)
                 try:
-                    self._keys = KeySet.import_key_set(document)  # type: ignore[arg-type]
+                    self._keys = KeySet.import_key_set(document)  # type: ignore[arg-type]  # any JSON from the provider; a bad shape raises below
                 except (JoseError, ValueError, TypeError, KeyError):
                     raise SignInFailed("The identity provider's keys could not be read.") from None
                 self._keys_at = time.monotonic()

@@ -26,7 +26,7 @@ from workflows.versions import PATCH_OPS_NOTICES
 
 with workflow.unsafe.imports_passed_through():
     from accord.logic import limits
-    from accord.logic.describe import person
+    from accord.logic.describe import person, when
     from accord.models import (
         EmailDelay,
         EmailEvent,
@@ -91,14 +91,14 @@ class PartnershipNotifier(Notifier):
 
     def delay_recorded(self, delay: EmailDelay) -> None:
         self.record.log(EventKind.email_delayed, detail=f"Email to {delay.recipient} ({mailing.purpose_of(delay.send_key)}) "
-                        f"delayed since {delay.since:%Y-%m-%d %H:%M} UTC: {delay.error or 'no answer'}",
+                        f"delayed since {when(delay.since)}: {delay.error or 'no answer'}",
                         data={"to": delay.recipient, "send_key": delay.send_key})
         self.record.publish()
 
     def delay_ended(self, key: str, delay: EmailDelay, done: asyncio.Future) -> None:
         ended = mailing.how_it_ended(done)
         self.record.log(EventKind.email_delay_ended, detail=f"Email to {delay.recipient} ({mailing.purpose_of(key)}), delayed "
-                        f"since {delay.since:%Y-%m-%d %H:%M} UTC: {ended}", data={"to": delay.recipient, "send_key": key})
+                        f"since {when(delay.since)}: {ended}", data={"to": delay.recipient, "send_key": key})
         self.record.publish()
 
     async def event(self, event: EmailEvent | None) -> None:

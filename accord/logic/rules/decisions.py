@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from accord.logic import approvals, limits, permissions
+from accord.logic.describe import when
 from accord.logic.rules.partnership import check_sender
 from accord.models import (
     MOU,
@@ -52,7 +53,7 @@ def check_decision(state: PartnershipState, decision: DecisionInput) -> None:
     earlier = next((d for d in approval.decisions_in_round() if d.actor == decision.actor), None)
     if earlier:
         raise ValueError(
-            f"{decision.actor} already decided ({earlier.decision.value}) on {earlier.at:%Y-%m-%d %H:%M} UTC; "
+            f"{decision.actor} already decided ({earlier.decision.value}) on {when(earlier.at)}; "
             "the first decision counts."
         )
     waiting = approvals.of(approval).waiting_on

@@ -7,6 +7,7 @@ is how the same conflict comes back; an escalation that is moot is withdrawn, wi
 from __future__ import annotations
 
 from accord.logic import limits, permissions
+from accord.logic.describe import when
 from accord.logic.rules.partnership import amendment_checks, check_sender
 from accord.models import (
     Acknowledge,
@@ -49,7 +50,7 @@ def check_acknowledgement(state: EscalationState, definition: PartnershipDefinit
     limits.check_text(("The note", ack.note))
     earlier = next((a for a in state.acknowledgements if a.actor == ack.actor), None)
     if earlier is not None:
-        raise ValueError(f"{ack.actor} already acknowledged it on {earlier.at:%Y-%m-%d %H:%M} UTC.")
+        raise ValueError(f"{ack.actor} already acknowledged it on {when(earlier.at)}.")
 
 
 def check_care_entry(state: EscalationState, definition: PartnershipDefinition, entry: CareEntry) -> None:

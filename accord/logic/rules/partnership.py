@@ -7,6 +7,7 @@ import math
 from typing import TypedDict
 
 from accord.logic import limits, mutual_value, permissions
+from accord.logic.describe import when
 from accord.models import (
     Amendment,
     AmendmentProposal,
@@ -62,7 +63,7 @@ def check_completion(state: PartnershipState, definition: PartnershipDefinition,
     check_sender(state, completion.sent_by)
     if not task.is_open:
         raise ValueError(
-            f"This task was already completed by {task.completed_by} on {task.completed_at:%Y-%m-%d %H:%M} UTC."
+            f"This task was already completed by {task.completed_by} on {when(task.completed_at)}."
         )
     limits.check_text(("The result", completion.result), ("The task id", completion.task_id))
 
@@ -111,9 +112,9 @@ def check_review_input(state: PartnershipState, submission: ReviewInputSubmissio
     if review is None:
         raise ValueError(f"There is no review {submission.review_id!r} in this partnership{_reviews_known(state)}.")
     if review.opened_at is None:
-        raise ValueError(f"{review.kind.title} #{review.n} opens on {review.scheduled_for:%Y-%m-%d}.")
+        raise ValueError(f"{review.kind.title} #{review.n} opens on {when(review.scheduled_for)}.")
     if review.closed_at is not None:
-        raise ValueError(f"{review.kind.title} #{review.n} closed on {review.closed_at:%Y-%m-%d %H:%M} UTC.")
+        raise ValueError(f"{review.kind.title} #{review.n} closed on {when(review.closed_at)}.")
     if submission.stakeholder not in review.participants:
         raise ValueError(f"{submission.stakeholder!r} is not asked for input to {review.kind.title} #{review.n}.")
     limits.check_text(("The note", submission.note))

@@ -106,7 +106,7 @@ async def worker_process(env: WorkflowEnvironment, settings: Settings, log: Path
     try:
         yield worker
     finally:
-        worker.stop()
+        await worker.stop()
 
 
 async def history_stats(client: Client, workflow_id: str, run_id: str | None = None) -> dict:

@@ -17,7 +17,8 @@ its 2 cores were usual while these were measured (the latency and throughput fig
 taken at the quietest moments found, load 0.2 to 3).
 Reproduce everything with `PYTHONPATH=. python -m bench` (about an hour), or one section
 with `--only NAME`. The interpretation under each section (why a target is missed, what
-would fix it) is kept in bench/analysis/NAME.md and written by a person.
+would fix it) is kept in bench/analysis/NAME.md and written by a person. The crash section
+is no speed figure: it counts kills, the recoveries they needed, and anything lost or doubled.
 """
 
 
@@ -37,7 +38,8 @@ def render(results: Path) -> str:
     out = [INTRO]
     summary = ["| figure | measured | target | verdict |", "|---|---|---|---|"]
     sections = []
-    for name, fn in (("latency", _latency), ("throughput", _throughput), ("memory", _memory), ("history", _history)):
+    for name, fn in (("latency", _latency), ("throughput", _throughput), ("memory", _memory), ("history", _history),
+                     ("crash", _crash)):
         if name in records:
             rows, text = fn(records[name])
             summary += rows
@@ -160,3 +162,39 @@ events by type ({f['scenarios'][0]['scenario']}): {kinds}.
 
 {f.get('analysis', '')}"""
     return rows, text
+
+
+def _crash(r: dict) -> tuple[list[str], str]:
+    f = r["figures"]
+    clean = not (f["stuck"] or f["decisions_lost"] or f["emails_twice"] or f["unknown_outcome"] or f["failed_tasks"]
+                 or f["failed_seeds"])
+    recovered = f", seeds {', '.join(map(str, f['recovered_seeds']))}" if f["recovered_seeds"] else ""
+    row = (f"| crash: {f['kills']} SIGKILLs over {len(f['seeds'])} seeds, {f['partnerships']['killed']} partnerships "
+           f"against their twins | {f['recoveries']} recoveries needed{recovered}; {f['stuck']} stuck, "
+           f"{f['decisions_lost']} decisions lost, {f['emails_twice']} emails twice, {f['unknown_outcome']} unknown "
+           f"outcome, {len(f['failed_seeds'])} seeds failed | ≥ 30 kills, all 0 | "
+           f"{_verdict(clean and f['kills'] >= 30)} |")
+    kinds = ", ".join(f"{k}: {n}" for k, n in f["kill_kinds"].items())
+    seeds = "\n".join(
+        f"| {s['seed']} | {len(s['kills'])} | {len(s['recoveries'])} | {s['emails']} | {s['twice']} | {s['unknown_outcome']} "
+        f"| {s['decisions']} | {s['lost']} | {s['stuck']} | {s['retried_actions']} | {s['driven_seconds']} | "
+        f"{', '.join(map(str, s['restart_seconds']))} | {s['outcome']} |" if "kills" in s else
+        f"| {s['seed']} | | | | | | | | | | | | {s['outcome'][:300]} |" for s in f["per_seed"])
+    details = "\n".join(f"- seed {s['seed']}: " + "; ".join(s["kills"]) + "".join(f"; recovered {x}" for x in s["recoveries"])
+                        for s in f["per_seed"] if s.get("kills"))
+    text = f"""## Crash safety over many seeds
+
+{f['about']} Not a speed figure: what counts is that every partnership ends where its twin
+ended. Kills by kind: {kinds}.
+
+| partnerships (killed side + twins) | kills | recoveries needed | stuck | decisions (lost) | emails (twice, unknown outcome) | failed workflow tasks |
+|---|---|---|---|---|---|---|
+| {f['partnerships']['killed']} + {f['partnerships']['twins']} | {f['kills']} | {f['recoveries']}{recovered} | {f['stuck']} | {f['decisions']} ({f['decisions_lost']}) | {f['emails']} ({f['emails_twice']}, {f['unknown_outcome']}) | {f['failed_tasks']} |
+
+| seed | kills | recoveries | emails | twice | unknown | decisions | lost | stuck | actions retried | driven s | worker restarts, s | outcome |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|
+{seeds}
+
+{details}
+"""
+    return [row], text

@@ -3,6 +3,7 @@
     python -m bench                       # everything (about an hour on 2 busy cores)
     python -m bench --only latency,history
     python -m bench --quick               # small sizes: checks the harness in minutes, not for RESULTS
+    python -m bench --only crash          # the crash test over many seeds (bench/crash.py)
 
 Each benchmark writes bench/results/<name>.json (small: summaries, no raw samples) with
 the machine, the date, the load average before and after, and the command; RESULTS.md is
@@ -25,7 +26,7 @@ from bench import common, report
 
 HERE = Path(__file__).parent
 RESULTS = HERE / "results"
-ALL = ["latency", "throughput", "memory", "history"]
+ALL = ["latency", "throughput", "memory", "history", "crash"]
 
 
 async def _one(name: str, quick: bool, root: Path, args) -> dict:
@@ -42,6 +43,10 @@ async def _one(name: str, quick: bool, root: Path, args) -> dict:
             from bench import throughput
 
             return await throughput.run(env, root, partnerships=10 if quick else args.partnerships)
+        if name == "crash":
+            from bench import crash
+
+            return await crash.run(env, root, seeds=list(range(args.first_seed, args.first_seed + (2 if quick else args.seeds))))
         if name == "memory":
             from bench import memory
 
@@ -69,6 +74,8 @@ def main(argv: list[str] | None = None) -> None:
                              "the sandbox), sandboxed (a sandbox per run), unsandboxed")
     parser.add_argument("--max-wft", type=int, default=4, help="worker's max concurrent workflow tasks (memory)")
     parser.add_argument("--years", type=int, default=3, help="simulated years for the history figure")
+    parser.add_argument("--seeds", type=int, default=10, help="seeds for the crash run (4 kills each)")
+    parser.add_argument("--first-seed", type=int, default=100, help="the crash run's seeds are this one and the next")
     args = parser.parse_args(argv)
     command = "python -m bench " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
 

@@ -2,7 +2,9 @@
 
     python -m tests.fault_worker       # a worker process, configured by ACCORD_* variables
 
-Two test knobs, and nothing else differs from ``worker.build_worker``:
+Two test knobs, and nothing else differs from ``worker.build_worker`` (the same workflows,
+activities and workflow runner: the workflow modules passed through the sandbox, so a cold
+start costs what it costs in production):
 
 * ``Compressed``: a workflow outbound interceptor that shortens activity timings the
   workflow code asks for (the email activity's 2-minute start-to-close timeout and its
@@ -15,7 +17,10 @@ Two test knobs, and nothing else differs from ``worker.build_worker``:
 
 Environment (besides Settings' ACCORD_*): ACCORD_TEST_UNKNOWN_OUTCOME_DELAY (seconds a
 SendGrid send with unknown outcome waits before it is checked and retried; default 0.5),
-ACCORD_TEST_MAX_CACHED (the worker's workflow cache size).
+ACCORD_TEST_MAX_CACHED (the worker's workflow cache size), ACCORD_TEST_STANDBY (when set, the
+process imports, connects and builds its worker, prints ``worker standing by``, and polls only
+once a line arrives on its stdin: the crash test keeps the next worker ready this way, so a
+restart does not wait for Python's imports, which take many seconds on a loaded machine).
 """
 
 from __future__ import annotations
@@ -26,8 +31,8 @@ import os
 import sys
 from datetime import timedelta
 
-from temporalio.client import Client
 from temporalio import workflow
+from temporalio.client import Client
 from temporalio.common import RetryPolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import (
@@ -80,6 +85,7 @@ def build(client: Client, settings: Settings, *, mailer=None, compressed: bool =
         task_queue=settings.task_queue,
         workflows=accord_worker.WORKFLOWS,
         activities=accord_worker.activities_for(settings, mailer),
+        workflow_runner=accord_worker.WORKFLOW_RUNNER,
         interceptors=[Compressed()] if compressed else [],
         sticky_queue_schedule_to_start_timeout=timedelta(seconds=1),
         max_cached_workflows=max_cached_workflows,
@@ -104,7 +110,12 @@ async def main() -> None:
     client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace,
                                   data_converter=pydantic_data_converter)
     cached = int(os.environ.get("ACCORD_TEST_MAX_CACHED", "1000"))
-    async with build(client, settings, mailer=mailer_from_env(settings), max_cached_workflows=cached):
+    worker = build(client, settings, mailer=mailer_from_env(settings), max_cached_workflows=cached)
+    if os.environ.get("ACCORD_TEST_STANDBY"):
+        print(f"worker standing by pid={os.getpid()}", flush=True)
+        if not await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline):
+            return  # stdin closed: whoever kept it in reserve has gone; never poll as an orphan
+    async with worker:
         print(f"worker ready pid={os.getpid()}", flush=True)
         await asyncio.Event().wait()
 

@@ -43,7 +43,6 @@ from accord.models import (
     Stage,
     StatementSubmission,
     TaskCompletion,
-    TaskKind,
 )
 from accord.storage import Storage, open_storage
 from definitions.schema import PartnershipDefinition
@@ -115,6 +114,12 @@ class Inbox:
         for key, status in (await self._by_workflow()).get(workflow_id, []):
             (delivered if status == "sent" else refused if status == "failed" else set()).add(purpose_of(key))
         return delivered, refused
+
+    async def status(self, workflow_id: str, purpose: str) -> str:
+        """The ledger's word on one email (for messages): sent, failed, attempting or not tried."""
+        found = [status for key, status in (await self._by_workflow()).get(workflow_id, [])
+                 if purpose_of(key) == purpose]
+        return found[0] if found else "not tried"
 
     async def count(self, workflow_id: str) -> int:
         """How many emails this workflow has sent or tried: a cheap sign that it moved."""
@@ -302,15 +307,20 @@ class Drive:
     final: PartnershipState | None = None
 
 
-async def state_of(accord: Accord, wf: str, drive: Drive) -> PartnershipState:
-    """The state, asked again while the workflow cannot answer (worker or server down)."""
+async def state_of(accord: Accord, wf: str, drive: Drive, deadline: float | None = None) -> PartnershipState:
+    """The state, asked again while the workflow cannot answer (worker or server down, or its
+    workflow task failing until it is reset), until the loop time ``deadline``."""
+    loop = asyncio.get_running_loop()
     delay = 0.05
     while True:
         try:
             drive.queries += 1
             return await asyncio.wait_for(accord.state(wf), 10)
-        except Exception:  # noqa: BLE001 - no worker or server yet: ask again
+        except Exception as exc:  # noqa: BLE001 - no worker or server yet: ask again
             drive.query_errors += 1
+            if deadline is not None and loop.time() > deadline:
+                raise TimeoutError(f"{wf}: the state query has not answered in time; last: "
+                                   f"{type(exc).__name__}: {exc}"[:500]) from None
             await asyncio.sleep(delay)
             delay = min(delay * 2, 1.0)
 
@@ -346,21 +356,27 @@ async def drive(accord: Accord, wf: str, steps: list[Step], *, poll: float = 0.0
             fresh = await inbox.count(wf) != seen[0] or loop.time() - seen[1] > refresh
         if fresh:
             mail = await inbox.count(wf) if inbox else 0
-            state = await state_of(accord, wf, report)
+            state = await state_of(accord, wf, report, deadline)
             seen = (mail, loop.time())
         return state
 
     for step in steps:
         tries = 0
+        waiting = "the state"
         while True:
             if loop.time() > deadline:
-                raise TimeoutError(f"{wf}: step {step.what!r} not done in {timeout:g} s")
+                raise TimeoutError(f"{wf}: step {step.what!r} not done in {timeout:g} s (waiting for {waiting})")
             state = await current()
             # Ended (rejected, failed on a timeout, closed): nothing more will be asked.
             needed = False if state.stage.is_final else step.needed(state)
             if needed is False:
                 break
-            if needed is None or (inbox and step.asked and not await inbox.has_asked(wf, step.asked(state))):
+            if needed is None:
+                waiting = f"the workflow to ask for it (stage {state.stage.value}: {state.detail})"
+                await asyncio.sleep(poll)
+                continue
+            if inbox and step.asked and not await inbox.has_asked(wf, step.asked(state)):
+                waiting = f"the email {step.asked(state)!r} (send ledger: {await inbox.status(wf, step.asked(state))})"
                 await asyncio.sleep(poll)
                 continue
             if think and rng:

@@ -126,7 +126,7 @@ class Mailroom:
         self.count += 1
         if self.count in KILL_AT:
             sender = self.sender(request)
-            self.workers[sender].process.send_signal(signal.SIGKILL)
+            self.workers[sender].kill_now()  # safe from SendGrid's thread
             self.interrupted.append(request.send_key)
             self.kills.append(f"{sender} killed while SendGrid held email #{self.count} ({request.send_key})")
             self.loop.call_soon_threadsafe(self.killed.put_nowait, sender)
@@ -135,7 +135,7 @@ class Mailroom:
     async def restart(self) -> None:
         while True:
             worker = self.workers[await self.killed.get()]
-            await asyncio.to_thread(worker.process.wait, 10)
+            await worker.reaped()
             await worker.start(timeout=STARTUP)
 
 
@@ -223,7 +223,7 @@ async def deployed(tmp_path: Path) -> AsyncIterator[Deployment]:
                 env = {**worker_env(mine, shared.temporal_address), "ACCORD_WORKER_IDENTITY": name,
                        "ACCORD_TEST_UNKNOWN_OUTCOME_DELAY": "0.3"}
                 workers[name] = WorkerProcess(env, tmp_path / f"{name}.log", prefix=net[name].prefix)
-                stack.callback(workers[name].stop)
+                stack.push_async_callback(workers[name].stop)
             await asyncio.gather(*(w.start(timeout=STARTUP) for w in workers.values()))
 
             webs = {}

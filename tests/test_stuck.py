@@ -180,13 +180,14 @@ async def test_the_sdk_replay_bug_is_detected_explained_and_reset_with_its_updat
         assert not verdict.resettable and any("reset this partnership before" in r for r in verdict.reasons)
 
 
-async def tainted(client, accord, settings, tries: int = 3) -> str:
+async def tainted(client, accord, settings, tries: int = 3, then=None) -> str:
     """A partnership whose history has the #1591 shape: a worker handles its first tasks and goes
     away; a signal and an update arrive while none runs; the next worker takes both in one task,
     writing a timer before the update's acceptance. The signal and the update must meet in one
     task: a poll still open on the server from the worker that went away can take the signal
     alone, so the shape is checked, and the setup made again with a new partnership if it
-    did not form (a handful of tries)."""
+    did not form (a handful of tries). ``then(wf)``, if given, runs while that worker still has
+    the run cached (the partnership goes on as if nothing were wrong)."""
     for _ in range(tries):
         async with stuck_helpers.worker(client, settings):
             wf = await started(accord, settings)
@@ -199,9 +200,12 @@ async def tainted(client, accord, settings, tries: int = 3) -> str:
         async with stuck_helpers.worker(client, settings):
             await done
             assert (await accord.state(wf)).tasks["legal"].completed_by == "bo"
-        kinds = [e.event_type for e in (await handle.fetch_history()).events]
-        pair = [EventType.EVENT_TYPE_TIMER_STARTED, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED]
-        if any(kinds[i:i + 2] == pair for i in range(len(kinds) - 1)):
+            kinds = [e.event_type for e in (await handle.fetch_history()).events]
+            pair = [EventType.EVENT_TYPE_TIMER_STARTED, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED]
+            shaped = any(kinds[i:i + 2] == pair for i in range(len(kinds) - 1))
+            if shaped and then is not None:
+                await then(wf)
+        if shaped:
             return wf
         await handle.terminate(reason="test: the signal and the update did not meet in one task; again")
         accord.started.remove(wf)  # not a history the replay test should see: it was made not to replay

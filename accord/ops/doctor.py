@@ -12,7 +12,12 @@ when every one of these holds (:func:`check`):
 4. after that point the run started no child workflow and signalled or cancelled no other
    workflow: the new run would do it again (a child's start would fail as "already started");
 5. Accord has not reset this run's chain before (its reset reason carries ``RESET_MARK``): a run
-   that fails again after a reset is reported, never reset in a loop.
+   that fails again after a reset is reported, never reset in a loop;
+6. the run took in no update or signal after the first workflow task past that point: a reset
+   re-applies them all at the reset point, before the new run has got to where the later ones
+   were valid, so a decision on an approval opened in between would be refused and lost. This
+   happens when the bug stays hidden (the worker that wrote the history kept the run cached and
+   went on) until a worker without it in cache replays it.
 
 The reset (:func:`reset`) goes back to that workflow task and re-applies every signal and update
 received after it (Temporal's default reapply): each update is applied once by its id, and each
@@ -26,7 +31,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -65,6 +70,12 @@ async def check(client: Client, problem: StuckPartnership, workflows: Sequence[t
     if outside := stuck.effects_after(events, problem.reset_event_id):
         why_not.append("after the reset point the run acted outside itself (" + "; ".join(outside)
                        + "): a new run would do it again")
+    if later := stuck.taken_in_later(events, problem.reset_event_id):
+        counts = Counter(what for _, what in later)
+        why_not.append(f"the run went on after the reset point and took in {len(later)} updates or signals in later "
+                       f"workflow tasks ({', '.join(f'{what} x{n}' for what, n in counts.items())}, from event "
+                       f"{later[0][0]}): re-applied at the reset point, before the run got to where they were valid, "
+                       "they could be refused and lost; a person must look at it")
     failure = await replay_failure(problem.workflow_id, stuck.truncated(events, problem.reset_event_id), workflows,
                                    client)
     if failure is not None:
@@ -74,7 +85,7 @@ async def check(client: Client, problem: StuckPartnership, workflows: Sequence[t
     return Verdict(problem, True, [
         f"signature of temporalio/sdk-python#1591; reset to event {problem.reset_event_id}",
         "the history up to it replays on this code", "no child workflow or external signal after it",
-        "not reset by Accord before",
+        "no update or signal taken in after the task that follows it", "not reset by Accord before",
     ])
 
 

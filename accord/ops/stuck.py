@@ -15,8 +15,9 @@ those that look stuck, to classify the failure (:func:`classify`) and find the l
 
 The rest is pure, over history events, so it is tested without a server:
 :func:`episode` (first failure, last good workflow task, the reset point), :func:`effects_after`
-(children started, external signals sent: a reset would do them again), :func:`reset_by_accord`
-(a run Accord already reset once is never reset again).
+(children started, external signals sent: a reset would do them again), :func:`taken_in_later`
+(updates and signals a reset would re-apply before the point where they were valid),
+:func:`reset_by_accord` (a run Accord already reset once is never reset again).
 """
 
 from __future__ import annotations
@@ -187,6 +188,45 @@ def effects_after(events: Iterable[HistoryEvent], event_id: int) -> list[str]:
     """What the run did outside itself after ``event_id`` (children, external signals)."""
     return [f"event {e.event_id}: {_OUTSIDE[e.event_type]}" for e in events
             if e.event_id > event_id and e.event_type in _OUTSIDE]
+
+
+def taken_in_later(events: Sequence[HistoryEvent], event_id: int) -> list[tuple[int, str]]:
+    """Updates and signals the run took in after the first workflow task past ``event_id``.
+
+    A reset to ``event_id`` re-applies every update and signal received after it, all at that
+    point, before the new run has got to where the later ones were first taken in. An update
+    taken in later (a decision on an approval the run opened in between) can be refused there
+    by its validator, and would be lost. The ones the first task took in were taken at that very
+    point, and are applied as they were. Signals that arrived while the run was stuck were never
+    taken in, and are not counted. Each is (event id, "update NAME" or "signal NAME")."""
+    finished = [e for e in events if e.event_type in _FINISHED_TASK]
+    completed = [e.event_id for e in finished if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED]
+    after = [c for c in completed if c > event_id]
+    if not after:
+        return []
+    first = after[0]
+    started = [e.event_id for e in events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED]
+
+    def task_that_took(arrived: int) -> int | None:
+        """The completion of the workflow task that took in what arrived at ``arrived``."""
+        start = next((s for s in started if s > arrived), None)
+        end = next((f for f in finished if start is not None and f.event_id > start), None)
+        return end.event_id if end is not None and end.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED else None
+
+    out = []
+    for e in events:
+        if e.event_id <= first:
+            continue
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+            owner = max(c for c in completed if c < e.event_id)  # accepted by the task completed just before
+            if owner > first:
+                request = e.workflow_execution_update_accepted_event_attributes.accepted_request
+                out.append((e.event_id, f"update {request.input.name}"))
+        elif e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
+            took = task_that_took(e.event_id)
+            if took is not None and took > first:
+                out.append((e.event_id, f"signal {e.workflow_execution_signaled_event_attributes.signal_name}"))
+    return out
 
 
 def reset_by_accord(events: Iterable[HistoryEvent]) -> bool:

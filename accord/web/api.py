@@ -474,6 +474,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 _ACTING: dict[int | str, dict[str, Any]] = {
     403: {"model": Problem, "description": "The key may only read (role viewer)."},
     409: {"model": Problem, "description": "The workflow refused the action; `detail` is its message."},
+    413: {"model": Problem, "description": f"The request body is larger than {MAX_REQUEST_BYTES:,} bytes, the most this API reads."},
 }
 _DECIDING: dict[int | str, dict[str, Any]] = {
     **_ACTING,

@@ -37,6 +37,7 @@ from tests.helpers import (
     submit_statements,
     unique,
 )
+from tests.web_helpers import action_link, mail_for, until
 
 REQUIRED = {"capability": "arun", "legal": "bo"}
 
@@ -171,3 +172,39 @@ async def _closed(accord, wf: str, escalation_id: str):
     escalation = await accord.escalation(wf, escalation_id)
     assert escalation.status.is_final, escalation.status
     return escalation
+
+
+@pytest.mark.browser
+async def test_the_baseline_email_opens_a_page_that_records_the_baseline(dev_env, settings, accord_for, tmp_path):
+    """The "capture the baseline" email's link, followed in Chromium, opens a page where its
+    owner records the value: no 404, no command to run."""
+    from playwright.async_api import expect
+
+    from tests.test_browser import chromium, chromium_path, listen, serving
+
+    executable = chromium_path()
+    listener, base = listen(settings)
+    accord = accord_for(dev_env)
+    async with running_worker(dev_env.client, settings):
+        wf = await accord.start(unique(DATA / "operating.yaml"))
+        await state_where(accord, wf, lambda s: "go-no-go" in s.approvals, timeout=30)
+        for who in ("ann", "ben"):
+            await accord.decide(wf, DecisionInput(approval_id="go-no-go", actor=who, decision=DecisionKind.approve,
+                                                  channel=Channel.api))
+        title = "Capture the baseline of Qualified referrals"
+        mail = await until(lambda: mail_for(settings, "abe@alpha.example", title), timeout=60)
+        text = outbox.body(mail, "plain")
+        assert "accord " not in text and "CLI" not in text, "the email asks for a value, not a command"
+        async with serving(settings, accord, listener), chromium(executable) as browser:
+            page = await browser.new_page()
+            await page.goto(f"{base}{action_link(mail)}")
+            await expect(page.get_by_role("heading", level=1)).to_have_text(title)
+            await page.get_by_label("Qualified referrals today").fill("2.5")
+            await page.get_by_role("button", name="Record the baseline").click()
+            await expect(page.locator("main")).to_contain_text("recorded")
+            await page.screenshot(path=str(tmp_path / "baseline-recorded.png"), full_page=True)
+        state = await state_where(accord, wf, lambda s: not s.tasks["baseline-referrals"].is_open, timeout=30)
+    assert state.metrics["referrals"].baseline == 2.5
+    task = state.tasks["baseline-referrals"]
+    assert (task.completed_by, task.channel, task.result) == ("abe", Channel.email_link, "2.5")
+    assert (tmp_path / "baseline-recorded.png").stat().st_size > 0

@@ -19,6 +19,7 @@ from accord.client import ActionRefused
 from accord.mail import outbox
 from accord.models import (
     Acknowledge,
+    AmendmentProposal,
     Channel,
     ConfirmClearing,
     DecisionInput,
@@ -208,3 +209,48 @@ async def test_the_baseline_email_opens_a_page_that_records_the_baseline(dev_env
     task = state.tasks["baseline-referrals"]
     assert (task.completed_by, task.channel, task.result) == ("abe", Channel.email_link, "2.5")
     assert (tmp_path / "baseline-recorded.png").stat().st_size > 0
+
+
+@pytest.mark.browser
+async def test_an_amendment_approval_shows_what_changes_in_its_email_and_page(dev_env, settings, accord_for, tmp_path):
+    """Approvers see the field-path diff (as ``accord amend`` prints it), the approval's id, and
+    after it completes the status line no longer waits on them."""
+    from playwright.async_api import expect
+
+    from tests.test_browser import chromium, chromium_path, listen, serving
+
+    executable = chromium_path()
+    listener, base = listen(settings)
+    accord = accord_for(dev_env)
+    definition = unique(DATA / "operating.yaml")
+    async with running_worker(dev_env.client, settings):
+        wf = await accord.start(definition)
+        amended = definition.model_copy(update={"name": "Referral partnership (2027)"}, deep=True)
+        amended.reviews.weekly_status.every = "2w"
+        await accord.propose_amendment(wf, AmendmentProposal(definition=amended, actor="ops", reason="Fortnightly status",
+                                                             channel=Channel.cli))
+        state = await state_where(accord, wf, lambda s: "amendment-1" in s.approvals, timeout=30)
+        changes = state.amendments[0].changes
+        assert len(changes) == 2 and any(c.startswith("name:") for c in changes), changes
+        assert "[amendment-1]: waiting on Ann Alpha, Ben Beta until " in state.detail, state.detail
+
+        mail = await until(lambda: mail_for(settings, "ann@alpha.example", "Decision needed: Amendment 1"), timeout=60)
+        text = outbox.body(mail, "plain")
+        assert "Reference: approval amendment-1, round 1" in text
+        assert "What changes:\n" + "".join(f"- {c}\n" for c in changes) in text
+        async with serving(settings, accord, listener), chromium(executable) as browser:
+            page = await browser.new_page()
+            await page.goto(f"{base}{action_link(mail)}")
+            await expect(page.locator("dl.facts")).to_contain_text("amendment-1")
+            shown = page.get_by_role("region", name="What changes")
+            assert await shown.locator("li").all_inner_texts() == changes
+            await page.screenshot(path=str(tmp_path / "amendment-approval.png"), full_page=True)
+            await page.get_by_role("button", name="Approve").click()
+            await expect(page.locator("main")).to_contain_text("recorded")
+        await accord.decide(wf, DecisionInput(approval_id="amendment-1", actor="ben", decision=DecisionKind.approve,
+                                              channel=Channel.api))
+        done = await state_where(accord, wf, lambda s: s.approvals["amendment-1"].outcome.value == "approved", timeout=30)
+    # Still in screening: the go/no-go waits, the amendment's approval is gone from the line.
+    assert done.detail.startswith("Go/no-go decision [go-no-go]: ") and "amendment-1" not in done.detail, done.detail
+    assert done.name == "Referral partnership (2027)"
+    assert (tmp_path / "amendment-approval.png").stat().st_size > 0

@@ -254,3 +254,32 @@ async def test_an_amendment_approval_shows_what_changes_in_its_email_and_page(de
     assert done.detail.startswith("Go/no-go decision [go-no-go]: ") and "amendment-1" not in done.detail, done.detail
     assert done.name == "Referral partnership (2027)"
     assert (tmp_path / "amendment-approval.png").stat().st_size > 0
+
+
+async def test_what_a_signed_in_person_sends_for_someone_is_recorded_as_theirs(dev_env, settings, accord_for):
+    """Ops, signed in, mark Arun's task done through the API: the record keeps Arun as the actor
+    and ``ops:<name>`` as who sent it, and the status page shows both."""
+    import httpx
+
+    from accord.web.app import create_app
+    from tests.signin_helpers import sign_in
+
+    accord = accord_for(dev_env)
+    async with running_worker(dev_env.client, settings):
+        definition = unique(DATA / "screening.yaml")
+        wf = await accord.start(definition)
+        await state_where(accord, wf, lambda s: "capability" in s.tasks, timeout=30)
+        transport = httpx.ASGITransport(app=create_app(settings, accord))
+        async with httpx.AsyncClient(transport=transport, base_url=settings.web_base_url,
+                                     headers={"Origin": settings.web_base_url}) as http:
+            await sign_in(http, settings)
+            r = await http.post(f"/api/v1/partnerships/{definition.id}/tasks/capability/complete",
+                                json={"actor": "arun", "result": "Audit done"})
+            assert r.status_code == 200, r.text
+            state = await state_where(accord, wf, lambda s: not s.tasks["capability"].is_open, timeout=30)
+            page = (await http.get(f"/p/{wf}")).text
+    task = state.tasks["capability"]
+    assert (task.completed_by, task.completion_sent_by) == ("arun", "ops:local-operator")
+    event = next(e for e in state.timeline if e.kind == "task_completed")
+    assert (event.actor, event.sent_by) == ("arun", "ops:local-operator")
+    assert '<span class="mono">arun</span> <span class="muted">(by ops:local-operator)</span>' in page

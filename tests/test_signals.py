@@ -354,3 +354,28 @@ async def test_a_flapping_status_pages_nobody_again_within_the_quiet_period(ts_e
     assert final.status == EscalationStatus.cleared
     assert all(change.notified_at is None for change in final.levels), "paged nobody"
     assert subjects_to(settings, "@", again.id) == [], "no email at all about the second one"
+
+
+async def test_five_revisions_of_a_diverging_statement_make_one_email_to_each_other_participant(ts_env, settings, accord_for):
+    """Everyone is asked once to revise; Bo then revises five times within a minute, still far
+    from the others: once it is quiet, each other participant gets one email listing the
+    revisions, and Bo none."""
+    accord = accord_for(ts_env)
+    async with running_worker(ts_env.client, settings):
+        wf = await accord.start(unique(DATA / "screening.yaml"))
+        await submit_statements(accord, wf, {**ALIGNED, "bo": DIVERGENT})
+        await state_where(accord, wf, lambda s: any(e.trigger == "alignment" for e in s.escalations))
+        await eventually(partial(all_told, settings, tuple(ALIGNED), "Goal statements diverge: please revise yours"))
+        for n in range(1, 6):
+            await submit_statements(accord, wf, {"bo": f"{DIVERGENT} Draft {n} of our public sector growth plan."})
+        state = await state_where(accord, wf, lambda s: s.alignment.statements["bo"].revision == 6)
+        assert state.alignment.result.blocked
+        await advance_to(ts_env, await ts_env.get_current_time() + timedelta(minutes=5))  # quiet for 2 minutes
+        await eventually(partial(all_told, settings, ("alice", "arun", "bea"), "Goal statements still diverge"))
+    for who in ("alice", "arun", "bea"):
+        assert len(subjects_to(settings, f"{who}@", "Goal statements")) == 2, who  # asked once, then one digest
+        digest = next(m for _, m in outbox.messages(settings.outbox_dir)
+                      if f"{who}@" in m["To"] and "still diverge" in m["Subject"])
+        assert outbox.body(digest, "plain").count("Bo Beta revised their statement") == 5
+    asked = f"Goal statements diverge: please revise yours ({state.name})"
+    assert subjects_to(settings, "bo@", "Goal statements") == [asked], "none to the person revising"

@@ -190,7 +190,7 @@ async def test_partnerships_started_on_the_previous_release_finish_on_this_one(d
     by_worker = [(first_worker(h), NEW_IDENTITY in identities([h]), rules_at_end(h)) for h in runs]
     print(f"runs of {continuing} (first worker, carried on by this release, rules at the end): {by_worker}")
     assert all(rules == 0 for first, _, rules in by_worker if first == OLD_IDENTITY), by_worker
-    assert all(rules == 1 for first, _, rules in by_worker if first == NEW_IDENTITY), by_worker
+    assert all(rules == LATEST for first, _, rules in by_worker if first == NEW_IDENTITY), by_worker
     assert any(first == OLD_IDENTITY and carried_on for first, carried_on, _ in by_worker), \
         f"no run of the previous release was carried on by this one: {by_worker}"
     assert by_worker[-1][0] == NEW_IDENTITY

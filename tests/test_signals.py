@@ -130,6 +130,14 @@ async def test_the_status_line_follows_every_action_and_a_cleared_alignment_esca
             await accord.complete_task(wf, TaskCompletion(task_id=task_id, actor=owner, result="done", channel=Channel.api))
         opened = await state_where(accord, wf, lambda s: "go-no-go" in s.approvals, timeout=60)
         assert "[go-no-go]: waiting on Alice Acme, Bea Beta until " in opened.detail, opened.detail
+        # The request shows the evidence to decide on: the checklist, the statements and their score.
+        request = await until(lambda: mail_for(settings, "alice@acme.example", "Decision needed: Go/no-go"), timeout=60)
+        evidence = outbox.body(request, "plain")
+        assert "Reference: approval go-no-go, round 1" in evidence
+        assert "Checklist:\n- Capability audit: done by Arun Acme on " in evidence
+        score = opened.alignment.result
+        assert f"- Divergence {score.divergence:.2f} (threshold 0.75): close enough" in evidence
+        assert "Open escalations:\n- None." in evidence
         await decide(accord, wf, "alice")
         half = await state_where(accord, wf, lambda s: "waiting on Bea Beta until" in s.detail, timeout=60)
         assert "Alice" not in half.detail

@@ -20,7 +20,7 @@ from accord.web.app import create_app
 from tests.conftest import running_worker
 from tests.web_helpers import action_link, csrf_value, mail_for, screening_definition, token_of, until
 
-SUBJECT = "Escalation (Delivery leads)"
+SUBJECT = "Escalated to Delivery leads"
 
 
 @dataclass

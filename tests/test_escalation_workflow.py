@@ -196,11 +196,10 @@ async def test_climbs_each_level_in_time_then_tells_ops_once_and_stays_open(ts_e
     async with escalation(ts_env, settings) as run:
         state = await run.state_where(lambda s: s.levels[0].notified_at is not None, "level 1 told")
         assert (state.level, state.status, state.with_ops) == (1, EscalationStatus.open, False)
-        # Each subject says which escalation, what about, and which partnership.
-        what = f"esc-1: red_status about weekly-status ({state.partnership})"
+        # Raised under rules 0 (the parent passes none): the subjects it had then.
         assert sorted(run.mail()) == [
-            ("amir@acme.example", f"Escalated to Leads: {what}"),
-            ("bo@beta.example", f"Escalated to Leads: {what}"),
+            ("amir@acme.example", f"Escalation (Leads): {state.partnership}"),
+            ("bo@beta.example", f"Escalation (Leads): {state.partnership}"),
         ]
         text = outbox.body(outbox.messages(settings.outbox_dir)[0][1], "plain")
         assert "Beta reported RED" in text and "If nobody acts: it climbs to the next level, Sponsors." in text
@@ -213,13 +212,13 @@ async def test_climbs_each_level_in_time_then_tells_ops_once_and_stays_open(ts_e
         state = await run.state_where(lambda s: s.level == 2 and s.levels[-1].notified_at, "level 2 told")
         assert days(state.levels[1].at - opened) == 2
         assert state.levels[1].cause == "no response within 2d"
-        assert run.mail()[-1] == ("alice@acme.example", f"Escalation reached Sponsors: {what}")
+        assert run.mail()[-1] == ("alice@acme.example", f"Escalation (Sponsors): {state.partnership}")
 
         await ts_env.sleep(5 * DAY)
         state = await run.state_where(lambda s: s.level == 3 and s.levels[-1].notified_at, "level 3 told")
         assert days(state.levels[2].at - opened) == 7
         assert state.levels[2].cause == "no response within 5d"
-        assert run.mail()[-1] == ("bea@beta.example", f"Escalation reached Executives: {what}")
+        assert run.mail()[-1] == ("bea@beta.example", f"Escalation (Executives): {state.partnership}")
         assert "ops are told" in outbox.body(outbox.messages(settings.outbox_dir)[-1][1], "plain")
 
         await ts_env.sleep(1 * timedelta(weeks=1))

@@ -42,8 +42,11 @@ class EscalationNotifier(Notifier):
         s = self.ctx.state
         return f"{s.id}: {s.what or f'{s.trigger} about {s.subject}'}"
 
-    def subject(self, lead: str) -> str:
-        """``"<lead> esc-2: Legal review is overdue (County permits)"``: what, and which partnership."""
+    def subject(self, lead: str, before: str = "") -> str:
+        """``"<lead> esc-2: Legal review is overdue (County permits)"``: what, and which partnership
+        (rules 2; an escalation under older rules keeps the subjects it had, ``before``)."""
+        if self.ctx.state.rules_version < 2 and before:
+            return f"{before}: {self.ctx.definition.name}"
         return f"{lead} {self.what()} ({self.ctx.definition.name})"
 
     def link(self, until: datetime | None) -> ActionLink:
@@ -83,7 +86,8 @@ class EscalationNotifier(Notifier):
             f"level-{step}",
             who,
             "notice",
-            self.subject(f"Escalated to {change.name}:" if step == 1 else f"Escalation reached {change.name}:"),
+            self.subject(f"Escalated to {change.name}:" if step == 1 else f"Escalation reached {change.name}:",
+                         f"Escalation ({change.name})"),
             {
                 "heading": f"Escalated to you: {change.name}",
                 "body": body,
@@ -107,7 +111,7 @@ class EscalationNotifier(Notifier):
             "ops",
             ops,
             "notice",
-            self.subject("Unanswered past the last level:"),
+            self.subject("Unanswered past the last level:", "Escalation unanswered past the last level"),
             {
                 "heading": "An escalation went past the last level of the ladder",
                 "body": f"{s.reason} (trigger: {s.trigger}; about: {s.subject}; escalation {s.id}). "
@@ -174,7 +178,7 @@ class EscalationNotifier(Notifier):
             return
         await self.email_ops(
             f"unreachable/{who}",
-            f"Cannot reach {who} about escalation {self.what()} ({self.ctx.definition.name})",
+            self.subject(f"Cannot reach {who} about escalation", f"Cannot reach {who} about an escalation"),
             {
                 "heading": f"{who} is unreachable by email",
                 "body": f"{why}. They were to be told of escalation {state.id} ({purpose}).",

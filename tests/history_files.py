@@ -60,10 +60,15 @@ async def _latest_run_id(client: Client, workflow_id: str) -> str:
 
 
 def children_of(history: WorkflowHistory) -> list[str]:
+    """The children the run started, and those it adopted: a reset run's start of a child the
+    original run had started fails as already started, and the run adopts it."""
     return [
         e.child_workflow_execution_started_event_attributes.workflow_execution.workflow_id
+        if e.event_type == EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED
+        else e.start_child_workflow_execution_failed_event_attributes.workflow_id
         for e in history.events
         if e.event_type == EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED
+        or e.event_type == EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_FAILED
     ]
 
 

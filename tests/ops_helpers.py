@@ -117,3 +117,13 @@ async def identities(client, workflow_id: str) -> set[str]:
             if attrs.identity:
                 found.add(attrs.identity)
     return found
+
+
+async def workflow_task_retries(client, workflow_id: str) -> int:
+    """Workflow tasks of a workflow that timed out or failed: each ran the workflow code once more
+    without replaying, so a metric emitted by the workflow may count once more for each."""
+    retried = 0
+    async for event in client.get_workflow_handle(workflow_id).fetch_history_events():
+        if event.HasField("workflow_task_timed_out_event_attributes") or event.HasField("workflow_task_failed_event_attributes"):
+            retried += 1
+    return retried

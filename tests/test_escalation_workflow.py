@@ -288,15 +288,37 @@ async def test_acknowledging_at_level_two_stops_the_climb(ts_env, settings):
         await replays(run.child)
 
 
+async def test_asked_to_report_again_it_tells_the_partnership_its_level_and_status_once_more(ts_env, settings):
+    """A partnership run reset to before it started this escalation adopts it and asks it to
+    report again (workflows/partnership/escalations.py): what the reset run may have missed."""
+    async with escalation(ts_env, settings) as run:
+        await run.update(EscalationWorkflow.acknowledge, Acknowledge(actor="amir"))
+        acknowledged = (1, EscalationStatus.acknowledged, False)
+
+        async def seen(expected) -> None:
+            assert await run.signals() == expected
+
+        await eventually(lambda: seen([acknowledged]))
+        await run.child.signal(EscalationWorkflow.report_again)
+        await eventually(lambda: seen([acknowledged, acknowledged]))
+        assert (await run.state()).status == EscalationStatus.acknowledged  # nothing else changed
+        await run.update(EscalationWorkflow.withdraw, Withdraw(actor="alice", reason="Handled in the quarterly review"))
+        await run.child.result()
+        await replays(run.child)
+
+
 # ------------------------------------------------------------------ CARE and resolution
 
 
 async def test_the_care_record_then_resolution_ends_it_with_the_record_in_the_result(ts_env, settings):
     async with escalation(ts_env, settings) as run:
-        # Once level 1 is told (the run loop reports a change only between its emails, so an
-        # acknowledgement made while they are still going out is reported with what follows).
-        await run.state_where(lambda s: s.levels[0].notified_at is not None, "level 1 told")
         await run.update(EscalationWorkflow.acknowledge, Acknowledge(actor="amir"))
+
+        # The partnership is told the position as it is when the escalation next reports
+        # (changes made meanwhile arrive as one): wait until it has heard of the acknowledgement.
+        async def parent_heard_acknowledged() -> None:
+            assert (1, EscalationStatus.acknowledged, False) in await run.signals()
+        await eventually(parent_heard_acknowledged)
         await refused(
             run.update(EscalationWorkflow.resolve, Resolve(actor="alice", resolution="Agreed")),
             "Record the CARE steps first: clarify, acknowledge (acme), acknowledge (beta), reframe, explore missing",

@@ -29,7 +29,7 @@ from tests.helpers import (
     submit_statements,
     unique,
 )
-from tests.ops_helpers import identities, start_worker, total
+from tests.ops_helpers import identities, start_worker, total, workflow_task_retries
 
 KEY = "k" * 32
 
@@ -81,17 +81,22 @@ async def test_two_workers_share_a_batch_with_metrics_and_json_logs(dev_env, set
 
         sent_before = await eventually(first_emails_out, timeout=60, interval=0.3)
 
+        async def retries() -> int:
+            return sum([await workflow_task_retries(dev_env.client, wf) for wf in batch])
+
         async def overdue_counted() -> None:
             counted = sum(total(w.metrics(), "accord_tasks_overdue_total", kind="checklist") for w in workers)
-            assert counted == 4  # the capability audit of each, once, whichever worker saw it
+            # The capability audit of each, once, whichever worker saw it; a workflow task that
+            # timed out on a loaded machine ran once more, and may have counted once more.
+            assert 4 <= counted <= 4 + await retries(), counted
         await eventually(overdue_counted, timeout=30, interval=0.3)
 
         await asyncio.gather(*(to_mou(accord, wf) for wf in batch))
 
         samples = [w.metrics() for w in workers]
         assert sum(total(s, "accord_emails_sent_total") for s in samples) > sent_before  # go/no-go and MOU emails
-        assert sum(total(s, "accord_stage_entered_total", stage="mou") for s in samples) == 4
-        assert sum(total(s, "accord_tasks_overdue_closed_total", kind="checklist") for s in samples) == 4
+        assert 4 <= sum(total(s, "accord_stage_entered_total", stage="mou") for s in samples) <= 4 + await retries()
+        assert 4 <= sum(total(s, "accord_tasks_overdue_closed_total", kind="checklist") for s in samples) <= 4 + await retries()
         # Both did work: their own counters, and their identities in the histories.
         assert all(total(s, "accord_emails_sent_total") > 0 for s in samples), samples
         assert all(total(s, "temporal_activity_execution_latency_count") > 0 for s in samples)
@@ -117,8 +122,9 @@ async def test_two_workers_share_a_batch_with_metrics_and_json_logs(dev_env, set
         state = await state_where(accord, batch[0], lambda s: s.escalations and s.escalations[0].workflow_id)
         await dev_env.client.get_workflow_handle(state.escalations[0].workflow_id).terminate(reason="test finished")
 
-        health = httpx.get(workers[0].url + "/healthz").json()
-        ready = httpx.get(workers[0].url + "/readyz").json()
+        async with httpx.AsyncClient() as http:
+            health = (await http.get(workers[0].url + "/healthz")).json()
+            ready = (await http.get(workers[0].url + "/readyz")).json()
         assert health == {"status": "ok"} and ready["status"] == "ready" and ready["temporal"] == "ok"
     finally:
         codes = [await asyncio.to_thread(w.terminate) for w in workers]

@@ -180,26 +180,30 @@ async def test_the_sdk_replay_bug_is_detected_explained_and_reset_with_its_updat
         assert not verdict.resettable and any("reset this partnership before" in r for r in verdict.reasons)
 
 
-async def tainted(client, accord, settings, tries: int = 3, then=None) -> str:
+async def tainted(client, accord, settings, tries: int = 3, then=None, update=None) -> str:
     """A partnership whose history has the #1591 shape: a worker handles its first tasks and goes
     away; a signal and an update arrive while none runs; the next worker takes both in one task,
     writing a timer before the update's acceptance. The signal and the update must meet in one
     task: a poll still open on the server from the worker that went away can take the signal
     alone, so the shape is checked, and the setup made again with a new partnership if it
     did not form (a handful of tries). ``then(wf)``, if given, runs while that worker still has
-    the run cached (the partnership goes on as if nothing were wrong)."""
+    the run cached (the partnership goes on as if nothing were wrong). ``update`` is the update
+    taken in that task, as (update method, argument, update id): by default bo completes the
+    legal task."""
+    method, arg, update_id = update or (
+        PartnershipWorkflow.complete_task,
+        TaskCompletion(task_id="legal", actor="bo", result="cleared", channel=Channel.api), "legal-by-bo")
     for _ in range(tries):
         async with stuck_helpers.worker(client, settings):
             wf = await started(accord, settings)
         handle = accord.handle(wf)
         await handle.signal(PartnershipWorkflow.email_event, stuck_helpers.event("taint"))
-        done = asyncio.create_task(handle.execute_update(
-            PartnershipWorkflow.complete_task,
-            TaskCompletion(task_id="legal", actor="bo", result="cleared", channel=Channel.api), id="legal-by-bo"))
-        await stuck_helpers.admitted(client, wf, "legal-by-bo")
+        done = asyncio.create_task(handle.execute_update(method, arg, id=update_id))
+        await stuck_helpers.admitted(client, wf, update_id)
         async with stuck_helpers.worker(client, settings):
             await done
-            assert (await accord.state(wf)).tasks["legal"].completed_by == "bo"
+            if update is None:
+                assert (await accord.state(wf)).tasks["legal"].completed_by == "bo"
             kinds = [e.event_type for e in (await handle.fetch_history()).events]
             pair = [EventType.EVENT_TYPE_TIMER_STARTED, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED]
             shaped = any(kinds[i:i + 2] == pair for i in range(len(kinds) - 1))

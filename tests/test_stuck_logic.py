@@ -71,8 +71,9 @@ def test_children_and_external_signals_after_the_reset_point_are_found():
         _event(100, EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED),
         _event(101, EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED),
     ]
-    assert stuck.effects_after(events, 31) == ["event 100: started child workflow", "event 101: signalled external workflow"]
+    assert stuck.effects_after(events, 31) == ["event 101: signalled external workflow"]
     assert stuck.effects_after(events, 101) == []
+    assert [c.event_id for c in stuck.children_after(events, 31)] == [100] and stuck.children_after(events, 100) == []
     reset = _event(102, EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED, workflow_task_failed_event_attributes=
                    WorkflowTaskFailedEventAttributes(
                        cause=WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_RESET_WORKFLOW,
@@ -100,3 +101,25 @@ def test_the_rate_limit_allows_n_resets_in_any_rolling_hour():
     now[0] = 3600  # both earlier resets are an hour old
     assert limit.allow() and limit.allow() and not limit.allow()
     assert not doctor.RateLimit(0).allow()
+
+
+def test_a_reset_keeps_the_chain_id_of_runs_with_the_patch_or_continued_as_new():
+    """Whether a reset run starts its children under the same ids (doctor's condition 4)."""
+    from temporalio.api.common.v1 import Payload, Payloads
+    from temporalio.api.history.v1 import (
+        MarkerRecordedEventAttributes,
+        WorkflowExecutionStartedEventAttributes,
+    )
+
+    from workflows.versions import PATCH_CHAIN_SURVIVES_RESET
+
+    # The saved history was written by v0.6 code: no marker, a chain's first run.
+    assert not stuck.chain_survives_reset(EVENTS)
+    marker = _event(5, EventType.EVENT_TYPE_MARKER_RECORDED, marker_recorded_event_attributes=MarkerRecordedEventAttributes(
+        marker_name="core_patch", details={"patch-data": Payloads(payloads=[Payload(
+            metadata={"encoding": b"json/plain"}, data=f'{{"id":"{PATCH_CHAIN_SURVIVES_RESET}","deprecated":false}}'.encode())])}))
+    assert stuck.patches([*EVENTS, marker]) >= {PATCH_CHAIN_SURVIVES_RESET}
+    assert stuck.chain_survives_reset([*EVENTS, marker])
+    continued = _event(1, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, workflow_execution_started_event_attributes=
+                       WorkflowExecutionStartedEventAttributes(continued_execution_run_id="first-run"))
+    assert stuck.chain_survives_reset([continued, *EVENTS[1:]])

@@ -257,12 +257,14 @@ async def test_statement_link_blocked_then_closed(live: Live):
         assert text in page.text
 
     await live.accord.override_alignment(live.wf, AlignmentOverride(actor="alice", reason="Agreed in the steering call."))
-    before = snapshot(await live.state())
+    # Only the goal-alignment part is compared: after the override the workflow goes on with
+    # its own work (tasks closed, emails recorded), which is not what the late post could change.
+    before = (await live.state()).alignment.model_dump(mode="json")
     page = await live.http.get(link)
     assert page.status_code == 409 and "goal-alignment check is closed" in page.text
     r = await live.http.post(link, data={**live.csrf_for(token_of(link)), "text": "late revision"})
     assert r.status_code == 409 and "closed" in r.text
-    assert snapshot(await live.state()) == before
+    assert (await live.state()).alignment.model_dump(mode="json") == before
 
 
 async def _blocked(live: Live) -> PartnershipState | None:

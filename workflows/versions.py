@@ -63,6 +63,13 @@ PATCH_CHANGED_ATTRIBUTES = "upsert-changed-attributes-only"
 PATCH_RULES_1 = "rules-1"
 # Rules version 2 (v0.7): see RULES.
 PATCH_RULES_2 = "rules-2"
+# v0.6 named a new run chain (send keys, escalation child ids) after its run id, which a reset
+# replaces: a reset run sent every email after its reset point again. Now after the chain's
+# first run id, which a reset keeps (toolkit/chain.py).
+PATCH_CHAIN_SURVIVES_RESET = "chain-id-survives-reset"
+# v0.6 failed when a reset run started an escalation child the original run had started and
+# that still runs ("already started"); now the run adopts it (partnership/escalations.py).
+PATCH_ADOPT_ESCALATION = "adopt-running-escalation-child"
 
 
 @dataclass(frozen=True)
@@ -92,6 +99,10 @@ PATCHES: tuple[Patch, ...] = (
           "once every open partnership and escalation started or continued as new since v0.5"),
     Patch(PATCH_RULES_2, "v0.7", "rules version 2 (RULES)",
           "once every open partnership and escalation started or continued as new since v0.7"),
+    Patch(PATCH_CHAIN_SURVIVES_RESET, "v0.7", "a new chain is named after its first run id, which a reset keeps",
+          "once every open partnership and escalation started since v0.7 (the id is kept in state after that)"),
+    Patch(PATCH_ADOPT_ESCALATION, "v0.7", "a reset run adopts the escalation child it finds running",
+          "once no open run can be reset to before an escalation start made under v0.6"),
 )
 
 # Each rules version, the patch that brings it, and what it changed. Read as

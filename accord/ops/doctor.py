@@ -9,8 +9,10 @@ when every one of these holds (:func:`check`):
    stops at;
 3. the history up to that point replays on the code deployed now (``Replayer``, the worker's
    workflows): otherwise the new run would fail the same way;
-4. after that point the run started no child workflow and signalled or cancelled no other
-   workflow: the new run would do it again (a child's start would fail as "already started");
+4. after that point the run signalled or cancelled no other workflow (the new run would do it
+   again), and every child it started is an escalation that still runs, started under a chain id
+   a reset keeps (v0.7 on): the new run starts it again under the same id and adopts it
+   (patch ``adopt-running-escalation-child``); any other child would run twice;
 5. Accord has not reset this run's chain before (its reset reason carries ``RESET_MARK``): a run
    that fails again after a reset is reported, never reset in a loop;
 6. the run took in no update or signal after the first workflow task past that point: a reset
@@ -21,7 +23,8 @@ when every one of these holds (:func:`check`):
 
 The reset (:func:`reset`) goes back to that workflow task and re-applies every signal and update
 received after it (Temporal's default reapply): each update is applied once by its id, and each
-email goes out once by its send key, so nothing is doubled. Its request id is derived from the run
+email goes out once by its send key (the chain id in it survives the reset, for runs started on
+v0.7 on), so nothing is doubled. Its request id is derived from the run
 and the point, so two recovery processes resetting at once make one reset.
 """
 
@@ -39,13 +42,16 @@ from datetime import timedelta
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.workflowservice.v1 import ResetWorkflowExecutionRequest
-from temporalio.client import Client, WorkflowHistory
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHistory
+from temporalio.service import RPCError
 from temporalio.worker import Replayer
 
 from accord.ops import stuck
 from accord.ops.stuck import Kind, StuckPartnership
 
 log = logging.getLogger("accord.recovery")
+# The children a reset run adopts when it finds them running (workflows/partnership/escalations.py).
+ADOPTED = ("EscalationWorkflow",)
 REASON = f"{stuck.RESET_MARK}: temporalio/sdk-python#1591, reset to the last good workflow task"
 
 
@@ -70,6 +76,7 @@ async def check(client: Client, problem: StuckPartnership, workflows: Sequence[t
     if outside := stuck.effects_after(events, problem.reset_event_id):
         why_not.append("after the reset point the run acted outside itself (" + "; ".join(outside)
                        + "): a new run would do it again")
+    why_not += await _children_not_adopted(client, events, problem.reset_event_id)
     if later := stuck.taken_in_later(events, problem.reset_event_id):
         counts = Counter(what for _, what in later)
         why_not.append(f"the run went on after the reset point and took in {len(later)} updates or signals in later "
@@ -84,9 +91,40 @@ async def check(client: Client, problem: StuckPartnership, workflows: Sequence[t
         return Verdict(problem, False, why_not)
     return Verdict(problem, True, [
         f"signature of temporalio/sdk-python#1591; reset to event {problem.reset_event_id}",
-        "the history up to it replays on this code", "no child workflow or external signal after it",
+        "the history up to it replays on this code",
+        "no external signal after it, and any escalation started after it still runs (the new run adopts it)",
         "no update or signal taken in after the task that follows it", "not reset by Accord before",
     ])
+
+
+async def _children_not_adopted(client: Client, events: list[HistoryEvent], point: int) -> list[str]:
+    """Why the children started after ``point`` would not be adopted by the reset run (condition 4).
+
+    The reset run starts each of them again. It adopts an escalation it finds running under the
+    same id (patch ``adopt-running-escalation-child``); anything else would run twice: a child of
+    another kind, a run whose chain id a reset changes (started before v0.7: its children get new
+    ids), or an escalation that has ended (a new one would start under its id)."""
+    children = stuck.children_after(events, point)
+    if not children:
+        return []
+    if not stuck.chain_survives_reset(events):
+        return [(f"after the reset point the run started {len(children)} child workflows, and it names them after a "
+                 "run id a reset replaces (it started before v0.7): a new run would start them again")]
+    out = []
+    for child in children:
+        if child.workflow_type not in ADOPTED:
+            out.append(f"event {child.event_id}: started child workflow {child.workflow_type}: a new run would start it "
+                       "again")
+            continue
+        try:
+            status = (await client.get_workflow_handle(child.workflow_id).describe()).status
+        except RPCError as exc:
+            out.append(f"event {child.event_id}: started {child.workflow_id}, which cannot be described: {exc.message}")
+            continue
+        if status != WorkflowExecutionStatus.RUNNING:
+            out.append(f"event {child.event_id}: started {child.workflow_id}, which has ended "
+                       f"({status.name.lower() if status else 'unknown'}): a new run would start it again")
+    return out
 
 
 async def replay_failure(workflow_id: str, events: list[HistoryEvent], workflows: Sequence[type],

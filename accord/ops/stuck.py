@@ -15,7 +15,8 @@ those that look stuck, to classify the failure (:func:`classify`) and find the l
 
 The rest is pure, over history events, so it is tested without a server:
 :func:`episode` (first failure, last good workflow task, the reset point), :func:`effects_after`
-(children started, external signals sent: a reset would do them again), :func:`taken_in_later`
+(external signals sent: a reset would send them again), :func:`children_after` and
+:func:`chain_survives_reset` (children started: a reset run adopts them only under the same ids), :func:`taken_in_later`
 (updates and signals a reset would re-apply before the point where they were valid),
 :func:`reset_by_accord` (a run Accord already reset once is never reset again).
 """
@@ -23,6 +24,7 @@ The rest is pure, over history events, so it is tested without a server:
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -39,6 +41,8 @@ from temporalio.api.enums.v1 import (
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import Client
+
+from workflows.versions import PATCH_CHAIN_SURVIVES_RESET
 
 # The upstream bug's own words (temporalio/sdk-python#1591): replay meets the update's
 # acceptance where live execution had written another command first.
@@ -59,8 +63,8 @@ _EVENT_ID = re.compile(r"HistoryEvent\(id: (\d+)")
 _FINISHED_TASK = (EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED,
                   EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT)
 # Commands whose effects live outside the run: a reset before them makes the new run do them again.
+# (Child starts are looked at one by one: see children_after.)
 _OUTSIDE = {
-    EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED: "started child workflow",
     EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED: "signalled external workflow",
     EventType.EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED: "asked to cancel external workflow",
 }
@@ -188,6 +192,48 @@ def effects_after(events: Iterable[HistoryEvent], event_id: int) -> list[str]:
     """What the run did outside itself after ``event_id`` (children, external signals)."""
     return [f"event {e.event_id}: {_OUTSIDE[e.event_type]}" for e in events
             if e.event_id > event_id and e.event_type in _OUTSIDE]
+
+
+@dataclass(frozen=True)
+class ChildStart:
+    event_id: int
+    workflow_type: str
+    workflow_id: str
+
+
+def children_after(events: Iterable[HistoryEvent], event_id: int) -> list[ChildStart]:
+    """The child workflows the run started after ``event_id``."""
+    out = []
+    for e in events:
+        if e.event_id > event_id and e.event_type == EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
+            a = e.start_child_workflow_execution_initiated_event_attributes
+            out.append(ChildStart(e.event_id, a.workflow_type.name, a.workflow_id))
+    return out
+
+
+def chain_survives_reset(events: Sequence[HistoryEvent]) -> bool:
+    """Whether a reset of this run names its chain as the run did (workflows/toolkit/chain.py), so
+    that it starts its children under the same ids: the run continued a chain (the chain id came in
+    with its state), or it started one with the ``chain-id-survives-reset`` patch (v0.7)."""
+    if not events:
+        return False
+    if events[0].workflow_execution_started_event_attributes.continued_execution_run_id:
+        return True
+    return PATCH_CHAIN_SURVIVES_RESET in patches(events)
+
+
+def patches(events: Iterable[HistoryEvent]) -> set[str]:
+    """The patch ids whose markers the history holds."""
+    found = set()
+    for e in events:
+        if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED:
+            a = e.marker_recorded_event_attributes
+            if a.marker_name == "core_patch" and "patch-data" in a.details and a.details["patch-data"].payloads:
+                try:
+                    found.add(json.loads(a.details["patch-data"].payloads[0].data).get("id"))
+                except (ValueError, AttributeError):  # not the SDK's shape: no patch we know
+                    continue
+    return found
 
 
 def taken_in_later(events: Sequence[HistoryEvent], event_id: int) -> list[tuple[int, str]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from temporalio import workflow
 
+from workflows.toolkit.chain import new_chain_id
 from workflows.versions import rules_version
 
 with workflow.unsafe.imports_passed_through():
@@ -41,7 +42,7 @@ class EscalationContext:
                 **facts,
                 partnership_workflow_id=input.partnership_workflow_id,
                 partnership=self.definition.name,
-                chain_id=workflow.info().run_id,
+                chain_id=new_chain_id(),
                 level=level,
                 # The window counts from when this workflow holds the escalation, which is
                 # when its contacts are told (moments after the parent raised it).

@@ -26,13 +26,17 @@ class Reporting:
         self.ctx = ctx
         # What the parent already knows: the level and status it raised the escalation with,
         # or, after continue-as-new, what the previous run reported before it ended.
-        self.reported = ctx.snapshot()
+        self.reported: tuple[int, bool, EscalationStatus] | None = ctx.snapshot()
         self._search_level: int | None = None
         # What this run's telemetry has counted (metrics and logs only).
         self._seen = telemetry.Seen()
 
     def unreported(self) -> bool:
         return self.ctx.snapshot() != self.reported
+
+    def forget(self) -> None:
+        """Report the current snapshot again on the next pass, changed or not."""
+        self.reported = None
 
     async def report(self) -> None:
         """Tell the partnership of a level or status change (it keeps the escalation's summary)."""

@@ -250,5 +250,12 @@ class EscalationWorkflow:
         """Delivery news from the mail webhook (the emails carry this workflow's id)."""
         await self.notifier.event(event)
 
+    @workflow.signal
+    def report_again(self) -> None:
+        """The partnership has lost its copy of this escalation: a run of it reset to before
+        it started this workflow, which found it running and adopted it. Its next pass tells
+        the partnership the level and status again (what the reset run missed)."""
+        self.reporting.forget()
+
 
 ESCALATION_WORKFLOWS = (EscalationWorkflow,)

@@ -12,6 +12,7 @@ import asyncio
 
 from temporalio import workflow
 
+from workflows.toolkit.chain import new_chain_id
 from workflows.versions import rules_version
 
 with workflow.unsafe.imports_passed_through():
@@ -29,7 +30,7 @@ class PartnershipContext:
         self.state: PartnershipState = input.state or PartnershipState(
             partnership_id=input.definition.id,
             name=input.definition.name,
-            chain_id=workflow.info().run_id,
+            chain_id=new_chain_id(),
             started_at=now,
             stage_started_at=now,
         )

@@ -16,16 +16,17 @@ trigger's quiet period after the same cause cleared pages nobody until the perio
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 
 from temporalio import workflow
-from temporalio.exceptions import FailureError
+from temporalio.exceptions import FailureError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
 from workflows.escalation import EscalationWorkflow
 from workflows.partnership.context import PartnershipContext
 from workflows.partnership.record import Record
 from workflows.toolkit.notifier import Notifier
-from workflows.versions import PATCH_ESCALATION_CHILD
+from workflows.versions import PATCH_ADOPT_ESCALATION, PATCH_ESCALATION_CHILD
 
 with workflow.unsafe.imports_passed_through():
     from accord.logic import clearing
@@ -94,11 +95,11 @@ class Escalations:
             )
             if self.ctx.operating():
                 # Shielded and tracked like operating-stage emails (see Operating.continue_as_new).
-                started = asyncio.ensure_future(start)
+                started = asyncio.ensure_future(self._started(start, record))
                 self.ctx.track(started)
                 await asyncio.shield(started)
             else:
-                await start
+                await self._started(start, record)
             self.record.publish()
             return record
         self.record.publish()
@@ -121,6 +122,31 @@ class Escalations:
             )
         )
         return record
+
+    async def _started(self, start: Awaitable[object], record: EscalationRecord) -> None:
+        """Start the escalation's workflow, or adopt it if it already runs under its id.
+
+        It already runs when this run was reset (``accord doctor --fix``, ``accord recover``)
+        to before the original run started it: the reset run re-executes the start under the
+        same id (the chain id survives a reset, toolkit/chain.py), and the server refuses it.
+        That escalation is this one: it reports to the partnership's workflow id, so its later
+        signals reach this run. What it reported before the reset came back re-applied at the
+        reset point, where this run may not have had its record yet (an escalation raised later
+        by a deadline) and ignored it: so it is asked to report again."""
+        try:
+            await start
+        except WorkflowAlreadyStartedError:
+            if not workflow.patched(PATCH_ADOPT_ESCALATION):
+                raise
+            workflow.logger.warning("escalation %s already runs as %s (this run was reset): adopted", record.id,
+                                    record.workflow_id)
+            self.record.log(EventKind.escalation_changed, detail=f"{record.id}: adopted its running workflow after a reset",
+                            data={"escalation": record.id, "level": record.level})
+            try:
+                await workflow.get_external_workflow_handle(record.workflow_id).signal(EscalationWorkflow.report_again)
+            except FailureError as exc:
+                # It ended in between: what it reported last was re-applied with the reset.
+                workflow.logger.warning("could not ask %s to report again: %s", record.workflow_id, exc)
 
     async def escalate(self, request: EscalationRequest) -> UpdateResult:
         """The ``escalate`` update: a person raises one (or finds it open already)."""

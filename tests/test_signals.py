@@ -189,7 +189,7 @@ async def test_an_acknowledged_escalation_asks_its_level_before_it_closes(ts_env
 
         # One of the level confirms: it closes as cleared, and everyone it paged hears so.
         await accord.confirm_clearing(wf, record.id, ConfirmClearing(actor=contacts[0], note="Done", channel=Channel.api))
-        final = await eventually(lambda: _closed(accord, wf, record.id))
+        final = await eventually(partial(_closed, accord, wf, record.id), timeout=30)
         assert final.status == EscalationStatus.cleared and final.closed_by == contacts[0]
         assert "its cause is gone: 'Legal and compliance review' was done by Bo Beta" in final.closed_cause
         paged = {who for change in final.levels if change.notified_at for who in change.contacts}
@@ -335,19 +335,20 @@ async def test_a_flapping_status_pages_nobody_again_within_the_quiet_period(ts_e
             review_id = f"weekly_status-{n}"
             review = (await accord.state(wf)).reviews[review_id]
             await advance_to(ts_env, review.scheduled_for + timedelta(hours=1))
-            await state_where(accord, wf, lambda s, r=review_id: s.reviews[r].opened_at is not None)
+            await state_where(accord, wf, lambda s, r=review_id: s.reviews[r].opened_at is not None, timeout=30)
             for who in ("abe", "ben"):
                 await accord.submit_review_input(wf, ReviewInputSubmission(review_id=review_id, stakeholder=who, rag=rag,
                                                                            channel=Channel.api))
             await advance_to(ts_env, review.scheduled_for + timedelta(days=2, hours=2))  # inputs due 2 days after it opens
-            state = await state_where(accord, wf, lambda s, r=review_id: s.reviews[r].closed_at is not None)
+            state = await state_where(accord, wf, lambda s, r=review_id: s.reviews[r].closed_at is not None, timeout=30)
             if n == 1:
                 first = next(e for e in state.escalations if e.trigger == "red_status")
                 assert first.status == EscalationStatus.open
 
                 await eventually(partial(all_told, settings, ("abe", "ben"), f"Escalated to Leads: {first.id}: weekly status is red"))
             if n == 2:
-                cleared = await state_where(accord, wf, lambda s: s.escalations[0].status == EscalationStatus.cleared)
+                cleared = await state_where(accord, wf, lambda s: s.escalations[0].status == EscalationStatus.cleared,
+                                            timeout=30)
                 assert "escalated" not in cleared.detail
 
                 await eventually(partial(all_told, settings, ("abe", "ben"), f"Closed, its cause is gone: {first.id}:"))
@@ -358,7 +359,7 @@ async def test_a_flapping_status_pages_nobody_again_within_the_quiet_period(ts_e
                 assert escalation.levels[0].notified_at is None
                 assert "nobody is paged before" in next(e.detail for e in state.timeline if e.kind == "escalation_opened"
                                                          and e.data.get("escalation") == again.id)
-        final = await _closed(accord, wf, again.id)
+        final = await eventually(partial(_closed, accord, wf, again.id), timeout=30)
     assert final.status == EscalationStatus.cleared
     assert all(change.notified_at is None for change in final.levels), "paged nobody"
     assert subjects_to(settings, "@", again.id) == [], "no email at all about the second one"

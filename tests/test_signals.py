@@ -388,3 +388,41 @@ async def test_five_revisions_of_a_diverging_statement_make_one_email_to_each_ot
         assert outbox.body(digest, "plain").count("Bo Beta revised their statement") == 5
     asked = f"Goal statements diverge: please revise yours ({state.name})"
     assert subjects_to(settings, "bo@", "Goal statements") == [asked], "none to the person revising"
+
+
+@pytest.mark.browser
+async def test_a_go_no_go_page_shows_the_evidence_to_decide_on(dev_env, settings, accord_for, tmp_path):
+    """The go/no-go request's link opens a page with the checklist results, the goal statements
+    and their score, and the open escalations (none), as the email listed them."""
+    from playwright.async_api import expect
+
+    from tests.test_browser import chromium, chromium_path, listen, serving
+
+    executable = chromium_path()
+    listener, base = listen(settings)
+    accord = accord_for(dev_env)
+    async with running_worker(dev_env.client, settings):
+        wf = await accord.start(unique(DATA / "screening.yaml"))
+        await submit_statements(accord, wf, ALIGNED)
+        for task_id, owner in REQUIRED.items():
+            await accord.complete_task(wf, TaskCompletion(task_id=task_id, actor=owner, result=f"{task_id} passed",
+                                                          channel=Channel.api))
+        state = await state_where(accord, wf, lambda s: "go-no-go" in s.approvals, timeout=60)
+        mail = await until(lambda: mail_for(settings, "bea@beta.example", "Decision needed: Go/no-go"), timeout=60)
+        async with serving(settings, accord, listener), chromium(executable) as browser:
+            page = await browser.new_page()
+            await page.goto(f"{base}{action_link(mail)}")
+            await expect(page.locator("dl.facts")).to_contain_text("go-no-go")
+            checklist = await page.get_by_role("region", name="Checklist").locator("li").all_inner_texts()
+            statements = await page.get_by_role("region", name="Goal statements").locator("li").all_inner_texts()
+            escalations = await page.get_by_role("region", name="Open escalations").locator("li").all_inner_texts()
+            await page.screenshot(path=str(tmp_path / "go-no-go-evidence.png"), full_page=True)
+    assert len(checklist) == 3
+    assert checklist[0].startswith("Capability audit: done by Arun Acme on ") and checklist[0].endswith(": capability passed")
+    assert checklist[1].startswith("Legal and compliance review: done by Bo Beta on ")
+    assert checklist[2] == "Charter with SMART goals (optional): open (Alice Acme)"
+    assert f"Bo Beta: {ALIGNED['bo']}" in statements
+    score = state.alignment.result
+    assert statements[-1] == f"Divergence {score.divergence:.2f} (threshold 0.75): close enough"
+    assert escalations == ["None."]
+    assert (tmp_path / "go-no-go-evidence.png").stat().st_size > 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 
 import pytest
 
@@ -165,6 +166,11 @@ async def test_changes_requested_start_a_new_round_on_a_revised_version(ts_env, 
         with pytest.raises(ActionRefused, match="superseded by round 2"):
             await accord.decide(wf, DecisionInput(approval_id="mou", actor="amir", decision=DecisionKind.approve, round=1))
         await state_where(accord, wf, lambda s: "MOU signature [mou], round 2 on version 2: waiting on Alice Acme, Amir Acme, Bea Beta until" in s.detail)
+        # Round 2's request shows what changed since version 1, and the change that was asked for.
+        round2 = await eventually(partial(_round_two_request, settings))
+        assert "What changed since version 1:\n- 1 line(s) added, 1 removed" in round2
+        assert "- + Each party keeps its own IP; joint work is owned jointly." in round2
+        assert "The changes that were asked for:\n- Bea Beta: Clause 5: add joint IP terms" in round2
         # A decision naming the version it is for is refused for any other version, and for none.
         old, new = state.mou.versions[0].hash, state.mou.versions[1].hash
         for stale in (old, ""):
@@ -179,6 +185,13 @@ async def test_changes_requested_start_a_new_round_on_a_revised_version(ts_env, 
     round2 = [d for d in state.approvals["mou"].decisions if d.round == 2]
     assert {d.document_version for d in round2} == {2}
     assert {d.document_hash for d in round2} == {state.mou.versions[1].hash}
+
+
+async def _round_two_request(settings) -> str:
+    mails = [m for _, m in outbox.messages(settings.outbox_dir)
+             if "alice@acme.example" in m["To"] and m["Subject"].startswith("Decision needed: MOU signature")]
+    assert len(mails) == 2
+    return outbox.body(mails[-1], "plain")
 
 
 async def test_rounds_run_out(ts_env, settings, accord_for):

@@ -3,8 +3,9 @@
 Shape and types are pydantic's job (``schema.py``); this module checks what only the
 whole file can tell: references to people, unique ids, reminders that fall before the
 task starts, quorums larger than the approvers, triggers pointing past the ladder,
-holiday regions the holiday data does not know, and (rules version 1) the bounds of
-:mod:`definitions.limits` that keep the workflow able to run what it was given.
+holiday regions the holiday data does not know, (rules version 1) the bounds of
+:mod:`definitions.limits` that keep the workflow able to run what it was given, and (rules
+version 2) the settings for clearing escalations and batching notices.
 Every problem is reported, not just the first.
 
 This module runs inside workflow code (amendments are checked in update handlers):
@@ -32,6 +33,7 @@ from definitions.schema import (
     ApprovalPolicy,
     ApprovalRules,
     ChecklistItem,
+    ClearStatus,
     Deliverable,
     Formality,
     PartnershipDefinition,
@@ -64,6 +66,8 @@ def problems(d: PartnershipDefinition, *, rules: int = LATEST_RULES, allow_short
         # (Past the list limits the rules below would cost time quadratic in the lists' length.)
         try:
             found += list(_rules(d))
+            if rules >= 2:
+                found += list(_quiet_rules(d))
         except OverflowError:
             # A duration of millions of years cannot even be compared: it is reported above as
             # too long, and the rules comparing durations are checked once it is fixed.
@@ -288,6 +292,19 @@ def _rules(d: PartnershipDefinition) -> Iterator[Problem]:
             f"the renewal decision is due {d.renewal.approval.deadline} after it starts, but it starts only"
             f" {d.renewal.notice} before the term ends: the term would end before the decision",
         )
+
+
+def _quiet_rules(d: PartnershipDefinition) -> Iterator[Problem]:
+    """Rules version 2: what ends an escalation, and how notices are batched."""
+    for name, trigger in d.escalation.triggers:
+        if trigger.clear_status == ClearStatus.amber and name != "red_status":
+            yield Problem(("escalation", "triggers", name, "clear_status"),
+                          "only red_status can end at amber (the others end at green)")
+    notices = d.notices
+    if notices.max_delay.approx < notices.quiet_period.approx:
+        yield Problem(("notices", "max_delay"),
+                      f"max_delay {notices.max_delay} is shorter than the quiet period {notices.quiet_period}: "
+                      "every notice would go out at max_delay")
 
 
 # --- limits (rules version 1): see definitions/limits.py for each bound's reason ---------

@@ -33,7 +33,7 @@ class Duration:
     seconds: int = 0
 
     @classmethod
-    def parse(cls, text: str) -> "Duration":
+    def parse(cls, text: str) -> Duration:
         raw = text.strip()
         if not raw:
             raise ValueError("empty duration")

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 
 from definitions.durations import Duration
 
-# The rules version these limits belong to. 0: the rules before them. A running partnership
-# keeps the version it started under, so its amendments are judged as they were then.
-LATEST_RULES = 1
+# The rules version these limits belong to. 0: the rules before them (1: the limits; 2: the
+# clearing and batching settings' rules). A running partnership keeps the version it started
+# under, so its amendments are judged as they were then.
+LATEST_RULES = 2
 
 HOUR, DAY = 3600, 86400
 
@@ -61,6 +62,9 @@ DEADLINE = DurationLimit("deadline", Duration(seconds=HOUR), Duration(months=5 *
 REMINDER = DurationLimit("reminder", Duration(seconds=HOUR), Duration(months=12))
 # When a metric's target should be met, counted from launch (no minimum: it only labels).
 HORIZON = DurationLimit("target date", None, Duration(months=10 * 12))
+# How long a notice waits for a quiet moment, and an escalation's cause must stay away before it
+# pages again: at least a minute (or every event is its own email), at most a month.
+QUIET = DurationLimit("quiet period", Duration(seconds=60), Duration(seconds=30 * DAY))
 
 # Every duration field of the schema, by field name.
 DURATIONS: dict[str, DurationLimit] = {
@@ -76,6 +80,8 @@ DURATIONS: dict[str, DurationLimit] = {
     "overdue_every": REMINDER,
     "escalate_after": REMINDER,
     "target_by": HORIZON,
+    "quiet_period": QUIET,
+    "max_delay": QUIET,
 }
 
 

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from definitions.durations import DurationField
+from definitions.durations import Duration, DurationField
 
 Id = Annotated[
     str,
@@ -258,10 +258,38 @@ class EscalationLevel(Model):
     respond_within: DurationField
 
 
+class Clear(StrEnum):
+    """What happens to an automatic escalation once its cause is gone (rules 2)."""
+
+    auto = "auto"  # unacknowledged: it closes; acknowledged: its current level is asked to confirm
+    confirm = "confirm"  # its current level is always asked to confirm
+    manual = "manual"  # it stays open until someone resolves or withdraws it (the cause is only recorded)
+
+
+class ClearStatus(StrEnum):
+    """The weekly status that ends a red status (rules 2)."""
+
+    green = "green"
+    amber = "amber"  # no longer red is enough (red_status only)
+
+
+# Flapping: the same cause raised again this soon after it cleared pages nobody until the period ends.
+DEFAULT_QUIET_PERIOD = Duration(seconds=86400)
+
+
 class Trigger(Model):
     enabled: bool = True
     level: int = Field(1, ge=1, description="The ladder level (1-based) an escalation of this kind starts at.")
     count: int | None = Field(None, ge=1, description="How many in a row trigger it, where that applies.")
+    clear: Clear = Field(
+        Clear.auto, description="Once its cause is gone: auto (an unacknowledged escalation closes, an acknowledged "
+        "one asks its level to confirm), confirm (always ask), manual (it stays open).")
+    clear_status: ClearStatus = Field(
+        ClearStatus.green, description="red_status only: the weekly status that ends it (green, or amber: no longer red).")
+    quiet_period: DurationField = Field(
+        default_factory=lambda: DEFAULT_QUIET_PERIOD,
+        description="Raised again this soon after its cause cleared, it pages nobody until the period has passed "
+        "(and not at all if the cause is gone again by then).")
 
 
 class Triggers(Model):
@@ -277,6 +305,18 @@ class Triggers(Model):
 class Escalation(Model):
     ladder: list[EscalationLevel] = Field(min_length=1)
     triggers: Triggers = Field(default_factory=Triggers)
+
+
+class Notices(Model):
+    """Notices that can repeat (a goal statement revised again, another email bounced) wait for a
+    quiet moment and go out as one email per recipient (rules 2)."""
+
+    quiet_period: DurationField = Field(
+        default_factory=lambda: Duration(seconds=120),
+        description="Sent once nothing new has happened for this long.")
+    max_delay: DurationField = Field(
+        default_factory=lambda: Duration(seconds=1800),
+        description="Sent at the latest this long after the first notice waiting, however busy it is.")
 
 
 class Renewal(Model):
@@ -311,6 +351,7 @@ class PartnershipDefinition(Model):
     reviews: Reviews = Field(default_factory=Reviews)
     escalation: Escalation
     renewal: Renewal | None = None
+    notices: Notices = Field(default_factory=Notices, description="Batching of notices that can repeat.")
 
     # -- lookups used by workflows and templates --
 

@@ -212,14 +212,14 @@ async def test_contact_acknowledges_records_care_and_resolves_an_escalation(dev_
     async with running_worker(dev_env.client, settings):
         wf = await accord.start(screening_definition())
         _, record = await accord.raise_escalation(wf, EscalationRequest(reason="Data migration slipping", level=2))
-        await until(lambda: mail_for(settings, "bea@beta.example", "Escalation (Sponsors)"))
+        await until(lambda: mail_for(settings, "bea@beta.example", "Escalated to Sponsors"))
         async with serving(settings, accord, listener):
             async with chromium(executable) as browser:
                 page = await browser.new_page()
                 await page.goto(f"{base}{await local_link(settings)}")  # the operator signs in: the outbox is ops-only
                 await page.goto(f"{base}/outbox")
                 await (page.get_by_role("row").filter(has_text="bea@beta.example")
-                       .get_by_role("link", name="Escalation (Sponsors)").click())
+                       .get_by_role("link", name="Escalated to Sponsors").click())
                 await page.frame_locator("iframe.email").get_by_role("link", name="Open the escalation").click()
                 await page.wait_for_url(f"{base}/a/**")
                 await expect(page.get_by_role("heading", level=1)).to_have_text("Data migration slipping")
@@ -242,7 +242,7 @@ async def test_contact_acknowledges_records_care_and_resolves_an_escalation(dev_
                 # Alice gives Acme's perspective through her own link, and carries on.
                 await page.goto(f"{base}/outbox")
                 await (page.get_by_role("row").filter(has_text="alice@acme.example")
-                       .get_by_role("link", name="Escalation (Sponsors)").click())
+                       .get_by_role("link", name="Escalated to Sponsors").click())
                 await page.frame_locator("iframe.email").get_by_role("link", name="Open the escalation").click()
                 await page.wait_for_url(f"{base}/a/**")
                 await expect(page.get_by_label("Whose perspective").locator("option")).to_have_text(["Acme Corp"])

@@ -27,7 +27,7 @@ from tests.web_helpers import (
     until,
 )
 
-SUBJECT = "Escalation (Delivery leads)"
+SUBJECT = "Escalated to Delivery leads"
 
 
 @dataclass

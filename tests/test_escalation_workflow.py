@@ -196,6 +196,7 @@ async def test_climbs_each_level_in_time_then_tells_ops_once_and_stays_open(ts_e
     async with escalation(ts_env, settings) as run:
         state = await run.state_where(lambda s: s.levels[0].notified_at is not None, "level 1 told")
         assert (state.level, state.status, state.with_ops) == (1, EscalationStatus.open, False)
+        # Raised under rules 0 (the parent passes none): the subjects it had then.
         assert sorted(run.mail()) == [
             ("amir@acme.example", f"Escalation (Leads): {state.partnership}"),
             ("bo@beta.example", f"Escalation (Leads): {state.partnership}"),

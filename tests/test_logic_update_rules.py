@@ -96,7 +96,7 @@ def test_a_task_is_completed_once_by_its_owner_or_ops():
         partnership.check_completion(with_task(), OPERATING, completion("ben", Channel.web))
     with refused("'zed' is not a stakeholder of this partnership."):
         partnership.check_completion(with_task(), OPERATING, completion("zed", Channel.api))
-    with refused("This task was already completed by abe on 2025-05-01 10:00 UTC."):
+    with refused("This task was already completed by abe on Thursday 1 May 2025, 10:00 UTC."):
         partnership.check_completion(with_task(done=True), OPERATING, completion())
 
 
@@ -182,11 +182,11 @@ def submission(review_id: str = "weekly_status-1", who: str = "ben", **fields) -
 
 def test_a_review_input_is_taken_from_its_participants_while_it_is_open():
     partnership.check_review_input(with_review(), submission(rag=Rag.green))
-    with refused("There is no review 'monthly-9' in this partnership."):
+    with refused("There is no review 'monthly-9' in this partnership (reviews: weekly_status-1)."):
         partnership.check_review_input(with_review(), submission("monthly-9", rag=Rag.green))
-    with refused("Weekly status #1 opens on 2025-05-01."):
+    with refused("Weekly status #1 opens on Thursday 1 May 2025, 09:00 UTC."):
         partnership.check_review_input(with_review(opened=False), submission(rag=Rag.green))
-    with refused("Weekly status #1 closed on 2025-05-03 09:00 UTC."):
+    with refused("Weekly status #1 closed on Saturday 3 May 2025, 09:00 UTC."):
         partnership.check_review_input(with_review(closed=True), submission(rag=Rag.green))
     with refused("'ann' is not asked for input to Weekly status #1."):
         partnership.check_review_input(with_review(), submission(who="ann", rag=Rag.green))
@@ -250,9 +250,9 @@ def outcome(review_id: str = "monthly-1", actor: str = "ann", decisions_: tuple[
 def test_a_review_outcome_is_recorded_on_the_latest_review_of_its_kind():
     monthly = with_review(ReviewKind.monthly)
     partnership.check_review_outcome(monthly, OPERATING, outcome())
-    with refused("There is no review 'monthly-2' to record in this partnership."):
+    with refused("There is no review 'monthly-2' to record in this partnership (reviews: monthly-1)."):
         partnership.check_review_outcome(monthly, OPERATING, outcome("monthly-2"))
-    with refused("There is no review 'monthly-1' to record in this partnership."):
+    with refused("There is no review 'monthly-1' to record in this partnership (no review has opened yet)."):
         partnership.check_review_outcome(with_review(ReviewKind.monthly, opened=False), OPERATING, outcome())
     later = Review(id="monthly-2", kind=ReviewKind.monthly, n=2, scheduled_for=T0, opened_at=T0, inputs_due_at=T0,
                    participants=["abe"])
@@ -404,7 +404,7 @@ def test_changes_are_requested_of_a_document_and_before_rules_1_of_anything():
 def test_a_decision_is_for_an_open_approval_in_its_current_round():
     decisions.check_decision(with_approval(), decide())
     decisions.check_decision(with_approval(round_=2), decide(round_=2))
-    with refused("There is no approval 'go-no-go' in this partnership."):
+    with refused("There is no approval 'go-no-go' in this partnership (approvals: mou)."):
         decisions.check_decision(with_approval(), decide(approval_id="go-no-go"))
     with refused("This approval is closed (approved)."):
         decisions.check_decision(with_approval(outcome=ApprovalOutcome.approved), decide())
@@ -418,7 +418,7 @@ def test_the_first_decision_of_an_approver_counts_in_each_round():
     with refused("'bo' is not an approver of MOU signature."):
         decisions.check_decision(with_approval(), decide("bo"))
     earlier = (("alice", DecisionKind.reject, 2),)
-    with refused("alice already decided (reject) on 2025-05-01 10:00 UTC; the first decision counts."):
+    with refused("alice already decided (reject) on Thursday 1 May 2025, 10:00 UTC; the first decision counts."):
         decisions.check_decision(with_approval(round_=2, decided=earlier), decide())
     decisions.check_decision(with_approval(round_=3, decided=earlier), decide())  # a new round
 
@@ -563,7 +563,7 @@ def test_an_escalation_is_acknowledged_once_by_each_member_while_open():
     with refused("The note is longer than 5,000 characters."):
         escalations.check_acknowledgement(escalation(), OPERATING, Acknowledge(actor="ben", note="x" * 5_001))
     earlier = [AcknowledgementRecord(actor="ben", at=T0, level=1, channel=Channel.web)]
-    with refused("ben already acknowledged it on 2025-05-01 09:00 UTC."):
+    with refused("ben already acknowledged it on Thursday 1 May 2025, 09:00 UTC."):
         escalations.check_acknowledgement(escalation(acknowledgements=earlier), OPERATING, Acknowledge(actor="ben"))
 
 

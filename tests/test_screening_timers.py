@@ -18,8 +18,15 @@ from accord.models import (
     Stage,
 )
 from tests.conftest import DATA, running_worker
+from tests.helpers import (
+    ALIGNED,
+    DIVERGENT,
+    pass_checklist,
+    state_where,
+    submit_statements,
+    unique,
+)
 from workflows.partnership import PartnershipWorkflow
-from tests.helpers import ALIGNED, DIVERGENT, pass_checklist, state_where, submit_statements, unique
 
 REQUIRED = {"capability": "arun", "legal": "bo"}
 
@@ -58,8 +65,10 @@ async def test_item_overdue_by_weeks_is_reminded_then_escalated(ts_env, settings
     bo_mail = [s for s in subjects_to(settings, "bo@beta.example") if "Legal" in s]
     assert [s.split(":")[0] for s in bo_mail].count("Reminder") == 2
     assert [s.split(":")[0] for s in bo_mail].count("Overdue") == 4
-    assert any(s.startswith("Escalation (Delivery leads)") for s in subjects_to(settings, "arun@acme.example"))
-    assert any(s.startswith("Escalation (Sponsors)") for s in subjects_to(settings, "alice@acme.example"))
+    # Each subject says which escalation, what it is about and which partnership.
+    what = f"{escalation.id}: Legal and compliance review is overdue ({state.name})"
+    assert f"Escalated to Delivery leads: {what}" in subjects_to(settings, "arun@acme.example")
+    assert f"Escalation reached Sponsors: {what}" in subjects_to(settings, "alice@acme.example")
     assert state.stage == Stage.screening  # nothing proceeds while a required item is open
 
 

@@ -61,6 +61,8 @@ PATCH_OPS_NOTICES = "ops-notices-outlive-their-cause"
 PATCH_CHANGED_ATTRIBUTES = "upsert-changed-attributes-only"
 # Rules version 1 (v0.5): see RULES.
 PATCH_RULES_1 = "rules-1"
+# Rules version 2 (v0.7): see RULES.
+PATCH_RULES_2 = "rules-2"
 # v0.6 named a new run chain (send keys, escalation child ids) after its run id, which a reset
 # replaces: a reset run sent every email after its reset point again. Now after the chain's
 # first run id, which a reset keeps (toolkit/chain.py).
@@ -95,6 +97,8 @@ PATCHES: tuple[Patch, ...] = (
           "once every open run started or continued as new since v0.4"),
     Patch(PATCH_RULES_1, "v0.5", "rules version 1 (RULES)",
           "once every open partnership and escalation started or continued as new since v0.5"),
+    Patch(PATCH_RULES_2, "v0.7", "rules version 2 (RULES)",
+          "once every open partnership and escalation started or continued as new since v0.7"),
     Patch(PATCH_CHAIN_SURVIVES_RESET, "v0.7", "a new chain is named after its first run id, which a reset keeps",
           "once every open partnership and escalation started since v0.7 (the id is kept in state after that)"),
     Patch(PATCH_ADOPT_ESCALATION, "v0.7", "a reset run adopts the escalation child it finds running",
@@ -108,6 +112,14 @@ RULES: tuple[tuple[int, str, str], ...] = (
      ("an amendment that changes a party's people or addresses needs that party's approval; a party's CARE "
       "perspective comes from its people or ops; a decision without a document cannot request changes; the same "
       "goal statement posted again is not a revision; ops hear of an email still failing after mail_alert_after")),
+    (2, PATCH_RULES_2,
+     ("the status line and health are derived from the state on every change (declined partnerships are "
+      "'declined', not 'done'; the escalation level is the one number of accord.logic.ladder.shown_level); an "
+      "automatic escalation whose cause is gone closes (unacknowledged) or asks its level to confirm "
+      "(acknowledged), and one raised again within its trigger's quiet period pages nobody until the period "
+      "ends; notices that repeat (revised goal statements, unreachable people) go out as one digest per "
+      "recipient after a quiet period; 'ops:<name>' acts wherever 'ops' does, and who sent an action for "
+      "someone else (sent_by) is checked")),
 )
 LATEST = RULES[-1][0]
 

@@ -26,6 +26,7 @@ from workflows.toolkit import mailing
 from workflows.toolkit.activities import find_stuck_partnerships
 
 with workflow.unsafe.imports_passed_through():
+    from accord.logic.describe import when
     from accord.models import Recipient
     from accord.ops.stuck import Kind, StuckPartnership, WatchdogInput
 
@@ -93,7 +94,7 @@ class WatchdogWorkflow:
                 subject=f"Stuck: {p.workflow_id} ({p.kind.value})",
                 context={
                     "heading": f"{p.workflow_id} is stuck",
-                    "body": (f"Since {p.since:%Y-%m-%d %H:%M} UTC {what} ({p.attempts} attempts). "
+                    "body": (f"Since {when(p.since)} {what} ({p.attempts} attempts). "
                              f"Last failure: {p.message[:500]} — {p.kind.explanation}"),
                     "consequence": f"{did} Details: accord doctor {p.workflow_id}",
                 },

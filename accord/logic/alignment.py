@@ -32,9 +32,7 @@ from rapidfuzz import utils
 from rapidfuzz.distance import Indel
 
 STOP_WORDS = frozenset(
-    """a an and are as at be by for from has have in into is it its of on or our that the their this
-    to we will with within which who would should can both each all more most than through while
-    so such these those they them us you your was were been being over per via""".split()
+    ["a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "in", "into", "is", "it", "its", "of", "on", "or", "our", "that", "the", "their", "this", "to", "we", "will", "with", "within", "which", "who", "would", "should", "can", "both", "each", "all", "more", "most", "than", "through", "while", "so", "such", "these", "those", "they", "them", "us", "you", "your", "was", "were", "been", "being", "over", "per", "via"]
 )
 
 

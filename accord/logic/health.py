@@ -1,14 +1,20 @@
-"""The partnership's overall status, derived from its state (never set by hand)."""
+"""The partnership's overall status, derived from its state (never set by hand).
+
+The status line that goes with it is :mod:`accord.logic.status`."""
 
 from __future__ import annotations
 
-from accord.models import Health, PartnershipState, Rag
+from accord.models import Health, PartnershipState, Rag, Stage
+
+# Ended before it began: no-go at screening, or the MOU never signed.
+DECLINED = (Stage.rejected, Stage.terminated)
 
 
-def assess(state: PartnershipState, stage_available: bool = True) -> Health:
-    """Worst first: escalated, then at risk (overdue, blocked, or an email delayed), then waiting, then on track."""
+def assess(state: PartnershipState, stage_available: bool = True, rules: int = 0) -> Health:
+    """Worst first: escalated, then at risk (overdue, blocked, or an email delayed), then waiting, then on track.
+    Once ended: done, or (rules 2) declined when it ended before it began."""
     if state.stage.is_final:
-        return Health.done
+        return Health.declined if rules >= 2 and state.stage in DECLINED else Health.done
     if state.open_escalations():
         return Health.escalated
     blocked = state.alignment.result is not None and state.alignment.result.blocked and not state.alignment.passed

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from accord.models import shown_level
 from definitions.durations import Duration
 from definitions.schema import EscalationLevel
 
@@ -71,3 +72,13 @@ def schedule(ladder: Sequence[EscalationLevel], level: int | None, reached_at: d
         climbs.append(climb)
         level, at = climb.to_level, climb.at
     return climbs
+
+
+def position(ladder: Sequence[EscalationLevel], level: int, with_ops: bool) -> str:
+    """Where an escalation is, in words, with the one number it is shown as everywhere
+    (:func:`accord.models.shown_level`; the search attribute ``AccordEscalationLevel``):
+    ``"level 2 of 3: Sponsors"``, and past the last level ``"level 4: ops (past the 3-level ladder)"``."""
+    if with_ops:
+        return f"level {shown_level(level, True)}: ops (past the {len(ladder)}-level ladder)"
+    name = ladder[level - 1].name if 1 <= level <= len(ladder) else "?"
+    return f"level {level} of {len(ladder)}: {name}"

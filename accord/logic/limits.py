@@ -34,6 +34,8 @@ MAX_TIMELINE = 500
 MAX_EMAIL_EVENTS = 200
 # Update ids remembered with their answers (apply once): enough for any client's retries.
 MAX_ANSWERED = 200
+# Who sent an action for someone else (an API key's name, ops:<name>): one line, bounded.
+MAX_SENDER = 300
 # What an email_delayed signal may carry into the state: its send key, the provider's error.
 MAX_SEND_KEY = 1_000
 MAX_EMAIL_ERROR = 500
@@ -70,3 +72,11 @@ def required_text(value: str, what: str, limit: int = MAX_TEXT) -> str:
     if too_long(text, limit):
         raise ValueError(f"{what} is longer than {limit:,} characters.")
     return text
+
+
+def check_sender(sent_by: str | None) -> None:
+    """ValueError unless ``sent_by`` (who sent an action for its actor) is absent or one short line."""
+    if sent_by is None:
+        return
+    if not sent_by.strip() or too_long(sent_by, MAX_SENDER) or any(ord(c) < 32 or ord(c) == 127 for c in sent_by):
+        raise ValueError(f"Who sent it (sent_by) must be one line of 1 to {MAX_SENDER} characters.")

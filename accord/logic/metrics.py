@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from accord.logic.business_days import as_utc
+from accord.models import MetricLine, MetricTrack
 from definitions.schema import Direction, Metric
 
 # Observations are often entered a few days after the period they measure.
@@ -147,3 +148,19 @@ def _summary(
     if stale:
         notes.append(f"no observation for more than {metric.cadence}")
     return head + (": " + "; ".join(notes) if notes else "")
+
+
+def line(metric: Metric, track: MetricTrack | None, as_of: datetime, launched_at: datetime | None) -> MetricLine:
+    """One metric against its target at ``as_of``, as a review records it (before launch: its
+    baseline and target only)."""
+    observations = [(o.at, o.value) for o in track.observations] if track else []
+    baseline = track.baseline if track and track.baseline is not None else metric.baseline
+    if launched_at is None:
+        start = f", from {_number(baseline)}" if baseline is not None else ""
+        return MetricLine(metric_id=metric.id, name=metric.name, unit=metric.unit, baseline=baseline, target=metric.target,
+                          latest=None, on_target=False, missed=False,
+                          summary=f"{metric.name}: target {_number(metric.target)} {metric.unit}{start} (not launched yet)")
+    result = assess(metric, baseline, observations, as_of, launched_at)
+    return MetricLine(metric_id=metric.id, name=metric.name, unit=metric.unit, baseline=result.baseline,
+                      target=metric.target, latest=observations[-1][1] if observations else None,
+                      on_target=result.on_target, missed=result.missed, summary=result.summary)

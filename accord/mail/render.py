@@ -7,6 +7,8 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from accord.logic.time_display import format_instant
+
 # Every value in an email comes from a person or a definition: a goal statement, a decline
 # reason, a bounce message, a party's name. The HTML part escapes all of them; the plain-text
 # part carries them as typed (entities there would show as "&amp;").
@@ -30,10 +32,11 @@ _env = Environment(
 
 
 def _when(value: Any) -> str:
+    """Dates and times in emails, written by the one function that writes them for people."""
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     if isinstance(value, datetime):
-        return value.strftime("%A %d %B %Y, %H:%M UTC")
+        return format_instant(value)
     return str(value)
 
 
@@ -43,7 +46,8 @@ _env.filters["when"] = _when
 def render(template: str, context: dict[str, Any], link: str | None) -> tuple[str, str]:
     """Return (html, text) for ``template`` with ``context`` and the action ``link``."""
     data = {"heading": "", "ask": "", "body": "", "due_at": None, "consequence": "", "overdue": False,
-            "action_label": "Open", "statements": [], "approvers": [], **context, "link": link}
+            "action_label": "Open", "statements": [], "approvers": [], "sections": [], "reference": "", **context,
+            "link": link}
     html = _env.get_template(f"{template}.html.j2").render(data)
     text = _env.get_template(f"{template}.txt.j2").render(data)
     return html, text

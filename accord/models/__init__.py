@@ -13,6 +13,8 @@ works whichever module defines X, and the JSON of every payload is what it alway
 - ``approvals``: approvals, decisions, delegations, MOU versions
 - ``reviews``: reviews, inputs, metrics, the RAG history, the agenda
 - ``amendments``: amended definitions in approval
+- ``evidence``: what a decision is taken on (a go/no-go's or renewal's evidence, a document's changes)
+- ``digests``: notices waiting for a quiet moment
 - ``escalations``: the partnership's escalation records, the escalation workflow's state and messages
 - ``partnership``: the partnership workflow's input, state and audit trail
 - ``inputs``: what people send (update arguments) and the answer they get
@@ -44,8 +46,10 @@ from accord.models.common import (
     Payload,
     Stage,
 )
+from accord.models.digests import PendingDigest
 from accord.models.documents import (
     ArchiveRequest,
+    PreviousVersion,
     RenderMouRequest,
     StoredDocument,
     StoreDocumentRequest,
@@ -58,6 +62,9 @@ from accord.models.escalations import (
     CareNote,
     CareRecord,
     CareStep,
+    CauseCleared,
+    Clearing,
+    ConfirmClearing,
     EscalationChanged,
     EscalationFacts,
     EscalationInput,
@@ -72,6 +79,13 @@ from accord.models.escalations import (
     Withdraw,
     escalation_id,
     escalation_workflow_id,
+    shown_level,
+)
+from accord.models.evidence import (
+    ChecklistLine,
+    DocumentChanges,
+    EscalationLine,
+    Evidence,
 )
 from accord.models.inputs import (
     ActionInput,
@@ -132,6 +146,7 @@ from accord.models.tasks import (
     action_task_id,
     baseline_task_id,
     diagnostic_task_id,
+    metric_of,
     review_input_task_id,
     statement_task_id,
 )
@@ -160,13 +175,18 @@ __all__ = [
     "CareNote",
     "CareRecord",
     "CareStep",
+    "CauseCleared",
     "Channel",
+    "ChecklistLine",
+    "Clearing",
     "CloseRequest",
+    "ConfirmClearing",
     "Decision",
     "DecisionInput",
     "DecisionKind",
     "Delegation",
     "DelegationInput",
+    "DocumentChanges",
     "DocumentVersion",
     "EmailDelay",
     "EmailEvent",
@@ -176,12 +196,14 @@ __all__ = [
     "EscalationChanged",
     "EscalationFacts",
     "EscalationInput",
+    "EscalationLine",
     "EscalationRecord",
     "EscalationRequest",
     "EscalationState",
     "EscalationStatus",
     "Event",
     "EventKind",
+    "Evidence",
     "Health",
     "Invitation",
     "LevelChange",
@@ -194,6 +216,8 @@ __all__ = [
     "PartnershipInput",
     "PartnershipState",
     "Payload",
+    "PendingDigest",
+    "PreviousVersion",
     "Rag",
     "RagPoint",
     "Recipient",
@@ -225,8 +249,10 @@ __all__ = [
     "diagnostic_task_id",
     "escalation_id",
     "escalation_workflow_id",
+    "metric_of",
     "renewal_id",
     "review_id",
     "review_input_task_id",
+    "shown_level",
     "statement_task_id",
 ]

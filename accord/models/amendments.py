@@ -26,5 +26,6 @@ class Amendment(Payload):
     definition: PartnershipDefinition
     changes: list[str] = Field(default_factory=list, description="What differs from the definition in force (field paths).")
     escalation_id: str | None = Field(None, description="The escalation whose resolution proposed it.")
+    sent_by: str | None = Field(None, description="Who sent the proposal for its proposer, if not them.")
     status: AmendmentStatus = AmendmentStatus.pending
     decided_at: datetime | None = None

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field, computed_field
 
 from accord.models.common import Channel, Payload, Stage
+from accord.models.evidence import DocumentChanges, Evidence
 from definitions.schema import ApprovalPolicy
 
 
@@ -28,6 +29,7 @@ class Decision(Payload):
     channel: Channel
     document_version: int | None = None
     document_hash: str | None = None
+    sent_by: str | None = Field(None, description="Who sent it for the actor (an API key, ops:<name>), if not the actor.")
 
 
 class ApprovalOutcome(StrEnum):
@@ -45,6 +47,7 @@ class Delegation(Payload):
     reason: str
     at: datetime
     channel: Channel
+    sent_by: str | None = None
 
 
 class ApprovalState(Payload):
@@ -72,6 +75,11 @@ class ApprovalState(Payload):
     party_approvers: list[str] = Field(
         default_factory=list, description="Approvers added only to give their party's approval (none of the "
         "approvers belonged to that party); the policy does not count them.")
+    changes: list[str] = Field(
+        default_factory=list, description="An amendment's approval: what it changes (definitions.diff, as `accord amend` "
+        "shows it).")
+    evidence: Evidence | None = Field(
+        None, description="A go/no-go or renewal: what there is to decide on, gathered when it opened (accord.logic.evidence).")
 
     def decisions_in_round(self) -> list[Decision]:
         return [d for d in self.decisions if d.round == self.round]
@@ -94,6 +102,9 @@ class DocumentVersion(Payload):
     source: Literal["generated", "uploaded"]
     author: str
     note: str = ""
+    changes: DocumentChanges | None = Field(None, description="What changed since the previous version (none for the first).")
+    requested_changes: list[Decision] = Field(
+        default_factory=list, description="The requests for changes of the previous round, which this version answers.")
 
 
 class MouState(Payload):

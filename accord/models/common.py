@@ -34,7 +34,8 @@ class Health(StrEnum):
     waiting = "waiting"  # waiting on a capability that is not built yet, or on ops
     at_risk = "at_risk"  # something is overdue or blocked
     escalated = "escalated"
-    done = "done"
+    done = "done"  # closed after its life (renewal declined, or closed by ops)
+    declined = "declined"  # ended before it began: no-go at screening, or the MOU never signed (rules 2)
 
 
 class Channel(StrEnum):

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from accord.models.common import Payload
+from accord.models.evidence import DocumentChanges
 from accord.models.partnership import PartnershipState
 from definitions.schema import PartnershipDefinition
+
+
+class PreviousVersion(Payload):
+    version: int
+    hash: str
 
 
 class RenderMouRequest(Payload):
@@ -12,6 +20,7 @@ class RenderMouRequest(Payload):
     definition: PartnershipDefinition
     version: int
     note: str = ""
+    previous: PreviousVersion | None = Field(None, description="The version it follows: its changes are summed up.")
 
 
 class ArchiveRequest(Payload):
@@ -22,7 +31,9 @@ class ArchiveRequest(Payload):
 
 class StoreDocumentRequest(Payload):
     markdown: str
+    previous: PreviousVersion | None = Field(None, description="The version it follows: its changes are summed up.")
 
 
 class StoredDocument(Payload):
     hash: str
+    changes: DocumentChanges | None = Field(None, description="Against the previous version, when one was named.")

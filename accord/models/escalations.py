@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import Field
+from pydantic import Field, computed_field
 
 from accord.models.common import Channel, Payload
 from accord.models.mail import EmailDelay
@@ -39,10 +39,18 @@ class EscalationStatus(StrEnum):
     awaiting_amendment = "awaiting_amendment"  # resolved subject to an amendment still in approval
     resolved = "resolved"
     withdrawn = "withdrawn"
+    cleared = "cleared"  # closed because its cause went away (rules 2: workflows/escalation/clearing.py)
 
     @property
     def is_final(self) -> bool:
-        return self in (EscalationStatus.resolved, EscalationStatus.withdrawn)
+        return self in (EscalationStatus.resolved, EscalationStatus.withdrawn, EscalationStatus.cleared)
+
+
+def shown_level(level: int, with_ops: bool) -> int:
+    """The one number an escalation's position is shown as, everywhere (search attributes, state,
+    pages, CLI): the ladder level, and one past the last level once ops have it. (The words for it
+    are ``accord.logic.ladder.position``.)"""
+    return level + 1 if with_ops else level
 
 
 class EscalationRecord(Payload):
@@ -55,10 +63,20 @@ class EscalationRecord(Payload):
     raised_by: str
     channel: Channel
     opened_at: datetime
+    what: str = Field("", description="What it is about, in a few words (subjects, the status line).")
     status: EscalationStatus = EscalationStatus.open
     # The escalation's own workflow (a child of the partnership), when it has one.
     workflow_id: str | None = None
     with_ops: bool = False
+    cause_gone: str = Field("", description="Rules 2: why its cause is gone (the partnership saw it); \"\" while it is not.")
+    cause_gone_at: datetime | None = None
+    closed_cause: str = Field("", description="How it ended, in words (from its workflow).")
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def shown_level(self) -> int:
+        """Its position as shown everywhere (:func:`shown_level`)."""
+        return shown_level(self.level, self.with_ops)
 
 
 class EscalationFacts(Payload):
@@ -72,6 +90,7 @@ class EscalationFacts(Payload):
     raised_by: str
     channel: Channel = Channel.temporal
     opened_at: datetime
+    what: str = Field("", description="What it is about, in a few words (subjects, the status line).")
 
 
 class LevelChange(Payload):
@@ -91,6 +110,7 @@ class AcknowledgementRecord(Payload):
     at: datetime
     level: int
     channel: Channel
+    sent_by: str | None = None
 
 
 class CareStep(StrEnum):
@@ -121,6 +141,7 @@ class CareNote(Payload):
     by: str
     at: datetime
     channel: Channel
+    sent_by: str | None = None
 
 
 class SupersededCareNote(Payload):
@@ -150,6 +171,29 @@ class CareRecord(Payload):
         return out
 
 
+class Clearing(Payload):
+    """Rules 2: the partnership saw the escalation's cause go away (the ``cause_cleared`` signal).
+
+    Unacknowledged (trigger ``clear: auto``), the escalation closes at once; acknowledged (or
+    ``clear: confirm``), its current level is asked to confirm: it closes when one of them
+    confirms, or by itself at ``until`` (the level's ``respond_within``) unless one keeps it open.
+    The cause may come back before then (``back_at``): the question is withdrawn."""
+
+    cause: str
+    at: datetime
+    asked: list[str] = Field(default_factory=list, description="Who was asked to confirm (stakeholder ids, ops-N).")
+    asked_at: datetime | None = Field(None, description="When they were emailed.")
+    until: datetime | None = Field(None, description="It closes by itself then, unless kept open.")
+    kept_open_by: str | None = None
+    kept_open_note: str = ""
+    back_at: datetime | None = Field(None, description="The cause came back: nothing to confirm any more.")
+
+    @property
+    def pending(self) -> bool:
+        """A confirmation is asked and not yet answered (nor moot)."""
+        return self.until is not None and self.kept_open_by is None and self.back_at is None
+
+
 class EscalationState(EscalationFacts):
     partnership_workflow_id: str
     partnership: str = Field("", description="The partnership's name.")
@@ -171,12 +215,23 @@ class EscalationState(EscalationFacts):
     closed_by: str | None = None
     closed_at: datetime | None = None
     closed_channel: Channel | None = None
+    closed_sent_by: str | None = None
+    closed_cause: str = Field("", description="Why it was closed as cleared (its cause, or the confirmation).")
+    clearing: Clearing | None = Field(None, description="Rules 2: its cause is gone (and what follows).")
+    quiet_until: datetime | None = Field(
+        None, description="Rules 2: raised again within its trigger's quiet period: nobody is paged before then.")
+    cleared_told_at: datetime | None = Field(None, description="When the people it paged were told it closed.")
     unreachable: list[str] = Field(default_factory=list, description="Contacts whose email failed permanently.")
     runs: int = 1
     rules_version: int = Field(0, description="The rules this escalation follows (the partnership's; workflows/versions.py).")
     allow_short_durations: bool = Field(False, description="The partnership's setting: amendments are judged alike.")
     email_delays: dict[str, EmailDelay] = Field(
         default_factory=dict, description="Emails in flight still failing past the alert time, by send key.")
+
+    @property
+    def shown_level(self) -> int:
+        """Its position as shown everywhere (:func:`shown_level`)."""
+        return shown_level(self.level, self.with_ops)
 
 
 class EscalationInput(EscalationFacts):
@@ -187,17 +242,20 @@ class EscalationInput(EscalationFacts):
     state: EscalationState | None = None
     rules_version: int = Field(0, description="The partnership's rules version: the escalation follows the same rules.")
     allow_short_durations: bool = Field(False, description="The partnership's setting: amendments are judged alike.")
+    quiet_until: datetime | None = Field(
+        None, description="Rules 2: the same cause was cleared within its trigger's quiet period: page nobody before then.")
 
     @classmethod
     def from_record(
         cls, record: EscalationRecord, partnership_workflow_id: str, definition: PartnershipDefinition,
-        rules_version: int = 0, allow_short_durations: bool = False,
+        rules_version: int = 0, allow_short_durations: bool = False, quiet_until: datetime | None = None,
     ) -> EscalationInput:
         return cls(
             partnership_workflow_id=partnership_workflow_id,
             definition=definition,
             rules_version=rules_version,
             allow_short_durations=allow_short_durations,
+            quiet_until=quiet_until,
             **record.model_dump(include=set(EscalationFacts.model_fields) | {"level"}),
         )
 
@@ -206,6 +264,8 @@ class Acknowledge(Payload):
     actor: str
     note: str = ""
     channel: Channel = Channel.temporal
+    sent_by: str | None = Field(
+        None, description="Who sent it when not the actor: an API key's name, or a signed-in person (ops:<name>).")
 
 
 class CareEntry(Payload):
@@ -214,6 +274,8 @@ class CareEntry(Payload):
     text: str
     party: str | None = Field(None, description="For 'acknowledge': whose perspective (default: the actor's party).")
     channel: Channel = Channel.temporal
+    sent_by: str | None = Field(
+        None, description="Who sent it when not the actor: an API key's name, or a signed-in person (ops:<name>).")
 
 
 class Resolve(Payload):
@@ -223,12 +285,36 @@ class Resolve(Payload):
         None, description="The proposed amendment: the full amended definition (YAML). The client, CLI, API and "
         "escalation page check it with the definitions loader before sending it.")
     channel: Channel = Channel.temporal
+    sent_by: str | None = Field(
+        None, description="Who sent it when not the actor: an API key's name, or a signed-in person (ops:<name>).")
 
 
 class Withdraw(Payload):
     actor: str
     reason: str
     channel: Channel = Channel.temporal
+    sent_by: str | None = Field(
+        None, description="Who sent it when not the actor: an API key's name, or a signed-in person (ops:<name>).")
+
+
+class ConfirmClearing(Payload):
+    """Update ``confirm_clearing``: the current level answers that the escalation's cause is gone (rules 2)."""
+
+    actor: str
+    keep_open: bool = Field(False, description="Keep it open (the problem is not over); else it closes now.")
+    note: str = ""
+    channel: Channel = Channel.temporal
+    sent_by: str | None = Field(
+        None, description="Who sent it when not the actor: an API key's name, or a signed-in person (ops:<name>).")
+
+
+class CauseCleared(Payload):
+    """Signal ``cause_cleared`` from the partnership: the escalation's cause is gone, or (``gone``
+    False) back again (rules 2)."""
+
+    cause: str
+    at: datetime
+    gone: bool = True
 
 
 class AmendmentDecided(Payload):

@@ -16,12 +16,16 @@ class TaskCompletion(Payload):
     actor: str = Field(description="Stakeholder id of the person completing it.")
     result: str = ""
     channel: Channel = Channel.temporal
+    sent_by: str | None = Field(
+        None, description="Who sent it when not the actor: an API key's name, or a signed-in person (ops:<name>).")
 
 
 class StatementSubmission(Payload):
     stakeholder: str
     text: str
     channel: Channel = Channel.temporal
+    sent_by: str | None = Field(
+        None, description="Who sent it when not the actor: an API key's name, or a signed-in person (ops:<name>).")
 
 
 class DecisionInput(Payload):
@@ -31,6 +35,8 @@ class DecisionInput(Payload):
     comment: str = ""
     round: int | None = Field(None, description="The round the decision is for; a stale round is refused.")
     channel: Channel = Channel.temporal
+    sent_by: str | None = Field(
+        None, description="Who sent it when not the actor: an API key's name, or a signed-in person (ops:<name>).")
     document_hash: str | None = Field(
         None, description="The SHA-256 of the document version decided on (\"\" for none): a decision on another "
                           "version, or without one when a document is up for decision, is refused. None: not checked.")
@@ -43,6 +49,8 @@ class DelegationInput(Payload):
     reason: str
     round: int | None = None
     channel: Channel = Channel.temporal
+    sent_by: str | None = Field(
+        None, description="Who sent it when not the actor: an API key's name, or a signed-in person (ops:<name>).")
 
 
 class MouRevision(Payload):
@@ -52,12 +60,16 @@ class MouRevision(Payload):
     note: str = ""
     markdown: str | None = Field(None, description="The revised MOU (Markdown). None: regenerate from the definition.")
     channel: Channel = Channel.temporal
+    sent_by: str | None = Field(
+        None, description="Who sent it when not the actor: an API key's name, or a signed-in person (ops:<name>).")
 
 
 class AlignmentOverride(Payload):
     actor: str
     reason: str
     channel: Channel = Channel.temporal
+    sent_by: str | None = Field(
+        None, description="Who sent it when not the actor: an API key's name, or a signed-in person (ops:<name>).")
 
 
 class EscalationRequest(Payload):
@@ -67,6 +79,8 @@ class EscalationRequest(Payload):
     severity: Severity = Severity.normal
     raised_by: str = "ops"
     channel: Channel = Channel.temporal
+    sent_by: str | None = Field(
+        None, description="Who sent it when not the actor: an API key's name, or a signed-in person (ops:<name>).")
 
 
 class ReviewInputSubmission(Payload):
@@ -77,6 +91,8 @@ class ReviewInputSubmission(Payload):
     contribution: float | None = Field(None, description="Annual review: this party's contribution, 1-10.")
     benefit: float | None = Field(None, description="Annual review: this party's benefit, 1-10.")
     channel: Channel = Channel.temporal
+    sent_by: str | None = Field(
+        None, description="Who sent it when not the actor: an API key's name, or a signed-in person (ops:<name>).")
 
 
 class MetricObservationInput(Payload):
@@ -85,6 +101,8 @@ class MetricObservationInput(Payload):
     actor: str
     note: str = ""
     channel: Channel = Channel.temporal
+    sent_by: str | None = Field(
+        None, description="Who sent it when not the actor: an API key's name, or a signed-in person (ops:<name>).")
 
 
 class ActionInput(Payload):
@@ -101,6 +119,8 @@ class ReviewOutcome(Payload):
     decisions: list[str] = Field(default_factory=list)
     actions: list[ActionInput] = Field(default_factory=list)
     channel: Channel = Channel.temporal
+    sent_by: str | None = Field(
+        None, description="Who sent it when not the actor: an API key's name, or a signed-in person (ops:<name>).")
 
 
 class AmendmentProposal(Payload):
@@ -108,12 +128,16 @@ class AmendmentProposal(Payload):
     actor: str
     reason: str
     channel: Channel = Channel.temporal
+    sent_by: str | None = Field(
+        None, description="Who sent it when not the actor: an API key's name, or a signed-in person (ops:<name>).")
 
 
 class CloseRequest(Payload):
     actor: str
     reason: str
     channel: Channel = Channel.temporal
+    sent_by: str | None = Field(
+        None, description="Who sent it when not the actor: an API key's name, or a signed-in person (ops:<name>).")
 
 
 class UpdateResult(Payload):

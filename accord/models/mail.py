@@ -50,9 +50,11 @@ class ActionLink(Payload):
     """What the email's link lets its recipient do. The token is minted inside the activity.
 
     For "escalation" the link's workflow is the escalation's own (child) workflow, ``ref``
-    the escalation id and ``round`` the ladder step the email was sent for."""
+    the escalation id and ``round`` the ladder step the email was sent for (its recipient may be
+    ops, ``ops-<n>``). For "baseline" ``ref`` is the metric id: the page records the metric's
+    value before launch (``record_metric``), which completes its baseline task."""
 
-    action: Literal["task", "statement", "decision", "review", "escalation"]
+    action: Literal["task", "statement", "decision", "review", "escalation", "baseline"]
     ref: str
     round: int = 1
     expires_at: datetime

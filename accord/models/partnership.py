@@ -11,6 +11,7 @@ from pydantic import Field
 from accord.models.amendments import Amendment
 from accord.models.approvals import ApprovalOutcome, ApprovalState, MouState
 from accord.models.common import Health, Payload, Stage
+from accord.models.digests import PendingDigest
 from accord.models.escalations import EscalationRecord
 from accord.models.mail import EmailDelay, EmailEventRecord
 from accord.models.reviews import MetricTrack, RagPoint, Review
@@ -54,6 +55,8 @@ class EventKind(StrEnum):
     amendment_refused = "amendment_refused"
     escalation_opened = "escalation_opened"
     escalation_changed = "escalation_changed"
+    escalation_cause_gone = "escalation_cause_gone"
+    escalation_cause_back = "escalation_cause_back"
     # email
     email_failed = "email_failed"
     email_delayed = "email_delayed"
@@ -71,6 +74,7 @@ class Event(Payload):
     actor: str = "accord"
     detail: str = ""
     data: dict[str, Any] = Field(default_factory=dict)
+    sent_by: str | None = Field(None, description="Who sent the action for the actor (an API key, ops:<name>), if not them.")
 
 
 class PartnershipState(Payload):
@@ -112,6 +116,9 @@ class PartnershipState(Payload):
         "(tests, benchmarks): its amendments are judged the same way.")
     email_delays: dict[str, EmailDelay] = Field(
         default_factory=dict, description="Emails in flight still failing past the alert time, by send key.")
+    digests: dict[str, PendingDigest] = Field(
+        default_factory=dict, description="Rules 2: notices waiting for a quiet moment, by topic (workflows/toolkit/digest.py).")
+    digests_sent: dict[str, int] = Field(default_factory=dict, description="Digests sent so far, by topic (their send keys).")
 
     def open_tasks(self) -> list[Task]:
         return [t for t in self.tasks.values() if t.is_open]

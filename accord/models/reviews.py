@@ -45,6 +45,7 @@ class ReviewInput(Payload):
     note: str = ""
     contribution: float | None = None
     benefit: float | None = None
+    sent_by: str | None = None
 
 
 class MetricLine(Payload):
@@ -99,6 +100,7 @@ class MetricObservation(Payload):
     actor: str
     channel: Channel
     note: str = ""
+    sent_by: str | None = None
 
 
 class MetricTrack(Payload):

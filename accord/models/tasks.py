@@ -41,6 +41,7 @@ class Task(Payload):
     completed_by: str | None = None
     result: str = ""
     channel: Channel | None = None
+    completion_sent_by: str | None = Field(None, description="Who sent the completion for the one recorded, if not them.")
     reminders_sent: list[datetime] = Field(default_factory=list)
     overdue: bool = False
     escalated: bool = False
@@ -60,6 +61,11 @@ def statement_task_id(stakeholder: str) -> str:
 def baseline_task_id(metric_id: str) -> str:
     """Capturing a metric's baseline before launch."""
     return f"baseline-{metric_id}"
+
+
+def metric_of(baseline_task: str) -> str:
+    """The metric whose baseline a task captures (:func:`baseline_task_id` read back)."""
+    return baseline_task.removeprefix("baseline-")
 
 
 def review_input_task_id(review_id: str, stakeholder: str) -> str:

@@ -114,7 +114,10 @@ def tracing_interceptors(settings: Settings, *, span_exporter: Any = None) -> li
         from opentelemetry import trace
         from opentelemetry.sdk.resources import Resource
         from opentelemetry.sdk.trace import TracerProvider
-        from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+        from opentelemetry.sdk.trace.export import (
+            BatchSpanProcessor,
+            ConsoleSpanExporter,
+        )
         from temporalio.contrib.opentelemetry import TracingInterceptor
     except ImportError as exc:
         raise ConfigError(f"tracing={settings.tracing} needs the tracing extra (pip install 'accord[tracing]'): {exc}") from None
@@ -122,7 +125,9 @@ def tracing_interceptors(settings: Settings, *, span_exporter: Any = None) -> li
         exporter = span_exporter
     elif settings.tracing == "otlp":
         try:
-            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
+                OTLPSpanExporter,
+            )
         except ImportError as exc:
             raise ConfigError(f"tracing=otlp needs opentelemetry-exporter-otlp-proto-http: {exc}") from None
         exporter = OTLPSpanExporter()  # OTEL_EXPORTER_OTLP_ENDPOINT / _HEADERS, default http://localhost:4318

@@ -16,6 +16,7 @@ check that values land where they should without parsing pictures.
 
 from __future__ import annotations
 
+import itertools
 import math
 import unicodedata
 from dataclasses import dataclass, field
@@ -401,7 +402,7 @@ def rag_chart(statuses: list[Status], parties: list[tuple[str, str]], *, title: 
     plot = Plot(RAG_LABEL_WIDTH, 8, width - 16, 8 + RAG_ROW_HEIGHT * len(rows_spec))
     height = int(plot.bottom + 30)
     weeks = [_utc(s.week) for s in statuses]
-    gaps = sorted(b - a for a, b in zip(weeks, weeks[1:]) if b > a)
+    gaps = sorted(b - a for a, b in itertools.pairwise(weeks) if b > a)
     span = gaps[len(gaps) // 2] if gaps else timedelta(days=7)
     start = weeks[0] if weeks else datetime.now(UTC) - timedelta(days=30)
     end = weeks[-1] + span if weeks else start + timedelta(days=30)

@@ -40,7 +40,7 @@ class Care:
         state = self.ctx.state
         state.acknowledgements.append(
             AcknowledgementRecord(actor=ack.actor, note=ack.note.strip(), at=workflow.now(), level=state.level,
-                                  channel=ack.channel)
+                                  channel=ack.channel, sent_by=ack.sent_by)
         )
         first = state.status == EscalationStatus.open
         state.status = EscalationStatus.acknowledged
@@ -51,7 +51,8 @@ class Care:
 
     def record(self, entry: CareEntry) -> UpdateResult:
         care = self.ctx.state.care
-        note = CareNote(text=entry.text.strip(), by=entry.actor, at=workflow.now(), channel=entry.channel)
+        note = CareNote(text=entry.text.strip(), by=entry.actor, at=workflow.now(), channel=entry.channel,
+                        sent_by=entry.sent_by)
         party = permissions.care_party(entry, self.ctx.definition)
         previous = care.acknowledge.get(party) if party else getattr(care, entry.step)
         if previous is not None:
@@ -78,23 +79,28 @@ class Care:
             state.status = EscalationStatus.awaiting_amendment
             state.resolved_by = resolve.actor
             state.resolved_channel = resolve.channel
+            state.closed_sent_by = resolve.sent_by
             self.reporting.publish()
             return UpdateResult(message="The resolution is recorded; its amendment goes to approval, and the "
                                 "escalation closes once it is approved.")
-        self.close(EscalationStatus.resolved, resolve.actor, resolve.channel)
+        self.close(EscalationStatus.resolved, resolve.actor, resolve.channel, sent_by=resolve.sent_by)
         return UpdateResult(message="The escalation is resolved."
                             + (" The proposed amendment is recorded." if amendment else ""))
 
     def withdraw(self, withdraw: Withdraw) -> None:
         self.ctx.state.withdrawn_reason = withdraw.reason.strip()
-        self.close(EscalationStatus.withdrawn, withdraw.actor, withdraw.channel)
+        self.close(EscalationStatus.withdrawn, withdraw.actor, withdraw.channel, sent_by=withdraw.sent_by)
 
-    def close(self, status: EscalationStatus, actor: str, channel: Channel | None) -> None:
+    def close(self, status: EscalationStatus, actor: str, channel: Channel | None, *, sent_by: str | None = None,
+              cause: str = "") -> None:
         state = self.ctx.state
         state.status = status
         state.closed_by = actor
         state.closed_at = workflow.now()
         state.closed_channel = channel
+        if sent_by is not None:
+            state.closed_sent_by = sent_by
+        state.closed_cause = cause
         self.reporting.publish()
 
     def amendment_decided(self, decided: AmendmentDecided | None) -> None:

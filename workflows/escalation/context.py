@@ -35,6 +35,9 @@ class EscalationContext:
             level = min(max(input.level, 1), len(self.ladder))
             entry = self.ladder[level - 1]
             facts = input.model_dump(include=set(EscalationFacts.model_fields))
+            # Rules 2: raised again within the quiet period after the same cause cleared: the
+            # level is told (and its window starts) only once the period is over.
+            quiet_until = input.quiet_until if input.quiet_until and input.quiet_until > now else None
             self.state = EscalationState(
                 **facts,
                 partnership_workflow_id=input.partnership_workflow_id,
@@ -43,11 +46,13 @@ class EscalationContext:
                 level=level,
                 # The window counts from when this workflow holds the escalation, which is
                 # when its contacts are told (moments after the parent raised it).
-                level_reached_at=now,
+                level_reached_at=quiet_until or now,
+                quiet_until=quiet_until,
                 levels=[
                     LevelChange(
-                        level=level, name=entry.name, contacts=list(entry.contacts), at=now,
-                        cause=f"raised by {input.raised_by} ({input.trigger})",
+                        level=level, name=entry.name, contacts=list(entry.contacts), at=quiet_until or now,
+                        cause=f"raised by {input.raised_by} ({input.trigger})"
+                        + (" again within the quiet period after its cause last cleared" if quiet_until else ""),
                     )
                 ],
             )
@@ -62,3 +67,19 @@ class EscalationContext:
 
     def level_name(self, level: int | None) -> str:
         return "ops" if level is None else self.ladder[level - 1].name
+
+    def current_contacts(self) -> list[str]:
+        """Who holds it now: the current level's contacts, or ops (``ops-<n>``) past the ladder."""
+        if self.state.with_ops:
+            return [f"ops-{i}" for i in range(len(self.definition.ops))]
+        return list(self.ladder[self.state.level - 1].contacts)
+
+    def paged(self) -> list[str]:
+        """Everyone it has paged so far (each level's contacts once they were told), in order."""
+        return list(dict.fromkeys(who for change in self.state.levels if change.notified_at is not None
+                                  for who in change.contacts))
+
+    def paging_held(self) -> bool:
+        """Rules 2: within the quiet period, the level's contacts are not told yet."""
+        quiet = self.state.quiet_until
+        return quiet is not None and workflow.now() < quiet

@@ -1,5 +1,13 @@
 """The escalation's email: each level's contacts once, ops past the last level, and delivery
-problems (unreachable contacts, emails delayed by the provider) told to ops."""
+problems (unreachable contacts, emails delayed by the provider) told to ops.
+
+Every subject says which escalation, what it is about and which partnership (an inbox of them
+must be told apart), and every email that asks something links to the escalation's page, ops'
+included. Rules 2: while a quiet period holds its paging (the same cause cleared shortly
+before), nobody is told; when its cause is gone, its current level is asked to confirm it may
+close (:meth:`EscalationNotifier.ask_confirmation`), and once it closed as cleared everyone it
+paged is told (:meth:`EscalationNotifier.tell_cleared`).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +22,7 @@ from workflows.toolkit.notifier import Notifier
 
 with workflow.unsafe.imports_passed_through():
     from accord.logic import ladder, limits
+    from accord.logic.describe import when
     from accord.models import (
         ActionLink,
         EmailDelay,
@@ -28,12 +37,29 @@ class EscalationNotifier(Notifier):
         super().__init__(ctx.state, lambda: ctx.definition)
         self.ctx = ctx
 
+    def what(self) -> str:
+        """``"esc-2: Legal review is overdue"`` (escalations raised before v0.7: trigger and subject)."""
+        s = self.ctx.state
+        return f"{s.id}: {s.what or f'{s.trigger} about {s.subject}'}"
+
+    def subject(self, lead: str, before: str = "") -> str:
+        """``"<lead> esc-2: Legal review is overdue (County permits)"``: what, and which partnership
+        (rules 2; an escalation under older rules keeps the subjects it had, ``before``)."""
+        if self.ctx.state.rules_version < 2 and before:
+            return f"{before}: {self.ctx.definition.name}"
+        return f"{lead} {self.what()} ({self.ctx.definition.name})"
+
+    def link(self, until: datetime | None) -> ActionLink:
+        """The escalation page's link: this workflow, the escalation, the ladder step."""
+        return ActionLink(action="escalation", ref=self.ctx.state.id, round=len(self.ctx.state.levels),
+                          expires_at=limits.link_expiry(until or workflow.now()))
+
     async def notify_owed(self) -> None:
         """Email the contacts of the latest level change, once (tracked in the state, so a
         continue-as-new or a replay never emails them twice)."""
         state = self.ctx.state
         change = state.levels[-1]
-        if change.notified_at is not None or state.status.is_final:
+        if change.notified_at is not None or state.status.is_final or self.ctx.paging_held():
             return
         if change.level is None:
             await self._email_past_ladder()
@@ -60,7 +86,8 @@ class EscalationNotifier(Notifier):
             f"level-{step}",
             who,
             "notice",
-            f"Escalation ({change.name}): {self.ctx.definition.name}",
+            self.subject(f"Escalated to {change.name}:" if step == 1 else f"Escalation reached {change.name}:",
+                         f"Escalation ({change.name})"),
             {
                 "heading": f"Escalated to you: {change.name}",
                 "body": body,
@@ -71,18 +98,20 @@ class EscalationNotifier(Notifier):
                 "action_label": "Open the escalation",
                 "escalation": s.id,
                 "workflow_id": workflow.info().workflow_id,
+                "reference": f"escalation {s.id}, {ladder.position(self.ctx.ladder, change.level, False)}",
             },
-            # The escalation page's link: this workflow, the escalation, the ladder step.
-            ActionLink(action="escalation", ref=s.id, round=step, expires_at=limits.link_expiry(due_at or workflow.now())),
+            self.link(due_at),
         )
 
     async def _email_past_ladder(self) -> None:
         s = self.ctx.state
         last = self.ctx.ladder[-1]
         wf = workflow.info().workflow_id
-        await self.email_ops(
+        await asyncio.gather(*(self.email(
             "ops",
-            f"Escalation unanswered past the last level: {self.ctx.definition.name}",
+            ops,
+            "notice",
+            self.subject("Unanswered past the last level:", "Escalation unanswered past the last level"),
             {
                 "heading": "An escalation went past the last level of the ladder",
                 "body": f"{s.reason} (trigger: {s.trigger}; about: {s.subject}; escalation {s.id}). "
@@ -90,8 +119,55 @@ class EscalationNotifier(Notifier):
                 f"({', '.join(last.contacts)}). It stays open until it is resolved or withdrawn "
                 f"(workflow {wf}).",
                 "consequence": "it stays open, and the partnership stays escalated.",
+                "action_label": "Open the escalation",
+                "reference": f"escalation {s.id}, {ladder.position(self.ctx.ladder, s.level, True)}",
             },
-        )
+            # Ops act on it too: the same page as every level's contacts.
+            self.link(None),
+        ) for ops in self.ops()))
+
+    async def ask_confirmation(self) -> None:
+        """Rules 2: its cause is gone; ask the current level (once) whether it may close."""
+        s = self.ctx.state
+        clearing = s.clearing
+        if clearing is None or not clearing.pending or clearing.asked_at is not None or s.status.is_final:
+            return
+        clearing.asked_at = workflow.now()
+        await asyncio.gather(*(self.email(
+            f"confirm-close/{len(s.levels)}",
+            who,
+            "notice",
+            self.subject("Can it close?"),
+            {
+                "heading": "Its cause is gone: can this escalation close?",
+                "body": f"{s.reason} (escalation {s.id}). The cause is gone: {clearing.cause}. "
+                "If the problem is over, confirm it closed; if it is not, keep it open and go on with CARE.",
+                "due_at": clearing.until,
+                "consequence": "it closes by itself at that time.",
+                "action_label": "Confirm closed, or keep it open",
+                "reference": f"escalation {s.id}",
+            },
+            self.link(clearing.until),
+        ) for who in clearing.asked))
+
+    async def tell_cleared(self) -> None:
+        """Rules 2: it closed because its cause is gone: everyone it paged hears so, once."""
+        s = self.ctx.state
+        if s.status != EscalationStatus.cleared or s.cleared_told_at is not None:
+            return
+        s.cleared_told_at = workflow.now()
+        await asyncio.gather(*(self.email(
+            "cleared",
+            who,
+            "notice",
+            self.subject("Closed, its cause is gone:"),
+            {
+                "heading": "This escalation is closed",
+                "body": f"{s.reason} (escalation {s.id}). It closed on {when(s.closed_at or workflow.now())}: "
+                f"{s.closed_cause}. Nothing more is asked of you about it.",
+                "reference": f"escalation {s.id}",
+            },
+        ) for who in self.ctx.paged()))
 
     async def unreachable(self, who: str, why: str, purpose: str) -> None:
         state = self.ctx.state
@@ -102,7 +178,7 @@ class EscalationNotifier(Notifier):
             return
         await self.email_ops(
             f"unreachable/{who}",
-            f"Cannot reach {who} about an escalation: {self.ctx.definition.name}",
+            self.subject(f"Cannot reach {who} about escalation", f"Cannot reach {who} about an escalation"),
             {
                 "heading": f"{who} is unreachable by email",
                 "body": f"{why}. They were to be told of escalation {state.id} ({purpose}).",

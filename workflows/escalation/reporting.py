@@ -13,7 +13,8 @@ from workflows.escalation.context import EscalationContext
 with workflow.unsafe.imports_passed_through():
     from accord import search_attributes as sa
     from accord.logic import ladder
-    from accord.models import EscalationChanged, EscalationStatus
+    from accord.logic.describe import when
+    from accord.models import EscalationChanged, EscalationStatus, shown_level
 
 # The signal the partnership workflow handles (payload: EscalationChanged). By name: the
 # partnership starts this workflow, so this module cannot import the partnership's.
@@ -69,12 +70,14 @@ class Reporting:
             return f"resolved by {s.resolved_by}, subject to an amendment"
         if s.status == EscalationStatus.resolved:
             return f"resolved by {s.closed_by}"
+        if s.status == EscalationStatus.cleared:
+            return f"cleared: {s.closed_cause}"
         return f"withdrawn by {s.closed_by}: {s.withdrawn_reason}"
 
     def publish(self) -> None:
         """Mirror the position into the Temporal UI (current details, escalation level)."""
         state = self.ctx.state
-        level = state.level + (1 if state.with_ops else 0)
+        level = shown_level(state.level, state.with_ops)
         if level != self._search_level:
             # Only on change: each upsert is a history event. No personal data here.
             workflow.upsert_search_attributes(
@@ -86,20 +89,32 @@ class Reporting:
 
     def _details_markdown(self) -> str:
         s, steps = self.ctx.state, self.ctx.ladder
-        lines = [f"**Escalation {s.id}** · {s.status.value} · {s.trigger}: {s.subject}", "", s.reason, ""]
+        lines = [f"**Escalation {s.id}** · {s.status.value} · {s.what or f'{s.trigger}: {s.subject}'}", "", s.reason, ""]
+        position = ladder.position(steps, s.level, s.with_ops)
         if s.status.is_final:
-            lines.append(f"{s.status.value.capitalize()} by {s.closed_by} on {s.closed_at:%Y-%m-%d %H:%M} UTC")
+            closed = f"{s.status.value.capitalize()} by {s.closed_by} on {when(s.closed_at or workflow.now())}"
+            lines.append(closed + (f": {s.closed_cause}" if s.closed_cause else ""))
         elif s.with_ops:
-            lines.append(f"Past the last level ({steps[-1].name}): with ops since {s.level_reached_at:%Y-%m-%d %H:%M} UTC")
+            lines.append(f"**{position.capitalize()}**: with ops since {when(s.level_reached_at)}")
         else:
             entry = steps[s.level - 1]
             who = ", ".join(self.ctx.people[c].name for c in entry.contacts if c in self.ctx.people)
-            lines.append(f"**Level {s.level} of {len(steps)}: {entry.name}** ({who})")
+            lines.append(f"**{position.capitalize()}** ({who})")
+            if self.ctx.paging_held():
+                lines.append(f"Nobody is paged before {when(s.level_reached_at)}: the same cause cleared shortly before")
             if s.status == EscalationStatus.open:
                 climb = ladder.next_climb(steps, s.level, s.level_reached_at, acknowledged=False)
                 assert climb is not None
-                lines.append(f"Until {climb.at:%Y-%m-%d %H:%M} UTC, then {self.ctx.level_name(climb.to_level)}")
+                lines.append(f"Until {when(climb.at)}, then {self.ctx.level_name(climb.to_level)}")
             else:
                 lines.append(f"Acknowledged by {', '.join(a.actor for a in s.acknowledgements)}; CARE to do: "
                              f"{', '.join(s.care.missing(self.ctx.parties)) or 'nothing'}")
+        if s.clearing is not None and not s.status.is_final:
+            lines += ["", f"**Its cause is gone** ({s.clearing.cause})"]
+            if s.clearing.pending:
+                lines.append(f"Asked to confirm it may close; it closes by itself at {when(s.clearing.until)}")
+            elif s.clearing.kept_open_by:
+                lines.append(f"Kept open by {s.clearing.kept_open_by}")
+            elif s.clearing.back_at:
+                lines.append(f"It came back on {when(s.clearing.back_at)}")
         return "\n".join(lines)

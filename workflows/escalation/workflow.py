@@ -7,6 +7,10 @@ stays open. Acknowledging stops the climb; the people involved then record the C
 steps (Clarify, Acknowledge, Reframe, Explore) and resolve it, or it is withdrawn with a
 reason. Resolving or withdrawing ends the workflow, returning the final state.
 
+Rules 2: when its cause is gone (the partnership's ``cause_cleared`` signal) it closes, or asks
+its current level to confirm (``clearing.py``); raised again within its trigger's quiet period
+after the same cause cleared, it pages nobody until the period is over.
+
 Every level and status change is recorded (time and cause) and reported to the
 partnership by the ``escalation_changed`` signal. The partnership starts this workflow
 with ``ParentClosePolicy.ABANDON`` so the escalation survives the partnership's
@@ -20,11 +24,13 @@ signal.
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 
 from workflows.escalation.care import Care
+from workflows.escalation.clearing import Clearings
 from workflows.escalation.context import EscalationContext
 from workflows.escalation.notices import EscalationNotifier
 from workflows.escalation.reporting import Reporting
@@ -37,6 +43,8 @@ with workflow.unsafe.imports_passed_through():
         Acknowledge,
         AmendmentDecided,
         CareEntry,
+        CauseCleared,
+        ConfirmClearing,
         EmailDelay,
         EmailEvent,
         EscalationInput,
@@ -59,6 +67,9 @@ class EscalationWorkflow:
         self.notifier = EscalationNotifier(ctx)
         self.reporting = Reporting(ctx)
         self.care = Care(ctx, self.reporting)
+        self.clearings = Clearings(ctx, self.reporting, self.care)
+        # The clearing as the run loop last saw it (a change wakes the loop).
+        self._clearing_seen = 0
 
     # ------------------------------------------------------------------ run
 
@@ -66,10 +77,13 @@ class EscalationWorkflow:
     async def run(self, input: EscalationInput) -> EscalationState:
         ctx = self.ctx
         while True:
+            self._clearing_seen = self.clearings.version
             self.reporting.publish()
             await self.notifier.notify_owed()
+            await self.notifier.ask_confirmation()
             await self.reporting.report()
             if ctx.state.status.is_final:
+                await self.notifier.tell_cleared()
                 break
             if workflow.info().is_continue_as_new_suggested():
                 # Never from a handler, and only once none is running: a handler cut off by
@@ -80,37 +94,52 @@ class EscalationWorkflow:
                 if not self.reporting.unreported():
                     workflow.continue_as_new(input.model_copy(update={"state": ctx.state}))
                 continue
-            climb = ladder.next_climb(
-                ctx.ladder,
-                None if ctx.state.with_ops else ctx.state.level,
-                ctx.state.level_reached_at,
-                acknowledged=ctx.state.status != EscalationStatus.open,
-            )
-            if climb is None:
+            step = self._next_step()
+            if step is None:
                 # Acknowledged or with ops: nothing more on the clock; wait for the next change.
                 await workflow.wait_condition(self._woken)
                 continue
-            wait = climb.at - workflow.now()
+            at, summary, act = step
+            wait = at - workflow.now()
             if wait > timedelta(0):
                 try:
-                    # Any change (acknowledged, resolved, withdrawn) loops round to report it and
-                    # recompute the climb; only the timeout climbs.
-                    await workflow.wait_condition(
-                        self._woken, timeout=wait,
-                        timeout_summary=f"climb to {ctx.level_name(climb.to_level)} unless acknowledged",
-                    )
+                    # Any change (acknowledged, resolved, withdrawn, its cause gone) loops round to
+                    # report it and recompute the next step; only the timeout acts.
+                    await workflow.wait_condition(self._woken, timeout=wait, timeout_summary=summary)
                     continue
                 except TimeoutError:
                     # An acknowledgement applied in the same workflow task as the timer wins:
                     # the person answered in time as far as anyone can tell.
                     if self.reporting.unreported():
                         continue
-            self._climb(climb)
+            act()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return ctx.state
 
+    def _next_step(self) -> tuple[datetime, str, Callable[[], None]] | None:
+        """What happens next on the clock, if nobody acts: the climb, or (rules 2) the end of a
+        quiet period (the loop then tells the level), or closing when nobody answers whether
+        it may close."""
+        ctx = self.ctx
+        closes_at = self.clearings.pending_until()
+        if closes_at is not None:
+            return closes_at, "close unless kept open: its cause is gone", self.clearings.expire
+        climb = ladder.next_climb(
+            ctx.ladder,
+            None if ctx.state.with_ops else ctx.state.level,
+            ctx.state.level_reached_at,
+            acknowledged=ctx.state.status != EscalationStatus.open,
+        )
+        if ctx.paging_held():
+            assert ctx.state.quiet_until is not None
+            return ctx.state.quiet_until, "quiet period: page the level then", lambda: None
+        if climb is None:
+            return None
+        return climb.at, f"climb to {ctx.level_name(climb.to_level)} unless acknowledged", lambda: self._climb(climb)
+
     def _woken(self) -> bool:
-        return self.reporting.unreported() or workflow.info().is_continue_as_new_suggested()
+        return (self.reporting.unreported() or workflow.info().is_continue_as_new_suggested()
+                or self.clearings.version != self._clearing_seen)
 
     def _climb(self, climb: ladder.Climb) -> None:
         ctx = self.ctx
@@ -173,6 +202,16 @@ class EscalationWorkflow:
     def _validate_withdraw(self, withdraw: Withdraw) -> None:
         rules.check_withdrawal(self.ctx.state, self.ctx.definition, withdraw)
 
+    @workflow.update
+    async def confirm_clearing(self, answer: ConfirmClearing) -> UpdateResult:
+        """Rules 2: its cause is gone and its level was asked: close it now, or keep it open."""
+        async with checked(self.state_lock, self._validate_confirm_clearing, answer):
+            return self.clearings.confirm(answer)
+
+    @confirm_clearing.validator
+    def _validate_confirm_clearing(self, answer: ConfirmClearing) -> None:
+        rules.check_confirm_clearing(self.ctx.state, self.ctx.definition, answer)
+
     # ------------------------------------------------------------------ signals (cannot be refused: bad ones are logged)
 
     @workflow.signal
@@ -189,6 +228,11 @@ class EscalationWorkflow:
             workflow.logger.warning("withdrawal of %s ignored: %s", self.ctx.state.id, exc)
             return
         self.care.withdraw(withdraw)
+
+    @workflow.signal
+    def cause_cleared(self, news: CauseCleared | None) -> None:
+        """Rules 2: the partnership says the escalation's cause is gone, or back."""
+        self.clearings.news(news)
 
     @workflow.signal
     def amendment_decided(self, decided: AmendmentDecided | None) -> None:

@@ -67,7 +67,8 @@ class Amendments:
             rules, approvers = permissions.amendment_approvers(self.ctx.definition)
             outcome = await self.approvals.run(
                 amendment.id, f"Amendment {amendment.id.split('-')[-1]}: {amendment.reason[:80]}", rules, approvers,
-                self.ctx.state.stage, parties=self.party_approvals(amendment.definition, approvers))
+                self.ctx.state.stage, parties=self.party_approvals(amendment.definition, approvers),
+                changes=amendment.changes)
             amendment.decided_at = workflow.now()
             if outcome == ApprovalOutcome.approved:
                 amendment.status = AmendmentStatus.applied
@@ -101,21 +102,23 @@ class Amendments:
         self._add(amended, f"escalation {record.id}", f"Resolution of {record.id}", Channel.temporal, record.id)
 
     def _add(self, definition: PartnershipDefinition, actor: str, reason: str, channel: Channel,
-             escalation_id: str | None = None) -> Amendment:
+             escalation_id: str | None = None, sent_by: str | None = None) -> Amendment:
         state = self.ctx.state
         amendment = Amendment(
             id=amendment_id(len(state.amendments) + 1), proposed_by=actor, reason=reason, channel=channel,
             proposed_at=workflow.now(), definition=definition, changes=diff.changes(self.ctx.definition, definition),
-            escalation_id=escalation_id,
+            escalation_id=escalation_id, sent_by=sent_by,
         )
         state.amendments.append(amendment)
-        self.record.log(EventKind.amendment_proposed, actor=actor, detail=f"{amendment.id}: {reason}", data={"amendment": amendment.id})
+        self.record.log(EventKind.amendment_proposed, actor=actor, detail=f"{amendment.id}: {reason}",
+                        data={"amendment": amendment.id}, sent_by=sent_by)
         self.record.publish()
         return amendment
 
     def propose(self, proposal: AmendmentProposal) -> UpdateResult:
         """The ``propose_amendment`` update (validated): the amendment waits for its approval."""
-        amendment = self._add(proposal.definition, proposal.actor, proposal.reason.strip(), proposal.channel)
+        amendment = self._add(proposal.definition, proposal.actor, proposal.reason.strip(), proposal.channel,
+                              sent_by=proposal.sent_by)
         rules, approvers = permissions.amendment_approvers(self.ctx.definition)
         message = (f"{amendment.id} ({len(amendment.changes)} changes) goes to {', '.join(approvers)} for approval "
                    f"({rules.policy.value}).")

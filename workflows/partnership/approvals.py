@@ -22,8 +22,10 @@ from workflows.toolkit.notifier import Notifier
 from workflows.versions import PATCH_FOLLOW_EARLY_DECISIONS
 
 with workflow.unsafe.imports_passed_through():
-    from accord.logic import approvals, chasing, limits
+    from accord.logic import approvals, chasing, evidence, limits
+    from accord.logic.describe import approval_kind, person, when
     from accord.models import (
+        GO_NO_GO,
         ActionLink,
         ApprovalOutcome,
         ApprovalState,
@@ -51,12 +53,15 @@ class Approvals:
     async def run(
         self, approval_id: str, title: str, spec: ApprovalRules, approvers: list[str], stage: Stage,
         document: DocumentVersion | None = None, parties: approvals.PartyApprovals | None = None,
+        changes: list[str] | None = None,
     ) -> ApprovalOutcome:
         """Run one approval to its outcome: ask, remind, and escalate or fail at the deadline.
 
         A revision of the document starts a new round (see :meth:`start_round`): the round
         in progress is abandoned and the new one runs, with new links for everyone.
-        ``parties``: parties whose own approval is needed besides the policy (amendments).
+        ``parties``: parties whose own approval is needed besides the policy (amendments);
+        ``changes``: what an amendment changes. A go/no-go or renewal carries its evidence
+        (``accord.logic.evidence``); every email shows what there is to decide on.
         """
         approval = self.ctx.state.approvals.get(approval_id)
         if approval is None:
@@ -77,9 +82,16 @@ class Approvals:
                 document_version=document.version if document else None,
                 document_hash=document.hash if document else None,
             )
+            # Rules 2: the emails and the decision page show what there is to decide on.
+            shows = self.ctx.state.rules_version >= 2
+            if shows:
+                approval.changes = list(changes or [])
+            if shows and approval_kind(approval_id) in (GO_NO_GO, "renewal"):
+                approval.evidence = evidence.gather(approval_id, self.ctx.state, self.ctx.definition, now)
             self.ctx.state.approvals[approval_id] = approval
-            self.record.log(EventKind.approval_opened, detail=f"{title}: {', '.join(approval.approvers)} by "
-                            f"{approval.deadline_at:%Y-%m-%d}"
+            self.record.log(EventKind.approval_opened, detail=f"{title} [{approval_id}]: "
+                            f"{', '.join(person(self.ctx.definition, a) for a in approval.approvers)} by "
+                            f"{when(approval.deadline_at)}"
                             + (f"; {self.record.party_names(list(approval.parties))} must approve too (their people change)"
                                if approval.parties else ""))
         while True:
@@ -165,11 +177,12 @@ class Approvals:
                         + (f" on version {document.version}" if document else ""), data={"approval": approval.id})
 
     async def _email(self, approval: ApprovalState, who: str, why: str, n: int = 0) -> None:
+        definition = self.ctx.definition
         await self.notifier.email(
             f"approval/{approval.id}/{approval.round}/{why}/{n}",
             who,
             "action_request",
-            f"{'Decision needed' if why == 'request' else why.capitalize()}: {approval.title} ({self.ctx.definition.name})",
+            f"{'Decision needed' if why == 'request' else why.capitalize()}: {approval.title} ({definition.name})",
             {
                 "heading": "Your decision is needed" if why == "request" else f"{why.capitalize()}: your decision",
                 "ask": f"{approval.title}: approve or reject." if approval.document_hash is None
@@ -181,7 +194,10 @@ class Approvals:
                 if approval.outcome == ApprovalOutcome.pending
                 else "",
                 "action_label": "Review and decide",
-                "approvers": approval.approvers,
+                "approvers": [person(definition, a) for a in approval.approvers],
+                "reference": f"approval {approval.id}, round {approval.round}"
+                + (f", version {approval.document_version}" if approval.document_version else ""),
+                "sections": evidence.sections(approval, self.ctx.state, definition),
             },
             ActionLink(action="decision", ref=approval.id, round=approval.round,
                        expires_at=limits.link_expiry(approval.deadline_at)),
@@ -201,11 +217,13 @@ class Approvals:
                 channel=decision.channel,
                 document_version=approval.document_version,
                 document_hash=approval.document_hash,
+                sent_by=decision.sent_by,
             )
         )
         self.record.log(EventKind.decision, actor=decision.actor, detail=f"{approval.title}: {decision.decision.value}"
                         + (f" — {decision.comment.strip()}" if decision.comment.strip() else ""),
-                        data={"approval": approval.id, "round": approval.round, "channel": decision.channel.value})
+                        data={"approval": approval.id, "round": approval.round, "channel": decision.channel.value},
+                        sent_by=decision.sent_by)
         self.record.publish()
         return UpdateResult(message=f"Your decision ({decision.decision.value.replace('_', ' ')}) is recorded.")
 
@@ -217,10 +235,11 @@ class Approvals:
             approval.party_approvers[approval.party_approvers.index(delegation.actor)] = delegation.to
         approval.delegations.append(
             Delegation(round=approval.round, delegator=delegation.actor, delegate=delegation.to,
-                       reason=delegation.reason.strip(), at=workflow.now(), channel=delegation.channel)
+                       reason=delegation.reason.strip(), at=workflow.now(), channel=delegation.channel,
+                       sent_by=delegation.sent_by)
         )
         self.record.log(EventKind.delegated, actor=delegation.actor,
                         detail=f"{approval.title}: delegated to {delegation.to} — {delegation.reason.strip()}",
-                        data={"approval": approval.id, "channel": delegation.channel.value})
+                        data={"approval": approval.id, "channel": delegation.channel.value}, sent_by=delegation.sent_by)
         self.record.publish()
         return UpdateResult(message=f"Delegated to {self.ctx.people[delegation.to].name}; they will receive the request.")

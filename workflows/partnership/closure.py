@@ -34,18 +34,18 @@ class Closure:
         self.record = record
         self.escalations = escalations
 
-    def close(self, actor: str, reason: str) -> None:
+    def close(self, actor: str, reason: str, sent_by: str | None = None) -> None:
         state = self.ctx.state
         state.closed_at = workflow.now()
         state.closure_reason = reason
         for task in state.open_tasks():
             task.status = TaskStatus.waived
         self.record.enter(Stage.closed, reason)
-        self.record.log(EventKind.closed, actor=actor, detail=reason)
+        self.record.log(EventKind.closed, actor=actor, detail=reason, sent_by=sent_by)
 
     def close_by(self, request: CloseRequest) -> UpdateResult:
         """The ``close`` update (validated)."""
-        self.close(request.actor, request.reason.strip())
+        self.close(request.actor, request.reason.strip(), request.sent_by)
         return UpdateResult(message="The partnership is closed; its audit export is being archived.")
 
     async def archive(self) -> None:

@@ -5,6 +5,12 @@ ladder, is acknowledged, gets its CARE record, and is resolved or withdrawn ther
 partnership keeps a summary (``EscalationRecord``) that the child keeps current through the
 ``escalation_changed`` signal, answers a resolution's amendment, and withdraws what is still
 open when the partnership closes.
+
+Rules 2: the partnership watches the cause of each automatic escalation
+(:meth:`Escalations.watch_causes`, the conditions of ``accord.logic.clearing``) and tells the
+escalation when it is gone, or back (the ``cause_cleared`` signal); the escalation closes or
+asks its level to confirm (``workflows/escalation/clearing.py``). One raised again within its
+trigger's quiet period after the same cause cleared pages nobody until the period is over.
 """
 
 from __future__ import annotations
@@ -23,8 +29,11 @@ from workflows.toolkit.notifier import Notifier
 from workflows.versions import PATCH_ADOPT_ESCALATION, PATCH_ESCALATION_CHILD
 
 with workflow.unsafe.imports_passed_through():
+    from accord.logic import clearing
+    from accord.logic.describe import escalation_what, when
     from accord.models import (
         AmendmentDecided,
+        CauseCleared,
         Channel,
         EscalationChanged,
         EscalationInput,
@@ -47,12 +56,15 @@ class Escalations:
         self.notifier = notifier
 
     async def open(self, trigger: TriggerKind, subject: str, reason: str, level: int, *, raised_by: str = "accord",
-                   channel: Channel = Channel.temporal, severity: Severity = Severity.normal) -> EscalationRecord:
+                   channel: Channel = Channel.temporal, severity: Severity = Severity.normal,
+                   sent_by: str | None = None) -> EscalationRecord:
         """Open an escalation, or return the open one for the same trigger and subject."""
         state, definition = self.ctx.state, self.ctx.definition
         existing = next((e for e in state.open_escalations() if e.trigger == trigger and e.subject == subject), None)
         if existing:
             return existing
+        derived = state.rules_version >= 2
+        quiet_until = clearing.quiet_until(state.escalations, trigger, subject, definition, workflow.now()) if derived else None
         record = EscalationRecord(
             id=escalation_id(len(state.escalations) + 1),
             trigger=trigger,
@@ -63,10 +75,12 @@ class Escalations:
             raised_by=raised_by,
             channel=channel,
             opened_at=workflow.now(),
+            what=escalation_what(trigger, subject, reason, state, definition) if derived else "",
         )
         state.escalations.append(record)
-        self.record.log(EventKind.escalation_opened, actor=raised_by, detail=f"{trigger}: {reason}",
-                        data={"escalation": record.id, "level": record.level})
+        held = f"; nobody is paged before {when(quiet_until)} (quiet period)" if quiet_until else ""
+        self.record.log(EventKind.escalation_opened, actor=raised_by, detail=f"{trigger}: {reason}{held}",
+                        data={"escalation": record.id, "level": record.level}, sent_by=sent_by)
         if workflow.patched(PATCH_ESCALATION_CHILD):
             # The escalation climbs its ladder in its own workflow, visible on its own in the
             # UI; it outlives this run's continue-as-new (ABANDON) and reports back by signal.
@@ -74,7 +88,7 @@ class Escalations:
             start = workflow.start_child_workflow(
                 EscalationWorkflow.run,
                 EscalationInput.from_record(record, workflow.info().workflow_id, definition, state.rules_version,
-                                            state.allow_short_durations),
+                                            state.allow_short_durations, quiet_until),
                 id=record.workflow_id,
                 parent_close_policy=ParentClosePolicy.ABANDON,
                 static_summary=f"Escalation {record.id} ({trigger}) on {definition.name}: {reason[:120]}",
@@ -145,7 +159,7 @@ class Escalations:
                                 "one with another subject.")
         record = await self.open(
             TriggerKind.manual, request.subject, request.reason, request.level,
-            raised_by=request.raised_by, channel=request.channel, severity=request.severity,
+            raised_by=request.raised_by, channel=request.channel, severity=request.severity, sent_by=request.sent_by,
         )
         return UpdateResult(message=f"Escalation {record.id} is open at level {record.level}.")
 
@@ -161,13 +175,50 @@ class Escalations:
             return None
         record.level, record.with_ops = change.level, change.with_ops
         record.status = change.status
+        if change.status.is_final:
+            record.closed_cause = change.cause
         return record
 
     def log_change(self, record: EscalationRecord, change: EscalationChanged) -> None:
-        self.record.log(EventKind.escalation_changed, detail=f"{record.id}: level {record.level}, {record.status}"
+        where = f"level {record.level}" if self.ctx.state.rules_version < 2 else f"level {record.shown_level}"
+        self.record.log(EventKind.escalation_changed, detail=f"{record.id}: {where}, {record.status}"
                         + (f" ({change.cause})" if change.cause else ""),
                         data={"escalation": record.id, "level": record.level})
         self.record.publish()
+
+    # ------------------------------------------------------------------ rules 2: causes that go away
+
+    def _news(self) -> list[tuple[EscalationRecord, str | None]]:
+        """Automatic escalations whose cause went away, or came back, since the last look."""
+        state, definition = self.ctx.state, self.ctx.definition
+        news = []
+        for record in state.open_escalations():
+            if record.workflow_id is None or record.trigger == TriggerKind.manual:
+                continue
+            gone = clearing.cause_gone(record, state, definition)
+            if bool(gone) != bool(record.cause_gone):
+                news.append((record, gone))
+        return news
+
+    async def watch_causes(self) -> None:
+        """Tell each automatic escalation when its cause is gone or back (runs for the whole run)."""
+        while True:
+            await workflow.wait_condition(lambda: bool(self._news()))
+            for record, gone in self._news():
+                now = workflow.now()
+                record.cause_gone, record.cause_gone_at = gone or "", now if gone else record.cause_gone_at
+                kind = EventKind.escalation_cause_gone if gone else EventKind.escalation_cause_back
+                self.record.log(kind, detail=f"{record.id} ({record.what or record.trigger.value}): "
+                                + (f"its cause is gone: {gone}" if gone else "its cause is back"),
+                                data={"escalation": record.id})
+                self.record.publish()
+                assert record.workflow_id is not None
+                try:
+                    await workflow.get_external_workflow_handle(record.workflow_id).signal(
+                        EscalationWorkflow.cause_cleared, CauseCleared(cause=gone or "", at=now, gone=bool(gone)))
+                except FailureError as exc:
+                    # It ended meanwhile (resolved, withdrawn): its own record is complete.
+                    workflow.logger.warning("could not tell %s its cause changed: %s", record.id, exc)
 
     async def answer(self, record: EscalationRecord, decided: AmendmentDecided) -> None:
         """Tell an escalation how the approval of the amendment its resolution proposed ended."""

@@ -44,8 +44,8 @@ class Launch:
                 self.tasks.open(
                     baseline_task_id(metric.id), TaskKind.baseline, f"Capture the baseline of {metric.name}", metric.owner,
                     latest.after(start),
-                    f"Record today's value of {metric.name} ({metric.unit}) before launch: accord metric record "
-                    f"{workflow.info().workflow_id} {metric.id} VALUE --as {metric.owner}",
+                    f"Record today's value of {metric.name} ({metric.unit}) before launch: it is the baseline its "
+                    f"target of {metric.target:g} is measured from.",
                 )
         for deliverable in launch.deliverables:
             self.tasks.open(

@@ -42,11 +42,14 @@ class Metrics:
                 baseline_task.status = TaskStatus.done
                 baseline_task.completed_at, baseline_task.completed_by = now, observation.actor
                 baseline_task.result, baseline_task.channel = f"{observation.value:g}", observation.channel
+                baseline_task.completion_sent_by = observation.sent_by
         else:
             track.observations.append(MetricObservation(value=observation.value, at=now, actor=observation.actor,
-                                                        channel=observation.channel, note=observation.note.strip()))
+                                                        channel=observation.channel, note=observation.note.strip(),
+                                                        sent_by=observation.sent_by))
             message = f"{metric.name}: {observation.value:g} {metric.unit} recorded (target {metric.target:g})."
         self.record.log(EventKind.metric_recorded, actor=observation.actor, detail=message,
-                        data={"metric": metric.id, "value": observation.value, "channel": observation.channel.value})
+                        data={"metric": metric.id, "value": observation.value, "channel": observation.channel.value},
+                        sent_by=observation.sent_by)
         self.record.publish()
         return UpdateResult(message=message)

@@ -20,12 +20,15 @@ from workflows.toolkit.activities import render_mou, store_document
 from workflows.toolkit.notifier import Notifier
 
 with workflow.unsafe.imports_passed_through():
+    from accord.logic.describe import acted
     from accord.models import (
         MOU,
         ApprovalOutcome,
+        DecisionKind,
         DocumentVersion,
         EventKind,
         MouRevision,
+        PreviousVersion,
         RenderMouRequest,
         Stage,
         StoreDocumentRequest,
@@ -64,7 +67,8 @@ class MouStage:
                 self.record.enter(Stage.terminated, f"MOU not agreed after {approval.round} review rounds")
                 return
             state.mou.awaiting_revision = True
-            comments = [f"{d.actor}: {d.comment}" for d in approval.decisions_in_round() if d.comment]
+            comments = [f"{acted(self.ctx.definition, d.actor, d.sent_by)}: {d.comment}"
+                        for d in approval.decisions_in_round() if d.comment]
             self.record.set_detail(f"Changes requested on MOU version {current.version}: waiting for ops to revise")
             await self.notifier.email_ops(
                 f"mou-changes/{approval.round}",
@@ -79,36 +83,48 @@ class MouStage:
             )
             await workflow.wait_condition(lambda: not state.mou.awaiting_revision)
 
-    async def add_version(self, source: Literal["generated", "uploaded"], author: str, note: str, markdown: str | None = None) -> DocumentVersion:
+    async def add_version(self, source: Literal["generated", "uploaded"], author: str, note: str, markdown: str | None = None,
+                          sent_by: str | None = None) -> DocumentVersion:
+        """A new version: rendered or stored by an activity, which also sums up what changed since
+        the previous one; it answers the requests for changes of the round that asked for it."""
         state = self.ctx.state
         version = len(state.mou.versions) + 1
+        current = state.mou.current
+        # Rules 2: a later version says what changed since the previous one and which changes were asked for.
+        shows = state.rules_version >= 2
+        previous = PreviousVersion(version=current.version, hash=current.hash) if current and shows else None
         if markdown is None:
             stored = await workflow.execute_activity(
                 render_mou,
                 RenderMouRequest(workflow_id=workflow.info().workflow_id, definition=self.ctx.definition, version=version,
-                                 note=note),
+                                 note=note, previous=previous),
                 start_to_close_timeout=timedelta(minutes=1),
                 summary=f"render MOU version {version}",
             )
         else:
             stored = await workflow.execute_activity(
                 store_document,
-                StoreDocumentRequest(markdown=markdown),
+                StoreDocumentRequest(markdown=markdown, previous=previous),
                 start_to_close_timeout=timedelta(minutes=1),
                 summary=f"store uploaded MOU version {version}",
             )
+        approval = state.approvals.get(MOU)
+        asked = [d for d in approval.decisions_in_round()
+                 if d.decision == DecisionKind.request_changes] if approval and shows else []
         document = DocumentVersion(
-            version=version, hash=stored.hash, created_at=workflow.now(), source=source, author=author, note=note
+            version=version, hash=stored.hash, created_at=workflow.now(), source=source, author=author, note=note,
+            changes=stored.changes, requested_changes=asked,
         )
         state.mou.versions.append(document)
         self.record.log(EventKind.mou_version, actor=author, detail=f"MOU version {version} ({source}) sha256 {stored.hash[:12]}…",
-                        data={"version": version, "hash": stored.hash})
+                        data={"version": version, "hash": stored.hash}, sent_by=sent_by)
         return document
 
     async def revise(self, revision: MouRevision) -> UpdateResult:
         """The ``revise_mou`` update (validated): a new version, and a new signature round on it."""
         source: Literal["generated", "uploaded"] = "uploaded" if revision.markdown is not None else "generated"
-        document = await self.add_version(source, revision.actor, revision.note or f"Revision ({source})", revision.markdown)
+        document = await self.add_version(source, revision.actor, revision.note or f"Revision ({source})", revision.markdown,
+                                          revision.sent_by)
         approval = self.ctx.state.approvals.get(MOU)
         if approval is not None:
             assert self.ctx.definition.mou is not None

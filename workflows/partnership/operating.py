@@ -21,6 +21,7 @@ from workflows.partnership.reviews import Reviews
 from workflows.partnership.tasks import Tasks
 
 with workflow.unsafe.imports_passed_through():
+    from accord.logic.describe import when
     from accord.models import EventKind, PartnershipInput, ReviewKind, Stage
 
 
@@ -56,7 +57,7 @@ class Operating:
         if not upcoming:
             return "Active"
         nxt = upcoming[0]
-        return f"Active; next: {nxt.kind.title} #{nxt.n} on {nxt.scheduled_for:%Y-%m-%d}"
+        return f"Active; next: {nxt.kind.title} #{nxt.n} on {when(nxt.scheduled_for)}"
 
     async def continue_as_new(self) -> None:
         """Hand over to a new run carrying the state. Wait until no review is half opened or

@@ -14,6 +14,7 @@ from workflows.partnership.context import PartnershipContext
 from workflows.partnership.record import Record
 
 with workflow.unsafe.imports_passed_through():
+    from accord.logic.describe import when
     from accord.models import ApprovalOutcome, Stage, renewal_id
 
 
@@ -34,7 +35,7 @@ class Renewal:
             if decide_at > workflow.now():
                 await workflow.sleep(decide_at - workflow.now(), summary=f"renewal decision for term {state.term + 1}")
             if state.stage == Stage.active:
-                self.record.enter(Stage.renewal, f"Term {state.term} ends {term_ends:%Y-%m-%d}: renewal decision")
+                self.record.enter(Stage.renewal, f"Term {state.term} ends {when(term_ends)}: renewal decision")
             outcome = await self.approvals.run(
                 renewal_id(state.term), f"Renewal for term {state.term + 1}", renewal.approval,
                 renewal.approval.approvers, Stage.renewal,
@@ -42,11 +43,11 @@ class Renewal:
             if outcome == ApprovalOutcome.approved:
                 state.term += 1
                 state.term_started_at = term_ends
-                self.record.enter(Stage.active, f"Renewed: term {state.term} starts {term_ends:%Y-%m-%d}")
+                self.record.enter(Stage.active, f"Renewed: term {state.term} starts {when(term_ends)}")
                 continue
             if term_ends > workflow.now():
                 self.record.set_detail(f"Not renewed ({outcome.value}): the partnership closes at the end of its term, "
-                                       f"{term_ends:%Y-%m-%d}")
+                                       f"{when(term_ends)}")
                 await workflow.sleep(term_ends - workflow.now(), summary="end of the last term")
             self.closure.close("accord", f"Term {state.term} ended without renewal ({outcome.value})")
             return

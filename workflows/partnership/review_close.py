@@ -21,9 +21,10 @@ from workflows.toolkit.notifier import Notifier
 
 with workflow.unsafe.imports_passed_through():
     from accord.logic import decay, metrics, mutual_value, triggers
+    from accord.logic.describe import party as party_name
+    from accord.logic.describe import people
     from accord.models import (
         EventKind,
-        MetricLine,
         Rag,
         RagPoint,
         Review,
@@ -76,7 +77,7 @@ class ReviewClosing:
     def summary(self, review: Review) -> str:
         parts = [f"{len(review.inputs)} of {len(review.participants)} inputs"]
         if review.missed:
-            parts.append(f"missing: {', '.join(review.missed)}")
+            parts.append(f"missing: {people(self.ctx.definition, review.missed)}")
         if review.overall:
             parts.append(f"status {review.overall.value}")
         missed = [m.name for m in review.metrics if m.missed]
@@ -115,7 +116,8 @@ class ReviewClosing:
         missed = defined.missed_updates
         for party_id, count in sorted(state.missed_in_a_row.items()):
             if triggers.escalates(missed, count):
-                await self.escalations.open(TriggerKind.missed_updates, party_id, f"{party_id} missed {count} weekly status updates in a row",
+                await self.escalations.open(TriggerKind.missed_updates, party_id,
+                                            f"{party_name(definition, party_id)} missed {count} weekly status updates in a row",
                                             missed.level)
 
     async def _close_metrics(self, review: Review) -> None:
@@ -123,15 +125,8 @@ class ReviewClosing:
         assert state.launched_at is not None
         trigger = definition.escalation.triggers.missed_target
         for metric in definition.metrics:
-            track = state.metrics.get(metric.id)
-            observations = [(o.at, o.value) for o in track.observations] if track else []
-            baseline = track.baseline if track else metric.baseline
-            result = metrics.assess(metric, baseline, observations, workflow.now(), state.launched_at)
-            review.metrics.append(MetricLine(
-                metric_id=metric.id, name=metric.name, unit=metric.unit, baseline=baseline, target=metric.target,
-                latest=observations[-1][1] if observations else None, on_target=result.on_target,
-                missed=result.missed, summary=result.summary,
-            ))
+            result = metrics.line(metric, state.metrics.get(metric.id), workflow.now(), state.launched_at)
+            review.metrics.append(result)
             if not result.missed:
                 continue
             diagnosing = any(t.kind == TaskKind.diagnostic and t.id.startswith(diagnostic_task_id(metric.id, ""))

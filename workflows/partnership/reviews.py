@@ -27,6 +27,7 @@ from workflows.toolkit.notifier import Notifier
 
 with workflow.unsafe.imports_passed_through():
     from accord.logic import limits, schedule
+    from accord.logic.describe import people, person, when
     from accord.models import (
         ActionLink,
         EventKind,
@@ -144,7 +145,7 @@ class Reviews:
                 who, review.inputs_due_at, self._ask(review, cadence),
             )
         self.record.log(EventKind.review_opened, detail=f"{review.kind.title} #{review.n}: inputs from "
-                        f"{', '.join(review.participants)} by {review.inputs_due_at:%Y-%m-%d %H:%M} UTC",
+                        f"{people(self.ctx.definition, review.participants)} by {when(review.inputs_due_at)}",
                         data={"review": review.id})
         self.record.publish()
         await asyncio.gather(*(self._request(review, who, "request") for who in review.participants))
@@ -184,10 +185,10 @@ class Reviews:
 
     def agenda(self, review: Review, open_actions: list[Task]) -> list[str]:
         definition = self.ctx.definition
-        items = [f"Inputs from {', '.join(review.participants)}"]
+        items = [f"Inputs from {people(definition, review.participants)}"]
         if review.kind != ReviewKind.weekly_status and definition.metrics:
             items.append("Metrics against targets: " + ", ".join(m.name for m in definition.metrics))
-        items += [f"Open action: {t.title} ({t.owner}, due {t.due_at:%Y-%m-%d})" for t in open_actions]
+        items += [f"Open action: {t.title} ({person(definition, t.owner)}, due {when(t.due_at)})" for t in open_actions]
         if review.kind == ReviewKind.annual_mutual_value:
             items.append("Mutual value: each party's contribution and benefit")
         items.append("Decisions and actions with owners")
@@ -240,7 +241,7 @@ class Reviews:
         review.inputs[submission.stakeholder] = ReviewInput(
             stakeholder=submission.stakeholder, party=self.ctx.definition.party_of(submission.stakeholder).id,
             at=workflow.now(), channel=submission.channel, rag=submission.rag, note=submission.note.strip(),
-            contribution=submission.contribution, benefit=submission.benefit,
+            contribution=submission.contribution, benefit=submission.benefit, sent_by=submission.sent_by,
         )
         task = state.tasks.get(review_input_task_id(review.id, submission.stakeholder))
         if task is not None and task.is_open:
@@ -248,10 +249,11 @@ class Reviews:
             task.completed_at = workflow.now()
             task.completed_by = submission.stakeholder
             task.channel = submission.channel
+            task.completion_sent_by = submission.sent_by
         self.record.log(EventKind.review_input, actor=submission.stakeholder,
                         detail=f"{review.kind.title} #{review.n}: input {'revised' if revised else 'received'}"
                         + (f" ({submission.rag.value})" if submission.rag else ""),
-                        data={"review": review.id, "channel": submission.channel.value})
+                        data={"review": review.id, "channel": submission.channel.value}, sent_by=submission.sent_by)
         self.record.publish()
         return UpdateResult(message="Your input is recorded." + (" It replaces your earlier one." if revised else ""))
 
@@ -268,6 +270,6 @@ class Reviews:
         self.record.log(EventKind.review_outcome, actor=outcome.actor,
                         detail=f"{review.kind.title} #{review.n}: {len(outcome.decisions)} decisions, "
                         f"{len(outcome.actions)} actions",
-                        data={"review": review.id, "channel": outcome.channel.value})
+                        data={"review": review.id, "channel": outcome.channel.value}, sent_by=outcome.sent_by)
         self.record.publish()
         return UpdateResult(message=f"Recorded: {len(outcome.decisions)} decisions and {len(outcome.actions)} actions.")

@@ -16,12 +16,13 @@ from temporalio import workflow
 from workflows.partnership.approvals import Approvals
 from workflows.partnership.context import PartnershipContext
 from workflows.partnership.escalations import Escalations
+from workflows.partnership.notices import PartnershipNotifier
 from workflows.partnership.record import Record
 from workflows.partnership.tasks import Tasks
-from workflows.toolkit.notifier import Notifier
 
 with workflow.unsafe.imports_passed_through():
     from accord.logic import alignment, limits
+    from accord.logic.describe import party, person, when
     from accord.logic.rules.partnership import same_statement
     from accord.models import (
         GO_NO_GO,
@@ -30,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         AlignmentResult,
         ApprovalOutcome,
         EventKind,
+        PendingDigest,
         Stage,
         Statement,
         StatementSubmission,
@@ -41,15 +43,20 @@ with workflow.unsafe.imports_passed_through():
     )
 
 
+# The digest topic of revised goal statements (rules 2).
+ALIGNMENT_DIGEST = "alignment"
+
+
 class Screening:
     def __init__(self, ctx: PartnershipContext, record: Record, tasks: Tasks, approvals: Approvals,
-                 notifier: Notifier, escalations: Escalations) -> None:
+                 notifier: PartnershipNotifier, escalations: Escalations) -> None:
         self.ctx = ctx
         self.record = record
         self.tasks = tasks
         self.approvals = approvals
         self.notifier = notifier
         self.escalations = escalations
+        notifier.digests.topic(ALIGNMENT_DIGEST, self._revised)
 
     def open_tasks(self) -> None:
         screening = self.ctx.definition.screening
@@ -105,6 +112,8 @@ class Screening:
         assert check is not None
         state = self.ctx.state
         participants = set(check.participants)
+        asked = False  # rules 2: everyone was asked to revise (the later revisions go out as digests)
+        scored: dict[str, int] = {}  # each statement's revision when the statements were last scored
         while not state.alignment.passed:
             seen = self._revisions()
             await workflow.wait_condition(
@@ -138,28 +147,18 @@ class Screening:
                 "stakeholders must revise or an approver override"
             )
             round_no = self._revisions()
-            await asyncio.gather(
-                *(
-                    self.notifier.email(
-                        f"alignment-blocked/{round_no}",
-                        who,
-                        "action_request",
-                        f"Goal statements diverge: please revise yours ({self.ctx.definition.name})",
-                        {
-                            "ask": "The stakeholders' statements of the partnership's primary goal diverge too much "
-                            "to proceed. Please read the others' statements and revise yours, or agree one wording.",
-                            "due_at": state.tasks[statement_task_id(who)].due_at,
-                            "consequence": "Screening stays blocked until the statements converge or an approver "
-                            "overrides the check with a reason.",
-                            "statements": [s.model_dump(mode="json") for s in state.alignment.statements.values()],
-                            "action_label": "Revise my statement",
-                        },
-                        ActionLink(action="statement", ref=statement_task_id(who), round=round_no,
-                                   expires_at=limits.link_expiry(workflow.now() + timedelta(days=14))),
-                    )
-                    for who in sorted(participants)
-                )
-            )
+            if state.rules_version < 2 or not asked:
+                await asyncio.gather(*(self._ask_to_revise(f"alignment-blocked/{round_no}", who) for who in sorted(participants)))
+                asked = True
+            else:
+                # Rules 2: the revisions since everyone was asked wait for a quiet moment and go to
+                # the others as one digest each (never to the person revising).
+                for who in sorted(w for w, s in state.alignment.statements.items() if s.revision > scored.get(w, 0)):
+                    name = person(self.ctx.definition, who)
+                    self.notifier.digests.add(ALIGNMENT_DIGEST, sorted(participants - {who}),
+                                              f"{name} revised their statement on {when(state.alignment.statements[who].at)}: "
+                                              f"the statements now diverge by {score.divergence:.2f}")
+            scored = {w: s.revision for w, s in state.alignment.statements.items()}
             trigger = self.ctx.definition.escalation.triggers.alignment
             if trigger.enabled:
                 await self.escalations.open(
@@ -171,6 +170,45 @@ class Screening:
             await workflow.wait_condition(
                 lambda: self._revisions() > seen or state.alignment.overridden_by is not None  # noqa: B023 (awaited here)
             )
+
+    def _statements(self) -> list[dict[str, str]]:
+        """The statements so far, for an email: each by its author's and party's names."""
+        definition = self.ctx.definition
+        return [{"stakeholder": person(definition, s.stakeholder), "party": party(definition, s.party), "text": s.text}
+                for s in self.ctx.state.alignment.statements.values()]
+
+    async def _ask_to_revise(self, purpose: str, who: str, since: list[str] | None = None) -> None:
+        state = self.ctx.state
+        result = state.alignment.result
+        context: dict[str, object] = {
+            "ask": "The stakeholders' statements of the partnership's primary goal diverge too much "
+            "to proceed. Please read the others' statements and revise yours, or agree one wording.",
+            "due_at": state.tasks[statement_task_id(who)].due_at,
+            "consequence": "Screening stays blocked until the statements converge or an approver "
+            "overrides the check with a reason.",
+            "statements": self._statements(),
+            "action_label": "Revise my statement",
+        }
+        if state.rules_version >= 2 and result is not None:
+            context["reference"] = f"divergence {result.divergence:.2f}, threshold {result.threshold:.2f}"
+        if since:
+            context["sections"] = [{"title": "Since you were last told", "lines": since}]
+        await self.notifier.email(
+            purpose,
+            who,
+            "action_request",
+            f"Goal statements {'still ' if since else ''}diverge: please revise yours ({self.ctx.definition.name})",
+            context,
+            ActionLink(action="statement", ref=statement_task_id(who), round=self._revisions(),
+                       expires_at=limits.link_expiry(workflow.now() + timedelta(days=14))),
+        )
+
+    async def _revised(self, digest: PendingDigest, who: str, lines: list[str]) -> None:
+        """Rules 2: the digest of others' revisions (nothing if the check has passed meanwhile)."""
+        state = self.ctx.state
+        if state.alignment.passed or state.stage != Stage.screening:
+            return
+        await self._ask_to_revise(f"digest/{ALIGNMENT_DIGEST}/{digest.n}", who, lines)
 
     def _revisions(self) -> int:
         return sum(s.revision for s in self.ctx.state.alignment.statements.values())
@@ -196,9 +234,10 @@ class Screening:
             task.completed_at = workflow.now()
             task.completed_by = submission.stakeholder
             task.channel = submission.channel
+            task.completion_sent_by = submission.sent_by
         self.record.log(EventKind.statement_submitted, actor=submission.stakeholder,
                         detail="Goal statement " + ("revised" if previous else "submitted"),
-                        data={"channel": submission.channel.value})
+                        data={"channel": submission.channel.value}, sent_by=submission.sent_by)
         self.record.publish()
         return UpdateResult(message="Your statement is recorded." if not previous else "Your revised statement is recorded.")
 
@@ -207,6 +246,6 @@ class Screening:
         self.ctx.state.alignment.overridden_by = override.actor
         self.ctx.state.alignment.override_reason = override.reason
         self.record.log(EventKind.alignment_overridden, actor=override.actor, detail=override.reason,
-                        data={"channel": override.channel.value})
+                        data={"channel": override.channel.value}, sent_by=override.sent_by)
         self.record.publish()
         return UpdateResult(message="The alignment check is overridden; screening may proceed.")

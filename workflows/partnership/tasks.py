@@ -22,6 +22,7 @@ from workflows.toolkit.notifier import Notifier
 
 with workflow.unsafe.imports_passed_through():
     from accord.logic import chasing, limits
+    from accord.logic.describe import person, when
     from accord.models import (
         ActionLink,
         EventKind,
@@ -32,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
         TaskStatus,
         TriggerKind,
         UpdateResult,
+        metric_of,
     )
     from definitions.schema import ChecklistItem, Reminders
 
@@ -64,7 +66,8 @@ class Tasks:
             due_at=due_at,
             required=required,
         )
-        self.record.log(EventKind.task_opened, detail=f"{title} assigned to {owner}, due {due_at:%Y-%m-%d %H:%M} UTC")
+        self.record.log(EventKind.task_opened, detail=f"{title} assigned to {person(self.ctx.definition, owner)}, "
+                        f"due {when(due_at)}", data={"task": task_id})
 
     def _policy(self, task: Task) -> Reminders:
         definition = self.ctx.definition
@@ -97,7 +100,7 @@ class Tasks:
                     await self.escalations.open(
                         TriggerKind.overdue,
                         task.id,
-                        f"'{task.title}' ({task.owner}) is overdue since {task.due_at:%Y-%m-%d}",
+                        f"'{task.title}' ({person(self.ctx.definition, task.owner)}) is overdue since {when(task.due_at)}",
                         triggers.overdue.level,
                     )
                 return
@@ -117,6 +120,7 @@ class Tasks:
             "overdue": "Overdue",
         }[why]
         statement = task.kind == TaskKind.statement
+        baseline = task.kind == TaskKind.baseline
         definition = self.ctx.definition
         await self.notifier.email(
             f"task/{task.id}/{why}/{n}",
@@ -132,11 +136,15 @@ class Tasks:
                     "If it is still open after its reminders, it is escalated to "
                     f"{definition.escalation.ladder[0].name}."
                 ),
-                "action_label": "Write my statement" if statement else "Complete this task",
+                "action_label": "Write my statement" if statement else "Record the value" if baseline
+                else "Complete this task",
+                "reference": f"task {task.id}",
             },
+            # The page that does what the email asks: a statement's, a baseline's (the metric's
+            # value, by the metric id), or a task's.
             ActionLink(
-                action="statement" if statement else "task",
-                ref=task.id,
+                action="statement" if statement else "baseline" if baseline else "task",
+                ref=metric_of(task.id) if baseline else task.id,
                 expires_at=limits.link_expiry(task.due_at),
             ),
         )
@@ -149,7 +157,8 @@ class Tasks:
         task.completed_by = completion.actor
         task.result = completion.result
         task.channel = completion.channel
+        task.completion_sent_by = completion.sent_by
         self.record.log(EventKind.task_completed, actor=completion.actor, detail=f"{task.title}: {completion.result}"[:500],
-                        data={"task": task.id, "channel": completion.channel.value})
+                        data={"task": task.id, "channel": completion.channel.value}, sent_by=completion.sent_by)
         self.record.publish()
         return UpdateResult(message=f"'{task.title}' is marked done. Thank you.")

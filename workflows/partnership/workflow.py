@@ -104,6 +104,12 @@ class PartnershipWorkflow:
             self.record.log(EventKind.started, detail=f"Partnership '{ctx.definition.name}' started")
         # Amendments can be proposed in any stage; this waits (no commands) until one is.
         amender = asyncio.create_task(self.amendments.run())
+        # Rules 2: the status follows every change, digests go out when quiet, and automatic
+        # escalations hear when their cause is gone. Each waits (no commands) until it has work.
+        derived = ctx.state.rules_version >= 2
+        follower = asyncio.create_task(self.record.follow()) if derived else None
+        digests = asyncio.create_task(self.notifier.digests.run()) if derived else None
+        causes = asyncio.create_task(self.escalations.watch_causes()) if derived else None
         while not ctx.state.stage.is_final:
             stage = ctx.state.stage
             if stage == Stage.screening:
@@ -119,18 +125,24 @@ class PartnershipWorkflow:
             else:
                 await self._unavailable(stage)
         amender.cancel()
+        if causes is not None:
+            causes.cancel()  # ended: what is still open is withdrawn (closure) or stays as it is
         if ctx.state.closed_at is not None:
             await self.closure.archive()
+        if digests is not None:
+            await self.notifier.digests.flush()
+            digests.cancel()
         if workflow.patched(PATCH_OPS_NOTICES):
             await workflow.wait_condition(ctx.quiet)
         await workflow.wait_condition(workflow.all_handlers_finished)
+        if follower is not None:
+            follower.cancel()
         return ctx.state
 
     async def _unavailable(self, stage: Stage) -> None:
         """Stages this version cannot perform yet wait here, visibly, instead of pretending."""
         self.ctx.stage_available = False
-        self.ctx.state.detail = f"The {stage.value} stage is not available in this version of Accord; waiting here."
-        self.record.publish()
+        self.record.set_detail(f"The {stage.value} stage is not available in this version of Accord; waiting here.")
         await workflow.wait_condition(lambda: self.ctx.state.stage != stage)
 
     # ------------------------------------------------------------------ what `once` needs

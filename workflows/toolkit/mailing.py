@@ -19,6 +19,7 @@ from temporalio.exceptions import ActivityError, CancelledError
 from workflows.toolkit.activities import send_email
 
 with workflow.unsafe.imports_passed_through():
+    from accord.logic.describe import when
     from accord.logic.limits import MAX_EMAIL_ERROR, MAX_SEND_KEY
     from accord.models import (
         ActionLink,
@@ -116,7 +117,7 @@ def delay_notice(delay: EmailDelay, who: str, partnership: str) -> tuple[str, di
         {
             "heading": "An email has not gone out",
             "body": f"The email to {who} ({purpose_of(delay.send_key)}) has not gone out since "
-            f"{delay.since:%Y-%m-%d %H:%M} UTC: the mail provider keeps failing (last: {delay.error or 'no answer'}; "
+            f"{when(delay.since)}: the mail provider keeps failing (last: {delay.error or 'no answer'}; "
             f"{delay.attempts} attempts so far). Accord keeps trying without end. Other emails delayed meanwhile "
             f"are listed in the status of workflow {workflow.info().workflow_id}.",
             "consequence": f"{who} does not get it until the mail provider accepts it.",

@@ -3,7 +3,8 @@
 Both workflows email through one :class:`Notifier` each; it owns the mechanics:
 
 - people are addressed by stakeholder id (their address comes from the definition in force),
-  ops as ``ops-<n>``, one email each;
+  ops as ``ops-<n>``, one email each; notices that can repeat wait for a quiet moment and go out
+  as one digest per recipient (rules 2, ``workflows.toolkit.digest``);
 - every email goes through :func:`workflows.toolkit.mailing.send` (one activity, one send key);
   a permanent refusal comes back as a failed receipt and is handed to :meth:`unreachable`;
 - the send keys of this run's emails in flight are known, so the ``email_delayed`` signal
@@ -51,6 +52,9 @@ class Notifier:
     # ------------------------------------------------------------------ sending
 
     def recipient(self, who: str) -> Recipient:
+        """A stakeholder by id, or an ops contact by ``ops-<n>``."""
+        if who.startswith("ops-") and who[4:].isdigit():
+            return self.ops()[int(who[4:])]
         person = self.definition().stakeholders()[who]
         return Recipient(id=person.id, name=person.name, email=person.email)
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from accord.logic import approvals, limits, permissions
+from accord.logic.describe import when
+from accord.logic.rules.partnership import check_sender
 from accord.models import (
     MOU,
     AlignmentOverride,
@@ -35,7 +37,8 @@ def open_approval(state: PartnershipState, approval_id: str, round_no: int | Non
     """The approval a decision or delegation is for, if it is still open in that round."""
     approval = state.approvals.get(approval_id)
     if approval is None:
-        raise ValueError(f"There is no approval {approval_id!r} in this partnership.")
+        known = ", ".join(state.approvals) or "none has opened yet"
+        raise ValueError(f"There is no approval {approval_id!r} in this partnership (approvals: {known}).")
     if approval.outcome != ApprovalOutcome.pending:
         raise ValueError(f"This approval is closed ({approval.outcome.value}).")
     if round_no is not None and round_no != approval.round:
@@ -50,7 +53,7 @@ def check_decision(state: PartnershipState, decision: DecisionInput) -> None:
     earlier = next((d for d in approval.decisions_in_round() if d.actor == decision.actor), None)
     if earlier:
         raise ValueError(
-            f"{decision.actor} already decided ({earlier.decision.value}) on {earlier.at:%Y-%m-%d %H:%M} UTC; "
+            f"{decision.actor} already decided ({earlier.decision.value}) on {when(earlier.at)}; "
             "the first decision counts."
         )
     waiting = approvals.of(approval).waiting_on
@@ -60,6 +63,7 @@ def check_decision(state: PartnershipState, decision: DecisionInput) -> None:
         raise ValueError("This decision has no document to change: approve or reject.")
     if needs_reason(decision.decision) and not decision.comment.strip():
         raise ValueError("Please give a reason.")
+    check_sender(state, decision.sent_by)
     if decision.document_hash is not None and decision.document_hash != (approval.document_hash or ""):
         raise ValueError(
             f"This decision is not for the version now up for decision (version {approval.document_version}, "
@@ -87,6 +91,7 @@ def check_delegation(state: PartnershipState, definition: PartnershipDefinition,
                          f"the only one of {party} left to do so: delegate to someone of {party}.")
     if not delegation.reason.strip():
         raise ValueError("A delegation needs a reason.")
+    check_sender(state, delegation.sent_by)
     limits.check_text(("The reason", delegation.reason))
 
 
@@ -98,6 +103,7 @@ def check_override(state: PartnershipState, definition: PartnershipDefinition, o
         raise ValueError(f"Only {', '.join(allowed)} may override the alignment check.")
     if not override.reason.strip():
         raise ValueError("An override needs a reason.")
+    check_sender(state, override.sent_by)
     if state.alignment.passed:
         raise ValueError("The alignment check has already passed.")
     limits.check_text(("The reason", override.reason))
@@ -116,3 +122,4 @@ def check_mou_revision(state: PartnershipState, definition: PartnershipDefinitio
     approval = state.approvals.get(MOU)
     if approval is not None and approval.round >= definition.mou.max_rounds:
         raise ValueError(f"The MOU has used all {definition.mou.max_rounds} review rounds.")
+    check_sender(state, revision.sent_by)

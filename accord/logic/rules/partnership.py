@@ -7,6 +7,7 @@ import math
 from typing import TypedDict
 
 from accord.logic import limits, mutual_value, permissions
+from accord.logic.describe import when
 from accord.models import (
     Amendment,
     AmendmentProposal,
@@ -36,10 +37,16 @@ _INSTEAD = {
 }
 
 
-def _member(actor: str, definition: PartnershipDefinition) -> None:
-    refusal = permissions.not_a_member(actor, definition)
+def _member(actor: str, definition: PartnershipDefinition, rules: int) -> None:
+    refusal = permissions.not_a_member(actor, definition, rules)
     if refusal:
         raise ValueError(refusal)
+
+
+def check_sender(state: PartnershipState | EscalationState, sent_by: str | None) -> None:
+    """Rules 2: who sent an action for its actor is recorded, so it must be a short line."""
+    if state.rules_version >= 2:
+        limits.check_sender(sent_by)
 
 
 # --- tasks and statements ------------------------------------------------------------
@@ -50,12 +57,13 @@ def check_completion(state: PartnershipState, definition: PartnershipDefinition,
     if task is None or task.kind not in permissions.COMPLETABLE:
         hint = _INSTEAD.get(task.kind, "") if task else ""
         raise ValueError(f"There is no task {completion.task_id!r} to complete in this partnership.{hint}")
-    if not permissions.may_complete(task, completion.actor, completion.channel):
+    if not permissions.may_complete(task, completion.actor, completion.channel, state.rules_version):
         raise ValueError("This task belongs to someone else.")
-    _member(completion.actor, definition)
+    _member(completion.actor, definition, state.rules_version)
+    check_sender(state, completion.sent_by)
     if not task.is_open:
         raise ValueError(
-            f"This task was already completed by {task.completed_by} on {task.completed_at:%Y-%m-%d %H:%M} UTC."
+            f"This task was already completed by {task.completed_by} on {when(task.completed_at)}."
         )
     limits.check_text(("The result", completion.result), ("The task id", completion.task_id))
 
@@ -87,22 +95,30 @@ def check_statement(state: PartnershipState, definition: PartnershipDefinition, 
     blocked = state.alignment.result is not None and state.alignment.result.blocked
     if previous is not None and not blocked:
         raise ValueError("Your statement is already recorded; revisions open only if the statements diverge.")
+    check_sender(state, submission.sent_by)
 
 
 # --- the operating years -------------------------------------------------------------
 
 
+def _reviews_known(state: PartnershipState) -> str:
+    """The reviews a person can name (open or closed), for a message about one that is not there."""
+    opened = [r.id for r in sorted(state.reviews.values(), key=lambda r: (r.kind.value, r.n)) if r.opened_at]
+    return f" (reviews: {', '.join(opened[-10:])})" if opened else " (no review has opened yet)"
+
+
 def check_review_input(state: PartnershipState, submission: ReviewInputSubmission) -> None:
     review = state.reviews.get(submission.review_id)
     if review is None:
-        raise ValueError(f"There is no review {submission.review_id!r} in this partnership.")
+        raise ValueError(f"There is no review {submission.review_id!r} in this partnership{_reviews_known(state)}.")
     if review.opened_at is None:
-        raise ValueError(f"{review.kind.title} #{review.n} opens on {review.scheduled_for:%Y-%m-%d}.")
+        raise ValueError(f"{review.kind.title} #{review.n} opens on {when(review.scheduled_for)}.")
     if review.closed_at is not None:
-        raise ValueError(f"{review.kind.title} #{review.n} closed on {review.closed_at:%Y-%m-%d %H:%M} UTC.")
+        raise ValueError(f"{review.kind.title} #{review.n} closed on {when(review.closed_at)}.")
     if submission.stakeholder not in review.participants:
         raise ValueError(f"{submission.stakeholder!r} is not asked for input to {review.kind.title} #{review.n}.")
     limits.check_text(("The note", submission.note))
+    check_sender(state, submission.sent_by)
     if review.kind == ReviewKind.weekly_status and submission.rag is None:
         raise ValueError("Say how it is going: green, amber or red.")
     if review.kind == ReviewKind.annual_mutual_value:
@@ -117,9 +133,10 @@ def check_metric(state: PartnershipState, definition: PartnershipDefinition, obs
     if metric is None:
         known = ", ".join(m.id for m in definition.metrics) or "none"
         raise ValueError(f"There is no metric {observation.metric_id!r} (metrics: {known}).")
-    if not permissions.may_record_metric(metric, observation.actor, observation.channel):
+    if not permissions.may_record_metric(metric, observation.actor, observation.channel, state.rules_version):
         raise ValueError(f"{metric.name} is recorded by its owner, {metric.owner}.")
-    _member(observation.actor, definition)
+    _member(observation.actor, definition, state.rules_version)
+    check_sender(state, observation.sent_by)
     if not math.isfinite(observation.value):
         raise ValueError("The value must be a number.")
     if not state.stage.is_operating:
@@ -130,11 +147,12 @@ def check_metric(state: PartnershipState, definition: PartnershipDefinition, obs
 def check_review_outcome(state: PartnershipState, definition: PartnershipDefinition, outcome: ReviewOutcome) -> None:
     review = state.reviews.get(outcome.review_id)
     if review is None or review.opened_at is None:
-        raise ValueError(f"There is no review {outcome.review_id!r} to record in this partnership.")
+        raise ValueError(f"There is no review {outcome.review_id!r} to record in this partnership{_reviews_known(state)}.")
     newer = [r for r in state.reviews.values() if r.kind == review.kind and r.n > review.n and r.opened_at]
     if newer:
         raise ValueError(f"{review.kind.title} #{review.n} was followed by #{newer[0].n}: record it there.")
-    _member(outcome.actor, definition)
+    _member(outcome.actor, definition, state.rules_version)
+    check_sender(state, outcome.sent_by)
     if not any(d.strip() for d in outcome.decisions) and not outcome.actions:
         raise ValueError("Nothing to record: give at least one decision or action.")
     for action in outcome.actions:
@@ -168,7 +186,8 @@ def amendment_checks(state: PartnershipState | EscalationState) -> AmendmentChec
 
 
 def check_amendment(state: PartnershipState, definition: PartnershipDefinition, proposal: AmendmentProposal) -> None:
-    _member(proposal.actor, definition)
+    _member(proposal.actor, definition, state.rules_version)
+    check_sender(state, proposal.sent_by)
     if not proposal.reason.strip():
         raise ValueError("An amendment needs a reason.")
     if state.stage.is_final:
@@ -187,11 +206,12 @@ def check_amendment(state: PartnershipState, definition: PartnershipDefinition, 
 
 
 def check_close(state: PartnershipState, definition: PartnershipDefinition, request: CloseRequest) -> None:
-    if not permissions.may_close(request.actor, definition):
+    if not permissions.may_close(request.actor, definition, state.rules_version):
         _, approvers = permissions.amendment_approvers(definition)
         raise ValueError(f"Only ops or {', '.join(approvers)} may close the partnership.")
     if not request.reason.strip():
         raise ValueError("Closing needs a reason.")
+    check_sender(state, request.sent_by)
     if not state.stage.is_operating:
         raise ValueError(f"A partnership closes once launched (it is in {state.stage.value}).")
     limits.check_text(("The reason", request.reason))
@@ -207,3 +227,4 @@ def check_escalation_request(state: PartnershipState, definition: PartnershipDef
     if state.stage.is_final:
         raise ValueError(f"The partnership is {state.stage.value}.")
     limits.check_text(("The reason", request.reason), ("The subject", request.subject))
+    check_sender(state, request.sent_by)

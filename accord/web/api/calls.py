@@ -28,7 +28,7 @@ from accord.client import (
 from accord.config import Settings
 from accord.models import UpdateResult
 from accord.web.api.bodies import ERRORS, ActionResult, problems_of
-from accord.web.api.guards import Caller, api_key
+from accord.web.api.guards import Caller, api_key, sent_by
 from definitions.schema import PartnershipDefinition
 
 log = logging.getLogger("accord.api")
@@ -97,5 +97,5 @@ class Api:
         its refusal as a 409 with its message."""
         wf = workflow_id(partnership)
         self.acting(key, what, wf)
-        result = await self.ask(method(wf, payload), UPDATE_TIMEOUT_SECONDS)
+        result = await self.ask(method(wf, sent_by(key, payload)), UPDATE_TIMEOUT_SECONDS)
         return ActionResult(message=result.message)

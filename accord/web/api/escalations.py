@@ -30,7 +30,7 @@ from accord.web.api.bodies import (
 )
 from accord.web.api.calls import UPDATE_TIMEOUT_SECONDS, Api, workflow_id
 from accord.web.api.calls import router as router_base
-from accord.web.api.guards import Caller, ops_key
+from accord.web.api.guards import Caller, ops_key, sent_by
 
 
 def router(api: Api) -> APIRouter:
@@ -64,7 +64,7 @@ def router(api: Api) -> APIRouter:
         wf = workflow_id(partnership)
         api.acting(key, f"acknowledge {escalation} as {body.actor}", wf)
         result = await api.ask(api.accord().acknowledge(
-            wf, escalation, Acknowledge(actor=body.actor, note=body.note, channel=Channel.api)), UPDATE_TIMEOUT_SECONDS)
+            wf, escalation, sent_by(key, Acknowledge(actor=body.actor, note=body.note, channel=Channel.api))), UPDATE_TIMEOUT_SECONDS)
         return ActionResult(message=result.message)
 
     @routes.post("/partnerships/{partnership}/escalations/{escalation}/care", tags=["escalations"], response_model=ActionResult,
@@ -73,7 +73,7 @@ def router(api: Api) -> APIRouter:
                           key: Caller = Depends(ops_key)) -> ActionResult:
         wf = workflow_id(partnership)
         api.acting(key, f"record {body.step} on {escalation} as {body.actor}", wf)
-        entry = CareEntry(actor=body.actor, step=body.step, text=body.text, party=body.party, channel=Channel.api)
+        entry = sent_by(key, CareEntry(actor=body.actor, step=body.step, text=body.text, party=body.party, channel=Channel.api))
         result = await api.ask(api.accord().record_care(wf, escalation, entry), UPDATE_TIMEOUT_SECONDS)
         return ActionResult(message=result.message)
 
@@ -89,7 +89,8 @@ def router(api: Api) -> APIRouter:
         api.acting(key, f"resolve {escalation} as {body.actor}", wf)
         amendment = body.amendment if body.amendment and body.amendment.strip() else None
         result = await api.ask(api.accord().resolve(
-            wf, escalation, Resolve(actor=body.actor, resolution=body.resolution, amendment=amendment, channel=Channel.api)),
+            wf, escalation, sent_by(key, Resolve(actor=body.actor, resolution=body.resolution, amendment=amendment,
+                                                 channel=Channel.api))),
             UPDATE_TIMEOUT_SECONDS)
         return ActionResult(message=result.message)
 
@@ -100,7 +101,7 @@ def router(api: Api) -> APIRouter:
         wf = workflow_id(partnership)
         api.acting(key, f"withdraw {escalation} as {body.actor}", wf)
         result = await api.ask(api.accord().withdraw(
-            wf, escalation, Withdraw(actor=body.actor, reason=body.reason, channel=Channel.api)), UPDATE_TIMEOUT_SECONDS)
+            wf, escalation, sent_by(key, Withdraw(actor=body.actor, reason=body.reason, channel=Channel.api))), UPDATE_TIMEOUT_SECONDS)
         return ActionResult(message=result.message)
 
     return routes

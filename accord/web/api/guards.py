@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import Depends, HTTPException, Request, Security
 from fastapi.responses import JSONResponse, Response
@@ -34,6 +34,14 @@ class Caller:
 
     name: str
     role: Literal["ops", "viewer"] | None
+
+
+def sent_by(caller: Caller, payload: Any) -> Any:
+    """The payload with who sent it (an API key's name, or ``ops:<name>`` for a signed-in person)
+    when that is not its actor: the record says "by API key X" beside whom it is for (rules 2)."""
+    if "sent_by" not in type(payload).model_fields or caller.name == getattr(payload, "actor", None):
+        return payload
+    return payload.model_copy(update={"sent_by": caller.name})
 
 
 class RefuseKeysInUrl:

@@ -50,7 +50,8 @@ def router(site: Site) -> APIRouter:
         known = definition = None
         if claim.action == "decision":
             known = await people.lookup(site.client(), claim.workflow_id, QUERY_TIMEOUT_SECONDS)
-        if claim.action == "review":
+        # Reviews and baselines name the metrics; decisions show what there is to decide on.
+        if claim.action in ("review", "decision") or actions.asks_baseline(claim) is not None:
             definition = await people.definition(site.client(), claim.workflow_id, QUERY_TIMEOUT_SECONDS)
         return await actions.page_for(claim, state, documents=site.storage, people=known, definition=definition)
 

@@ -37,6 +37,7 @@ from accord.models import (
     AmendmentProposal,
     CareEntry,
     CloseRequest,
+    ConfirmClearing,
     DecisionInput,
     DelegationInput,
     EmailEvent,
@@ -64,12 +65,13 @@ from workflows.partnership import PartnershipWorkflow
 if TYPE_CHECKING:
     from accord.ops.stuck import StuckPartnership
 
-EscalationAction = Literal["acknowledge", "record_care", "resolve", "withdraw"]
+EscalationAction = Literal["acknowledge", "record_care", "resolve", "withdraw", "confirm_clearing"]
 _ESCALATION_UPDATES = {
     "acknowledge": EscalationWorkflow.acknowledge,
     "record_care": EscalationWorkflow.record_care,
     "resolve": EscalationWorkflow.resolve,
     "withdraw": EscalationWorkflow.withdraw,
+    "confirm_clearing": EscalationWorkflow.confirm_clearing,
 }
 _RAISED = re.compile(r"\bEscalation (esc-\d+)\b")
 
@@ -398,8 +400,13 @@ class Accord:
     async def withdraw(self, workflow_id: str, escalation_id: str, withdraw: Withdraw) -> UpdateResult:
         return await self.on_escalation(await self.escalation_workflow(workflow_id, escalation_id), "withdraw", withdraw)
 
+    async def confirm_clearing(self, workflow_id: str, escalation_id: str, answer: ConfirmClearing) -> UpdateResult:
+        """Rules 2: its cause is gone and its level was asked: close it now, or keep it open."""
+        return await self.on_escalation(await self.escalation_workflow(workflow_id, escalation_id), "confirm_clearing",
+                                        answer)
+
     async def on_escalation(self, escalation_workflow_id: str, action: EscalationAction,
-                            payload: Acknowledge | CareEntry | Resolve | Withdraw) -> UpdateResult:
+                            payload: Acknowledge | CareEntry | Resolve | Withdraw | ConfirmClearing) -> UpdateResult:
         """Send one of the escalation workflow's updates. A proposed amendment is checked
         first (the definitions loader, and the partnership's id): an invalid one is refused
         with every problem (:class:`AmendmentInvalid`) and nothing is sent."""

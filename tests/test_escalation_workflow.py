@@ -16,7 +16,12 @@ from datetime import timedelta
 
 import pytest
 from temporalio import workflow
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
@@ -41,7 +46,12 @@ from accord.models import (
 from definitions.schema import EscalationLevel, PartnershipDefinition
 from tests.conftest import DATA
 from tests.helpers import eventually, unique
-from workflows.escalation import CHANGED_SIGNAL, ESCALATION_WORKFLOWS, EscalationWorkflow, escalation_workflow_id
+from workflows.escalation import (
+    CHANGED_SIGNAL,
+    ESCALATION_WORKFLOWS,
+    EscalationWorkflow,
+    escalation_workflow_id,
+)
 
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
@@ -186,9 +196,11 @@ async def test_climbs_each_level_in_time_then_tells_ops_once_and_stays_open(ts_e
     async with escalation(ts_env, settings) as run:
         state = await run.state_where(lambda s: s.levels[0].notified_at is not None, "level 1 told")
         assert (state.level, state.status, state.with_ops) == (1, EscalationStatus.open, False)
+        # Each subject says which escalation, what about, and which partnership.
+        what = f"esc-1: red_status about weekly-status ({state.partnership})"
         assert sorted(run.mail()) == [
-            ("amir@acme.example", f"Escalation (Leads): {state.partnership}"),
-            ("bo@beta.example", f"Escalation (Leads): {state.partnership}"),
+            ("amir@acme.example", f"Escalated to Leads: {what}"),
+            ("bo@beta.example", f"Escalated to Leads: {what}"),
         ]
         text = outbox.body(outbox.messages(settings.outbox_dir)[0][1], "plain")
         assert "Beta reported RED" in text and "If nobody acts: it climbs to the next level, Sponsors." in text
@@ -201,13 +213,13 @@ async def test_climbs_each_level_in_time_then_tells_ops_once_and_stays_open(ts_e
         state = await run.state_where(lambda s: s.level == 2 and s.levels[-1].notified_at, "level 2 told")
         assert days(state.levels[1].at - opened) == 2
         assert state.levels[1].cause == "no response within 2d"
-        assert run.mail()[-1] == ("alice@acme.example", f"Escalation (Sponsors): {state.partnership}")
+        assert run.mail()[-1] == ("alice@acme.example", f"Escalation reached Sponsors: {what}")
 
         await ts_env.sleep(5 * DAY)
         state = await run.state_where(lambda s: s.level == 3 and s.levels[-1].notified_at, "level 3 told")
         assert days(state.levels[2].at - opened) == 7
         assert state.levels[2].cause == "no response within 5d"
-        assert run.mail()[-1] == ("bea@beta.example", f"Escalation (Executives): {state.partnership}")
+        assert run.mail()[-1] == ("bea@beta.example", f"Escalation reached Executives: {what}")
         assert "ops are told" in outbox.body(outbox.messages(settings.outbox_dir)[-1][1], "plain")
 
         await ts_env.sleep(1 * timedelta(weeks=1))
@@ -282,6 +294,9 @@ async def test_acknowledging_at_level_two_stops_the_climb(ts_env, settings):
 
 async def test_the_care_record_then_resolution_ends_it_with_the_record_in_the_result(ts_env, settings):
     async with escalation(ts_env, settings) as run:
+        # Once level 1 is told (the run loop reports a change only between its emails, so an
+        # acknowledgement made while they are still going out is reported with what follows).
+        await run.state_where(lambda s: s.levels[0].notified_at is not None, "level 1 told")
         await run.update(EscalationWorkflow.acknowledge, Acknowledge(actor="amir"))
         await refused(
             run.update(EscalationWorkflow.resolve, Resolve(actor="alice", resolution="Agreed")),

@@ -54,7 +54,7 @@ async def sign(accord, wf, *who, decision=DecisionKind.approve, comment=""):
 def mou_mail(settings, email: str) -> list[str]:
     """Subjects of MOU-signature emails to one person, oldest first."""
     return [m["Subject"].split(":")[0].strip() for _, m in outbox.messages(settings.outbox_dir)
-            if email in m["To"] and "MOU signature" in m["Subject"]]
+            if email in m["To"] and "MOU signature (" in m["Subject"]]
 
 
 @pytest.mark.parametrize(
@@ -107,13 +107,13 @@ async def test_sequential_policy_emails_the_next_signer_only_after_the_previous_
             await sign(accord, wf, "amir")
 
         await sign(accord, wf, "alice")
-        await state_where(accord, wf, lambda s: "waiting on amir" in s.detail)
+        await state_where(accord, wf, lambda s: "waiting on Amir Acme until" in s.detail)
         await ts_env.sleep(timedelta(days=1))
         assert mou_mail(settings, "amir@acme.example") == ["Decision needed"]
         assert mou_mail(settings, "bea@beta.example") == []
 
         await sign(accord, wf, "amir")
-        await state_where(accord, wf, lambda s: "waiting on bea" in s.detail)
+        await state_where(accord, wf, lambda s: "waiting on Bea Beta until" in s.detail)
         await ts_env.sleep(timedelta(days=1))
         assert mou_mail(settings, "bea@beta.example") == ["Decision needed"]
         await sign(accord, wf, "bea")
@@ -130,7 +130,7 @@ async def test_deadline_that_fails_the_stage(ts_env, settings, accord_for):
         await ts_env.sleep(timedelta(weeks=3))
         state = await accord.state(wf)
     assert state.approvals["mou"].outcome == ApprovalOutcome.timed_out
-    assert state.stage == Stage.terminated and "timed_out" in state.detail
+    assert state.stage == Stage.terminated and state.detail == "Ended: the MOU was not signed (the signature round ended timed out)"
     assert not any(e.subject == "mou" for e in state.escalations), "fail means fail, not escalate"
 
 
@@ -164,7 +164,7 @@ async def test_changes_requested_start_a_new_round_on_a_revised_version(ts_env, 
         # Round 1 links are dead: a decision for round 1 is refused, nothing changes.
         with pytest.raises(ActionRefused, match="superseded by round 2"):
             await accord.decide(wf, DecisionInput(approval_id="mou", actor="amir", decision=DecisionKind.approve, round=1))
-        await state_where(accord, wf, lambda s: "waiting on alice, amir, bea" in s.detail)
+        await state_where(accord, wf, lambda s: "MOU signature [mou], round 2 on version 2: waiting on Alice Acme, Amir Acme, Bea Beta until" in s.detail)
         # A decision naming the version it is for is refused for any other version, and for none.
         old, new = state.mou.versions[0].hash, state.mou.versions[1].hash
         for stale in (old, ""):
@@ -209,7 +209,7 @@ async def test_delegation_with_a_reason(ts_env, settings, accord_for):
         with pytest.raises(ActionRefused, match="not a stakeholder"):
             await accord.delegate(wf, DelegationInput(approval_id="mou", actor="bea", to="mallory", reason="away"))
         await accord.delegate(wf, DelegationInput(approval_id="mou", actor="bea", to="bo", reason="On leave until May"))
-        await state_where(accord, wf, lambda s: "bo" in s.detail)
+        await state_where(accord, wf, lambda s: "waiting on Alice Acme, Amir Acme, Bo Beta until" in s.detail)
         await ts_env.sleep(timedelta(hours=1))
         assert mou_mail(settings, "bo@beta.example") == ["Decision needed"]
         with pytest.raises(ActionRefused, match="not an approver"):

@@ -95,7 +95,7 @@ async def test_an_amendment_of_another_partys_address_waits_for_that_partys_appr
     definition = with_go_no_go(unique(DATA / "operating.yaml"), policy="any")
     async with running_worker(ts_env.client, settings):
         wf = await accord.start(definition)
-        assert (await accord.state(wf)).rules_version == 1
+        assert (await accord.state(wf)).rules_version == versions.LATEST
         amended = with_person(definition, "ben", email="ben@elsewhere.example")
         result = await accord.propose_amendment(wf, AmendmentProposal(definition=amended, actor="ann",
                                                                       reason="Ben's new address", channel=Channel.api))
@@ -158,7 +158,7 @@ async def test_a_partys_perspective_comes_from_its_people_or_ops(ts_env, setting
     async with running_worker(ts_env.client, settings):
         wf = await accord.start(definition)
         _, record = await accord.raise_escalation(wf, EscalationRequest(reason="The referral data is late"))
-        assert (await accord.escalation(wf, record.id)).rules_version == 1, "the escalation follows its partnership"
+        assert (await accord.escalation(wf, record.id)).rules_version == versions.LATEST, "the escalation follows its partnership"
         await accord.acknowledge(wf, record.id, Acknowledge(actor="abe", channel=Channel.email_link))
 
         # Abe (Alpha), through his own email link, cannot speak for Beta; nor can "ops" by a link.
@@ -299,6 +299,9 @@ async def test_an_email_still_failing_after_the_alert_time_reaches_ops(dev_env, 
     assert len([k for k in accepted if "/email-delayed/" in k]) == 2
 
 
+RULES_PATCHES = {patch for _, patch, _ in versions.RULES}
+
+
 async def test_under_the_old_rules_a_delayed_email_is_only_recorded(dev_env, settings, accord_for, sg):
     """A run on rules 0, as a run under way at the upgrade is (here a worker leaves the rules
     patch off for new runs: ``patch_activation_callback``), shows the delay in its status and
@@ -311,7 +314,7 @@ async def test_under_the_old_rules_a_delayed_email_is_only_recorded(dev_env, set
 
     mailer = SendGridMailer(API_KEY, host=sg.url, timeout=0.5, unknown_outcome_delay=0.3)
     async with build(dev_env.client, settings, mailer=mailer,
-                     patch_activation_callback=lambda patch: patch.patch_id != versions.PATCH_RULES_1):
+                     patch_activation_callback=lambda patch: patch.patch_id not in RULES_PATCHES):
         wf = await accord.start(unique(DATA / "screening.yaml"))
         state = await state_where(accord, wf, lambda s: len(s.email_delays) == 2, timeout=60)
         assert state.rules_version == 0 and state.health == Health.at_risk

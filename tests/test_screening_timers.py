@@ -18,8 +18,15 @@ from accord.models import (
     Stage,
 )
 from tests.conftest import DATA, running_worker
+from tests.helpers import (
+    ALIGNED,
+    DIVERGENT,
+    pass_checklist,
+    state_where,
+    submit_statements,
+    unique,
+)
 from workflows.partnership import PartnershipWorkflow
-from tests.helpers import ALIGNED, DIVERGENT, pass_checklist, state_where, submit_statements, unique
 
 REQUIRED = {"capability": "arun", "legal": "bo"}
 

@@ -43,7 +43,6 @@ from accord.client import Listed
 from accord.config import Settings
 from accord.documents.mou import to_html
 from accord.mail import outbox
-from accord.ops.stuck import Kind, StuckPartnership
 from accord.models import (
     MOU,
     AcknowledgementRecord,
@@ -86,6 +85,7 @@ from accord.models import (
     UpdateResult,
     ValueBalanceRecord,
 )
+from accord.ops.stuck import Kind, StuckPartnership
 from accord.reports.files import write_reports
 from accord.storage import Storage, open_storage
 from accord.web.app import create_app
@@ -298,7 +298,9 @@ async def send_emails(settings: Settings, store: Storage, mark: Markers) -> dict
                             if getattr(a, "__name__", "") == "send_email")
     recipient = Recipient(id="helen-mp", name=mark("email.to.name"), email="helen@meridian.example")
     common = {"partnership": mark("email.partnership"), "recipient_name": mark("email.recipient_name"),
-              "heading": mark("email.heading"), "due_at": NOW + timedelta(days=2), "consequence": mark("email.consequence")}
+              "heading": mark("email.heading"), "due_at": NOW + timedelta(days=2), "consequence": mark("email.consequence"),
+              "reference": mark("email.reference"),
+              "sections": [{"title": mark("email.sections[0].title"), "lines": [mark("email.sections[0].lines[0]")]}]}
     requests = {
         "action_request": EmailRequest(
             send_key="markup/action", workflow_id=WF, template="action_request", to=recipient,
@@ -383,7 +385,8 @@ async def email_action_request(world: World) -> set[int]:
     html = check_html(outbox.body(mail, "html"), "action_request.html")
     text = check_text(outbox.body(mail, "plain"), "action_request.txt")
     fields = ("email.partnership", "email.recipient_name", "email.heading", "email.ask", "email.consequence",
-              "email.action_label", "email.approvers[1]", "email.statement.text", "email.statement.party")
+              "email.action_label", "email.approvers[1]", "email.statement.text", "email.statement.party",
+              "email.reference", "email.sections[0].title", "email.sections[0].lines[0]")
     shown(world, html, *fields)
     shown(world, text, *fields)
     assert str(mail["Subject"]) == world.mark.of("email.subject")  # a header: plain text, whole
@@ -412,7 +415,8 @@ async def email_notice(world: World) -> set[int]:
     html = check_html(outbox.body(mail, "html"), "notice.html")
     text = check_text(outbox.body(mail, "plain"), "notice.txt")
     fields = ("email.partnership", "email.recipient_name", "email.heading", "email.consequence",
-              "email.body (a bounce reason, an escalation reason)")
+              "email.body (a bounce reason, an escalation reason)", "email.reference", "email.sections[0].title",
+              "email.sections[0].lines[0]")
     return shown(world, html, *fields) | shown(world, text, *fields)
 
 
@@ -606,6 +610,8 @@ MAIL = "accord/mail/templates/"
 REPORTS = "accord/reports/templates/"
 REGISTRY: dict[str, Case] = {
     MAIL + "_layout.html.j2": email_notice,
+    MAIL + "_sections.html.j2": email_notice,
+    MAIL + "_sections.txt.j2": email_notice,
     MAIL + "action_request.html.j2": email_action_request,
     MAIL + "action_request.txt.j2": email_action_request,
     MAIL + "notice.html.j2": email_notice,

@@ -47,6 +47,7 @@ from tests import history_files, lifecycle
 from tests.conftest import DATA, running_worker
 from tests.lifecycle import Inbox
 from tests.previous_release import OLD_IDENTITY, extract, old_worker, stop
+from workflows.versions import LATEST
 
 NEW_IDENTITY = "this-release"
 TIMEOUT = 150
@@ -137,7 +138,7 @@ async def test_partnerships_started_on_the_previous_release_finish_on_this_one(d
             # A partnership started on this release follows the new rules.
             fresh, d6 = await start("fresh")
             await drive(fresh, lifecycle.screening_steps(d6, Channel.api)[:3], lambda s: "go-no-go" in s.approvals)
-            assert (await accord.state(fresh)).rules_version == 1
+            assert (await accord.state(fresh)).rules_version == LATEST
             with pytest.raises(ActionRefused, match="This decision has no document to change: approve or reject."):
                 await accord.decide(fresh, DecisionInput(approval_id="go-no-go", actor="ann", comment="Not yet",
                                                          decision=DecisionKind.request_changes, channel=Channel.api))
@@ -153,7 +154,7 @@ async def test_partnerships_started_on_the_previous_release_finish_on_this_one(d
             async def continue_then_close():
                 # Its run from the previous release continues as new on this code: the next run
                 # takes the new rules. Then ops close it.
-                await drive(continuing, [], lambda s: s.rules_version == 1)
+                await drive(continuing, [], lambda s: s.rules_version == LATEST)
                 closed = await drive(continuing, lifecycle.closure_steps(d5, Channel.api, reviews=0), Stage.closed)
                 await dev_env.client.get_workflow_handle(continuing).result()  # its last run returns its state
                 return closed
@@ -170,7 +171,7 @@ async def test_partnerships_started_on_the_previous_release_finish_on_this_one(d
     finals: list[PartnershipState] = [e.final for e in ends]
     assert [s.stage for s in finals] == [Stage.closed] * 4
     assert [s.rules_version for s in finals] == [0] * 4, "started on the previous release, finished on its rules"
-    assert continued.final.stage == Stage.closed and continued.final.rules_version == 1
+    assert continued.final.stage == Stage.closed and continued.final.rules_version == LATEST
     assert finals[2].escalations[0].status == "resolved"
     assert finals[3].amendments[0].status == AmendmentStatus.applied
     assert finals[3].name == "Lifecycle partnership (amended)"

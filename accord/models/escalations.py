@@ -228,6 +228,11 @@ class EscalationState(EscalationFacts):
     email_delays: dict[str, EmailDelay] = Field(
         default_factory=dict, description="Emails in flight still failing past the alert time, by send key.")
 
+    @property
+    def shown_level(self) -> int:
+        """Its position as shown everywhere (:func:`shown_level`)."""
+        return shown_level(self.level, self.with_ops)
+
 
 class EscalationInput(EscalationFacts):
     partnership_workflow_id: str = Field(description="The parent: told of every level and status change by signal.")

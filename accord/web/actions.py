@@ -35,6 +35,7 @@ from accord.models import (
     DelegationInput,
     CareEntry,
     CareStep,
+    ConfirmClearing,
     EscalationState,
     MetricObservationInput,
     PartnershipState,
@@ -507,6 +508,15 @@ async def perform_escalation(accord: Accord, claim: tokens.Claim, form: Mapping[
             _limit(amended, "amendment", limits.MAX_AMENDMENT)
         return await accord.on_escalation(
             wf, "resolve", Resolve(actor=actor, resolution=resolution, amendment=amended, channel=channel))
+    if action == "confirm_clearing":
+        # Rules 2: its cause is gone and this level was asked whether it may close.
+        keep = _text(form, "answer")
+        if keep not in ("close", "keep_open"):
+            raise FormError("Please choose: close it, or keep it open.")
+        note = _text(form, "note")
+        _limit(note, "note", limits.MAX_TEXT)
+        return await accord.on_escalation(
+            wf, "confirm_clearing", ConfirmClearing(actor=actor, keep_open=keep == "keep_open", note=note, channel=channel))
     if action == "withdraw":
         reason = _text(form, "reason")
         if not reason:

@@ -21,6 +21,7 @@ from workflows.toolkit.notifier import Notifier
 
 with workflow.unsafe.imports_passed_through():
     from accord.logic import decay, metrics, mutual_value, triggers
+    from accord.logic.describe import party as party_name
     from accord.logic.describe import people
     from accord.models import (
         EventKind,
@@ -116,7 +117,7 @@ class ReviewClosing:
         for party_id, count in sorted(state.missed_in_a_row.items()):
             if triggers.escalates(missed, count):
                 await self.escalations.open(TriggerKind.missed_updates, party_id,
-                                            f"{party(definition, party_id)} missed {count} weekly status updates in a row",
+                                            f"{party_name(definition, party_id)} missed {count} weekly status updates in a row",
                                             missed.level)
 
     async def _close_metrics(self, review: Review) -> None:

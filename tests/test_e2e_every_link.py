@@ -124,6 +124,8 @@ class Run:
         self.base, self.browser, self.ops, self.shots = base, browser, ops, shots
         self.seen: set[str] = set()
         self.reviews_asked: set[str] = set()
+        # Weekly status requests not answered yet, oldest first (they come whatever step is under way).
+        self.reviews_waiting: list[Mail] = []
         self.followed = Followed()
         self.by_email = {s.email: s.id for p in definition.parties for s in p.stakeholders}
         self.by_email.update({o.email: f"ops-{i}" for i, o in enumerate(definition.ops)})
@@ -161,7 +163,9 @@ class Run:
             raise AssertionError(f"{step}: the emails sent are not those expected.\n  sent: {got}\n  expected: "
                                  f"{sorted((wanted + self._reviews_opened(await self.accord.state(self.wf))).elements())}") from None
         self.seen.update(m.name for m in new)
-        self.reviews_asked.update(m.purpose.split("/")[1] for m in new if m.purpose.startswith("review/"))
+        asked = sorted((m for m in new if m.purpose.startswith("review/")), key=lambda m: m.purpose)
+        self.reviews_asked.update(m.purpose.split("/")[1] for m in asked)
+        self.reviews_waiting += asked
         for m in new:
             self.followed.emails[kind_of(m.purpose)] += 1
         await self.check_status(step, line, health)
@@ -497,39 +501,51 @@ async def drive(run: Run, definition: PartnershipDefinition) -> None:
 
     # ---- the first weekly status: red, which escalates to the leads
     await run.state_where(lambda s: any(r.opened_at for r in s.reviews.values()), "the first weekly status opened")
-    mails = await run.expect("amendment applied; first weekly status", set(),
-                             lambda line: "Weekly status #1" in line and f"[{approval_id}]" not in line,
-                             Health.on_track)
-    [first] = [m for m in mails if m.purpose.startswith("review/")]
-    await run.act(first, weekly_status(Rag.red, "The permit API is down; we are blocked."), name="weekly-red")
+    await run.expect("amendment applied; first weekly status", set(),
+                     lambda line: "Weekly status #1" in line and f"[{approval_id}]" not in line, Health.on_track)
+    await answer_weekly_status(run, Rag.red, "The permit API is down; we are blocked.")
     state = await run.state_where(lambda s: s.open_escalations(), "an escalation for the red status")
     [record] = state.open_escalations()
     assert record.trigger == "red_status"
-    mails = await run.expect("red status escalated", {("escalated/1", "abe"), ("escalated/1", "ben")},
+    mails = await run.expect("red status escalated", {("level-1", "abe"), ("level-1", "ben")},
                              f"escalated: {record.id}", Health.escalated)
     for who, step, text in (("abe", "clarify", "The county's permit API has been down since Monday."),
                             ("ben", "explore", "Beta can host a fallback form until the API is back.")):
-        await run.act(one(mails, "escalated/1", who), care(step, text), name="escalation")
+        await run.act(one(mails, "level-1", who), care(step, text), name="escalation")
     esc = await run.accord.escalation(run.wf, record.id)
     assert (esc.care.clarify.text, esc.care.explore.text, esc.status) == (
         "The county's permit API has been down since Monday.", "Beta can host a fallback form until the API is back.",
         EscalationStatus.open)
 
     # ---- the next weekly status is green: the cause is gone, the escalation closes, the leads are told
-    async def asked_again() -> Mail | None:
-        fresh = [m for m in run.outbox() if m.name not in run.seen and m.purpose.startswith("review/")]
-        return fresh[0] if fresh else None
-
-    second = await until(asked_again, STEP)
-    mails = await run.expect("second weekly status", set(), f"escalated: {record.id}", Health.escalated)
-    await run.act(second, weekly_status(Rag.green, "The API is back; on track again."), name="weekly-green")
+    await run.expect("CARE notes recorded", set(), f"escalated: {record.id}", Health.escalated)
+    await answer_weekly_status(run, Rag.green, "The API is back; on track again.")
     esc = await until(lambda: _closed(run, record.id), STEP)
-    assert esc.status == EscalationStatus.cleared and "green" in (esc.closed_cause or "").lower() or esc.closed_cause
+    assert esc.status == EscalationStatus.cleared, esc.status
     mails = await run.expect("cause gone, escalation closed", {("cleared", "abe"), ("cleared", "ben")},
                              lambda line: "escalated" not in line, Health.on_track)
     for mail in mails:
         await run.open_links(mail)
+
+    # ---- any weekly status asked meanwhile is answered too (every email's link is followed)
+    while run.reviews_waiting:
+        await answer_weekly_status(run, Rag.green, "Still on track.")
+    assert not (await run.state()).open_escalations()
     assert not run.followed.failures, "what people saw was wrong:\n- " + "\n- ".join(run.followed.failures)
+
+
+async def answer_weekly_status(run: Run, rag: Rag, note: str) -> None:
+    """Abe answers the oldest weekly status request from its email (waiting for one if none is out yet)."""
+    if not run.reviews_waiting:
+        await run.state_where(lambda s: any(r.opened_at and r.id not in run.reviews_asked for r in s.reviews.values()),
+                              "the next weekly status opened")
+        await run.expect("the next weekly status", set(), "Weekly status", Health.escalated
+                         if (await run.state()).open_escalations() else Health.on_track)
+    mail = run.reviews_waiting.pop(0)
+    review_id = mail.purpose.split("/")[1]
+    await run.act(mail, weekly_status(rag, note), name=f"{review_id}-{rag.value}")
+    given = (await run.state()).reviews[review_id].inputs.get(mail.to)
+    assert given is not None and (given.rag, given.note, given.channel) == (rag, note, Channel.email_link), given
 
 
 async def _closed(run: Run, escalation_id: str):

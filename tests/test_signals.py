@@ -19,6 +19,7 @@ from accord.client import ActionRefused
 from accord.mail import outbox
 from accord.models import (
     Acknowledge,
+    AmendmentProposal,
     Channel,
     ConfirmClearing,
     DecisionInput,
@@ -37,6 +38,7 @@ from tests.helpers import (
     submit_statements,
     unique,
 )
+from tests.web_helpers import action_link, mail_for, until
 
 REQUIRED = {"capability": "arun", "legal": "bo"}
 
@@ -171,3 +173,113 @@ async def _closed(accord, wf: str, escalation_id: str):
     escalation = await accord.escalation(wf, escalation_id)
     assert escalation.status.is_final, escalation.status
     return escalation
+
+
+@pytest.mark.browser
+async def test_the_baseline_email_opens_a_page_that_records_the_baseline(dev_env, settings, accord_for, tmp_path):
+    """The "capture the baseline" email's link, followed in Chromium, opens a page where its
+    owner records the value: no 404, no command to run."""
+    from playwright.async_api import expect
+
+    from tests.test_browser import chromium, chromium_path, listen, serving
+
+    executable = chromium_path()
+    listener, base = listen(settings)
+    accord = accord_for(dev_env)
+    async with running_worker(dev_env.client, settings):
+        wf = await accord.start(unique(DATA / "operating.yaml"))
+        await state_where(accord, wf, lambda s: "go-no-go" in s.approvals, timeout=30)
+        for who in ("ann", "ben"):
+            await accord.decide(wf, DecisionInput(approval_id="go-no-go", actor=who, decision=DecisionKind.approve,
+                                                  channel=Channel.api))
+        title = "Capture the baseline of Qualified referrals"
+        mail = await until(lambda: mail_for(settings, "abe@alpha.example", title), timeout=60)
+        text = outbox.body(mail, "plain")
+        assert "accord " not in text and "CLI" not in text, "the email asks for a value, not a command"
+        async with serving(settings, accord, listener), chromium(executable) as browser:
+            page = await browser.new_page()
+            await page.goto(f"{base}{action_link(mail)}")
+            await expect(page.get_by_role("heading", level=1)).to_have_text(title)
+            await page.get_by_label("Qualified referrals today").fill("2.5")
+            await page.get_by_role("button", name="Record the baseline").click()
+            await expect(page.locator("main")).to_contain_text("recorded")
+            await page.screenshot(path=str(tmp_path / "baseline-recorded.png"), full_page=True)
+        state = await state_where(accord, wf, lambda s: not s.tasks["baseline-referrals"].is_open, timeout=30)
+    assert state.metrics["referrals"].baseline == 2.5
+    task = state.tasks["baseline-referrals"]
+    assert (task.completed_by, task.channel, task.result) == ("abe", Channel.email_link, "2.5")
+    assert (tmp_path / "baseline-recorded.png").stat().st_size > 0
+
+
+@pytest.mark.browser
+async def test_an_amendment_approval_shows_what_changes_in_its_email_and_page(dev_env, settings, accord_for, tmp_path):
+    """Approvers see the field-path diff (as ``accord amend`` prints it), the approval's id, and
+    after it completes the status line no longer waits on them."""
+    from playwright.async_api import expect
+
+    from tests.test_browser import chromium, chromium_path, listen, serving
+
+    executable = chromium_path()
+    listener, base = listen(settings)
+    accord = accord_for(dev_env)
+    definition = unique(DATA / "operating.yaml")
+    async with running_worker(dev_env.client, settings):
+        wf = await accord.start(definition)
+        amended = definition.model_copy(update={"name": "Referral partnership (2027)"}, deep=True)
+        amended.reviews.weekly_status.every = "2w"
+        await accord.propose_amendment(wf, AmendmentProposal(definition=amended, actor="ops", reason="Fortnightly status",
+                                                             channel=Channel.cli))
+        state = await state_where(accord, wf, lambda s: "amendment-1" in s.approvals, timeout=30)
+        changes = state.amendments[0].changes
+        assert len(changes) == 2 and any(c.startswith("name:") for c in changes), changes
+        assert "[amendment-1]: waiting on Ann Alpha, Ben Beta until " in state.detail, state.detail
+
+        mail = await until(lambda: mail_for(settings, "ann@alpha.example", "Decision needed: Amendment 1"), timeout=60)
+        text = outbox.body(mail, "plain")
+        assert "Reference: approval amendment-1, round 1" in text
+        assert "What changes:\n" + "".join(f"- {c}\n" for c in changes) in text
+        async with serving(settings, accord, listener), chromium(executable) as browser:
+            page = await browser.new_page()
+            await page.goto(f"{base}{action_link(mail)}")
+            await expect(page.locator("dl.facts")).to_contain_text("amendment-1")
+            shown = page.get_by_role("region", name="What changes")
+            assert await shown.locator("li").all_inner_texts() == changes
+            await page.screenshot(path=str(tmp_path / "amendment-approval.png"), full_page=True)
+            await page.get_by_role("button", name="Approve").click()
+            await expect(page.locator("main")).to_contain_text("recorded")
+        await accord.decide(wf, DecisionInput(approval_id="amendment-1", actor="ben", decision=DecisionKind.approve,
+                                              channel=Channel.api))
+        done = await state_where(accord, wf, lambda s: s.approvals["amendment-1"].outcome.value == "approved", timeout=30)
+    # Still in screening: the go/no-go waits, the amendment's approval is gone from the line.
+    assert done.detail.startswith("Go/no-go decision [go-no-go]: ") and "amendment-1" not in done.detail, done.detail
+    assert done.name == "Referral partnership (2027)"
+    assert (tmp_path / "amendment-approval.png").stat().st_size > 0
+
+
+async def test_what_a_signed_in_person_sends_for_someone_is_recorded_as_theirs(dev_env, settings, accord_for):
+    """Ops, signed in, mark Arun's task done through the API: the record keeps Arun as the actor
+    and ``ops:<name>`` as who sent it, and the status page shows both."""
+    import httpx
+
+    from accord.web.app import create_app
+    from tests.signin_helpers import sign_in
+
+    accord = accord_for(dev_env)
+    async with running_worker(dev_env.client, settings):
+        definition = unique(DATA / "screening.yaml")
+        wf = await accord.start(definition)
+        await state_where(accord, wf, lambda s: "capability" in s.tasks, timeout=30)
+        transport = httpx.ASGITransport(app=create_app(settings, accord))
+        async with httpx.AsyncClient(transport=transport, base_url=settings.web_base_url,
+                                     headers={"Origin": settings.web_base_url}) as http:
+            await sign_in(http, settings)
+            r = await http.post(f"/api/v1/partnerships/{definition.id}/tasks/capability/complete",
+                                json={"actor": "arun", "result": "Audit done"})
+            assert r.status_code == 200, r.text
+            state = await state_where(accord, wf, lambda s: not s.tasks["capability"].is_open, timeout=30)
+            page = (await http.get(f"/p/{wf}")).text
+    task = state.tasks["capability"]
+    assert (task.completed_by, task.completion_sent_by) == ("arun", "ops:local-operator")
+    event = next(e for e in state.timeline if e.kind == "task_completed")
+    assert (event.actor, event.sent_by) == ("arun", "ops:local-operator")
+    assert '<span class="mono">arun</span> <span class="muted">(by ops:local-operator)</span>' in page

@@ -19,7 +19,7 @@ from typing import Any
 
 from accord import tokens
 from accord.client import Accord, ActionRefused
-from accord.logic import approvals, limits
+from accord.logic import approvals, evidence, limits
 from accord.logic.permissions import COMPLETABLE
 from accord.logic.rules.decisions import may_request_changes, needs_reason
 from accord.logic.rules.partnership import statement_text
@@ -28,14 +28,14 @@ from accord.models import (
     Acknowledge,
     ApprovalOutcome,
     ApprovalState,
+    CareEntry,
+    CareStep,
     Channel,
+    ConfirmClearing,
     Decision,
     DecisionInput,
     DecisionKind,
     DelegationInput,
-    CareEntry,
-    CareStep,
-    ConfirmClearing,
     EscalationState,
     MetricObservationInput,
     PartnershipState,
@@ -45,10 +45,14 @@ from accord.models import (
     ReviewKind,
     Stage,
     StatementSubmission,
+    Task,
     TaskCompletion,
+    TaskKind,
     TaskStatus,
     UpdateResult,
     Withdraw,
+    baseline_task_id,
+    metric_of,
     statement_task_id,
 )
 from accord.storage import Storage
@@ -102,12 +106,14 @@ async def page_for(claim: tokens.Claim, state: PartnershipState, *, documents: S
     """``documents`` is where a decision's document is read from; ``people`` names the
     stakeholders (None when the definition could not be read: ids are shown, and no delegation);
     ``definition`` (the one in force) names a review's metrics."""
-    if claim.action == "task":
+    if asks_baseline(claim) is not None:
+        page = _baseline_page(claim, state, definition)
+    elif claim.action == "task":
         page = _task_page(claim, state)
     elif claim.action == "statement":
         page = _statement_page(claim, state)
     elif claim.action == "decision":
-        page = await _decision_page(claim, state, documents, people)
+        page = await _decision_page(claim, state, documents, people, definition)
     elif claim.action == "review":
         page = _review_page(claim, state, definition)
     else:
@@ -125,6 +131,32 @@ def _task_page(claim: tokens.Claim, state: PartnershipState) -> Page:
     task = state.tasks.get(claim.ref)
     if task is None or task.kind not in COMPLETABLE:
         raise Problem(404, "No such task", f"{state.name} has no task {claim.ref!r}.")
+    return Page("action_task.html", {"task": _check_task(claim, state, task)})
+
+
+def asks_baseline(claim: tokens.Claim) -> str | None:
+    """The metric whose baseline the link asks for: a baseline link names the metric; a task
+    link to the baseline task (emails sent before rules 2) names the task."""
+    if claim.action == "baseline":
+        return claim.ref
+    if claim.action == "task" and claim.ref.startswith(baseline_task_id("")):
+        return metric_of(claim.ref)
+    return None
+
+
+def _baseline_page(claim: tokens.Claim, state: PartnershipState, definition: PartnershipDefinition | None) -> Page:
+    """Capture a metric's baseline: its owner records today's value (the ``record_metric``
+    update, which completes the baseline task)."""
+    metric_id = asks_baseline(claim) or ""
+    task = state.tasks.get(baseline_task_id(metric_id))
+    if task is None or task.kind != TaskKind.baseline:
+        raise Problem(404, "No baseline to record", f"{state.name} asks for no baseline of {metric_id!r}.")
+    metric = next((m for m in definition.metrics if m.id == metric_id), None) if definition is not None else None
+    return Page("action_task.html", {"task": _check_task(claim, state, task), "metric": metric})
+
+
+def _check_task(claim: tokens.Claim, state: PartnershipState, task: Task) -> Task:
+    """The task, if the link's recipient can still do it (else the page that says why)."""
     if task.status == TaskStatus.waived:
         raise Problem(409, "This task was waived", f"'{task.title}' is no longer needed.")
     if task.status == TaskStatus.done:
@@ -135,7 +167,7 @@ def _task_page(claim: tokens.Claim, state: PartnershipState) -> Page:
         )
     if claim.recipient != task.owner:
         raise Problem(403, "This task is someone else's", f"'{task.title}' is assigned to {task.owner}.")
-    return Page("action_task.html", {"task": task})
+    return task
 
 
 def _review_page(claim: tokens.Claim, state: PartnershipState, definition: PartnershipDefinition | None) -> Page:
@@ -193,7 +225,7 @@ def _statement_page(claim: tokens.Claim, state: PartnershipState) -> Page:
 
 
 async def _decision_page(claim: tokens.Claim, state: PartnershipState, documents: Storage | None,
-                         people: Mapping[str, Person] | None) -> Page:
+                         people: Mapping[str, Person] | None, definition: PartnershipDefinition | None = None) -> Page:
     approval = state.approvals.get(claim.ref)
     if approval is None:
         raise Problem(404, "No such decision", f"{state.name} has no approval {claim.ref!r}.")
@@ -252,6 +284,9 @@ async def _decision_page(claim: tokens.Claim, state: PartnershipState, documents
     )
     return Page("action_decision.html", {
         "approval": approval,
+        # What the emails show besides the ask: an amendment's changes, what a new MOU version
+        # changed and the changes asked for, a go/no-go's or renewal's evidence (rules 2).
+        "sections": evidence.sections(approval, state, definition) if definition is not None else [],
         "document": document,
         "signers": signers,
         "policy": _policy_words(approval),
@@ -306,6 +341,13 @@ async def perform(accord: Accord, claim: tokens.Claim, form: Mapping[str, Any], 
 
 async def _send(accord: Accord, claim: tokens.Claim, form: Mapping[str, Any], page: Page | None) -> UpdateResult:
     wf = claim.workflow_id
+    metric_id = asks_baseline(claim)
+    if metric_id is not None:
+        value = _number(form, "value")
+        if value is None:
+            raise FormError("Please give today's value: it is the baseline the target is measured from.")
+        return await accord.record_metric(wf, MetricObservationInput(
+            metric_id=metric_id, value=value, actor=claim.recipient, channel=Channel.email_link))
     if claim.action == "task":
         result = _text(form, "result")
         if limits.too_long(result, limits.FORM_TEXT):

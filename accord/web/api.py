@@ -344,6 +344,14 @@ class Caller:
     role: Literal["ops", "viewer"] | None
 
 
+def sent_by(caller: Caller, payload: Any) -> Any:
+    """The payload with who sent it (an API key's name, or ``ops:<name>`` for a signed-in person)
+    when that is not its actor: the record says "by API key X" beside whom it is for (rules 2)."""
+    if "sent_by" not in type(payload).model_fields or caller.name == getattr(payload, "actor", None):
+        return payload
+    return payload.model_copy(update={"sent_by": caller.name})
+
+
 class RefuseKeysInUrl:
     """A key-like query parameter (``?api_key=``, ``?token=``...) is refused before anything else,
     even beside a valid header and before sign-in is asked for: URLs end up in logs, proxies
@@ -561,7 +569,7 @@ def _routes(settings: Settings, accord: Callable[[], Accord]) -> APIRouter:
         its refusal as a 409 with its message."""
         wf = _workflow_id(partnership)
         acting(key, what, wf)
-        result = await ask(method(wf, payload), UPDATE_TIMEOUT_SECONDS)
+        result = await ask(method(wf, sent_by(key, payload)), UPDATE_TIMEOUT_SECONDS)
         return ActionResult(message=result.message)
 
     # ------------------------------------------------------------------ partnerships
@@ -758,7 +766,7 @@ def _routes(settings: Settings, accord: Callable[[], Accord]) -> APIRouter:
         wf = _workflow_id(partnership)
         acting(key, f"acknowledge {escalation} as {body.actor}", wf)
         result = await ask(accord().acknowledge(
-            wf, escalation, Acknowledge(actor=body.actor, note=body.note, channel=Channel.api)), UPDATE_TIMEOUT_SECONDS)
+            wf, escalation, sent_by(key, Acknowledge(actor=body.actor, note=body.note, channel=Channel.api))), UPDATE_TIMEOUT_SECONDS)
         return ActionResult(message=result.message)
 
     @router.post("/partnerships/{partnership}/escalations/{escalation}/care", tags=["escalations"], response_model=ActionResult,
@@ -767,7 +775,7 @@ def _routes(settings: Settings, accord: Callable[[], Accord]) -> APIRouter:
                           key: Caller = Depends(ops_key)) -> ActionResult:
         wf = _workflow_id(partnership)
         acting(key, f"record {body.step} on {escalation} as {body.actor}", wf)
-        entry = CareEntry(actor=body.actor, step=body.step, text=body.text, party=body.party, channel=Channel.api)
+        entry = sent_by(key, CareEntry(actor=body.actor, step=body.step, text=body.text, party=body.party, channel=Channel.api))
         result = await ask(accord().record_care(wf, escalation, entry), UPDATE_TIMEOUT_SECONDS)
         return ActionResult(message=result.message)
 
@@ -783,7 +791,8 @@ def _routes(settings: Settings, accord: Callable[[], Accord]) -> APIRouter:
         acting(key, f"resolve {escalation} as {body.actor}", wf)
         amendment = body.amendment if body.amendment and body.amendment.strip() else None
         result = await ask(accord().resolve(
-            wf, escalation, Resolve(actor=body.actor, resolution=body.resolution, amendment=amendment, channel=Channel.api)),
+            wf, escalation, sent_by(key, Resolve(actor=body.actor, resolution=body.resolution, amendment=amendment,
+                                 channel=Channel.api))),
             UPDATE_TIMEOUT_SECONDS)
         return ActionResult(message=result.message)
 
@@ -794,7 +803,7 @@ def _routes(settings: Settings, accord: Callable[[], Accord]) -> APIRouter:
         wf = _workflow_id(partnership)
         acting(key, f"withdraw {escalation} as {body.actor}", wf)
         result = await ask(accord().withdraw(
-            wf, escalation, Withdraw(actor=body.actor, reason=body.reason, channel=Channel.api)), UPDATE_TIMEOUT_SECONDS)
+            wf, escalation, sent_by(key, Withdraw(actor=body.actor, reason=body.reason, channel=Channel.api))), UPDATE_TIMEOUT_SECONDS)
         return ActionResult(message=result.message)
 
     return router

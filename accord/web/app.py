@@ -239,7 +239,8 @@ def create_app(settings: Settings, accord: Accord | None = None, shared: SharedS
         known = definition = None
         if claim.action == "decision":
             known = await people.lookup(client(), claim.workflow_id, QUERY_TIMEOUT_SECONDS)
-        if claim.action == "review":
+        # Reviews and baselines name the metrics; decisions show what there is to decide on.
+        if claim.action in ("review", "decision") or actions.asks_baseline(claim) is not None:
             definition = await people.definition(client(), claim.workflow_id, QUERY_TIMEOUT_SECONDS)
         return await actions.page_for(claim, state, documents=storage, people=known, definition=definition)
 

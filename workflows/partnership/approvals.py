@@ -81,9 +81,12 @@ class Approvals:
                 allow_delegation=spec.allow_delegation,
                 document_version=document.version if document else None,
                 document_hash=document.hash if document else None,
-                changes=list(changes or []),
             )
-            if approval_kind(approval_id) in (GO_NO_GO, "renewal"):
+            # Rules 2: the emails and the decision page show what there is to decide on.
+            shows = self.ctx.state.rules_version >= 2
+            if shows:
+                approval.changes = list(changes or [])
+            if shows and approval_kind(approval_id) in (GO_NO_GO, "renewal"):
                 approval.evidence = evidence.gather(approval_id, self.ctx.state, self.ctx.definition, now)
             self.ctx.state.approvals[approval_id] = approval
             self.record.log(EventKind.approval_opened, detail=f"{title} [{approval_id}]: "

@@ -90,7 +90,9 @@ class MouStage:
         state = self.ctx.state
         version = len(state.mou.versions) + 1
         current = state.mou.current
-        previous = PreviousVersion(version=current.version, hash=current.hash) if current else None
+        # Rules 2: a later version says what changed since the previous one and which changes were asked for.
+        shows = state.rules_version >= 2
+        previous = PreviousVersion(version=current.version, hash=current.hash) if current and shows else None
         if markdown is None:
             stored = await workflow.execute_activity(
                 render_mou,
@@ -107,7 +109,8 @@ class MouStage:
                 summary=f"store uploaded MOU version {version}",
             )
         approval = state.approvals.get(MOU)
-        asked = [d for d in approval.decisions_in_round() if d.decision == DecisionKind.request_changes] if approval else []
+        asked = [d for d in approval.decisions_in_round()
+                 if d.decision == DecisionKind.request_changes] if approval and shows else []
         document = DocumentVersion(
             version=version, hash=stored.hash, created_at=workflow.now(), source=source, author=author, note=note,
             changes=stored.changes, requested_changes=asked,

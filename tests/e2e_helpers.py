@@ -233,10 +233,14 @@ class Run:
     async def open_links(self, mail: Mail) -> None:
         """An email that only informs: each link it carries opens a page (200) for its recipient."""
         assert EMAIL_KINDS[mail.kind] == "informs", f"{mail.kind} asks something: act on it"
-        links = sorted(all_links(mail.message))
-        if not links:
+        if not all_links(mail.message):
             self.tally.no_link[mail.kind] += 1
-        for link in links:
+        await self._open_other_links(mail, set())
+        self.tally.handled.add(mail.name)
+
+    async def _open_other_links(self, mail: Mail, but: set[str]) -> None:
+        """Each link of ``mail`` but those in ``but`` opens a page (200) in a fresh browser."""
+        for link in sorted(all_links(mail.message) - but):
             context = await self.browser.new_context()
             try:
                 response = await (await context.new_page()).goto(link)
@@ -245,8 +249,7 @@ class Run:
                               f"{response and response.status}")
             finally:
                 await context.close()
-            self.tally.links[f"informs:{mail.kind}"] += 1
-        self.tally.handled.add(mail.name)
+            self.tally.links[f"{EMAIL_KINDS[mail.kind]}:other:{mail.kind}"] += 1
 
     async def shows(self, page, mail: Mail, what: str, texts: list[str]) -> None:
         """The page (rendered by the server: nothing to wait for) shows each of ``texts``."""
@@ -268,6 +271,7 @@ class Run:
             self.fail(f"{mail.kind} email to {mail.to} ({mail.subject!r}) asks something but has {len(links)} action links")
             return None
         [link] = links
+        await self._open_other_links(mail, {link})
         claim = tokens.verify(link.rsplit("/a/", 1)[1], self.settings.keys)
         assert claim.recipient == mail.to, f"{mail.purpose}: the link acts as {claim.recipient}, sent to {mail.to}"
         shot = self.shots / f"{name}-{mail.to}"

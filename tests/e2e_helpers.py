@@ -258,6 +258,20 @@ class Run:
         if missing:
             self.fail(f"{what} ({mail.kind} email to {mail.to}): the page does not show {missing}")
 
+    async def section(self, page, mail: Mail, title: str, wanted: list[Callable[[str], bool]], what: str) -> list[str]:
+        """The lines of the page's section (a region named by its heading) ``title``: one line
+        for each test in ``wanted``, in order (recorded as a failure otherwise)."""
+        lines = await self.page_lines(page, title)
+        if lines is None or len(lines) != len(wanted) or not all(ok(line) for ok, line in zip(wanted, lines, strict=True)):
+            self.fail(f"{what} ({mail.kind} email to {mail.to}): section {title!r} shows {lines}")
+        return lines or []
+
+    @staticmethod
+    async def page_lines(page, title: str) -> list[str] | None:
+        """The list items of the page's section named ``title`` (None: no such section)."""
+        region = page.get_by_role("region", name=title, exact=True)
+        return await region.get_by_role("listitem").all_inner_texts() if await region.count() == 1 else None
+
     async def act(self, mail: Mail, fill: Callable, name: str) -> str | None:
         """Open the email's action link as its recipient in a fresh browser (no session, no cookie),
         let ``fill(page)`` check the page, fill and submit its form; return the confirmation.

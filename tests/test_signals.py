@@ -11,8 +11,10 @@ did; a declined partnership is "declined", not "done". Each test fails on the ru
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 
 import pytest
+from temporalio.service import RPCError
 
 from accord import search_attributes as sa
 from accord.client import ActionRefused
@@ -26,6 +28,8 @@ from accord.models import (
     DecisionKind,
     EscalationStatus,
     Health,
+    Rag,
+    ReviewInputSubmission,
     Stage,
     TaskCompletion,
 )
@@ -34,6 +38,8 @@ from tests.helpers import (
     ALIGNED,
     DIVERGENT,
     eventually,
+    release_time_skipping,
+    skip_time,
     state_where,
     submit_statements,
     unique,
@@ -46,6 +52,25 @@ REQUIRED = {"capability": "arun", "legal": "bo"}
 def subjects_to(settings, address: str, containing: str = "") -> list[str]:
     return [m["Subject"].strip() for _, m in outbox.messages(settings.outbox_dir)
             if address in m["To"] and containing in m["Subject"]]
+
+
+async def advance_to(env, moment) -> None:
+    """Skip the test server's clock to ``moment``. A loaded machine can make the server drop a
+    time skip (as tests/test_operating.py meets): read where the clock got to and go on."""
+    for _ in range(8):
+        now = await env.get_current_time()
+        if now >= moment:
+            return
+        try:
+            await skip_time(env, moment - now)
+        except RPCError:
+            await release_time_skipping(env)
+    assert await env.get_current_time() >= moment, "the time-skipping server keeps failing"
+
+
+async def all_told(settings, people: tuple[str, ...], containing: str) -> None:
+    for who in people:
+        assert subjects_to(settings, f"{who}@", containing), who
 
 
 async def ui_details(env, wf: str) -> str:
@@ -283,3 +308,49 @@ async def test_what_a_signed_in_person_sends_for_someone_is_recorded_as_theirs(d
     event = next(e for e in state.timeline if e.kind == "task_completed")
     assert (event.actor, event.sent_by) == ("arun", "ops:local-operator")
     assert '<span class="mono">arun</span> <span class="muted">(by ops:local-operator)</span>' in page
+
+
+async def test_a_flapping_status_pages_nobody_again_within_the_quiet_period(ts_env, settings, accord_for):
+    """Weekly status red, green, red, green, with a quiet period of three weeks: the first red pages
+    the leads and closes on green (they are told); the second red, within the quiet period after
+    the first cleared, pages nobody, and closes on the next green without having paged anyone."""
+    from definitions.durations import Duration
+    from tests.test_operating import to_active
+
+    definition = unique(DATA / "operating.yaml")
+    definition.escalation.triggers.red_status.quiet_period = Duration.parse("3w")
+    accord = accord_for(ts_env)
+    async with running_worker(ts_env.client, settings):
+        wf = await accord.start(definition)
+        await to_active(accord, wf)
+        for n, rag in enumerate((Rag.red, Rag.green, Rag.red, Rag.green), start=1):
+            review_id = f"weekly_status-{n}"
+            review = (await accord.state(wf)).reviews[review_id]
+            await advance_to(ts_env, review.scheduled_for + timedelta(hours=1))
+            await state_where(accord, wf, lambda s, r=review_id: s.reviews[r].opened_at is not None)
+            for who in ("abe", "ben"):
+                await accord.submit_review_input(wf, ReviewInputSubmission(review_id=review_id, stakeholder=who, rag=rag,
+                                                                           channel=Channel.api))
+            await advance_to(ts_env, review.scheduled_for + timedelta(days=2, hours=2))  # inputs due 2 days after it opens
+            state = await state_where(accord, wf, lambda s, r=review_id: s.reviews[r].closed_at is not None)
+            if n == 1:
+                first = next(e for e in state.escalations if e.trigger == "red_status")
+                assert first.status == EscalationStatus.open
+
+                await eventually(partial(all_told, settings, ("abe", "ben"), f"Escalated to Leads: {first.id}: weekly status is red"))
+            if n == 2:
+                cleared = await state_where(accord, wf, lambda s: s.escalations[0].status == EscalationStatus.cleared)
+                assert "escalated" not in cleared.detail
+
+                await eventually(partial(all_told, settings, ("abe", "ben"), f"Closed, its cause is gone: {first.id}:"))
+            if n == 3:
+                again = next(e for e in state.escalations if e.trigger == "red_status" and e.id != first.id)
+                escalation = await accord.escalation(wf, again.id)
+                assert escalation.quiet_until is not None and escalation.quiet_until > await ts_env.get_current_time()
+                assert escalation.levels[0].notified_at is None
+                assert "nobody is paged before" in next(e.detail for e in state.timeline if e.kind == "escalation_opened"
+                                                         and e.data.get("escalation") == again.id)
+        final = await _closed(accord, wf, again.id)
+    assert final.status == EscalationStatus.cleared
+    assert all(change.notified_at is None for change in final.levels), "paged nobody"
+    assert subjects_to(settings, "@", again.id) == [], "no email at all about the second one"

@@ -175,6 +175,8 @@ class Run:
             assert m.kind in EMAIL_KINDS, f"{step}: a new kind of email, {m.kind!r} ({m.subject!r}): asks or informs?"
             self.seen[m.name] = m
             self.tally.emails[m.kind] += 1
+            if self.definition.name not in m.subject:  # issue 13: subjects say which partnership
+                self.fail(f"{m.kind} email to {m.to}: its subject {m.subject!r} does not name the partnership")
         asked = sorted((m for m in new if m.purpose.startswith("review/")), key=lambda m: m.purpose)
         self.reviews_asked.update(m.purpose.split("/")[1] for m in asked)
         self.reviews_waiting += asked

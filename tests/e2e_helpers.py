@@ -260,6 +260,15 @@ class Run:
         if missing:
             self.fail(f"{what} ({mail.kind} email to {mail.to}): the page does not show {missing}")
 
+    def email_shows(self, mail: Mail, what: str, texts: list[str]) -> None:
+        """The email itself (both parts) shows each of ``texts``."""
+        for subtype in ("plain", "html"):
+            body = outbox.body(mail.message, subtype)
+            body = html.unescape(body) if subtype == "html" else body
+            missing = [t for t in texts if t not in body]
+            if missing:
+                self.fail(f"{what} ({mail.kind} email to {mail.to}, {subtype} part): it does not show {missing}")
+
     async def section(self, page, mail: Mail, title: str, wanted: list[Callable[[str], bool]], what: str) -> list[str]:
         """The lines of the page's section (a region named by its heading) ``title``: one line
         for each test in ``wanted``, in order (recorded as a failure otherwise)."""
@@ -273,6 +282,18 @@ class Run:
         """The list items of the page's section named ``title`` (None: no such section)."""
         region = page.get_by_role("region", name=title, exact=True)
         return await region.get_by_role("listitem").all_inner_texts() if await region.count() == 1 else None
+
+    async def reopen(self, mail: Mail, name: str) -> str:
+        """An action link opened again once it has been acted on: the page's text (whatever its status)."""
+        [link] = [link for link in all_links(mail.message) if "/a/" in link]
+        context = await self.browser.new_context()
+        try:
+            page = await context.new_page()
+            await page.goto(link)
+            await page.screenshot(path=str(self.shots / f"{name}-{mail.to}.png"), full_page=True)
+            return await page.locator("main").inner_text()
+        finally:
+            await context.close()
 
     async def act(self, mail: Mail, fill: Callable, name: str) -> str | None:
         """Open the email's action link as its recipient in a fresh browser (no session, no cookie),

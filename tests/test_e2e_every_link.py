@@ -141,6 +141,7 @@ async def screening(run: Run) -> None:
     divergence = f"Divergence {(await run.state()).alignment.result.divergence:.2f}"
     for who in ("ann", "ben"):
         mail = one(mails, request, who)
+        run.email_shows(mail, "go/no-go email, the evidence", [LEGAL_NOTES, STATEMENTS["ann"], STATEMENTS["ben"], divergence])
 
         async def evidence(page, mail=mail) -> None:
             # What there is to decide on (issue 13): the checklist's results, the statements and their score.
@@ -189,6 +190,7 @@ async def mou(run: Run) -> None:
     assert f"+ {DATA_CLAUSE}" in v2.changes.lines, v2.changes
     for who in ("ann", "ben"):
         mail = one(mails, request, who)
+        run.email_shows(mail, "MOU round 2 email, the change asked for", [f"Ann Alpha: {CHANGE_ASKED}"])
 
         async def what_changed(page, mail=mail) -> None:
             # Version 2 itself; and (issue 13) what changed since version 1, and the change asked for.
@@ -236,6 +238,7 @@ async def amendment(run: Run, definition: PartnershipDefinition) -> None:
                                                         "reviews.weekly_status.enabled"], changes
     for who in ("ann", "ben"):
         mail = one(mails, request, who)
+        run.email_shows(mail, "amendment email, the diff", changes)
 
         async def diff(page, mail=mail) -> None:
             # What the amendment changes, line by line, as `accord amend` prints it (issue 13).
@@ -258,8 +261,9 @@ async def escalation(run: Run) -> None:
     assert (record.trigger, record.level) == (TriggerKind.red_status, 1)
     mails = await run.expect("red status escalated", {("level-1", "abe"), ("level-1", "ben")},
                              f"escalated: {record.id}", Health.escalated)
+    paged = {who: one(mails, "level-1", who) for who in CARE_NOTES}
     for who, (step, text) in CARE_NOTES.items():
-        done = await run.act(one(mails, "level-1", who), care(step, text), "escalation")
+        done = await run.act(paged[who], care(step, text), "escalation")
         assert done is not None and "is recorded" in done, done
     esc = await run.accord.escalation(run.wf, record.id)
     assert (esc.care.clarify.text, esc.care.explore.text, esc.status) == (
@@ -279,7 +283,14 @@ async def escalation(run: Run) -> None:
     for mail in mails:
         if mail.purpose == "cleared":
             await run.open_links(mail)
+            run.email_shows(mail, "cleared notice", [record.id, esc.closed_cause])
     assert not (await run.state()).open_escalations()
+    # The escalation email's link, opened again, says it is closed and why: nothing is left to do there.
+    page = " ".join((await run.reopen(paged["abe"], "escalation-cleared")).split())
+    assert "This escalation is cleared" in page, page
+    if esc.closed_cause not in page:
+        run.fail(f"level-1 email to abe, its escalation link once cleared: the page does not say why ({esc.closed_cause!r}): "
+                 f"{page[:300]}")
 
     # Any weekly status asked meanwhile is answered too (every email's link is followed), until
     # no email is left unanswered.

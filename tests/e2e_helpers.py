@@ -29,6 +29,7 @@ from accord.logic import status
 from accord.mail import outbox
 from accord.models import Channel, DecisionKind, Health, PartnershipState, Rag
 from definitions.schema import PartnershipDefinition
+from tests.test_dev_server import cli
 from tests.web_helpers import all_links, until
 
 # Long enough for a step on a loaded machine; the steps wait on conditions, never on time.
@@ -190,9 +191,10 @@ class Run:
 
     async def check_status(self, step: str, line: str | Callable[[str], bool], health: Health) -> PartnershipState:
         """The status line is derived from the state as it is now, says what the step should leave
-        (``line``: words it contains, or a test), and is the same in the state, on the web status
-        page, in the Temporal UI's current details and in the status search attribute."""
+        (``line``: words it contains, or a test), and is the same in the state, `accord status`, the
+        web status page, the Temporal UI's current details and the status search attribute."""
         handle = self.accord.handle(self.wf)
+        address = self.accord.client.service_client.config.target_host
 
         async def agreed() -> PartnershipState:
             state = await self.state()
@@ -200,6 +202,11 @@ class Run:
             assert (state.detail, state.health) == (derived.line, derived.health), (
                 f"{step}: the status line is not the one the state says now:\n  shown:   {state.detail} "
                 f"({state.health})\n  derived: {derived.line} ({derived.health})")
+            printed = await cli(["status", self.wf, "--address", address])
+            assert printed.exit_code == 0, printed.output
+            assert f"status: {state.health.value}" in printed.output and \
+                " ".join(state.detail.split()) in " ".join(printed.output.split()), \
+                f"{step}: `accord status` does not print the state's line:\n{printed.output}"
             page = await self.ops.get(f"/p/{self.wf}")
             assert page.status_code == 200, page.text[:300]
             shown = re.search(r"<dt>Detail</dt><dd>(.*?)</dd>", page.text, re.DOTALL)

@@ -4,15 +4,17 @@ On the dev server with a real worker and the web app under uvicorn, one partners
 (tests/data/e2e.yaml) goes through screening, the MOU (changes requested on version 1, ops
 upload version 2, both sign it), launch (a task and a metric's baseline), an amendment that
 starts the weekly status, a red weekly status that escalates to the leads, the leads' CARE
-notes, and a green one that removes the escalation's cause.
+notes, and a green one that removes the escalation's cause. (The weekly status recurs every
+12 seconds once started: started by the amendment, it asks nothing during the earlier steps;
+a request that comes during a later step is expected there and answered from its email too.)
 
 Every action a stakeholder takes is taken the way the email asks: in headless Chromium, from
 the link in that email, as its recipient, on the page it opens, by filling and submitting its
 form; the state then shows the change asked for. After every step the test checks
 
 - the emails the step caused, exactly (what and to whom, from the outbox);
-- the status line, the same everywhere it is shown (the state, the web status page, the Temporal
-  UI's current details and the status search attribute), derived from the state as it is now
+- the status line, the same everywhere it is shown (the state, `accord status`, the web status
+  page, the Temporal UI's current details and the status search attribute), derived from the state as it is now
   (:func:`accord.logic.status.derive`) and saying what that step should leave;
 - on the decision pages, what there is to decide on: the go/no-go's evidence, what changed in
   the MOU and the change asked for, the amendment's diff.

@@ -218,13 +218,12 @@ class Run:
                 f"{step}: the Temporal UI's current details are not the state's:\n{details}"
             attribute = (await handle.describe()).typed_search_attributes.get(sa.STATUS)
             assert attribute == state.health.value, f"{step}: search attribute {attribute}, state {state.health}"
+            ok = line(state.detail) if callable(line) else line in state.detail
+            assert ok, f"{step}: the status line does not say what it should ({line!r}):\n  {state.detail}"
+            assert state.health == health, f"{step}: health {state.health.value}, expected {health.value}"
             return state
 
-        state = await until(agreed, STEP)
-        ok = line(state.detail) if callable(line) else line in state.detail
-        assert ok, f"{step}: the status line does not say what it should ({line!r}):\n  {state.detail}"
-        assert state.health == health, f"{step}: health {state.health.value}, expected {health.value}"
-        return state
+        return await until(agreed, STEP)
 
     def finish(self) -> None:
         """Every email was acted on or opened, and nothing people saw was wrong."""

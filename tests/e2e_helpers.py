@@ -249,6 +249,9 @@ class Run:
     async def _open_other_links(self, mail: Mail, but: set[str]) -> None:
         """Each link of ``mail`` but those in ``but`` opens a page (200) in a fresh browser."""
         for link in sorted(all_links(mail.message) - but):
+            if not link.startswith(f"{self.base}/"):
+                self.fail(f"{mail.kind} email to {mail.to}: a link that is not Accord's: {link}")
+                continue
             context = await self.browser.new_context()
             try:
                 response = await (await context.new_page()).goto(link)

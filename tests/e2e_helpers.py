@@ -98,11 +98,13 @@ class Tally:
     failures: list[str] = field(default_factory=list)
     handled: set[str] = field(default_factory=set)
     no_link: Counter = field(default_factory=Counter)
+    subjects: dict[str, str] = field(default_factory=dict)  # kind -> the first subject seen
 
     def figures(self, screenshots: Path) -> str:
         return "\n".join(
             [f"emails by kind ({sum(self.emails.values())}):"]
-            + [f"  {n:3d}  {k} ({EMAIL_KINDS.get(k, 'unknown')})" for k, n in sorted(self.emails.items())]
+            + [f"  {n:3d}  {k} ({EMAIL_KINDS.get(k, 'unknown')}): {self.subjects.get(k, '')}"
+               for k, n in sorted(self.emails.items())]
             + [f"links followed by kind ({sum(self.links.values())}):"]
             + [f"  {n:3d}  {k}" for k, n in sorted(self.links.items())]
             + [f"emails with no link ({sum(self.no_link.values())}):"]
@@ -176,6 +178,7 @@ class Run:
             assert m.kind in EMAIL_KINDS, f"{step}: a new kind of email, {m.kind!r} ({m.subject!r}): asks or informs?"
             self.seen[m.name] = m
             self.tally.emails[m.kind] += 1
+            self.tally.subjects.setdefault(m.kind, m.subject)
             if self.definition.name not in m.subject:  # issue 13: subjects say which partnership
                 self.fail(f"{m.kind} email to {m.to}: its subject {m.subject!r} does not name the partnership")
         asked = sorted((m for m in new if m.purpose.startswith("review/")), key=lambda m: m.purpose)

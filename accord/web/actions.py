@@ -492,9 +492,11 @@ def escalation_page(claim: tokens.Claim, esc: EscalationState, *, people: Mappin
     if claim.ref != esc.id:
         raise Problem(404, "No such escalation", f"This link is for escalation {claim.ref!r}, which this record is not.")
     if esc.status.is_final:
-        by = f" by {_name(people, esc.closed_by)}" if esc.closed_by else ""
-        what = f"Resolution: {esc.resolution}" if esc.resolution else (
-            f"Reason: {esc.withdrawn_reason}" if esc.withdrawn_reason else "")
+        # Accord itself closes an escalation whose cause went away: no person to name.
+        by = f" by {_name(people, esc.closed_by)}" if esc.closed_by and esc.closed_by != "accord" else ""
+        what = (f"Resolution: {esc.resolution}" if esc.resolution else
+                f"Reason: {esc.withdrawn_reason}" if esc.withdrawn_reason else
+                f"Why: {esc.closed_cause}" if esc.closed_cause else "")
         raise Problem(409, f"This escalation is {esc.status.value}",
                       f"Escalation {esc.id} on {esc.partnership} was {esc.status.value}{by} on {_when(esc.closed_at)}. "
                       f"{what}".strip())

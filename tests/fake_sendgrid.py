@@ -244,6 +244,14 @@ class FakeSendGrid:
             return [r for r in self.requests if r.path == "/v3/mail/send"
                     and (send_key is None or r.send_key == send_key)]
 
+    def mentioning(self, text: str, key_part: str = "") -> list[str]:
+        """Send keys (containing ``key_part``) of accepted emails whose plain text mentions ``text``."""
+        with self._lock:
+            accepted = {a.send_key for a in self.accepted}
+            return sorted({r.send_key for r in self.requests if r.path == "/v3/mail/send" and r.send_key in accepted
+                           and key_part in r.send_key and any(text in (c.get("value") or "")
+                                                               for c in (r.body.get("content") or []))})
+
     def deliveries(self, send_key: str) -> int:
         """How many times SendGrid would have delivered this send key."""
         with self._lock:

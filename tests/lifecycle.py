@@ -131,7 +131,8 @@ class Inbox:
             return True
         if purpose in refused:  # unreachable: they act once ops know (and have phoned them)
             what, who = purpose.rsplit("/", 1)
-            return any(p.startswith(f"unreachable/{who}/{what}/") for p in delivered)
+            # Ops are told one notice per refusal, or (rules 2) in the digest of a quiet period.
+            return any(p.startswith((f"unreachable/{who}/{what}/", "digest/unreachable/")) for p in delivered)
         return False
 
 
@@ -463,6 +464,15 @@ def purpose_of(send_key: str) -> str:
 
 
 # Test definitions the batches cycle through: different shapes of screening and signature.
+def quick_notices(d: PartnershipDefinition) -> PartnershipDefinition:
+    """Notices that can repeat (rules 2) wait a second for more, not two minutes: a batch is driven
+    in seconds, and a person the provider refused acts once ops' digest is out."""
+    from definitions.durations import Duration
+
+    d.notices.quiet_period, d.notices.max_delay = Duration(seconds=1), Duration(seconds=5)
+    return d
+
+
 def batch_definitions(n: int, unique: Callable[[Any], PartnershipDefinition], data_dir) -> list[PartnershipDefinition]:
     from definitions.schema import ApprovalPolicy
 
@@ -475,5 +485,5 @@ def batch_definitions(n: int, unique: Callable[[Any], PartnershipDefinition], da
             d = unique(data_dir / "mou.yaml")  # go/no-go by 1, MOU by 3 under a policy
             d.mou.policy = [ApprovalPolicy.all, ApprovalPolicy.sequential, ApprovalPolicy.quorum][kind - 1]
             d.mou.quorum = 2 if kind == 3 else None
-        out.append(d)
+        out.append(quick_notices(d))
     return out

@@ -41,7 +41,8 @@ def _run_input(defn: Any) -> type:
 
 
 def _message_type(handler: Any) -> type:
-    return handler.arg_types[0]
+    # A message that takes no argument (``report_again``) carries no payload to check.
+    return handler.arg_types[0] if handler.arg_types else type(None)
 
 
 def payloads(history: WorkflowHistory) -> list[tuple[str, type, bytes]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
+from itertools import pairwise
 
 from accord.logic import zones
 from definitions.calendar import CalendarRule, Period
@@ -75,6 +76,6 @@ def shortest_gap(rule: CalendarRule) -> timedelta:
     if rule.nth is None and rule.day_of_month is None:
         days = sorted({d.number for d in rule.weekdays}) or [0]
         wrap = 7 * rule.interval - (days[-1] - days[0])
-        return timedelta(days=min([wrap, *(b - a for a, b in zip(days, days[1:], strict=False))]))
+        return timedelta(days=min([wrap, *(b - a for a, b in pairwise(days))]))
     weeks = 4 if rule.of is Period.month else 12
     return timedelta(weeks=weeks * rule.interval)

@@ -24,8 +24,8 @@ from enum import Enum
 from pydantic import BaseModel
 
 from accord.logic.business_days import parse_region
-from definitions.calendar_checks import cadence_problems, shortest_gap, zone_problem
 from definitions import limits
+from definitions.calendar_checks import cadence_problems, shortest_gap, zone_problem
 from definitions.durations import Duration
 from definitions.limits import LATEST_RULES
 from definitions.schema import (

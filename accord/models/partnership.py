@@ -107,6 +107,9 @@ class PartnershipState(Payload):
     archive_hash: str | None = Field(None, description="The audit export stored at closure (document store hash).")
     answered: dict[str, str] = Field(default_factory=dict, description="Recent update ids and their answers (no double apply).")
     rules_version: int = Field(0, description="The rules this run follows (workflows/versions.py); 0: those before v0.5.")
+    schedule_version: int = Field(
+        0, description="How this partnership computes dates (workflows/versions.py); 0: in UTC, as before v0.7. Kept for life."
+    )
     allow_short_durations: bool = Field(
         False, description="The deployment that started it accepts durations shorter than a real partnership's "
         "(tests, benchmarks): its amendments are judged the same way.")

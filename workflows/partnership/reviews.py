@@ -26,7 +26,7 @@ from workflows.partnership.tasks import Tasks
 from workflows.toolkit.notifier import Notifier
 
 with workflow.unsafe.imports_passed_through():
-    from accord.logic import limits, schedule
+    from accord.logic import limits
     from accord.models import (
         ActionLink,
         EventKind,
@@ -44,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
         review_id,
         review_input_task_id,
     )
+    from definitions.durations import Duration
     from definitions.schema import Cadence
 
 # Review meetings (everything but the weekly status) last this long in the invitation.
@@ -71,14 +72,6 @@ class Reviews:
 
     def participants(self, cadence: Cadence) -> list[str]:
         return list(cadence.participants) or [p.stakeholders[0].id for p in self.ctx.definition.parties]
-
-    def calendar(self, cadence: Cadence) -> schedule.BusinessCalendar | None:
-        if not cadence.business_days_only:
-            return None
-        # The holidays library sets up its names through gettext, which the sandbox forbids;
-        # its data is pinned (pyproject), so building the calendar here stays deterministic.
-        with workflow.unsafe.sandbox_unrestricted(), workflow.unsafe.imports_passed_through():
-            return schedule.calendar_for(self.ctx.definition.parties)
 
     # ------------------------------------------------------------------ the loop
 
@@ -114,17 +107,24 @@ class Reviews:
         state = self.ctx.state
         anchor = state.launched_at
         assert anchor is not None
-        after = previous.scheduled_for if previous else anchor
+        # Occurrences are openings for `every`, meetings for a calendar rule.
+        after = (previous.meeting_at or previous.scheduled_for) if previous else anchor
         # Never plan in the past: a cadence enabled late starts from now.
         after = max(after, workflow.now() - timedelta(seconds=1))
-        n, at = schedule.next_occurrence(anchor, cadence.every, after, self.calendar(cadence))
+        n, at = self.ctx.schedule.next_review(cadence, anchor, after)
+        if cadence.rule is None:
+            opens, due, meeting = at, cadence.inputs_due.after(at), None
+        else:
+            # The meeting is the occurrence: inputs are asked for inputs_due before it, due at it.
+            opens, due, meeting = cadence.inputs_due.before(at), at, at
         review = Review(
             id=review_id(kind, n),
             kind=kind,
             n=n,
             term=state.term,
-            scheduled_for=at,
-            inputs_due_at=cadence.inputs_due.after(at),
+            scheduled_for=opens,
+            inputs_due_at=due,
+            meeting_at=meeting,
             participants=self.participants(cadence),
         )
         state.reviews[review.id] = review
@@ -135,7 +135,7 @@ class Reviews:
         review.opened_at = workflow.now()
         # Planned under the definition of its day; opened under today's (an amendment may have
         # changed who is asked and how long they have).
-        review.inputs_due_at = cadence.inputs_due.after(review.scheduled_for)
+        review.inputs_due_at = review.meeting_at or cadence.inputs_due.after(review.scheduled_for)
         review.participants = self.participants(cadence)
         review.actions_checked = [t.id for t in self.ctx.state.open_tasks() if t.kind == TaskKind.action]
         for who in review.participants:
@@ -170,7 +170,7 @@ class Reviews:
             "agenda": agenda,
         }
         if review.kind != ReviewKind.weekly_status:
-            context["meeting_at"] = review.inputs_due_at
+            context["meeting_at"] = review.meets_at
         await self.notifier.email(
             f"review/{review.id}/{why}/{n}",
             who,
@@ -194,14 +194,20 @@ class Reviews:
         return items
 
     def _invitation(self, review: Review, agenda: list[str]) -> Invitation:
+        cadence = self.cadence(review.kind)
+        rule = cadence.rule if cadence is not None else None
         return Invitation(
             uid=f"{workflow.info().workflow_id}/{self.ctx.state.chain_id}/{review.id}",
             title=f"{review.kind.title} #{review.n}: {self.ctx.definition.name}",
-            start=review.inputs_due_at,
-            minutes=int(MEETING_LENGTH.total_seconds() // 60),
+            start=review.meets_at,
+            minutes=rule.minutes if rule else int(MEETING_LENGTH.total_seconds() // 60),
             organizer=self.ctx.definition.ops[0].email,
             attendees=[self.notifier.recipient(w) for w in review.participants],
             agenda=agenda,
+            # A rule's meeting is kept in its zone: calendars show it at that local time, also
+            # across a daylight-saving change. `every` meetings stay in UTC (their time is one).
+            timezone=rule.zone if rule else None,
+            sequence=review.sequence,
         )
 
     async def _collect(self, review: Review, cadence: Cadence) -> None:
@@ -262,7 +268,7 @@ class Reviews:
         for action in outcome.actions:
             task_id = action_task_id(review.id, len(review.actions) + 1)
             self.tasks.open(task_id, TaskKind.action, action.title.strip(), action.owner,
-                            workflow.now() + timedelta(days=action.due_in_days),
+                            self.ctx.schedule.due(action.owner, workflow.now(), Duration(seconds=action.due_in_days * 86400)),
                             f"Decided at {review.kind.title} #{review.n}; checked at the next one.")
             review.actions.append(task_id)
         self.record.log(EventKind.review_outcome, actor=outcome.actor,

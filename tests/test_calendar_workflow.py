@@ -1,0 +1,74 @@
+"""A partnership kept in local time, on the time-skipping server (schedule version 1).
+
+tests/data/calendar.yaml: Alpha in London (GB holidays), Beta in New York (US holidays), a
+weekly status review "Mondays at 10:00 Europe/London", moved off either party's public
+holidays. Half a year of it always crosses one of London's clock changes (and New York's,
+on other dates), whatever day the test runs: every review still meets at 10:00 London, on a
+Monday unless that Monday is a holiday of one party, then on the next day that is a
+business day for both. A task due "in 1w" is due at the end of its owner's working day
+in London.
+"""
+
+from __future__ import annotations
+
+from datetime import time, timedelta
+
+import holidays
+
+from accord.logic import zones
+from accord.mail.outbox import messages
+from accord.models import Stage
+from tests.conftest import DATA, running_worker
+from tests.helpers import skip_time, state_where, unique
+from tests.test_operating import to_active
+
+LONDON = zones.zone("Europe/London")
+NEW_YORK = zones.zone("America/New_York")
+WEEKS = 27
+
+
+def is_holiday(day) -> bool:
+    return day in holidays.country_holidays("GB", years=day.year) or day in holidays.country_holidays("US", years=day.year)
+
+
+async def test_a_weekly_10_00_london_review_stays_at_10_00_london_across_the_clock_change(ts_env, settings, accord_for):
+    accord = accord_for(ts_env)
+    async with running_worker(ts_env.client, settings):
+        wf = await accord.start(unique(DATA / "calendar.yaml"))
+        state = await state_where(accord, wf, lambda s: s.stage == Stage.screening)
+        assert state.schedule_version == 1, "a partnership started on this release keeps its dates locally"
+        await to_active(accord, wf)
+        state = await accord.state(wf)
+        launched = state.launched_at
+
+        # The kickoff (owner Abe, London) was due "in 1w" from the start of launch: the end
+        # of the working day in London, a weekday that is not a GB holiday.
+        kickoff = state.tasks["kickoff"]
+        due = kickoff.due_at.astimezone(LONDON)
+        assert due.time() == time(17, 0) and due.weekday() < 5
+        assert due.date() >= (kickoff.created_at.astimezone(LONDON) + timedelta(days=7)).date()
+
+        await skip_time(ts_env, timedelta(weeks=WEEKS), timeout=120)
+        state = await accord.state(wf)
+
+    reviews = sorted((r for r in state.reviews.values() if r.kind.value == "weekly_status"), key=lambda r: r.n)
+    assert len(reviews) >= WEEKS - 3, [r.id for r in reviews]
+    offsets = set()
+    for review in reviews:
+        meeting = review.meets_at.astimezone(LONDON)
+        assert meeting.time() == time(10, 0), f"{review.id} meets at {meeting.isoformat()}"
+        assert meeting > launched
+        # Monday, unless that Monday is a holiday of either party: then the next day both work.
+        monday = meeting.date() - timedelta(days=meeting.weekday())
+        assert meeting.weekday() == 0 or is_holiday(monday), f"{review.id} moved off a working Monday: {meeting}"
+        for day in (monday + timedelta(days=k) for k in range(meeting.weekday())):
+            assert is_holiday(day), f"{review.id} skipped {day}, a business day for both"
+        assert not is_holiday(meeting.date()) and not is_holiday(meeting.astimezone(NEW_YORK).date())
+        # Its inputs are asked for a day before the meeting and are due at it.
+        assert review.inputs_due_at == review.meeting_at and review.scheduled_for == review.meeting_at - timedelta(days=1)
+        offsets.add(meeting.utcoffset())
+    assert offsets == {timedelta(0), timedelta(hours=1)}, "half a year crosses one of London's clock changes"
+
+    # Every review asked for inputs by email (one request per participant and review).
+    requests = [m for _, m in messages(settings.outbox_dir) if "Weekly status" in str(m["subject"])]
+    assert len(requests) >= 2 * len(reviews) - 2

@@ -127,7 +127,7 @@ class EmailActivities:
         if request.action is not None:
             token = tokens.mint(request.workflow_id, request.to.id, request.action, self.keys)
             link = f"{self.base_url}/a/{token}"
-        html, text = render(request.template, request.context, link)
+        html, text = render(request.template, request.context, link, request.to.timezone)
         return Message(
             send_key=request.send_key,
             sender=self.sender,

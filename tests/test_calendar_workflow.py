@@ -6,17 +6,18 @@ holidays. Half a year of it always crosses one of London's clock changes (and Ne
 on other dates), whatever day the test runs: every review still meets at 10:00 London, on a
 Monday unless that Monday is a holiday of one party, then on the next day that is a
 business day for both. A task due "in 1w" is due at the end of its owner's working day
-in London.
+in London. Emails show each reader the times in their own zone, the zone named.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import time, timedelta
 
 import holidays
 
 from accord.logic import zones
-from accord.mail.outbox import messages
+from accord.mail.outbox import body, messages
 from accord.models import Stage
 from tests.conftest import DATA, running_worker
 from tests.helpers import skip_time, state_where, unique
@@ -69,6 +70,14 @@ async def test_a_weekly_10_00_london_review_stays_at_10_00_london_across_the_clo
         offsets.add(meeting.utcoffset())
     assert offsets == {timedelta(0), timedelta(hours=1)}, "half a year crosses one of London's clock changes"
 
-    # Every review asked for inputs by email (one request per participant and review).
-    requests = [m for _, m in messages(settings.outbox_dir) if "Weekly status" in str(m["subject"])]
+    # Every review asked for inputs by email, each reader shown the meeting (when inputs are
+    # due) in their own zone, the zone named: Abe in London at 10:00, Ben in New York at 05:00
+    # (06:00 in the weeks when only one of the two has changed its clocks).
+    requests = [m for _, m in messages(settings.outbox_dir) if str(m["subject"]).startswith("Weekly status")]
     assert len(requests) >= 2 * len(reviews) - 2
+    for mail in requests:
+        text = body(mail, "plain")
+        if "abe@" in str(mail["to"]):
+            assert re.search(r"By: \w+ \d+ \w+ \d{4}, 10:00 (GMT|BST) \(Europe/London\)", text), text
+        else:
+            assert re.search(r"By: \w+ \d+ \w+ \d{4}, 0[56]:00 (EST|EDT) \(America/New_York\)", text), text

@@ -44,6 +44,7 @@ class Recipient(Payload):
     id: str  # stakeholder id, or "ops"
     name: str
     email: str
+    timezone: str | None = Field(None, description="Where the reader is (IANA): times in emails are shown there.")
 
 
 class ActionLink(Payload):

@@ -52,7 +52,7 @@ class Notifier:
 
     def recipient(self, who: str) -> Recipient:
         person = self.definition().stakeholders()[who]
-        return Recipient(id=person.id, name=person.name, email=person.email)
+        return Recipient(id=person.id, name=person.name, email=person.email, timezone=self.definition().timezone_of(who))
 
     def ops(self) -> list[Recipient]:
         return [Recipient(id=f"ops-{i}", name=o.name, email=o.email) for i, o in enumerate(self.definition().ops)]

@@ -38,7 +38,7 @@ def test_saved_calendar_histories_replay_with_their_dates_under_changed_zone_dat
     zone_dir = altered_zone_files(tmp_path / "zoneinfo")
     env = {**os.environ, "PYTHONTZPATH": str(zone_dir), "TZ": f":{zone_dir / 'Europe' / 'London'}",
            "ACCORD_TEST_RUN": str(tmp_path / "run")}
-    result = subprocess.run([sys.executable, "-m", "tests.zone_replay", str(SET)], cwd=ROOT, env=env,
+    result = subprocess.run([sys.executable, "-m", "tests.zone_replay", str(SET)], check=False, cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     seen = json.loads(result.stdout.strip().splitlines()[-1])

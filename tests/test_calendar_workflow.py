@@ -15,13 +15,14 @@ import re
 from datetime import time, timedelta
 
 import holidays
+import vobject
 
 from accord.logic import zones
 from accord.mail.outbox import body, messages
-from accord.models import Stage
+from accord.models import AmendmentProposal, Stage
 from tests.conftest import DATA, running_worker
 from tests.helpers import skip_time, state_where, unique
-from tests.test_operating import to_active
+from tests.test_operating import approve, to_active
 
 LONDON = zones.zone("Europe/London")
 NEW_YORK = zones.zone("America/New_York")
@@ -75,9 +76,71 @@ async def test_a_weekly_10_00_london_review_stays_at_10_00_london_across_the_clo
     # (06:00 in the weeks when only one of the two has changed its clocks).
     requests = [m for _, m in messages(settings.outbox_dir) if str(m["subject"]).startswith("Weekly status")]
     assert len(requests) >= 2 * len(reviews) - 2
+    # And each request carries the meeting's invitation, kept in London: another calendar
+    # program (vobject, reading the file's own VTIMEZONE) shows 10:00 before and after the change.
+    sent = invitations(settings.outbox_dir, "ben")
+    assert len(sent) >= len(reviews) - 1
+    starts = [c.vevent.dtstart.value for _, c in sent]
+    assert {s.replace(tzinfo=None).time() for s in starts} == {time(10, 0)}
+    assert {s.utcoffset() for s in starts} == {timedelta(0), timedelta(hours=1)}
     for mail in requests:
         text = body(mail, "plain")
         if "abe@" in str(mail["to"]):
             assert re.search(r"By: \w+ \d+ \w+ \d{4}, 10:00 (GMT|BST) \(Europe/London\)", text), text
         else:
             assert re.search(r"By: \w+ \d+ \w+ \d{4}, 0[56]:00 (EST|EDT) \(America/New_York\)", text), text
+
+
+def invitations(outbox, who: str) -> list:
+    """The calendar invitations sent to ``who``, in the order sent, as vobject reads them."""
+    found = []
+    for _, mail in messages(outbox):
+        if f"{who}@" not in str(mail["to"]):
+            continue
+        for part in mail.iter_attachments():
+            if part.get_content_type() == "text/calendar":
+                found.append((part.get_param("method"), vobject.readOne(part.get_payload(decode=True).decode())))
+    return sorted(found, key=lambda f: int(f[1].vevent.sequence.value))
+
+
+async def test_an_amended_rule_moves_the_invited_meeting_and_disabling_it_cancels_it(ts_env, settings, accord_for):
+    accord = accord_for(ts_env)
+    async with running_worker(ts_env.client, settings):
+        definition = unique(DATA / "calendar.yaml")
+        wf = await accord.start(definition)
+        await to_active(accord, wf)
+        state = await accord.state(wf)
+        review = state.reviews["weekly_status-1"]
+        # It opens a day before its meeting: ask for inputs, with the invitation.
+        await ts_env.sleep(review.scheduled_for - state.launched_at + timedelta(minutes=1))
+        await state_where(accord, wf, lambda s: s.reviews["weekly_status-1"].opened_at is not None)
+        [(method, first)] = invitations(settings.outbox_dir, "abe")
+        assert method == "REQUEST" and int(first.vevent.sequence.value) == 0
+        assert first.vevent.dtstart.value.replace(tzinfo=None).time() == time(10, 0)
+
+        # The stand-up moves to 11:30 (same day): the meeting of the open review follows.
+        moved = definition.model_copy(deep=True)
+        moved.reviews.weekly_status.rule = moved.reviews.weekly_status.rule.model_copy(update={"at": time(11, 30)})
+        await accord.propose_amendment(wf, AmendmentProposal(definition=moved, actor="ops", reason="later stand-up"))
+        await approve(accord, wf, "amendment-1")
+        state = await state_where(accord, wf, lambda s: s.reviews["weekly_status-1"].sequence == 1)
+        meeting = state.reviews["weekly_status-1"].meeting_at.astimezone(LONDON)
+        assert meeting.time() == time(11, 30) and meeting.date() == review.meeting_at.astimezone(LONDON).date()
+        assert state.tasks["weekly_status-1-abe"].due_at == state.reviews["weekly_status-1"].meeting_at
+
+        # Then the weekly status is switched off: the meeting is called off.
+        off = moved.model_copy(deep=True)
+        off.reviews.weekly_status.enabled = False
+        await accord.propose_amendment(wf, AmendmentProposal(definition=off, actor="ops", reason="no more stand-ups"))
+        await approve(accord, wf, "amendment-2")
+        state = await state_where(accord, wf, lambda s: s.reviews["weekly_status-1"].meeting_cancelled)
+        await ts_env.sleep(timedelta(days=2))  # the review closes at its (moved) due time
+
+    for who in ("abe", "ben"):
+        sent = invitations(settings.outbox_dir, who)
+        assert [(m, int(c.vevent.sequence.value)) for m, c in sent] == [("REQUEST", 0), ("REQUEST", 1), ("CANCEL", 2)]
+        assert len({c.vevent.uid.value for _, c in sent}) == 1, "one event, updated then cancelled"
+        update, cancel = sent[1][1].vevent, sent[2][1]
+        assert update.dtstart.value.replace(tzinfo=None).time() == time(11, 30)
+        assert update.dtstart.value.astimezone(LONDON) == meeting
+        assert cancel.method.value == "CANCEL" and cancel.vevent.status.value == "CANCELLED"

@@ -54,7 +54,7 @@ def render(template: str, context: dict[str, Any], link: str | None, zone: str |
     """Return (html, text) for ``template`` with ``context`` and the action ``link``; times are
     shown in ``zone`` (the reader's, an IANA name), else in UTC."""
     data = {"heading": "", "ask": "", "body": "", "due_at": None, "consequence": "", "overdue": False,
-            "action_label": "Open", "statements": [], "approvers": [], **context, "link": link, "reader_zone": zone}
+            "action_label": "Open", "statements": [], "approvers": [], "meeting_at": None, **context, "link": link, "reader_zone": zone}
     html = _env.get_template(f"{template}.html.j2").render(data)
     text = _env.get_template(f"{template}.txt.j2").render(data)
     return html, text

@@ -45,6 +45,7 @@ class EventKind(StrEnum):
     review_input = "review_input"
     review_closed = "review_closed"
     review_skipped = "review_skipped"
+    review_rescheduled = "review_rescheduled"  # a meeting moved or called off by an amendment (schedule 1)
     review_outcome = "review_outcome"
     metric_recorded = "metric_recorded"
     # amendments and escalations

@@ -81,6 +81,7 @@ class Review(Payload):
         None, description="A calendar-rule review's meeting (inputs are due then); None: the meeting is at inputs_due_at."
     )
     sequence: int = Field(0, description="The invitation's version: raised each time the meeting moves after it was sent.")
+    meeting_cancelled: bool = Field(False, description="The meeting was called off (METHOD:CANCEL sent).")
     participants: list[str]
     inputs: dict[str, ReviewInput] = Field(default_factory=dict)
     closed_at: datetime | None = None

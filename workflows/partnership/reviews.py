@@ -15,22 +15,22 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 
 from workflows.partnership.context import PartnershipContext
+from workflows.partnership.meetings import Meetings
 from workflows.partnership.record import Record
 from workflows.partnership.review_close import ReviewClosing
 from workflows.partnership.tasks import Tasks
 from workflows.toolkit.notifier import Notifier
 
 with workflow.unsafe.imports_passed_through():
-    from accord.logic import limits
+    from accord.logic import limits, working_hours
     from accord.models import (
         ActionLink,
         EventKind,
-        Invitation,
         Review,
         ReviewInput,
         ReviewInputSubmission,
@@ -47,10 +47,6 @@ with workflow.unsafe.imports_passed_through():
     from definitions.durations import Duration
     from definitions.schema import Cadence
 
-# Review meetings (everything but the weekly status) last this long in the invitation.
-MEETING_LENGTH = timedelta(hours=1)
-
-
 class Reviews:
     def __init__(self, ctx: PartnershipContext, record: Record, tasks: Tasks, notifier: Notifier,
                  closing: ReviewClosing) -> None:
@@ -59,6 +55,7 @@ class Reviews:
         self.tasks = tasks
         self.notifier = notifier
         self.closing = closing
+        self.meetings = Meetings(ctx, record, notifier)
         # Reviews being opened or closed (several steps each): continue-as-new waits for 0.
         self.busy = 0
 
@@ -88,13 +85,32 @@ class Reviews:
             if review is None or review.closed_at is not None:
                 review = self._plan(kind, cadence, review)
             if review.opened_at is None:
-                wait = review.scheduled_for - workflow.now()
-                if wait > timedelta(0):
-                    await workflow.sleep(wait, summary=f"{kind.title} #{review.n}")
+                if not await self._until_opening(review, cadence):
+                    continue  # its cadence was amended before it opened: planned again
                 cadence = self.cadence(kind) or cadence  # the definition in force now
                 await self._step(self._open(review, cadence))
             await self._collect(review, cadence)
             await self._step(self.closing.close(review))
+
+    async def _until_opening(self, review: Review, cadence: Cadence) -> bool:
+        """Wait until ``review`` opens. Under schedule 1, an amendment of its cadence before then
+        drops the planned review (nothing was sent for it) and returns False: it is planned
+        again under the new definition. Under schedule 0 the date stays (as it always did)."""
+        wait = review.scheduled_for - workflow.now()
+        if wait <= timedelta(0):
+            return True
+        summary = f"{review.kind.title} #{review.n}"
+        if not self.ctx.schedule.local:
+            await workflow.sleep(wait, summary=summary)
+            return True
+        try:
+            await workflow.wait_condition(lambda: self.cadence(review.kind) != cadence, timeout=wait,
+                                          timeout_summary=summary)
+        except TimeoutError:
+            return True
+        del self.ctx.state.reviews[review.id]
+        self.record.publish()
+        return False
 
     async def _step(self, step: Awaitable[None]) -> None:
         self.busy += 1
@@ -159,8 +175,7 @@ class Reviews:
 
     async def _request(self, review: Review, who: str, why: str, n: int = 0) -> None:
         state = self.ctx.state
-        open_actions = [state.tasks[t] for t in review.actions_checked if t in state.tasks]
-        agenda = self.agenda(review, open_actions)
+        agenda = self.agenda(review, self._open_actions(review))
         context: dict[str, object] = {
             "heading": f"{review.kind.title}: your input" if why == "request" else f"Reminder: {review.kind.title}",
             "ask": state.tasks[review_input_task_id(review.id, who)].description,
@@ -178,8 +193,7 @@ class Reviews:
             f"{review.kind.title} #{review.n} ({self.ctx.definition.name})",
             context,
             ActionLink(action="review", ref=review.id, expires_at=review.inputs_due_at + limits.REVIEW_LINK_GRACE),
-            invitation=self._invitation(review, agenda)
-            if why == "request" and review.kind != ReviewKind.weekly_status else None,
+            invitation=self.meetings.invitation(review, agenda) if why == "request" and self.meetings.invites(review) else None,
         )
 
     def agenda(self, review: Review, open_actions: list[Task]) -> list[str]:
@@ -193,33 +207,46 @@ class Reviews:
         items.append("Decisions and actions with owners")
         return items
 
-    def _invitation(self, review: Review, agenda: list[str]) -> Invitation:
-        cadence = self.cadence(review.kind)
-        rule = cadence.rule if cadence is not None else None
-        return Invitation(
-            uid=f"{workflow.info().workflow_id}/{self.ctx.state.chain_id}/{review.id}",
-            title=f"{review.kind.title} #{review.n}: {self.ctx.definition.name}",
-            start=review.meets_at,
-            minutes=rule.minutes if rule else int(MEETING_LENGTH.total_seconds() // 60),
-            organizer=self.ctx.definition.ops[0].email,
-            attendees=[self.notifier.recipient(w) for w in review.participants],
-            agenda=agenda,
-            # A rule's meeting is kept in its zone: calendars show it at that local time, also
-            # across a daylight-saving change. `every` meetings stay in UTC (their time is one).
-            timezone=rule.zone if rule else None,
-            sequence=review.sequence,
-        )
-
     async def _collect(self, review: Review, cadence: Cadence) -> None:
         """Chase missing inputs until all are in or they are due (reminders before the due time only:
-        at the due time the review goes ahead with what it has)."""
-        policy = self.ctx.definition.reminders_for(cadence.reminders)
-        reminders = sorted({b.before(review.inputs_due_at) for b in policy.before})
+        at the due time the review goes ahead with what it has). Under schedule 1 its meeting
+        follows amendments meanwhile (``workflows.partnership.meetings``)."""
+        follower = None
+        if self.meetings.follows(review):
+            follower = asyncio.create_task(self.meetings.follow(
+                review, lambda: self.agenda(review, self._open_actions(review)), self._step))
+        try:
+            await self._chase_inputs(review, cadence)
+        finally:
+            if follower is not None:
+                follower.cancel()
 
+    def _open_actions(self, review: Review) -> list[Task]:
+        return [self.ctx.state.tasks[t] for t in review.actions_checked if t in self.ctx.state.tasks]
+
+    def _reminders(self, review: Review, cadence: Cadence) -> dict[datetime, list[tuple[str, int]]]:
+        """When each participant is reminded: (who, reminder number) by time. Under schedule 1,
+        in each one's working hours (earlier, never past the due time); else all at once."""
+        policy = self.ctx.definition.reminders_for(cadence.reminders)
+        planned = sorted({b.before(review.inputs_due_at) for b in policy.before})
+        opened = review.opened_at or review.scheduled_for
+        by_time: dict[datetime, list[tuple[str, int]]] = {}
+        for n, at in enumerate(planned, 1):
+            for who in review.participants:
+                hours = self.ctx.schedule.kept_hours(who)
+                when = at
+                if hours is not None and opened < at <= review.inputs_due_at:
+                    when = working_hours.reminder_at(at, opened, review.inputs_due_at, hours)
+                whom = by_time.setdefault(when, [])
+                if all(w != who for w, _ in whom):  # two reminders moved onto one time are one
+                    whom.append((who, n))
+        return by_time
+
+    async def _chase_inputs(self, review: Review, cadence: Cadence) -> None:
         def all_in() -> bool:
             return all(who in review.inputs for who in review.participants)
 
-        for n, at in enumerate(reminders, 1):
+        for at, whom in sorted(self._reminders(review, cadence).items()):
             if at <= workflow.now():
                 continue
             try:
@@ -228,9 +255,15 @@ class Reviews:
                 return
             except TimeoutError:
                 await asyncio.gather(*(self._request(review, who, "reminder", n)
-                                       for who in review.participants if who not in review.inputs))
+                                       for who, n in whom if who not in review.inputs))
         wait = review.inputs_due_at - workflow.now()
         if wait > timedelta(0):
+            try:
+                await workflow.wait_condition(all_in, timeout=wait, timeout_summary=f"inputs due: {review.kind.title} #{review.n}")
+            except TimeoutError:
+                pass
+        # A meeting moved later while the inputs were awaited (schedule 1): they are due then.
+        while review.meeting_at is not None and not all_in() and (wait := review.inputs_due_at - workflow.now()) > timedelta(0):
             try:
                 await workflow.wait_condition(all_in, timeout=wait, timeout_summary=f"inputs due: {review.kind.title} #{review.n}")
             except TimeoutError:

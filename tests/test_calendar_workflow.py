@@ -17,11 +17,13 @@ from datetime import time, timedelta
 import holidays
 import vobject
 
-from accord.logic import zones
+from accord.logic import working_hours, zones
+from accord.logic.time_display import format_instant
 from accord.mail.outbox import body, messages
 from accord.models import AmendmentProposal, Stage
+from definitions.durations import Duration
 from tests.conftest import DATA, running_worker
-from tests.helpers import skip_time, state_where, unique
+from tests.helpers import eventually, skip_time, state_where, unique
 from tests.test_operating import approve, to_active
 
 LONDON = zones.zone("Europe/London")
@@ -37,8 +39,25 @@ async def test_a_weekly_10_00_london_review_stays_at_10_00_london_across_the_clo
     accord = accord_for(ts_env)
     async with running_worker(ts_env.client, settings):
         wf = await accord.start(unique(DATA / "calendar.yaml"))
-        state = await state_where(accord, wf, lambda s: s.stage == Stage.screening)
+        state = await state_where(accord, wf, lambda s: "go-no-go" in s.approvals)
         assert state.schedule_version == 1, "a partnership started on this release keeps its dates locally"
+        # Three approvers in three zones (London, New York, Kolkata): the go/no-go is due at the
+        # latest of their own deadlines, the end of a working day, and each is shown it locally.
+        go = state.approvals["go-no-go"]
+        own = {who: working_hours.deadline(go.opened_at, Duration.parse("1w"), working_hours.WorkingHours(zone, region))
+               for who, zone, region in (("ann", "Europe/London", "GB"), ("ben", "America/New_York", "US"),
+                                         ("amy", "Asia/Kolkata", "GB"))}
+        assert go.deadline_at == max(own.values()) and go.deadline_at.astimezone(NEW_YORK).time() == time(17, 0)
+        async def requests_out() -> list:
+            sent = [m for _, m in messages(settings.outbox_dir) if "Go/no-go" in str(m["subject"])]
+            assert len(sent) == 3
+            return sent
+
+        sent = await eventually(requests_out)
+        for who, zone in (("ann", "Europe/London"), ("ben", "America/New_York"), ("amy", "Asia/Kolkata")):
+            [request] = [m for m in sent if f"{who}@" in str(m["to"])]
+            assert f"By: {format_instant(go.deadline_at, zone)}" in body(request, "plain")
+        await approve(accord, wf, "go-no-go", who=("amy",))
         await to_active(accord, wf)
         state = await accord.state(wf)
         launched = state.launched_at
@@ -108,6 +127,7 @@ async def test_an_amended_rule_moves_the_invited_meeting_and_disabling_it_cancel
     async with running_worker(ts_env.client, settings):
         definition = unique(DATA / "calendar.yaml")
         wf = await accord.start(definition)
+        await approve(accord, wf, "go-no-go", who=("amy",))
         await to_active(accord, wf)
         state = await accord.state(wf)
         review = state.reviews["weekly_status-1"]
@@ -122,7 +142,7 @@ async def test_an_amended_rule_moves_the_invited_meeting_and_disabling_it_cancel
         moved = definition.model_copy(deep=True)
         moved.reviews.weekly_status.rule = moved.reviews.weekly_status.rule.model_copy(update={"at": time(11, 30)})
         await accord.propose_amendment(wf, AmendmentProposal(definition=moved, actor="ops", reason="later stand-up"))
-        await approve(accord, wf, "amendment-1")
+        await approve(accord, wf, "amendment-1", who=("ann", "ben", "amy"))
         state = await state_where(accord, wf, lambda s: s.reviews["weekly_status-1"].sequence == 1)
         meeting = state.reviews["weekly_status-1"].meeting_at.astimezone(LONDON)
         assert meeting.time() == time(11, 30) and meeting.date() == review.meeting_at.astimezone(LONDON).date()
@@ -132,7 +152,7 @@ async def test_an_amended_rule_moves_the_invited_meeting_and_disabling_it_cancel
         off = moved.model_copy(deep=True)
         off.reviews.weekly_status.enabled = False
         await accord.propose_amendment(wf, AmendmentProposal(definition=off, actor="ops", reason="no more stand-ups"))
-        await approve(accord, wf, "amendment-2")
+        await approve(accord, wf, "amendment-2", who=("ann", "ben", "amy"))
         state = await state_where(accord, wf, lambda s: s.reviews["weekly_status-1"].meeting_cancelled)
         await ts_env.sleep(timedelta(days=2))  # the review closes at its (moved) due time
 

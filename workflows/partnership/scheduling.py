@@ -83,6 +83,13 @@ class Scheduling:
         hours = self.kept_hours(owner)
         return due.after(assigned_at) if hours is None else working_hours.deadline(assigned_at, due, hours)
 
+    def joint_due(self, people: list[str], assigned_at: datetime, due: Duration) -> datetime:
+        """The deadline of a decision shared by ``people`` (an approval): the LATEST of their own
+        deadlines, each at the end of that person's working day in their zone, so nobody's day is
+        cut short (:func:`accord.logic.working_hours.joint_deadline`). Each is shown that one
+        instant in their own local time. With no zones (or schedule 0): ``assigned_at + due``."""
+        return max((self.due(who, assigned_at, due) for who in people), default=due.after(assigned_at))
+
     def chase_hours(self, owner: str) -> working_hours.WorkingHours | None:
         """The hours reminders to ``owner`` are kept in; None: at their planned instants."""
         return self.kept_hours(owner)

@@ -20,7 +20,7 @@ import vobject
 from accord.logic import working_hours, zones
 from accord.logic.time_display import format_instant
 from accord.mail.outbox import body, messages
-from accord.models import AmendmentProposal, Stage
+from accord.models import AmendmentProposal
 from definitions.durations import Duration
 from tests.conftest import DATA, running_worker
 from tests.helpers import eventually, skip_time, state_where, unique

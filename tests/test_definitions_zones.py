@@ -8,13 +8,16 @@ they are read from a whole file, reported as ``file:line: path: message``, and t
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from accord.cli import app
-from definitions.calendar import Period
+from definitions.calendar import CalendarRule, Period
+from definitions.calendar_checks import shortest_gap
 from definitions.loader import DefinitionError, parse
 
 MINIMAL = (Path(__file__).parent / "data" / "minimal.yaml").read_text(encoding="utf-8")
@@ -116,3 +119,34 @@ def test_every_problem_is_reported_not_just_the_first() -> None:
         parse(text, "p.yaml")
     paths = [i.path for i in exc.value.issues]
     assert paths == ["parties.0.timezone", "parties.1.stakeholders.0.timezone", "reviews.weekly_status.rule.zone"]
+
+
+@pytest.mark.parametrize(
+    ("rule", "days"),
+    [
+        ('{weekdays: [monday], at: "10:00", zone: UTC}', 7),
+        ('{weekdays: [monday, thursday], at: "10:00", zone: UTC}', 3),  # Thursday to Monday is 4
+        ('{weekdays: [monday, thursday], interval: 2, at: "10:00", zone: UTC}', 3),  # then 11 to the next
+        ('{weekdays: [friday, monday], at: "10:00", zone: UTC}', 3),  # Friday to Monday, in any order
+        ('{weekdays: [tuesday], nth: first, at: "15:00", zone: UTC}', 28),
+        ('{day_of_month: 31, interval: 2, at: "15:00", zone: UTC}', 56),
+        ('{weekdays: [tuesday], nth: first, of: quarter, at: "15:00", zone: UTC}', 84),
+    ],
+)
+def test_the_shortest_gap_between_meetings(rule: str, days: int) -> None:
+    assert shortest_gap(CalendarRule.model_validate(yaml.safe_load(rule))) == timedelta(days=days)
+
+
+@pytest.mark.parametrize(
+    ("rule", "said"),
+    [
+        ('{weekdays: [monday], at: "10:00", minutes: 30, zone: Europe/London}', "Monday, each week at 10:00 Europe/London (30 min)"),
+        ('{weekdays: [monday, thursday], interval: 2, at: "09:30", zone: Asia/Kolkata}',
+         "Monday and Thursday, every 2 weeks at 09:30 Asia/Kolkata (60 min)"),
+        ('{day_of_month: -1, at: "16:00", zone: America/New_York}', "the last day of each month at 16:00 America/New_York (60 min)"),
+        ('{day_of_month: 15, of: quarter, at: "16:00", zone: UTC}', "day 15 of each quarter at 16:00 UTC (60 min)"),
+        ('{weekdays: [friday], nth: last, at: "16:00", zone: UTC}', "the last Friday of each month at 16:00 UTC (60 min)"),
+    ],
+)
+def test_a_rule_is_described_in_words(rule: str, said: str) -> None:
+    assert CalendarRule.model_validate(yaml.safe_load(rule)).describe() == said

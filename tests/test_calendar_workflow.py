@@ -72,6 +72,17 @@ async def test_a_weekly_10_00_london_review_stays_at_10_00_london_across_the_clo
         await skip_time(ts_env, timedelta(weeks=WEEKS), timeout=120)
         state = await accord.state(wf)
 
+    # The playbook (Abe's, due in 2 months, never done) was reminded and chased as overdue:
+    # every one of those emails went out within Abe's working hours in London, on a working
+    # day there, and the reminder before the deadline not after it.
+    playbook = state.tasks["playbook"]
+    abe = working_hours.WorkingHours("Europe/London", "GB")
+    assert len(playbook.reminders_sent) >= 5 and playbook.due_at.astimezone(LONDON).time() == time(17, 0)
+    # (Recorded when the email was composed, a few milliseconds after its timer: to the second.)
+    assert all(abe.is_within(at.replace(microsecond=0)) for at in playbook.reminders_sent), [
+        at.astimezone(LONDON).isoformat() for at in playbook.reminders_sent]
+    assert playbook.reminders_sent[0] <= playbook.due_at < playbook.reminders_sent[1]
+
     reviews = sorted((r for r in state.reviews.values() if r.kind.value == "weekly_status"), key=lambda r: r.n)
     assert len(reviews) >= WEEKS - 3, [r.id for r in reviews]
     offsets = set()

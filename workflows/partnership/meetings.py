@@ -52,6 +52,7 @@ class Meetings:
         self.notifier = notifier
 
     def cadence(self, kind: ReviewKind) -> Cadence | None:
+        """The cadence of ``kind`` in the definition in force, if enabled."""
         cadence = getattr(self.ctx.definition.reviews, kind.value)
         return cadence if cadence is not None and cadence.enabled else None
 

@@ -47,6 +47,7 @@ with workflow.unsafe.imports_passed_through():
     from definitions.durations import Duration
     from definitions.schema import Cadence
 
+
 class Reviews:
     def __init__(self, ctx: PartnershipContext, record: Record, tasks: Tasks, notifier: Notifier,
                  closing: ReviewClosing) -> None:
@@ -60,8 +61,7 @@ class Reviews:
         self.busy = 0
 
     def cadence(self, kind: ReviewKind) -> Cadence | None:
-        cadence = getattr(self.ctx.definition.reviews, kind.value)
-        return cadence if cadence is not None and cadence.enabled else None
+        return self.meetings.cadence(kind)
 
     def latest(self, kind: ReviewKind) -> Review | None:
         of_kind = [r for r in self.ctx.state.reviews.values() if r.kind == kind]
@@ -256,18 +256,21 @@ class Reviews:
             except TimeoutError:
                 await asyncio.gather(*(self._request(review, who, "reminder", n)
                                        for who, n in whom if who not in review.inputs))
-        wait = review.inputs_due_at - workflow.now()
-        if wait > timedelta(0):
+        # Until the inputs are due. Under schedule 1 an amendment can move the meeting, and so
+        # that time, either way meanwhile (workflows.partnership.meetings): then wait for the new one.
+        due = None
+        while due != review.inputs_due_at:
+            due = review.inputs_due_at
+            wait = due - workflow.now()
+            if wait <= timedelta(0):
+                break
             try:
-                await workflow.wait_condition(all_in, timeout=wait, timeout_summary=f"inputs due: {review.kind.title} #{review.n}")
+                await workflow.wait_condition(lambda: all_in() or review.inputs_due_at != due,  # noqa: B023 (awaited here)
+                                              timeout=wait, timeout_summary=f"inputs due: {review.kind.title} #{review.n}")
             except TimeoutError:
                 pass
-        # A meeting moved later while the inputs were awaited (schedule 1): they are due then.
-        while review.meeting_at is not None and not all_in() and (wait := review.inputs_due_at - workflow.now()) > timedelta(0):
-            try:
-                await workflow.wait_condition(all_in, timeout=wait, timeout_summary=f"inputs due: {review.kind.title} #{review.n}")
-            except TimeoutError:
-                pass
+            if all_in():
+                break
 
     # ------------------------------------------------------------------ updates
 

@@ -127,7 +127,7 @@ class EmailActivities:
         if request.action is not None:
             token = tokens.mint(request.workflow_id, request.to.id, request.action, self.keys)
             link = f"{self.base_url}/a/{token}"
-        html, text = render(request.template, request.context, link)
+        html, text = render(request.template, request.context, link, request.to.timezone)
         return Message(
             send_key=request.send_key,
             sender=self.sender,
@@ -175,6 +175,7 @@ def _invitation(request: EmailRequest) -> tuple[Attachment, ...]:
     ics_file = ics.invitation(
         uid=invite.uid, title=invite.title, start=invite.start, duration=timedelta(minutes=invite.minutes),
         organizer=("Accord", invite.organizer), attendees=[(a.name, a.email) for a in invite.attendees],
-        agenda="\n".join(f"- {item}" for item in invite.agenda), stamp=activity.info().scheduled_time,
+        agenda="\n".join(f"- {item}" for item in invite.agenda), sequence=invite.sequence,
+        stamp=activity.info().scheduled_time, zone=invite.timezone, cancel=invite.cancelled,
     )
-    return (ics.attachment(ics_file, "review.ics"),)
+    return (ics.attachment(ics_file, "review.ics", cancel=invite.cancelled),)

@@ -13,25 +13,11 @@ Two traps of YAML 1.1 (PyYAML) shape the names: a key spelled ``on`` is read as 
 boolean true, hence ``weekdays``; an unquoted ``10:00`` is read as the number 600 (base
 60), hence a time of day must be quoted, which the error message says.
 
-Integration (not done here, ``schema.py`` and ``checks.py`` are being changed by others):
-
-- ``schema.Party``: ``timezone: str | None = Field(None, description="IANA time zone, e.g.
-  Europe/London; default UTC")``; ``schema.Stakeholder``: ``timezone: str | None = None``
-  (default: their party's). None keeps today's behaviour (UTC) for existing files.
-- ``schema.Cadence``: ``rule: CalendarRule | None = None`` and ``every`` becomes
-  ``DurationField | None = None``; exactly one of the two is given.
-- ``checks._rules``: for each party i, ``zone_problem(party.timezone)`` at
-  ``("parties", i, "timezone")``; for each stakeholder j, at ``("parties", i,
-  "stakeholders", j, "timezone")``; for each review cadence ``name``, every
-  ``(path, message)`` of ``cadence_problems(cadence.every, cadence.rule)`` as
-  ``Problem(("reviews", name, *path), message)`` (the existing "every must be longer than
-  zero" check then applies only when ``every`` is given).
-- Workflow code (behind the partnership's schedule version, since local days and times
-  change dates a running partnership computed): the parties' calendar is
-  ``JointCalendar([BusinessCalendar(p.holidays or (), zone=p.timezone) for p in parties])``
-  and a review's date ``recurrence.next_review(launch, cadence.rule or cadence.every,
-  after, calendar)``; a person's hours are ``WorkingHours(s.timezone or p.timezone,
-  p.holidays)`` (build both inside ``sandbox_unrestricted()``, like any calendar).
+Where it is used: ``schema.Cadence.rule`` (beside ``every``; exactly one of them),
+``schema.Party.timezone`` and ``schema.Stakeholder.timezone`` (checked by
+:mod:`definitions.checks` through :mod:`definitions.calendar_checks`), and the partnership
+workflow's scheduling (``workflows/partnership/scheduling.py``, behind the partnership's
+schedule version: see ``workflows/versions.py``).
 """
 
 from __future__ import annotations
@@ -155,3 +141,18 @@ class CalendarRule(BaseModel):
         if isinstance(data, dict) and any(isinstance(key, bool) for key in data):
             raise ValueError("YAML reads a key spelled on, yes or no as true/false: the days go in weekdays: [monday]")
         return data
+
+    def describe(self) -> str:
+        """For people: "Monday at 10:00 Europe/London", "the first Tuesday of each quarter at 15:00 Europe/Berlin"."""
+        days = " and ".join(d.value.title() for d in self.weekdays)
+        unit = "week" if self.nth is None and self.day_of_month is None else self.of.value
+        each = f"every {self.interval} {unit}s" if self.interval > 1 else f"each {unit}"
+        if self.nth is not None:
+            which = {1: "first", 2: "second", 3: "third", 4: "fourth", -1: "last"}.get(self.nth, str(self.nth))
+            when = f"the {which} {days} of {each}"
+        elif self.day_of_month is not None:
+            day = self.day_of_month
+            when = f"day {day} of {each}" if day > 0 else f"{'the last day' if day == -1 else f'{-day - 1} days before the last day'} of {each}"
+        else:
+            when = f"{days}, {each}"
+        return f"{when} at {self.at:%H:%M} {self.zone} ({self.minutes} min)"

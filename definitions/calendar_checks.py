@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from datetime import timedelta
+from itertools import pairwise
 
 from accord.logic import zones
 from definitions.calendar import CalendarRule, Period
@@ -17,7 +19,7 @@ from definitions.durations import Duration
 
 Path = tuple[str | int, ...]
 
-__all__ = ["cadence_problems", "rule_problems", "zone_problem"]
+__all__ = ["cadence_problems", "rule_problems", "shortest_gap", "zone_problem"]
 
 
 def zone_problem(name: str | None) -> str | None:
@@ -60,3 +62,20 @@ def cadence_problems(every: Duration | None, rule: CalendarRule | None) -> Itera
     if rule is not None:
         for path, message in rule_problems(rule):
             yield ("rule", *path), message
+
+
+def shortest_gap(rule: CalendarRule) -> timedelta:
+    """The least time between two meetings of a rule, to the day (the checks compare it with
+    how long before a meeting its inputs are asked for).
+
+    Weekly: the closest two of its weekdays, counting the wrap from the last one of a week
+    to the first of the next period. By month: four weeks per month of ``interval`` (the
+    first Tuesday of March is 28 days after February's at the least, and clamped days of
+    the month are further apart); by quarter, twelve weeks per quarter.
+    """
+    if rule.nth is None and rule.day_of_month is None:
+        days = sorted({d.number for d in rule.weekdays}) or [0]
+        wrap = 7 * rule.interval - (days[-1] - days[0])
+        return timedelta(days=min([wrap, *(b - a for a, b in pairwise(days))]))
+    weeks = 4 if rule.of is Period.month else 12
+    return timedelta(weeks=weeks * rule.interval)

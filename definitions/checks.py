@@ -26,6 +26,7 @@ from pydantic import BaseModel
 
 from accord.logic.business_days import parse_region
 from definitions import limits
+from definitions.calendar_checks import cadence_problems, shortest_gap, zone_problem
 from definitions.durations import Duration
 from definitions.limits import LATEST_RULES
 from definitions.schema import (
@@ -255,17 +256,35 @@ def _rules(d: PartnershipDefinition) -> Iterator[Problem]:
     for name, cadence in d.reviews:
         if cadence is None:
             continue
-        if cadence.every.is_zero:
+        form = list(cadence_problems(cadence.every, cadence.rule))
+        yield from (Problem(("reviews", name, *path), message) for path, message in form)
+        if form:
+            continue
+        if cadence.every is not None and cadence.every.is_zero:
             yield Problem(("reviews", name, "every"), "must be longer than zero")
         elif cadence.inputs_due.is_zero:
             yield Problem(("reviews", name, "inputs_due"), "must be longer than zero")
-        elif cadence.inputs_due.approx > cadence.every.approx:
+        elif cadence.every is not None and cadence.inputs_due.approx > cadence.every.approx:
             yield Problem(
                 ("reviews", name, "inputs_due"),
                 f"inputs due after {cadence.inputs_due} but the next review comes after {cadence.every}",
             )
+        elif cadence.rule is not None and cadence.inputs_due.approx > (gap := shortest_gap(cadence.rule)):
+            # With a rule, inputs are due at the meeting and asked for inputs_due before it:
+            # longer than the gap between meetings, one review would open before the last one met.
+            yield Problem(
+                ("reviews", name, "inputs_due"),
+                f"inputs are asked for {cadence.inputs_due} before each meeting, but meetings can be as close as"
+                f" {gap.days} day(s) apart",
+            )
 
     for i, party in enumerate(d.parties):
+        # Business days and working hours are kept in these zones: a typo must not mean UTC.
+        if (message := zone_problem(party.timezone)) is not None:
+            yield Problem(("parties", i, "timezone"), message)
+        for j, person in enumerate(party.stakeholders):
+            if (message := zone_problem(person.timezone)) is not None:
+                yield Problem(("parties", i, "stakeholders", j, "timezone"), message)
         if party.holidays is not None:
             # Reviews are moved off this region's public holidays: a typo would silently
             # schedule them on holidays, so the region must be one the holiday data knows.

@@ -116,6 +116,8 @@ TEXTS: dict[str, TextLimit] = {
     "email": NAME,  # the schema already caps an address at 254 (RFC 5321)
     "template": NAME,
     "holidays": NAME,
+    "timezone": NAME,  # the schema caps a zone name at 64; the checks want a name the database has
+    "zone": NAME,
     "description": TEXT,
     "value_statement": TEXT,
     "goal": TEXT,

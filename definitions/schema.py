@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from definitions.calendar import CalendarRule
 from definitions.durations import Duration, DurationField
 
 Id = Annotated[
@@ -28,6 +29,8 @@ Email = Annotated[
     Field(description="An email address."),
 ]
 Text = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
+# Checked against the pinned time zone database by definitions.calendar_checks (with advice).
+TimeZone = Annotated[str, Field(max_length=64, description="An IANA time zone, e.g. Europe/London or America/New_York.")]
 
 
 class Model(BaseModel):
@@ -60,6 +63,9 @@ class Stakeholder(Model):
     name: Text
     email: Email
     role: Text = Field(description="What this person does in the partnership, e.g. 'executive sponsor'.")
+    timezone: TimeZone | None = Field(
+        None, description="Where this person works, if not in their party's zone: deadlines and emails follow it."
+    )
 
 
 class Party(Model):
@@ -70,6 +76,9 @@ class Party(Model):
     stakeholders: list[Stakeholder] = Field(min_length=1)
     holidays: str | None = Field(
         None, description="Country (and optional subdivision) code for business-day scheduling, e.g. 'US' or 'GB-SCT'."
+    )
+    timezone: TimeZone | None = Field(
+        None, description="The party's IANA time zone, where its business days and working hours are kept. None: UTC."
     )
 
 
@@ -221,13 +230,21 @@ class Launch(Model):
 
 
 class Cadence(Model):
-    every: DurationField
+    """When a review happens: ``every`` (a fixed step from launch) or ``rule`` (a calendar rule
+    in local time, e.g. Mondays at 10:00 Europe/London); exactly one of them."""
+
+    every: DurationField | None = Field(None, description="A fixed interval from launch, e.g. 1w.")
+    rule: CalendarRule | None = Field(
+        None, description="A calendar rule: weekdays / day_of_month / nth, at (local time), minutes, zone."
+    )
     participants: list[StakeholderRef] = Field(
         default_factory=list, description="Who gives input. Empty: each party's first stakeholder."
     )
     inputs_due: DurationField = Field(description="How long participants have to send their input.")
     reminders: Reminders | None = None
-    business_days_only: bool = False
+    business_days_only: bool = Field(
+        False, description="Move a review whose day is a weekend or public holiday of any party (in its zone)."
+    )
     enabled: bool = True
 
 
@@ -363,6 +380,11 @@ class PartnershipDefinition(Model):
             if any(s.id == stakeholder_id for s in party.stakeholders):
                 return party
         raise KeyError(stakeholder_id)
+
+    def timezone_of(self, stakeholder_id: str) -> str | None:
+        """Where a stakeholder works: their own zone, else their party's; None: UTC."""
+        person = self.stakeholders()[stakeholder_id]
+        return person.timezone or self.party_of(stakeholder_id).timezone
 
     def reminders_for(self, own: Reminders | None) -> Reminders:
         return own if own is not None else self.reminders

@@ -29,6 +29,7 @@ import yaml
 from accord import search_attributes as sa
 from accord.client import ActionRefused, workflow_id_for
 from accord.config import Settings
+from accord.logic import schedule
 from accord.models import (
     Acknowledge,
     AmendmentStatus,
@@ -139,6 +140,7 @@ async def test_partnerships_started_on_the_previous_release_finish_on_this_one(d
             fresh, d6 = await start("fresh")
             await drive(fresh, lifecycle.screening_steps(d6, Channel.api)[:3], lambda s: "go-no-go" in s.approvals)
             assert (await accord.state(fresh)).rules_version == LATEST
+            assert (await accord.state(fresh)).schedule_version == 1  # new partnerships keep dates locally
             with pytest.raises(ActionRefused, match="This decision has no document to change: approve or reject."):
                 await accord.decide(fresh, DecisionInput(approval_id="go-no-go", actor="ann", comment="Not yet",
                                                          decision=DecisionKind.request_changes, channel=Channel.api))
@@ -172,6 +174,12 @@ async def test_partnerships_started_on_the_previous_release_finish_on_this_one(d
     assert [s.stage for s in finals] == [Stage.closed] * 4
     assert [s.rules_version for s in finals] == [0] * 4, "started on the previous release, finished on its rules"
     assert continued.final.stage == Stage.closed and continued.final.rules_version == LATEST
+    # Unlike the rules, the schedule is the partnership's for life: its runs on this code,
+    # after continue-as-new, still compute dates as the previous release did (launch + n x every).
+    assert [s.schedule_version for s in [*finals, continued.final]] == [0] * 5
+    every = d5.reviews.weekly_status.every
+    weekly = [r for r in continued.final.reviews.values() if r.kind.value == "weekly_status"]
+    assert weekly and all(r.scheduled_for == schedule.occurrence(continued.final.launched_at, every, r.n) for r in weekly)
     assert finals[2].escalations[0].status == "resolved"
     assert finals[3].amendments[0].status == AmendmentStatus.applied
     assert finals[3].name == "Lifecycle partnership (amended)"

@@ -28,6 +28,17 @@ An escalation runs the rules of the partnership that raised it: the parent passe
 number in ``EscalationInput.rules_version`` and the child takes it through the same
 patches (an escalation raised by an older worker gets 0).
 
+**The schedule version.** How dates are computed (review occurrences, deadlines, when a
+reminder goes out) is a number kept in the partnership's state too
+(``PartnershipState.schedule_version``; 0 = the UTC dates before v0.7), but unlike the rules
+version it is NOT raised when a run continues as new: a new run takes every patched
+branch, and a partnership whose reviews and deadlines were computed one way would then
+see them move (a weekly 14:37 UTC review turning into 10:00 London). So
+:func:`schedule_version` is called once per run, in ``@workflow.init``, and only a brand-new
+partnership (no state carried) asks the patches; a carried state keeps its number for the
+partnership's whole life. A run already under way when the worker was upgraded replays
+without the marker and so gets 0 as well. Where it applies: ``workflows/partnership/scheduling.py``.
+
 A new rule: give it the next number, add ``PATCH_RULES_<n>`` and a line in ``RULES`` and
 ``PATCHES``, write ``if state.rules_version >= n`` where it applies, and save a history
 that exercises it (tests/test_corpus.py checks that every patch id is in one).
@@ -70,6 +81,8 @@ PATCH_CHAIN_SURVIVES_RESET = "chain-id-survives-reset"
 # v0.6 failed when a reset run started an escalation child the original run had started and
 # that still runs ("already started"); now the run adopts it (partnership/escalations.py).
 PATCH_ADOPT_ESCALATION = "adopt-running-escalation-child"
+# Schedule version 1 (v0.7): see SCHEDULES.
+PATCH_SCHEDULE_1 = "schedule-1"
 
 
 @dataclass(frozen=True)
@@ -103,6 +116,8 @@ PATCHES: tuple[Patch, ...] = (
           "once every open partnership and escalation started since v0.7 (the id is kept in state after that)"),
     Patch(PATCH_ADOPT_ESCALATION, "v0.7", "a reset run adopts the escalation child it finds running",
           "once no open run can be reset to before an escalation start made under v0.6"),
+    Patch(PATCH_SCHEDULE_1, "v0.7", "schedule version 1 (SCHEDULES)",
+          "once no open partnership started before v0.7 (continue-as-new does not raise the schedule version)"),
 )
 
 # Each rules version, the patch that brings it, and what it changed. Read as
@@ -137,4 +152,32 @@ def rules_version(carried: int, offered: int = LATEST) -> int:
             break
         if workflow.patched(patch):
             version = max(version, number)
+    return version
+
+
+# Each schedule version, the patch that brings it, and what it changed. Read as
+# ``state.schedule_version >= n`` (in workflows/partnership/scheduling.py only).
+SCHEDULES: tuple[tuple[int, str, str], ...] = (
+    (1, PATCH_SCHEDULE_1,
+     ("business days judged in each party's time zone; a task due in whole days is due at the end of its owner's "
+      "working day in their zone; reminders and overdue notices within the owner's working hours (a reminder moved "
+      "earlier, never past its deadline)")),
+)
+LATEST_SCHEDULE = SCHEDULES[-1][0]
+
+
+def schedule_version(carried: int | None, offered: int = LATEST_SCHEDULE) -> int:
+    """The schedule version of a partnership: ``carried`` (its state's number) when the run
+    continues one, else the newest one up to ``offered`` whose patch this run takes.
+
+    Call it once per run, from ``@workflow.init``: a carried number is never raised, so a
+    running partnership keeps the dates it computed through every continue-as-new."""
+    if carried is not None:
+        return carried
+    version = 0
+    for number, patch, _ in SCHEDULES:
+        if number > offered:
+            break
+        if workflow.patched(patch):
+            version = number
     return version

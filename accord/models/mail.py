@@ -44,6 +44,7 @@ class Recipient(Payload):
     id: str  # stakeholder id, or "ops"
     name: str
     email: str
+    timezone: str | None = Field(None, description="Where the reader is (IANA): times in emails are shown there.")
 
 
 class ActionLink(Payload):
@@ -70,6 +71,9 @@ class Invitation(Payload):
     organizer: str
     attendees: list[Recipient]
     agenda: list[str] = Field(default_factory=list)
+    timezone: str | None = Field(None, description="The IANA zone the meeting is kept in (VTIMEZONE); None: UTC.")
+    sequence: int = Field(0, ge=0, description="Raised by every update of the same meeting (uid).")
+    cancelled: bool = Field(False, description="METHOD:CANCEL: the meeting is off.")
 
 
 # Attachments travel inside the activity's input, so they are recorded in workflow

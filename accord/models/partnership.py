@@ -46,6 +46,7 @@ class EventKind(StrEnum):
     review_input = "review_input"
     review_closed = "review_closed"
     review_skipped = "review_skipped"
+    review_rescheduled = "review_rescheduled"  # a meeting moved or called off by an amendment (schedule 1)
     review_outcome = "review_outcome"
     metric_recorded = "metric_recorded"
     # amendments and escalations
@@ -111,6 +112,9 @@ class PartnershipState(Payload):
     archive_hash: str | None = Field(None, description="The audit export stored at closure (document store hash).")
     answered: dict[str, str] = Field(default_factory=dict, description="Recent update ids and their answers (no double apply).")
     rules_version: int = Field(0, description="The rules this run follows (workflows/versions.py); 0: those before v0.5.")
+    schedule_version: int = Field(
+        0, description="How this partnership computes dates (workflows/versions.py); 0: in UTC, as before v0.7. Kept for life."
+    )
     allow_short_durations: bool = Field(
         False, description="The deployment that started it accepts durations shorter than a real partnership's "
         "(tests, benchmarks): its amendments are judged the same way.")

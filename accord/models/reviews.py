@@ -78,6 +78,11 @@ class Review(Payload):
     scheduled_for: datetime
     opened_at: datetime | None = None
     inputs_due_at: datetime
+    meeting_at: datetime | None = Field(
+        None, description="A calendar-rule review's meeting (inputs are due then); None: the meeting is at inputs_due_at."
+    )
+    sequence: int = Field(0, description="The invitation's version: raised each time the meeting moves after it was sent.")
+    meeting_cancelled: bool = Field(False, description="The meeting was called off (METHOD:CANCEL sent).")
     participants: list[str]
     inputs: dict[str, ReviewInput] = Field(default_factory=dict)
     closed_at: datetime | None = None
@@ -92,6 +97,11 @@ class Review(Payload):
     @property
     def is_open(self) -> bool:
         return self.closed_at is None
+
+    @property
+    def meets_at(self) -> datetime:
+        """When the review meeting begins."""
+        return self.meeting_at or self.inputs_due_at
 
 
 class MetricObservation(Payload):

@@ -116,7 +116,8 @@ def mermaid(d: PartnershipDefinition) -> str:
     reviews = [(name, c) for name, c in d.reviews if c is not None and c.enabled]
     for name, cadence in reviews:
         who = f" · {_people(d, cadence.participants)}" if cadence.participants else ""
-        out.append(f'    review_{name}["{REVIEW_NAMES.get(name, name)}<br/>every {cadence.every}, '
+        when = f"every {cadence.every}" if cadence.rule is None else _text(cadence.rule.describe())
+        out.append(f'    review_{name}["{REVIEW_NAMES.get(name, name)}<br/>{when}, '
                    f'inputs due in {cadence.inputs_due}{who}"]')
     for metric in d.metrics:
         out.append(f'    metric_{metric.id.replace("-", "_")}[/"{_text(metric.name)}: {"?" if metric.baseline is None else f"{metric.baseline:g}"} → '

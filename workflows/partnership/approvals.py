@@ -77,7 +77,7 @@ class Approvals:
                 policy=spec.policy,
                 quorum=spec.quorum,
                 opened_at=now,
-                deadline_at=spec.deadline.after(now),
+                deadline_at=self.ctx.schedule.joint_due([*approvers, *parties.added], now, spec.deadline),
                 allow_delegation=spec.allow_delegation,
                 document_version=document.version if document else None,
                 document_hash=document.hash if document else None,
@@ -168,7 +168,7 @@ class Approvals:
         now = workflow.now()
         approval.round += 1
         approval.opened_at = now
-        approval.deadline_at = deadline.after(now)
+        approval.deadline_at = self.ctx.schedule.joint_due(approval.approvers, now, deadline)
         approval.outcome = ApprovalOutcome.pending
         approval.reminders_sent = []
         if document is not None:

@@ -12,8 +12,9 @@ import asyncio
 
 from temporalio import workflow
 
+from workflows.partnership.scheduling import Scheduling
 from workflows.toolkit.chain import new_chain_id
-from workflows.versions import rules_version
+from workflows.versions import rules_version, schedule_version
 
 with workflow.unsafe.imports_passed_through():
     from accord.models import PartnershipInput, PartnershipState
@@ -36,6 +37,8 @@ class PartnershipContext:
         )
         # The rules this run follows (workflows/versions.py): only here, once per run.
         self.state.rules_version = rules_version(self.state.rules_version)
+        # How it computes dates (workflows/versions.py): chosen once for the partnership's life.
+        self.state.schedule_version = schedule_version(None if input.state is None else self.state.schedule_version)
         if input.state is None:
             self.state.allow_short_durations = input.allow_short_durations
         self.people: dict[str, Stakeholder] = self.definition.stakeholders()
@@ -43,6 +46,8 @@ class PartnershipContext:
         self.stage_available = True
         # Emails and child starts of the operating stages: continue-as-new waits for them.
         self.in_flight: list[asyncio.Future] = []
+        # Review dates, deadlines and reminder times, by the schedule version.
+        self.schedule = Scheduling(self)
 
     def amend(self, definition: PartnershipDefinition) -> None:
         """An approved amendment: its definition is in force from now on."""

@@ -33,8 +33,8 @@ class Launch:
         launch = definition.launch
         start = state.stage_started_at
         for item in launch.checklist:
-            self.tasks.open(item.id, TaskKind.checklist, item.title, item.owner, item.due.after(start), item.description,
-                            item.required)
+            self.tasks.open(item.id, TaskKind.checklist, item.title, item.owner,
+                            self.ctx.schedule.due(item.owner, start, item.due), item.description, item.required)
         latest = max((item.due for item in launch.checklist), default=LAUNCH_DEFAULT_DUE)
         for metric in definition.metrics:
             track = state.metrics.setdefault(metric.id, MetricTrack(metric_id=metric.id))
@@ -43,13 +43,14 @@ class Launch:
             if track.baseline is None:
                 self.tasks.open(
                     baseline_task_id(metric.id), TaskKind.baseline, f"Capture the baseline of {metric.name}", metric.owner,
-                    latest.after(start),
+                    self.ctx.schedule.due(metric.owner, start, latest),
                     f"Record today's value of {metric.name} ({metric.unit}) before launch: it is the baseline its "
                     f"target of {metric.target:g} is measured from.",
                 )
         for deliverable in launch.deliverables:
             self.tasks.open(
-                deliverable.id, TaskKind.deliverable, deliverable.title, deliverable.owner, deliverable.due.after(start),
+                deliverable.id, TaskKind.deliverable, deliverable.title, deliverable.owner,
+                self.ctx.schedule.due(deliverable.owner, start, deliverable.due),
                 f"You are the single accountable owner. Done means: {deliverable.definition_of_done}", required=False,
             )
 

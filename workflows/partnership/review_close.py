@@ -9,8 +9,6 @@ diagnostic tasks and escalations here. Ops get the record of every meeting.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from temporalio import workflow
 
 from workflows.partnership.context import PartnershipContext
@@ -35,6 +33,10 @@ with workflow.unsafe.imports_passed_through():
         diagnostic_task_id,
         review_input_task_id,
     )
+    from definitions.durations import Duration
+
+# A metric that missed its target gets a diagnosis task due this long after the review.
+DIAGNOSIS_DUE = Duration(seconds=14 * 86400)
 
 
 class ReviewClosing:
@@ -134,7 +136,7 @@ class ReviewClosing:
             if not diagnosing:
                 self.tasks.open(
                     diagnostic_task_id(metric.id, review.id), TaskKind.diagnostic, f"Find out why {metric.name} missed its target",
-                    metric.owner, workflow.now() + timedelta(days=14),
+                    metric.owner, self.ctx.schedule.due(metric.owner, workflow.now(), DIAGNOSIS_DUE),
                     f"{result.summary}. What got in the way, and what would change it? (This is a diagnosis, not blame.)",
                 )
             if trigger.enabled:

@@ -15,23 +15,23 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 
 from workflows.partnership.context import PartnershipContext
+from workflows.partnership.meetings import Meetings
 from workflows.partnership.record import Record
 from workflows.partnership.review_close import ReviewClosing
 from workflows.partnership.tasks import Tasks
 from workflows.toolkit.notifier import Notifier
 
 with workflow.unsafe.imports_passed_through():
-    from accord.logic import limits, schedule
+    from accord.logic import limits, working_hours
     from accord.logic.describe import people, person, when
     from accord.models import (
         ActionLink,
         EventKind,
-        Invitation,
         Review,
         ReviewInput,
         ReviewInputSubmission,
@@ -45,10 +45,8 @@ with workflow.unsafe.imports_passed_through():
         review_id,
         review_input_task_id,
     )
+    from definitions.durations import Duration
     from definitions.schema import Cadence
-
-# Review meetings (everything but the weekly status) last this long in the invitation.
-MEETING_LENGTH = timedelta(hours=1)
 
 
 class Reviews:
@@ -59,12 +57,12 @@ class Reviews:
         self.tasks = tasks
         self.notifier = notifier
         self.closing = closing
+        self.meetings = Meetings(ctx, record, notifier)
         # Reviews being opened or closed (several steps each): continue-as-new waits for 0.
         self.busy = 0
 
     def cadence(self, kind: ReviewKind) -> Cadence | None:
-        cadence = getattr(self.ctx.definition.reviews, kind.value)
-        return cadence if cadence is not None and cadence.enabled else None
+        return self.meetings.cadence(kind)
 
     def latest(self, kind: ReviewKind) -> Review | None:
         of_kind = [r for r in self.ctx.state.reviews.values() if r.kind == kind]
@@ -72,14 +70,6 @@ class Reviews:
 
     def participants(self, cadence: Cadence) -> list[str]:
         return list(cadence.participants) or [p.stakeholders[0].id for p in self.ctx.definition.parties]
-
-    def calendar(self, cadence: Cadence) -> schedule.BusinessCalendar | None:
-        if not cadence.business_days_only:
-            return None
-        # The holidays library sets up its names through gettext, which the sandbox forbids;
-        # its data is pinned (pyproject), so building the calendar here stays deterministic.
-        with workflow.unsafe.sandbox_unrestricted(), workflow.unsafe.imports_passed_through():
-            return schedule.calendar_for(self.ctx.definition.parties)
 
     # ------------------------------------------------------------------ the loop
 
@@ -96,13 +86,32 @@ class Reviews:
             if review is None or review.closed_at is not None:
                 review = self._plan(kind, cadence, review)
             if review.opened_at is None:
-                wait = review.scheduled_for - workflow.now()
-                if wait > timedelta(0):
-                    await workflow.sleep(wait, summary=f"{kind.title} #{review.n}")
+                if not await self._until_opening(review, cadence):
+                    continue  # its cadence was amended before it opened: planned again
                 cadence = self.cadence(kind) or cadence  # the definition in force now
                 await self._step(self._open(review, cadence))
             await self._collect(review, cadence)
             await self._step(self.closing.close(review))
+
+    async def _until_opening(self, review: Review, cadence: Cadence) -> bool:
+        """Wait until ``review`` opens. Under schedule 1, an amendment of its cadence before then
+        drops the planned review (nothing was sent for it) and returns False: it is planned
+        again under the new definition. Under schedule 0 the date stays (as it always did)."""
+        wait = review.scheduled_for - workflow.now()
+        if wait <= timedelta(0):
+            return True
+        summary = f"{review.kind.title} #{review.n}"
+        if not self.ctx.schedule.local:
+            await workflow.sleep(wait, summary=summary)
+            return True
+        try:
+            await workflow.wait_condition(lambda: self.cadence(review.kind) != cadence, timeout=wait,
+                                          timeout_summary=summary)
+        except TimeoutError:
+            return True
+        del self.ctx.state.reviews[review.id]
+        self.record.publish()
+        return False
 
     async def _step(self, step: Awaitable[None]) -> None:
         self.busy += 1
@@ -115,17 +124,24 @@ class Reviews:
         state = self.ctx.state
         anchor = state.launched_at
         assert anchor is not None
-        after = previous.scheduled_for if previous else anchor
+        # Occurrences are openings for `every`, meetings for a calendar rule.
+        after = (previous.meeting_at or previous.scheduled_for) if previous else anchor
         # Never plan in the past: a cadence enabled late starts from now.
         after = max(after, workflow.now() - timedelta(seconds=1))
-        n, at = schedule.next_occurrence(anchor, cadence.every, after, self.calendar(cadence))
+        n, at = self.ctx.schedule.next_review(cadence, anchor, after)
+        if cadence.rule is None:
+            opens, due, meeting = at, cadence.inputs_due.after(at), None
+        else:
+            # The meeting is the occurrence: inputs are asked for inputs_due before it, due at it.
+            opens, due, meeting = cadence.inputs_due.before(at), at, at
         review = Review(
             id=review_id(kind, n),
             kind=kind,
             n=n,
             term=state.term,
-            scheduled_for=at,
-            inputs_due_at=cadence.inputs_due.after(at),
+            scheduled_for=opens,
+            inputs_due_at=due,
+            meeting_at=meeting,
             participants=self.participants(cadence),
         )
         state.reviews[review.id] = review
@@ -136,7 +152,7 @@ class Reviews:
         review.opened_at = workflow.now()
         # Planned under the definition of its day; opened under today's (an amendment may have
         # changed who is asked and how long they have).
-        review.inputs_due_at = cadence.inputs_due.after(review.scheduled_for)
+        review.inputs_due_at = review.meeting_at or cadence.inputs_due.after(review.scheduled_for)
         review.participants = self.participants(cadence)
         review.actions_checked = [t.id for t in self.ctx.state.open_tasks() if t.kind == TaskKind.action]
         for who in review.participants:
@@ -160,8 +176,7 @@ class Reviews:
 
     async def _request(self, review: Review, who: str, why: str, n: int = 0) -> None:
         state = self.ctx.state
-        open_actions = [state.tasks[t] for t in review.actions_checked if t in state.tasks]
-        agenda = self.agenda(review, open_actions)
+        agenda = self.agenda(review, self._open_actions(review))
         context: dict[str, object] = {
             "heading": f"{review.kind.title}: your input" if why == "request" else f"Reminder: {review.kind.title}",
             "ask": state.tasks[review_input_task_id(review.id, who)].description,
@@ -171,7 +186,7 @@ class Reviews:
             "agenda": agenda,
         }
         if review.kind != ReviewKind.weekly_status:
-            context["meeting_at"] = review.inputs_due_at
+            context["meeting_at"] = review.meets_at
         await self.notifier.email(
             f"review/{review.id}/{why}/{n}",
             who,
@@ -179,8 +194,7 @@ class Reviews:
             f"{review.kind.title} #{review.n} ({self.ctx.definition.name})",
             context,
             ActionLink(action="review", ref=review.id, expires_at=review.inputs_due_at + limits.REVIEW_LINK_GRACE),
-            invitation=self._invitation(review, agenda)
-            if why == "request" and review.kind != ReviewKind.weekly_status else None,
+            invitation=self.meetings.invitation(review, agenda) if why == "request" and self.meetings.invites(review) else None,
         )
 
     def agenda(self, review: Review, open_actions: list[Task]) -> list[str]:
@@ -194,27 +208,46 @@ class Reviews:
         items.append("Decisions and actions with owners")
         return items
 
-    def _invitation(self, review: Review, agenda: list[str]) -> Invitation:
-        return Invitation(
-            uid=f"{workflow.info().workflow_id}/{self.ctx.state.chain_id}/{review.id}",
-            title=f"{review.kind.title} #{review.n}: {self.ctx.definition.name}",
-            start=review.inputs_due_at,
-            minutes=int(MEETING_LENGTH.total_seconds() // 60),
-            organizer=self.ctx.definition.ops[0].email,
-            attendees=[self.notifier.recipient(w) for w in review.participants],
-            agenda=agenda,
-        )
-
     async def _collect(self, review: Review, cadence: Cadence) -> None:
         """Chase missing inputs until all are in or they are due (reminders before the due time only:
-        at the due time the review goes ahead with what it has)."""
-        policy = self.ctx.definition.reminders_for(cadence.reminders)
-        reminders = sorted({b.before(review.inputs_due_at) for b in policy.before})
+        at the due time the review goes ahead with what it has). Under schedule 1 its meeting
+        follows amendments meanwhile (``workflows.partnership.meetings``)."""
+        follower = None
+        if self.meetings.follows(review):
+            follower = asyncio.create_task(self.meetings.follow(
+                review, lambda: self.agenda(review, self._open_actions(review)), self._step))
+        try:
+            await self._chase_inputs(review, cadence)
+        finally:
+            if follower is not None:
+                follower.cancel()
 
+    def _open_actions(self, review: Review) -> list[Task]:
+        return [self.ctx.state.tasks[t] for t in review.actions_checked if t in self.ctx.state.tasks]
+
+    def _reminders(self, review: Review, cadence: Cadence) -> dict[datetime, list[tuple[str, int]]]:
+        """When each participant is reminded: (who, reminder number) by time. Under schedule 1,
+        in each one's working hours (earlier, never past the due time); else all at once."""
+        policy = self.ctx.definition.reminders_for(cadence.reminders)
+        planned = sorted({b.before(review.inputs_due_at) for b in policy.before})
+        opened = review.opened_at or review.scheduled_for
+        by_time: dict[datetime, list[tuple[str, int]]] = {}
+        for n, at in enumerate(planned, 1):
+            for who in review.participants:
+                hours = self.ctx.schedule.kept_hours(who)
+                when = at
+                if hours is not None and opened < at <= review.inputs_due_at:
+                    when = working_hours.reminder_at(at, opened, review.inputs_due_at, hours)
+                whom = by_time.setdefault(when, [])
+                if all(w != who for w, _ in whom):  # two reminders moved onto one time are one
+                    whom.append((who, n))
+        return by_time
+
+    async def _chase_inputs(self, review: Review, cadence: Cadence) -> None:
         def all_in() -> bool:
             return all(who in review.inputs for who in review.participants)
 
-        for n, at in enumerate(reminders, 1):
+        for at, whom in sorted(self._reminders(review, cadence).items()):
             if at <= workflow.now():
                 continue
             try:
@@ -223,13 +256,22 @@ class Reviews:
                 return
             except TimeoutError:
                 await asyncio.gather(*(self._request(review, who, "reminder", n)
-                                       for who in review.participants if who not in review.inputs))
-        wait = review.inputs_due_at - workflow.now()
-        if wait > timedelta(0):
+                                       for who, n in whom if who not in review.inputs))
+        # Until the inputs are due. Under schedule 1 an amendment can move the meeting, and so
+        # that time, either way meanwhile (workflows.partnership.meetings): then wait for the new one.
+        due = None
+        while due != review.inputs_due_at:
+            due = review.inputs_due_at
+            wait = due - workflow.now()
+            if wait <= timedelta(0):
+                break
             try:
-                await workflow.wait_condition(all_in, timeout=wait, timeout_summary=f"inputs due: {review.kind.title} #{review.n}")
+                await workflow.wait_condition(lambda: all_in() or review.inputs_due_at != due,  # noqa: B023 (awaited here)
+                                              timeout=wait, timeout_summary=f"inputs due: {review.kind.title} #{review.n}")
             except TimeoutError:
                 pass
+            if all_in():
+                break
 
     # ------------------------------------------------------------------ updates
 
@@ -264,7 +306,7 @@ class Reviews:
         for action in outcome.actions:
             task_id = action_task_id(review.id, len(review.actions) + 1)
             self.tasks.open(task_id, TaskKind.action, action.title.strip(), action.owner,
-                            workflow.now() + timedelta(days=action.due_in_days),
+                            self.ctx.schedule.due(action.owner, workflow.now(), Duration(seconds=action.due_in_days * 86400)),
                             f"Decided at {review.kind.title} #{review.n}; checked at the next one.")
             review.actions.append(task_id)
         self.record.log(EventKind.review_outcome, actor=outcome.actor,

@@ -63,7 +63,8 @@ class Screening:
         start = self.ctx.state.stage_started_at
         for item in screening.checklist:
             self.tasks.open(
-                item.id, TaskKind.checklist, item.title, item.owner, item.due.after(start), item.description, item.required
+                item.id, TaskKind.checklist, item.title, item.owner, self.ctx.schedule.due(item.owner, start, item.due),
+                item.description, item.required
             )
         if screening.alignment:
             for who in screening.alignment.participants:
@@ -72,7 +73,7 @@ class Screening:
                     TaskKind.statement,
                     "Goal-alignment statement",
                     who,
-                    screening.alignment.due.after(start),
+                    self.ctx.schedule.due(who, start, screening.alignment.due),
                     screening.alignment.prompt,
                 )
 

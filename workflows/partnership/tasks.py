@@ -111,7 +111,8 @@ class Tasks:
             task.reminders_sent.append(workflow.now())
             await self._email(task, n.kind.value, len(task.reminders_sent))
 
-        await chase(task.created_at, task.due_at, self._policy(task), lambda: not task.is_open, nudge, task.title)
+        await chase(task.created_at, task.due_at, self._policy(task), lambda: not task.is_open, nudge, task.title,
+                    self.ctx.schedule.chase_hours(task.owner))
 
     async def _email(self, task: Task, why: str, n: int = 0) -> None:
         heading = {

@@ -5,6 +5,10 @@ The shape of samples-python's updatable timer: nothing is scheduled ahead. Each 
 it with ``wait_condition(done, timeout=...)`` from ``workflow.now()``; a timeout is the nudge
 (a reminder, an overdue notice, the escalation), ``done()`` becoming true ends the chase. A
 deadline that moves (a new round of an approval) simply changes the next answer.
+
+Given the recipient's working hours, the nudges are :func:`accord.logic.working_hours.next_nudge`'s
+instead: reminders moved into those hours (earlier, never past the deadline), overdue notices
+at the start of the next ones (partnerships on schedule version 1, ``workflows/versions.py``).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from datetime import datetime, timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from accord.logic import chasing
+    from accord.logic import chasing, working_hours
     from definitions.schema import Reminders
 
 
@@ -26,12 +30,16 @@ async def chase(
     done: Callable[[], bool],
     on_nudge: Callable[[chasing.Nudge], Awaitable[None]],
     what: str,
+    hours: working_hours.WorkingHours | None = None,
 ) -> None:
     """Wait until ``done()``, acting on every reminder, overdue and escalation point on the way
-    (``what`` names the work in the timers' summaries)."""
+    (``what`` names the work in the timers' summaries; ``hours``: the recipient's, if kept)."""
     after = workflow.now()
     while not done():
-        nudge = chasing.next_nudge(assigned_at, due_at, policy, after)
+        if hours is None:
+            nudge = chasing.next_nudge(assigned_at, due_at, policy, after)
+        else:
+            nudge = working_hours.next_nudge(assigned_at, due_at, policy, hours, after)
         if nudge is None:
             await workflow.wait_condition(done)
             return

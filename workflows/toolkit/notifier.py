@@ -56,7 +56,7 @@ class Notifier:
         if who.startswith("ops-") and who[4:].isdigit():
             return self.ops()[int(who[4:])]
         person = self.definition().stakeholders()[who]
-        return Recipient(id=person.id, name=person.name, email=person.email)
+        return Recipient(id=person.id, name=person.name, email=person.email, timezone=self.definition().timezone_of(who))
 
     def ops(self) -> list[Recipient]:
         return [Recipient(id=f"ops-{i}", name=o.name, email=o.email) for i, o in enumerate(self.definition().ops)]

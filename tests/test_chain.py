@@ -209,6 +209,8 @@ async def test_a_reset_past_an_escalation_start_adopts_it_and_it_still_resolves(
         await accord.on_escalation(child[0], "resolve", Resolve(actor="alice", resolution="Synthetic data first"))
         await state_where(accord, wf, lambda s: [e.status for e in s.escalations] == [EscalationStatus.resolved],
                           timeout=30)
+        # It told the partnership before its last workflow task ended: wait for the run's end.
+        await client.get_workflow_handle(child[0]).result()
         assert (await client.get_workflow_handle(child[0]).describe()).status == WorkflowExecutionStatus.COMPLETED
         emails_once(sg)
 

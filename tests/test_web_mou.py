@@ -473,7 +473,7 @@ async def _through_screening_into_a_revised_mou(live: Live) -> None:
     await accord.revise_mou(wf, MouRevision(note="r2"))
     await until(lambda: len([m for m in mails(live.settings) if BO in str(m["To"]) and MOU_MAIL in str(m["Subject"])]) == 2)
     await accord.escalate(wf, EscalationRequest(reason="Checking the ladder", raised_by="alice"))
-    await until(lambda: len([m for m in mails(live.settings) if "Escalat" in str(m["Subject"])]) >= 4)
+    await until(lambda: len([m for m in mails(live.settings) if "Escalat" in str(m["Subject"])]) >= 4, timeout=30)
 
 
 def _kinds(live: Live) -> set[str]:

@@ -28,7 +28,7 @@ def say(text: str) -> None:
 
 
 def ensure_venv(extras: str) -> None:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - dev.py is run by whatever python3 a person has, and says what it needs
         sys.exit(f"Accord needs Python 3.11 or newer (this is {sys.version.split()[0]})")
     if not (BIN / "python").exists():
         say(f"creating {VENV}")

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
@@ -122,7 +123,7 @@ async def history_stats(client: Client, workflow_id: str, run_id: str | None = N
 
 
 class Stopwatch:
-    def __enter__(self) -> Stopwatch:
+    def __enter__(self) -> Self:
         self.start = time.perf_counter()
         return self
 

@@ -56,8 +56,8 @@ def render(results: Path) -> str:
 def _latency(r: dict) -> tuple[list[str], str]:
     f = r["figures"]
     ratio = f["ratio_p50"]
-    rows = [f"| action latency: POST on an approval link vs raw `execute_update`, p50 | {ratio}x "
-            f"({f['web']['p50_ms']} vs {f['raw']['p50_ms']} ms) | ≤ 1.5x | {_verdict(ratio <= 1.5)} |",
+    rows = [(f"| action latency: POST on an approval link vs raw `execute_update`, p50 | {ratio}x "
+            f"({f['web']['p50_ms']} vs {f['raw']['p50_ms']} ms) | ≤ 1.5x | {_verdict(ratio <= 1.5)} |"),
             f"| action latency, p99 | {f['ratio_p99']}x ({f['web']['p99_ms']} vs {f['raw']['p99_ms']} ms) | (reported) | |"]
     text = f"""## Action latency
 
@@ -80,8 +80,8 @@ POST / raw: p50 **{f['ratio_p50']}x**, p99 {f['ratio_p99']}x. Raw decide / yards
 
 def _throughput(r: dict) -> tuple[list[str], str]:
     f = r["figures"]
-    rows = [f"| lifecycle throughput: workflow tasks/s vs yardstick | {f['ratio']} "
-            f"({f['lifecycle']['wft_per_second']} vs {f['yardstick']['wft_per_second']}) | ≥ 0.7 | {_verdict(f['ratio'] >= 0.7)} |"]
+    rows = [(f"| lifecycle throughput: workflow tasks/s vs yardstick | {f['ratio']} "
+            f"({f['lifecycle']['wft_per_second']} vs {f['yardstick']['wft_per_second']}) | ≥ 0.7 | {_verdict(f['ratio'] >= 0.7)} |")]
     text = f"""## Lifecycle throughput
 
 {f['about']}
@@ -142,8 +142,8 @@ def _history(r: dict) -> tuple[list[str], str]:
     f = r["figures"]
     ok = f["largest_run_events"] <= 4096
     rows = [f"| history: largest single run | {f['largest_run_events']:,} events, {f['largest_run_bytes']:,} bytes | no run above 4,096 events | {_verdict(ok)} |",
-            f"| history: per simulated year | {f['events_per_year']:,} events, {f['bytes_per_year']:,} bytes; "
-            f"{f['years_before_continue_as_new']} years fit in one run | (reported) | |"]
+            (f"| history: per simulated year | {f['events_per_year']:,} events, {f['bytes_per_year']:,} bytes; "
+            f"{f['years_before_continue_as_new']} years fit in one run | (reported) | |")]
     lines = "\n".join(f"| {y['scenario']} | {y['years']} | {y['runs']} | {y['events']:,} | {y['bytes']:,} | "
                       f"{y['largest_run_events']:,} | {y['events_per_year']:,} |" for y in f["scenarios"])
     kinds = ", ".join(f"{k} {v:,}" for k, v in f["scenarios"][0]["per_run"][0].get("kinds", {}).items())

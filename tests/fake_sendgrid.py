@@ -37,7 +37,7 @@ from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 # Error bodies in the shape SendGrid documents for mail/send.
@@ -216,7 +216,7 @@ class FakeSendGrid:
         self._server.shutdown()
         self._server.server_close()
 
-    def __enter__(self) -> FakeSendGrid:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

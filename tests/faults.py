@@ -285,7 +285,7 @@ async def state_after_retries(accord: Accord, workflow_id: str, errors: list[str
     for attempt in range(attempts):
         try:
             return await accord.state(workflow_id)
-        except Exception as exc:  # noqa: BLE001 - recorded, then asked again
+        except Exception as exc:
             errors.append(f"{workflow_id}: {type(exc).__name__}: {exc}"[:300])
             if attempt == attempts - 1:
                 raise

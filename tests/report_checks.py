@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import base64
 import json
-from pathlib import Path
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from pydantic import TypeAdapter

@@ -94,7 +94,7 @@ async def test_a_rejected_amendment_sends_the_escalation_back_to_care(ts_env, se
 
         await accord.decide(wf, DecisionInput(approval_id="amendment-1", actor="ben", decision=DecisionKind.reject,
                                               comment="Two days is enough", channel=Channel.api))
-        state = await state_where(accord, wf, lambda s: s.amendments[0].status.value == "rejected")
+        await state_where(accord, wf, lambda s: s.amendments[0].status.value == "rejected")
         assert str((await accord.definition(wf)).reviews.weekly_status.inputs_due) == "2d"
 
 

@@ -112,7 +112,7 @@ async def test_person_completes_a_task_from_the_outbox(dev_env, settings, accord
     async with running_worker(dev_env.client, settings):
         wf = await accord.start(screening_definition())
         await until(lambda: mail_for(settings, "arun@acme.example", "Capability audit"))
-        async with serving(settings, accord, listener, access_log):
+        async with serving(settings, accord, listener, access_log):  # noqa: SIM117 - the browser starts once the app is serving, and closes first
             async with chromium(executable) as browser:
                 page = await browser.new_page()
                 await page.goto(f"{base}{await local_link(settings)}")  # the operator signs in: the outbox is ops-only
@@ -160,7 +160,7 @@ async def test_signatory_reads_and_approves_the_mou_from_the_outbox(dev_env, set
         await until(lambda: mail_for(settings, "alice@acme.example", "MOU signature"))
         await until(lambda: idle(accord, wf))
         version = (await accord.state(wf)).mou.versions[0]
-        async with serving(settings, accord, listener):
+        async with serving(settings, accord, listener):  # noqa: SIM117 - the browser starts once the app is serving, and closes first
             async with chromium(executable) as browser:
                 page = await browser.new_page()
                 await page.goto(f"{base}{await local_link(settings)}")  # the operator signs in: the outbox is ops-only
@@ -213,7 +213,7 @@ async def test_contact_acknowledges_records_care_and_resolves_an_escalation(dev_
         wf = await accord.start(screening_definition())
         _, record = await accord.raise_escalation(wf, EscalationRequest(reason="Data migration slipping", level=2))
         await until(lambda: mail_for(settings, "bea@beta.example", "Escalated to Sponsors"))
-        async with serving(settings, accord, listener):
+        async with serving(settings, accord, listener):  # noqa: SIM117 - the browser starts once the app is serving, and closes first
             async with chromium(executable) as browser:
                 page = await browser.new_page()
                 await page.goto(f"{base}{await local_link(settings)}")  # the operator signs in: the outbox is ops-only

@@ -67,7 +67,7 @@ def test_validate_samples_is_clean(runner: CliRunner) -> None:
 
 
 def test_validate_several_files_mixing_good_and_bad(runner: CliRunner) -> None:
-    good = sorted(definitions.SAMPLES.glob("*.yaml"))[0]
+    good = min(definitions.SAMPLES.glob("*.yaml"))
     bad = BROKEN / "bad-email.yaml"
     result = runner.invoke(app, ["validate", str(good), str(bad)])
     assert result.exit_code == 1

@@ -158,15 +158,15 @@ def test_search_attributes_and_schema_are_in_place_before_the_worker_and_web_sta
 def test_dockerfile_installs_what_the_commands_need():
     include = PYPROJECT["tool"]["setuptools"]["packages"]["find"]["include"]
     for package in {p.rstrip("*") for p in include}:
-        assert re.search(rf"^COPY {package} \./{package}$", DOCKERFILE, re.M), f"{package} is not copied"
+        assert re.search(rf"^COPY {package} \./{package}$", DOCKERFILE, re.MULTILINE), f"{package} is not copied"
     for module in PYPROJECT["tool"]["setuptools"]["py-modules"]:
-        assert re.search(rf"^COPY .*\b{module}\.py\b", DOCKERFILE, re.M)
+        assert re.search(rf"^COPY .*\b{module}\.py\b", DOCKERFILE, re.MULTILINE)
     assert "pyproject.toml" in DOCKERFILE and "README.md" in DOCKERFILE  # the build reads both
     install = re.search(r'pip install --no-cache-dir "\.\[([\w,]+)\]"', DOCKERFILE)
     assert install and set(install.group(1).split(",")) <= set(PYPROJECT["project"]["optional-dependencies"])
     assert "tracing" in install.group(1)  # ACCORD_TRACING=otlp works in the image
     assert 'CMD ["accord", "worker"]' in DOCKERFILE and "STOPSIGNAL SIGTERM" in DOCKERFILE
-    python = re.search(r"^FROM python:(\d+\.\d+)", DOCKERFILE, re.M).group(1)
+    python = re.search(r"^FROM python:(\d+\.\d+)", DOCKERFILE, re.MULTILINE).group(1)
     assert PYPROJECT["project"]["requires-python"] == ">=3.11" and tuple(map(int, python.split("."))) >= (3, 11)
 
 

@@ -8,7 +8,7 @@ report that path with that message, on the line where the field is written.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -414,11 +414,11 @@ def test_before(text: str, end: datetime, start: datetime) -> None:
 
 
 def test_before_undoes_after_when_no_day_is_clamped() -> None:
-    t = datetime(2024, 5, 10, 8, 0, tzinfo=timezone.utc)
+    t = datetime(2024, 5, 10, 8, 0, tzinfo=UTC)
     for text in ["1mo", "6mo", "1y", "1w2d", "1mo2w", "P1Y2M3DT4H"]:
         d = Duration.parse(text)
         assert d.before(d.after(t)) == t
-        assert d.after(t).tzinfo is timezone.utc
+        assert d.after(t).tzinfo is UTC
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,14 @@ from accord import search_attributes as sa
 from accord.cli import app
 from accord.models import Channel, Stage
 from tests.conftest import DATA, running_worker
-from tests.helpers import ALIGNED, eventually, pass_checklist, state_where, submit_statements, unique
+from tests.helpers import (
+    ALIGNED,
+    eventually,
+    pass_checklist,
+    state_where,
+    submit_statements,
+    unique,
+)
 
 
 async def test_start_query_and_list_by_search_attribute(dev_env, settings, accord_for):

@@ -15,9 +15,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import pytest
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import WorkflowHandle, WorkflowQueryFailedError, WorkflowUpdateFailedError
+from temporalio.client import (
+    WorkflowHandle,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+)
 from temporalio.service import RPCError
 
 from accord.models import (
@@ -27,12 +30,18 @@ from accord.models import (
     DecisionInput,
     DecisionKind,
     EscalationRequest,
-    Stage,
     TaskCompletion,
     UpdateResult,
 )
 from tests.conftest import DATA, running_worker
-from tests.helpers import ALIGNED, DIVERGENT, pass_checklist, state_where, submit_statements, unique
+from tests.helpers import (
+    ALIGNED,
+    DIVERGENT,
+    pass_checklist,
+    state_where,
+    submit_statements,
+    unique,
+)
 from tests.malformed import Case, cases
 
 ANSWER_WITHIN = 15.0  # seconds; a refused update is answered in milliseconds

@@ -30,10 +30,10 @@ from accord.models import DecisionInput, DecisionKind, Stage
 from accord.storage import open_storage
 from definitions.durations import Duration
 from tests.conftest import DATA, record
-from tests.history_files import everything_of
 from tests.fault_worker import build
 from tests.faults import failed_tasks, idle, quiescent
 from tests.helpers import unique
+from tests.history_files import everything_of
 from tests.lifecycle import Inbox, drive, script
 
 
@@ -55,7 +55,7 @@ class EmbeddedServer:
 
     async def start(self) -> Client:
         with self.log.open("ab") as out:
-            self.process = subprocess.Popen(dev_server_command(self.settings, self.port, self.ui_port),
+            self.process = subprocess.Popen(dev_server_command(self.settings, self.port, self.ui_port),  # noqa: ASYNC220 - Popen returns at once (output to a file); the wait is async
                                             stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         client = await _wait_for_server(self.settings, self.process, self.log)
         await sa.ensure_registered(client, self.settings.temporal_namespace)

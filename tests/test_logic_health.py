@@ -24,7 +24,7 @@ T0 = datetime(2025, 4, 1, 9, 0, tzinfo=UTC)
 
 
 def state(**fields) -> PartnershipState:
-    base = dict(partnership_id="p1", name="Permits online", chain_id="chain-1", started_at=T0, stage_started_at=T0)
+    base = {"partnership_id": "p1", "name": "Permits online", "chain_id": "chain-1", "started_at": T0, "stage_started_at": T0}
     return PartnershipState(**{**base, **fields})
 
 

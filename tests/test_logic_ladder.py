@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -87,5 +88,5 @@ def test_the_schedule_climbs_one_level_at_a_time_and_ends_with_ops(windows: list
     climbs = schedule(ladder, start, OPENED)
     assert [c.level for c in climbs] == list(range(start, len(ladder) + 1))
     assert [c.to_level for c in climbs] == [*range(start + 1, len(ladder) + 1), None]
-    assert all(a.at < b.at for a, b in zip(climbs, climbs[1:]))
+    assert all(a.at < b.at for a, b in itertools.pairwise(climbs))
     assert climbs[-1].at - OPENED == timedelta(seconds=sum(windows[start - 1 :]))

@@ -96,8 +96,8 @@ def test_diagram_shows_every_stage_task_approver_and_level(sample):
     # Structure Mermaid needs: every subgraph closed; every edge between declared nodes or subgraphs.
     lines = [line.strip() for line in text.splitlines()]
     assert sum(line.startswith("subgraph ") for line in lines) == lines.count("end")
-    declared = set(re.findall(r"^\s*(?:subgraph )?([A-Za-z_][\w]*)\s*(?:\[|\(|\{|>|\[/)", text, re.M))
-    for src, dst in re.findall(r"^\s*(\w+)(?:\[[^\]]*\]|\([^)]*\)|>[^\]]*\])?\s*-\.?->?(?:\|[^|]*\|)?\s*(\w+)", text, re.M):
+    declared = set(re.findall(r"^\s*(?:subgraph )?([A-Za-z_][\w]*)\s*(?:\[|\(|\{|>|\[/)", text, re.MULTILINE))
+    for src, dst in re.findall(r"^\s*(\w+)(?:\[[^\]]*\]|\([^)]*\)|>[^\]]*\])?\s*-\.?->?(?:\|[^|]*\|)?\s*(\w+)", text, re.MULTILINE):
         assert src in declared, (src, text)
         assert dst in declared or re.search(rf"\b{dst}\(\[", text), (dst, text)
 

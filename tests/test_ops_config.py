@@ -7,7 +7,6 @@ import asyncio
 import json
 import logging
 import ssl
-import uuid
 
 import pytest
 from pydantic import SecretStr
@@ -118,7 +117,7 @@ class TlsProxy:
 
     async def __aenter__(self):
         self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0, ssl=self.context)
-        self.address = "127.0.0.1:%d" % self.server.sockets[0].getsockname()[1]
+        self.address = f"127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
         return self
 
     async def __aexit__(self, *exc):
@@ -237,10 +236,11 @@ async def test_tracing_spans_for_client_workflow_and_activities(dev_env, setting
     pytest.importorskip("opentelemetry.sdk")
     from opentelemetry import trace
     from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
+        InMemorySpanExporter,
+    )
     from temporalio.client import Client
 
-    import definitions
     from accord.client import Accord
     from accord.ops.telemetry import tracing_interceptors
     from tests.conftest import DATA, running_worker

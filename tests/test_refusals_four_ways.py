@@ -221,7 +221,7 @@ async def scenarios(dev_env, tmp_path_factory) -> AsyncIterator[Callable[[str], 
     listener, base = listen(settings)
     accord = Accord(dev_env.client, settings)
     started: dict[str, Scenario] = {}
-    async with running_worker(dev_env.client, settings), serving(settings, accord, listener):
+    async with running_worker(dev_env.client, settings), serving(settings, accord, listener):  # noqa: SIM117 - the HTTP client is opened once the app is serving
         async with httpx.AsyncClient(base_url=f"{base}/api/v1", headers=bearer(OPS_KEY), timeout=60) as http:
             async def scenario(name: str) -> Scenario:
                 if name not in started:

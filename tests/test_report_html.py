@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
@@ -230,7 +231,7 @@ def test_an_empty_metric_chart_still_has_axes_and_its_target():
 def test_nice_ticks_cover_the_range_on_round_steps(lo, hi):
     ticks = charts.nice_ticks(lo, hi)
     assert ticks[0] <= lo and ticks[-1] >= hi and 2 <= len(ticks) <= 8
-    steps = {round(b - a, 9) for a, b in zip(ticks, ticks[1:])}
+    steps = {round(b - a, 9) for a, b in itertools.pairwise(ticks)}
     assert len(steps) == 1
 
 

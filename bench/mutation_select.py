@@ -6,6 +6,7 @@ reruns the tests that reach its function, so a test that starts a Temporal serve
 or a worker would turn a run of minutes into hours: any test asking for one of
 :data:`SERVER_FIXTURES` is left out, whatever file it is in.
 
+The end-of-session replay of tests/conftest.py is turned off (see :func:`pytest_configure`).
 Hypothesis runs derandomized and without its example database, so two runs over the same
 code give the same figures, and without deadlines (every call goes through mutmut's
 trampoline, which is slower, and a missed deadline is not a killed mutant).
@@ -32,6 +33,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     from hypothesis import settings
+
+    from tests import run_record
+
+    # tests/conftest.py replays the run's recorded histories when a session ends. The tests kept
+    # here start no workflow, so there is nothing to replay; and the Replayer would start
+    # Temporal's runtime in the process mutmut forks each mutant's run from, where a forked
+    # child can neither use it ("Cannot create replay worker across forks") nor fork safely.
+    run_record.check = lambda: (0, {})
 
     settings.register_profile("mutation", derandomize=True, database=None, deadline=None, print_blob=False)
     settings.load_profile("mutation")

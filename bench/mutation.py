@@ -2,6 +2,7 @@
 tests kill, per module. Writes bench/results/mutation.md.
 
     .venv/bin/python -m bench.mutation              # a fresh run (mutants/ rebuilt), then the report
+    .venv/bin/python -m bench.mutation --resume     # go on with the mutants a cut run did not reach
     .venv/bin/python -m bench.mutation --again      # re-test only the mutants not killed yet
     .venv/bin/python -m bench.mutation --report     # the report from the last run, nothing re-tested
 
@@ -44,7 +45,10 @@ TARGET = 95.0  # percent of the behaviour-changing mutants to kill (issue 12)
 # mutant made the tests loop, which a user would notice. Everything else that is not a kill
 # (no test reaches it, it survived, the run was cut) counts against the figure.
 KILLED_CODES = {1: "killed", 3: "killed", 36: "timeout", 24: "timeout", -24: "timeout", 152: "timeout", 255: "timeout"}
-NOT_KILLED_CODES = {0: "survived", 5: "no tests", 33: "no tests", None: "not checked", 34: "skipped"}
+NOT_KILLED_CODES = {0: "survived", 5: "no tests", 33: "no tests", 34: "skipped"}
+# A mutant the run did not reach (it was cut short) is neither: it is counted apart, and the
+# report says how many of all the mutants its figures cover.
+NOT_CHECKED = None
 
 
 @dataclass
@@ -52,11 +56,12 @@ class Module:
     path: str
     killed: int = 0
     equivalent: int = 0
+    not_checked: int = 0
     not_killed: list[str] = field(default_factory=list)  # mutant names
 
     @property
     def counted(self) -> int:
-        """Mutants that change behaviour: all of them minus the equivalent ones."""
+        """Mutants checked that change behaviour: those checked minus the equivalent ones."""
         return self.killed + len(self.not_killed)
 
     @property
@@ -117,7 +122,9 @@ def tally(results: dict[str, dict[str, int | None]], equivalent: dict[str, dict[
                     applied[name] = equivalent[name]
                     continue
                 stale[name] = equivalent[name]
-            if code in KILLED_CODES:
+            if code is NOT_CHECKED:
+                module.not_checked += 1
+            elif code in KILLED_CODES:
                 module.killed += 1
             else:
                 module.not_killed.append(name)
@@ -131,6 +138,8 @@ def write_report(modules: list[Module], applied, stale, odd, codes_by_name: dict
     killed = sum(m.killed for m in modules)
     counted = sum(m.counted for m in modules)
     total = 100.0 * killed / counted if counted else 100.0
+    unchecked = sum(m.not_checked for m in modules)
+    everything = counted + unchecked + sum(m.equivalent for m in modules)
     lines = [
         "# Mutation run over the rule book",
         "",
@@ -141,12 +150,19 @@ def write_report(modules: list[Module], applied, stale, odd, codes_by_name: dict
         "",
         f"**Overall: {killed}/{counted} killed, {total:.1f}%** ({sum(m.equivalent for m in modules)} set aside as equivalent)",
         "",
-        "| module | killed / counted | not killed | equivalent | score |",
-        "|---|---:|---:|---:|---:|",
+    ]
+    if unchecked:
+        cut = (f"**The run was cut short: {unchecked} of the {everything} mutants were not checked**; the figures"
+               " are of the mutants checked (mutmut checks the mutants with the fastest tests first).")
+        lines += [cut, ""]
+    lines += [
+        "| module | killed / counted | not killed | equivalent | not checked | score |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for m in sorted(modules, key=lambda m: m.path):
         mark = "" if m.score >= TARGET else " ⚠"
-        lines.append(f"| `{m.path}` | {m.killed}/{m.counted} | {len(m.not_killed)} | {m.equivalent} | {m.score:.1f}%{mark} |")
+        lines.append(f"| `{m.path}` | {m.killed}/{m.counted} | {len(m.not_killed)} | {m.equivalent} | {m.not_checked}"
+                     f" | {m.score:.1f}%{mark} |")
     lines += ["", "## Set aside as equivalent", ""]
     if applied:
         lines.append("| mutant | mutated line | why it cannot change behaviour |")
@@ -179,12 +195,16 @@ def _cell(text: str) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.mutation", description=__doc__.split("\n\n")[0])
     mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--resume", action="store_true", help="go on with the mutants the last run did not reach")
     mode.add_argument("--again", action="store_true", help="re-test only the mutants not killed in the last run")
     mode.add_argument("--report", action="store_true", help="only write the report from the last run")
     args = parser.parse_args(argv)
     os.chdir(ROOT)
-    if args.again:
-        names = [name for codes in verdicts().values() for name, code in codes.items() if code not in KILLED_CODES]
+    if args.resume:
+        run_mutmut([])  # mutmut keeps the verdicts it has and checks the others
+    elif args.again:
+        names = [name for codes in verdicts().values() for name, code in codes.items()
+                 if code is not NOT_CHECKED and code not in KILLED_CODES]
         if names:
             run_mutmut(names)
     elif not args.report:
@@ -196,9 +216,11 @@ def main(argv: list[str] | None = None) -> None:
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     REPORT.write_text(write_report(modules, applied, stale, odd, codes_by_name))
     for m in sorted(modules, key=lambda m: m.path):
-        print(f"  {m.path:42} {m.killed:4}/{m.counted:<4} {m.score:5.1f}%")
+        print(f"  {m.path:42} {m.killed:4}/{m.counted:<4} {m.score:5.1f}%  ({m.not_checked} not checked)")
     killed, counted = sum(m.killed for m in modules), sum(m.counted for m in modules)
-    print(f"  overall {killed}/{counted} = {100.0 * killed / max(counted, 1):.1f}%; report: {REPORT.relative_to(ROOT)}")
+    unchecked = sum(m.not_checked for m in modules)
+    print(f"  overall {killed}/{counted} = {100.0 * killed / max(counted, 1):.1f}% ({unchecked} not checked);"
+          f" report: {REPORT.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

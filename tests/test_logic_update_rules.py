@@ -231,6 +231,11 @@ def test_a_metric_is_recorded_from_launch_by_whoever_may_with_a_finite_number():
             partnership.check_metric(state(stage), OPERATING, observation())
     with refused("There is no metric 'nps' (metrics: referrals)."):
         partnership.check_metric(state(), OPERATING, observation(metric_id="nps"))
+    two = OPERATING.model_copy(update={"metrics": [*OPERATING.metrics, OPERATING.metrics[0].model_copy(update={"id": "nps"})]})
+    with refused("There is no metric 'csat' (metrics: referrals, nps)."):
+        partnership.check_metric(state(), two, observation(metric_id="csat"))
+    with refused("There is no metric 'nps' (metrics: none)."):
+        partnership.check_metric(state(), OPERATING.model_copy(update={"metrics": []}), observation(metric_id="nps"))
     with refused("Qualified referrals is recorded by its owner, abe."):
         partnership.check_metric(state(), OPERATING, observation("ben", channel=Channel.web))
     partnership.check_metric(state(), OPERATING, observation("ben", channel=Channel.cli))

@@ -1,0 +1,48 @@
+"""Business days across parties in different zones (accord/logic/business_days.py JointCalendar),
+and an instant read as local time (accord/logic/zones.py local)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from accord.logic import zones
+from accord.logic.business_days import BusinessCalendar, JointCalendar
+
+NEW_YORK, SYDNEY = ZoneInfo("America/New_York"), ZoneInfo("Australia/Sydney")
+BOTH = JointCalendar([BusinessCalendar("US", zone="America/New_York"), BusinessCalendar("AU", zone="Australia/Sydney")])
+
+
+def test_a_moment_on_a_business_day_for_everyone_stays_where_it_is_in_utc() -> None:
+    tuesday = datetime(2026, 3, 3, 9, 0, tzinfo=NEW_YORK)  # Wednesday 01:00 in Sydney
+    assert BOTH.next_business_day(tuesday) == datetime(2026, 3, 3, 14, 0, tzinfo=UTC)
+    assert BOTH.next_business_day(tuesday).tzinfo == UTC
+
+
+def test_friday_evening_in_new_york_is_saturday_in_sydney_so_it_moves_to_monday_new_york_time() -> None:
+    friday = datetime(2026, 3, 6, 17, 0, tzinfo=NEW_YORK)  # Saturday 09:00 in Sydney
+    moved = BOTH.next_business_day(friday, "America/New_York")
+    assert moved == datetime(2026, 3, 9, 17, 0, tzinfo=NEW_YORK)  # across New York's spring-forward: still 17:00
+    assert moved.tzinfo == UTC
+
+
+def test_without_a_zone_the_moment_keeps_its_utc_time_of_day() -> None:
+    friday = datetime(2026, 3, 6, 17, 0, tzinfo=NEW_YORK)  # 22:00 UTC
+    assert BOTH.next_business_day(friday) == datetime(2026, 3, 9, 22, 0, tzinfo=UTC)  # 18:00 in New York by then
+
+
+def test_a_calendar_that_never_has_a_business_day_says_so_with_its_parties() -> None:
+    never = JointCalendar([BusinessCalendar("US", zone="America/New_York")])
+    never.is_business_day = lambda moment: False  # a broken calendar, as no real one is
+    with pytest.raises(ValueError, match=r"^no business day within 31 days of 2026-03-06 in "
+                                         r"JointCalendar\(\[BusinessCalendar\(\['US'\], zone='America/New_York'\)\]\)$"):
+        never.next_business_day(datetime(2026, 3, 6, 17, 0, tzinfo=UTC))
+
+
+def test_an_instant_in_any_zone_reads_as_local_time_and_a_naive_one_is_refused() -> None:
+    in_sydney = zones.local(datetime(2026, 3, 6, 17, 0, tzinfo=NEW_YORK), SYDNEY)
+    assert (in_sydney.date().isoformat(), in_sydney.hour, in_sydney.tzinfo) == ("2026-03-07", 9, SYDNEY)
+    with pytest.raises(ValueError, match=r"^an instant must be timezone-aware, got naive 2026-03-06T17:00:00$"):
+        zones.local(datetime(2026, 3, 6, 17, 0), SYDNEY)

@@ -292,6 +292,8 @@ def test_the_every_form_is_unchanged() -> None:
     assert next_review(launch, monthly, launch, gb) == (1, utc(2026, 12, 29, 10))
     weekly_rule = rule(weekdays=["monday"], at="10:00", zone="Europe/London")
     assert next_review(START, weekly_rule, START) == (1, utc(2026, 1, 5, 10))
+    with pytest.raises(ValueError, match=r"^begins must be timezone-aware \(UTC\), got naive 2026-01-05T10:00:00$"):
+        recurrence.meeting_end(datetime(2026, 1, 5, 10), weekly_rule)
     # The rule form takes the calendar too: the early May bank holiday moves that Monday's review.
     after = utc(2026, 4, 28)
     assert next_review(START, weekly_rule, after) == (18, utc(2026, 5, 4, 9))

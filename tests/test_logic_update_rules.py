@@ -8,6 +8,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import yaml
 
 from accord.logic.rules import decisions, escalations, partnership
 from accord.models import (
@@ -115,6 +116,10 @@ def test_a_task_result_is_bounded():
     partnership.check_completion(with_task(), OPERATING, completion(result="x" * 5_000))
     with refused("The result is longer than 5,000 characters."):
         partnership.check_completion(with_task(), OPERATING, completion(result="x" * 5_001))
+    long_id = "t" * 5_001
+    task = with_task().tasks["t1"].model_copy(update={"id": long_id})
+    with refused("The task id is longer than 5,000 characters."):
+        partnership.check_completion(state(Stage.launch, tasks={long_id: task}), OPERATING, completion(task_id=long_id))
 
 
 # --- goal statements ---------------------------------------------------------------------
@@ -597,6 +602,47 @@ def test_care_steps_are_written_while_the_escalation_is_open():
         escalations.check_care_entry(escalation(), OPERATING, entry(actor="zed"))
     with refused("A party is named only for the acknowledge step, not for explore."):
         escalations.check_care_entry(escalation(), OPERATING, entry("explore", party="beta"))
+
+
+SEVEN_TRIGGERS = ("overdue", "red_status", "repeated_amber", "missed_updates", "missed_target", "imbalance", "alignment")
+# The first five of seven problems, as a refusal lists them (the rest would not fit a message).
+FIRST_FIVE = "; ".join(f"escalation.triggers.{t}.level: level 9 is beyond the ladder's 2 level(s)" for t in SEVEN_TRIGGERS[:5])
+
+
+def beyond_the_ladder() -> str:
+    """operating.yaml with every trigger starting past its two-level ladder: seven problems."""
+    triggers = "".join(f"\n    {t}: {{level: 9}}" for t in SEVEN_TRIGGERS)
+    return (DATA / "operating.yaml").read_text().replace("\nescalation:\n", f"\nescalation:\n  triggers:{triggers}\n")
+
+
+def test_an_amendment_with_many_problems_is_refused_with_the_first_five():
+    with refused(f"The amended definition is not valid: {FIRST_FIVE}"):
+        partnership.check_amendment(state(), OPERATING, proposal(OPERATING.model_validate(yaml.safe_load(beyond_the_ladder()))))
+
+
+def test_a_resolutions_amendment_with_many_problems_is_refused_with_the_first_five():
+    issues = "; ".join(f"amendment:{line}: {issue}" for line, issue in zip(
+        [i + 1 for i, text in enumerate(beyond_the_ladder().splitlines()) if "{level: 9}" in text][:5],
+        FIRST_FIVE.split("; "), strict=True))
+    with refused(f"The amended definition is not valid: {issues}"):
+        escalations.check_resolution(escalation(care=complete_care()), OPERATING,
+                                     Resolve(actor="ben", resolution="Agreed", amendment=beyond_the_ladder()))
+
+
+def test_a_resolutions_amendment_is_judged_by_the_rules_and_durations_of_its_partnership():
+    short = (DATA / "operating.yaml").read_text().replace("respond_within: 2d", "respond_within: 30s")
+    resolve = Resolve(actor="ben", resolution="Agreed", amendment=short)
+    with pytest.raises(ValueError, match="^The amended definition is not valid: amendment:.*: escalation.ladder.0"
+                                         ".respond_within: is shorter than 1h"):
+        escalations.check_resolution(escalation(care=complete_care()), OPERATING, resolve)
+    escalations.check_resolution(escalation(care=complete_care(), allow_short_durations=True), OPERATING, resolve)
+    escalations.check_resolution(escalation(care=complete_care(), rules=0), OPERATING, resolve)
+
+
+def test_a_resolutions_amendment_may_be_far_longer_than_other_text():
+    padded = (DATA / "operating.yaml").read_text() + "#" * 20_000 + "\n"
+    escalations.check_resolution(escalation(care=complete_care()), OPERATING,
+                                 Resolve(actor="ben", resolution="Agreed", amendment=padded))
 
 
 def test_a_partys_perspective_is_its_own_peoples_or_ops_under_rules_1():

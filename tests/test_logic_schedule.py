@@ -128,6 +128,8 @@ def test_every_party_s_holidays_count() -> None:
     assert both.holiday_name(date(2026, 11, 27)) == "Day After Thanksgiving (US-PA)"
     assert BusinessCalendar(["GB", "US"]).next_business_day(at("2026-11-26")) == at("2026-11-27")
     assert BusinessCalendar(["GB", "US"]).holiday_name(date(2026, 12, 25)) == "Christmas Day (GB, US)"
+    # One day, two names: each with the regions that call it that.
+    assert BusinessCalendar(["GB", "IE"]).holiday_name(date(2026, 12, 26)) == "Boxing Day (GB); Saint Stephen's Day (IE)"
 
 
 def test_subdivisions_have_their_own_holidays() -> None:

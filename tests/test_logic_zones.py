@@ -293,11 +293,17 @@ def test_an_instant_is_shown_in_the_reader_s_zone_with_the_zone_named(instant: d
 
 
 def test_formatting_refuses_naive_times_and_unknown_zones() -> None:
-    with pytest.raises(ValueError, match="timezone-aware"):
+    with pytest.raises(ValueError, match=r"^the instant to show must be timezone-aware \(UTC\), got naive 2026-03-02T10:00:00$"):
         format_instant(wall(2026, 3, 2, 10), "Europe/London")
     with pytest.raises(ValueError, match="did you mean 'Europe/London'"):
         format_instant(utc(2026, 3, 2, 10), "Europe/Lodnon")
     assert format_day(date(2027, 1, 31)) == "Sunday 31 January 2027"
+
+
+def test_a_zone_at_utc_without_letters_is_written_with_a_plus() -> None:
+    # The Azores in summer: offset zero, abbreviation "+00".
+    assert format_instant(utc(2026, 7, 1, 12), "Atlantic/Azores") == "Wednesday 1 July 2026, 12:00 UTC+00:00 (Atlantic/Azores)"
+    assert format_instant(utc(2026, 1, 1, 12), "Atlantic/Azores") == "Thursday 1 January 2026, 11:00 UTC-01:00 (Atlantic/Azores)"
 
 
 def test_a_reader_s_zone_from_outside_is_used_only_if_known() -> None:

@@ -52,6 +52,8 @@ def test_stop_words_punctuation_case_and_plurals_do_not_count() -> None:
 def test_short_words_and_double_s_are_not_stemmed() -> None:
     # "bus" and "process" are not plurals of "bu" and "proces".
     assert words("bus process gas") == ["bus", "gas", "process"]
+    # Four letters is long enough: "apps" is "app".
+    assert words("apps app") == ["app"]
 
 
 def test_partial_overlap_is_between_zero_and_one() -> None:

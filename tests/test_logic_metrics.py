@@ -140,6 +140,13 @@ def test_values_are_shown_as_people_write_them() -> None:
     assert result.summary.startswith("Revenue: 12,345.678 EUR on 2026-03-10 (target 250,000.5, from 1,000)")
 
 
+def test_progress_and_values_are_rounded_to_four_decimals() -> None:
+    third = assess(metric(baseline=1, target=4), None, [(on("2026-02-10"), 2)], on("2026-02-12"), LAUNCH)
+    assert third.progress == 0.3333
+    odd = assess(metric(), None, [(on("2026-02-10"), 1.234567)], on("2026-02-12"), LAUNCH)
+    assert odd.summary == "Qualified referrals: 1.2346 referrals on 2026-02-10 (target 10, from 2): 0% of the way"
+
+
 def test_bad_input_is_refused() -> None:
     with pytest.raises(ValueError, match="^metric 'referrals': values must be finite numbers, got nan$"):
         assess(metric(), None, [(on("2026-03-10"), float("nan"))], on("2026-03-11"), LAUNCH)
@@ -147,6 +154,8 @@ def test_bad_input_is_refused() -> None:
         assess(metric(), None, [], datetime(2026, 3, 11), LAUNCH)
     with pytest.raises(ValueError, match=r"^observation time must be timezone-aware \(UTC\), got naive 2026-03-10T00:00:00$"):
         assess(metric(), None, [(datetime(2026, 3, 10), 1)], on("2026-03-11"), LAUNCH)
+    with pytest.raises(ValueError, match=r"^launched_at must be timezone-aware \(UTC\), got naive 2026-01-15T09:00:00$"):
+        assess(metric(), None, [], on("2026-03-11"), LAUNCH.replace(tzinfo=None))
 
 
 # --- properties -------------------------------------------------------------------

@@ -32,7 +32,7 @@ def test_imbalanced_names_who_gets_less() -> None:
 def test_a_gap_exactly_at_the_tolerance_is_allowed() -> None:
     # 1.0 - 0.7 is 0.30000000000000004 in floating point; a person reckons 0.3.
     result = assess({"alpha": (10, 10), "beta": (10, 7)}, 0.3)
-    assert result.gap == 0.3 and not result.imbalanced
+    assert (result.gap, result.tolerance, result.imbalanced) == (0.3, 0.3, False)
     assert result.summary == "Balanced: benefit per unit of contribution beta 0.7, alpha 1 (gap 0.3, tolerance 0.3)"
     assert assess({"alpha": (10, 10), "beta": (10, 6.9)}, 0.3).imbalanced
 

@@ -142,7 +142,7 @@ def test_values_are_shown_as_people_write_them() -> None:
 
 def test_progress_and_values_are_rounded_to_four_decimals() -> None:
     third = assess(metric(baseline=1, target=4), None, [(on("2026-02-10"), 2)], on("2026-02-12"), LAUNCH)
-    assert third.progress == 0.3333
+    assert (third.metric_id, third.progress) == ("referrals", 0.3333)
     odd = assess(metric(), None, [(on("2026-02-10"), 1.234567)], on("2026-02-12"), LAUNCH)
     assert odd.summary == "Qualified referrals: 1.2346 referrals on 2026-02-10 (target 10, from 2): 0% of the way"
 

@@ -81,6 +81,8 @@ def test_next_occurrence_is_strictly_after() -> None:
     start = at("2026-01-31", 9)
     assert next_occurrence(start, MONTHLY, start) == (1, at("2026-02-28", 9))
     assert next_occurrence(start, MONTHLY, at("2026-02-28", 9)) == (2, at("2026-03-31", 9))  # exactly at one
+    for n in (2, 3, 4, 7, 8, 9, 16):  # exactly at a later one, wherever the search for it lands
+        assert next_occurrence(start, MONTHLY, occurrence(start, MONTHLY, n)) == (n + 1, occurrence(start, MONTHLY, n + 1))
     assert next_occurrence(start, MONTHLY, at("2026-02-28", 8)) == (1, at("2026-02-28", 9))
     assert next_occurrence(start, MONTHLY, at("2020-01-01")) == (1, at("2026-02-28", 9))  # before the launch
     assert next_occurrence(start, MONTHLY, at("2036-01-01")) == (120, at("2036-01-31", 9))  # ten years on
@@ -117,6 +119,14 @@ def test_weekends_move_to_monday_without_a_calendar_of_holidays() -> None:
     assert weekdays.next_business_day(at("2026-03-09")) == at("2026-03-09")
     assert weekdays.is_business_day(date(2026, 12, 25))  # no region, no holidays
     assert weekdays.holiday_name(date(2026, 12, 25)) is None
+
+
+def test_a_calendar_that_never_has_a_business_day_says_which_it_is() -> None:
+    never = BusinessCalendar(["GB"], zone="Europe/London")
+    never.is_business_day = lambda day: False  # a broken calendar, as no real one is
+    with pytest.raises(ValueError, match=r"^no business day within 31 days of 2026-06-01 in "
+                                         r"BusinessCalendar\(\['GB'\], zone='Europe/London'\)$"):
+        never.next_business_day(at("2026-06-01"))
 
 
 def test_every_party_s_holidays_count() -> None:

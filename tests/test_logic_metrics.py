@@ -132,6 +132,11 @@ def test_the_latest_observation_known_at_as_of_counts() -> None:
     # Two at the same moment (a correction): the later entry wins.
     fixed = assess(metric(), None, [(on("2026-03-10"), 7), (on("2026-03-10"), 6)], on("2026-03-20"), LAUNCH)
     assert fixed.latest == 6
+    # An observation made exactly at as_of is known then; a second later it is not yet.
+    exactly = assess(metric(), None, seen, on("2026-04-10"), LAUNCH)
+    assert (exactly.latest, exactly.latest_at) == (12, on("2026-04-10"))
+    just_before = assess(metric(), None, seen, on("2026-04-10") - timedelta(seconds=1), LAUNCH)
+    assert just_before.latest == 7
 
 
 def test_values_are_shown_as_people_write_them() -> None:

@@ -65,8 +65,13 @@ class Module:
         return self.killed + len(self.not_killed)
 
     @property
-    def score(self) -> float:
-        return 100.0 * self.killed / self.counted if self.counted else 100.0
+    def score(self) -> float | None:
+        """Percent killed; None when no mutant of the module was checked (or it has none)."""
+        return 100.0 * self.killed / self.counted if self.counted else None
+
+    @property
+    def shown(self) -> str:
+        return "n/a" if self.score is None else f"{self.score:.1f}%" + ("" if self.score >= TARGET else " ⚠")
 
 
 def run_mutmut(names: list[str]) -> None:
@@ -160,9 +165,9 @@ def write_report(modules: list[Module], applied, stale, odd, codes_by_name: dict
         "|---|---:|---:|---:|---:|---:|",
     ]
     for m in sorted(modules, key=lambda m: m.path):
-        mark = "" if m.score >= TARGET else " ⚠"
-        lines.append(f"| `{m.path}` | {m.killed}/{m.counted} | {len(m.not_killed)} | {m.equivalent} | {m.not_checked}"
-                     f" | {m.score:.1f}%{mark} |")
+        if m.counted or m.not_checked or m.equivalent:  # (a module without mutants is left out)
+            lines.append(f"| `{m.path}` | {m.killed}/{m.counted} | {len(m.not_killed)} | {m.equivalent} | {m.not_checked}"
+                         f" | {m.shown} |")
     lines += ["", "## Set aside as equivalent", ""]
     if applied:
         lines.append("| mutant | mutated line | why it cannot change behaviour |")
@@ -216,7 +221,7 @@ def main(argv: list[str] | None = None) -> None:
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     REPORT.write_text(write_report(modules, applied, stale, odd, codes_by_name))
     for m in sorted(modules, key=lambda m: m.path):
-        print(f"  {m.path:42} {m.killed:4}/{m.counted:<4} {m.score:5.1f}%  ({m.not_checked} not checked)")
+        print(f"  {m.path:42} {m.killed:4}/{m.counted:<4} {m.shown:>8}  ({m.not_checked} not checked)")
     killed, counted = sum(m.killed for m in modules), sum(m.counted for m in modules)
     unchecked = sum(m.not_checked for m in modules)
     print(f"  overall {killed}/{counted} = {100.0 * killed / max(counted, 1):.1f}% ({unchecked} not checked);"

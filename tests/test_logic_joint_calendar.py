@@ -3,13 +3,13 @@ and an instant read as local time (accord/logic/zones.py local)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from accord.logic import zones
-from accord.logic.business_days import BusinessCalendar, JointCalendar
+from accord.logic.business_days import BusinessCalendar, JointCalendar, move_to_day
 
 NEW_YORK, SYDNEY = ZoneInfo("America/New_York"), ZoneInfo("Australia/Sydney")
 BOTH = JointCalendar([BusinessCalendar("US", zone="America/New_York"), BusinessCalendar("AU", zone="Australia/Sydney")])
@@ -46,3 +46,26 @@ def test_an_instant_in_any_zone_reads_as_local_time_and_a_naive_one_is_refused()
     assert (in_sydney.date().isoformat(), in_sydney.hour, in_sydney.tzinfo) == ("2026-03-07", 9, SYDNEY)
     with pytest.raises(ValueError, match=r"^an instant must be timezone-aware, got naive 2026-03-06T17:00:00$"):
         zones.local(datetime(2026, 3, 6, 17, 0), SYDNEY)
+
+
+# --- moving to a day a calendar takes (business_days.move_to_day) ---------------------
+
+
+def test_a_moment_the_calendar_takes_is_kept_as_it_is() -> None:
+    moment = datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
+    # Even when the wall-clock time it stands for reads otherwise (a time the clock skipped).
+    assert move_to_day(moment, ZoneInfo("Europe/London"), lambda m: True, "x", wall=datetime(2026, 3, 29, 1, 0)) == moment
+
+
+def test_a_move_reaches_31_days_and_no_further() -> None:
+    start = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+    for days in (1, 30, 31):
+        later = start + timedelta(days=days)
+        assert move_to_day(start, UTC, lambda m, later=later: m >= later, "somewhere") == later
+    with pytest.raises(ValueError, match="^no business day within 31 days of 2026-03-02 in somewhere$"):
+        move_to_day(start, UTC, lambda m: m >= start + timedelta(days=32), "somewhere")
+
+
+def test_a_calendar_without_a_zone_says_so_when_it_names_itself() -> None:
+    assert repr(BusinessCalendar(["GB", "US-PA"])) == "BusinessCalendar(['GB', 'US-PA'])"
+    assert repr(BusinessCalendar(["GB"], zone="Europe/London")) == "BusinessCalendar(['GB'], zone='Europe/London')"

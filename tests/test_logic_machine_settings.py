@@ -94,6 +94,9 @@ def test_reviews_deadlines_and_holidays_fall_where_they_fall_on_a_utc_machine(fo
     due = working_hours.deadline(launch, Duration.parse("5d"), owner)
     assert format_instant(due, "America/St_Johns") == "Thursday 24 December 2026, 17:00 NST (America/St_Johns)"
     assert BusinessCalendar("DE-BY").holiday_name(date(2026, 10, 3)) == "German Unity Day (DE-BY)"
+    # A calendar without a zone judges and moves in UTC, not in the machine's zone.
+    saturday = datetime(2026, 3, 7, 10, 30, tzinfo=UTC)
+    assert BusinessCalendar(["GB"]).next_business_day(saturday) == datetime(2026, 3, 9, 10, 30, tzinfo=UTC)
     assert Duration.parse("1mo").after(datetime(2026, 1, 31, 12, tzinfo=UTC)) == datetime(2026, 2, 28, 12, tzinfo=UTC)
 
 

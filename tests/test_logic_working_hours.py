@@ -356,3 +356,15 @@ def test_a_deadline_is_the_end_of_a_working_day_after_the_assignment(person: Wor
     end = datetime.combine(local.date(), person.window.end)
     # The window's end, or where the rule puts it when the clock skips it that day.
     assert local.replace(tzinfo=None) == end or (zones.is_nonexistent(end, person.tz) and zones.to_utc(end, person.tz) == at)
+
+
+def test_a_seven_day_week_is_a_window_too() -> None:
+    every_day = Window(weekdays=frozenset(range(7)))
+    assert WorkingHours("Europe/London", window=every_day).is_working_day(date(2026, 3, 7))  # a Saturday
+
+
+def test_a_person_s_calendar_judges_an_instant_in_their_zone() -> None:
+    # Christmas morning in Sydney is still 24 December in UTC.
+    christmas_morning = datetime(2026, 12, 24, 22, 0, tzinfo=UTC)
+    assert not WorkingHours("Australia/Sydney", "AU-NSW").calendar.is_business_day(christmas_morning)
+    assert WorkingHours("Europe/London", "GB").calendar.is_business_day(christmas_morning)

@@ -330,6 +330,8 @@ def test_numbers_and_bounds() -> None:
     with pytest.raises(ValueError, match="^occurrences are numbered from 1, got 0$"):
         occurrence(START, weekly, 0)
     occurrence(START, weekly, 1)
+    daily = rule(weekdays=WEEKDAY_NAMES, at="10:00", zone="UTC")
+    assert occurrence(START, daily, recurrence.MAX_OCCURRENCES) == utc(2299, 10, 16, 10)  # the last one computed
     with pytest.raises(ValueError, match=r"^occurrence 100001 is past the last one computed \(100000\)$"):
         occurrence(START, weekly, recurrence.MAX_OCCURRENCES + 1)
     naive = r" must be timezone-aware \(UTC\), got naive 2026-01-01T00:00:00$"

@@ -301,6 +301,26 @@ def test_the_every_form_is_unchanged() -> None:
     assert next_review(START, weekly_rule, after, BusinessCalendar(["GB"], zone="Europe/London")) == (18, utc(2026, 5, 5, 9))
 
 
+class OpenFrom:
+    """A calendar whose first business day is ``first`` (nothing before it is one)."""
+
+    def __init__(self, first: datetime) -> None:
+        self.first = first
+
+    def is_business_day(self, moment: datetime) -> bool:
+        return moment >= self.first
+
+    def __repr__(self) -> str:
+        return f"OpenFrom({self.first:%Y-%m-%d})"
+
+
+def test_an_occurrence_moved_the_longest_way_is_still_found_and_keeps_its_number() -> None:
+    weekly = rule(weekdays=["monday"], at="10:00", zone="UTC")
+    first = occurrence(START, weekly, 1)  # Monday 5 January, moved 31 days to Thursday 5 February
+    calendar = OpenFrom(first + timedelta(days=31))
+    assert next_occurrence(START, weekly, first + timedelta(days=30, hours=12), calendar) == (1, utc(2026, 2, 5, 10))
+
+
 # --- refusals -----------------------------------------------------------------------
 
 

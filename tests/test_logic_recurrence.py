@@ -321,6 +321,18 @@ def test_an_occurrence_moved_the_longest_way_is_still_found_and_keeps_its_number
     assert next_occurrence(START, weekly, first + timedelta(days=30, hours=12), calendar) == (1, utc(2026, 2, 5, 10))
 
 
+def test_an_occurrence_that_cannot_be_moved_names_the_calendar() -> None:
+    weekly = rule(weekdays=["monday"], at="10:00", zone="UTC")
+    with pytest.raises(ValueError, match=r"^no business day within 31 days of 2026-01-05 in OpenFrom\(2027-01-01\)$"):
+        next_occurrence(START, weekly, START, OpenFrom(utc(2027, 1, 1)))
+
+
+def test_the_walk_stops_after_the_most_occurrences_it_computes() -> None:
+    daily = rule(weekdays=WEEKDAY_NAMES, at="10:00", zone="UTC")
+    with pytest.raises(ValueError, match=r"^no occurrence of the rule found within 100000 occurrences"):
+        next_occurrence(START, daily, utc(2300, 1, 1))
+
+
 # --- refusals -----------------------------------------------------------------------
 
 

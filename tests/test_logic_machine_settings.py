@@ -10,6 +10,7 @@ compared with the ones a person expects (the same as tests/test_logic_zones_in_w
 
 from __future__ import annotations
 
+import calendar
 import locale
 import os
 import shutil
@@ -25,7 +26,7 @@ from accord.logic import working_hours
 from accord.logic.business_days import BusinessCalendar, JointCalendar
 from accord.logic.metrics import assess as assess_metric
 from accord.logic.mutual_value import assess as assess_value
-from accord.logic.recurrence import next_occurrence
+from accord.logic.recurrence import next_occurrence, occurrence
 from accord.logic.time_display import format_day, format_instant
 from definitions.calendar import CalendarRule
 from definitions.durations import Duration
@@ -58,12 +59,14 @@ def foreign_machine(monkeypatch: pytest.MonkeyPatch, locale_path: Path) -> Itera
     monkeypatch.setenv("LANGUAGE", "de")
     time.tzset()
     locale.setlocale(locale.LC_ALL, GERMAN)
+    calendar.setfirstweekday(calendar.SUNDAY)  # process-wide, as a US-minded library might leave it
     try:
         # The move took effect: a test that passed without it would prove nothing.
         assert date(2026, 3, 2).strftime("%A %B") == "Montag März"
         assert datetime(2026, 1, 1, tzinfo=UTC).astimezone().utcoffset() == timedelta(hours=13, minutes=45)
         yield
     finally:
+        calendar.setfirstweekday(calendar.MONDAY)
         locale.setlocale(locale.LC_ALL, saved)
         monkeypatch.undo()
         time.tzset()
@@ -97,6 +100,10 @@ def test_reviews_deadlines_and_holidays_fall_where_they_fall_on_a_utc_machine(fo
     # A calendar without a zone judges and moves in UTC, not in the machine's zone.
     saturday = datetime(2026, 3, 7, 10, 30, tzinfo=UTC)
     assert BusinessCalendar(["GB"]).next_business_day(saturday) == datetime(2026, 3, 9, 10, 30, tzinfo=UTC)
+    # Every other week on Sunday and Monday: weeks run Monday to Sunday whatever the process says.
+    fortnightly = CalendarRule.model_validate(
+        {"weekdays": ["sunday", "monday"], "interval": 2, "at": "10:00", "zone": "UTC"})
+    assert [occurrence(datetime(2026, 3, 4, tzinfo=UTC), fortnightly, n).day for n in (1, 2, 3, 4)] == [8, 16, 22, 30]
     assert Duration.parse("1mo").after(datetime(2026, 1, 31, 12, tzinfo=UTC)) == datetime(2026, 2, 28, 12, tzinfo=UTC)
 
 

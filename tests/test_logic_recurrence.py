@@ -321,6 +321,18 @@ def test_an_occurrence_moved_the_longest_way_is_still_found_and_keeps_its_number
     assert next_occurrence(START, weekly, first + timedelta(days=30, hours=12), calendar) == (1, utc(2026, 2, 5, 10))
 
 
+def test_every_other_quarter_counts_from_the_start_s_quarter() -> None:
+    # Started in November (Q4): Q4, Q2, Q4... so the first Monday of April 2027 comes next, not January's.
+    every_other = rule(weekdays=["monday"], nth=1, of="quarter", interval=2, at="10:00", zone="UTC")
+    assert next_occurrence(utc(2026, 11, 10), every_other, utc(2026, 11, 10)) == (1, utc(2027, 4, 5, 10))
+
+
+def test_the_rule_refuses_a_naive_start() -> None:
+    weekly = rule(weekdays=["monday"], at="10:00", zone="UTC")
+    with pytest.raises(ValueError, match=r"^start must be timezone-aware \(UTC\), got naive 2026-01-01T00:00:00$"):
+        recurrence.rrule_for(weekly, datetime(2026, 1, 1))
+
+
 def test_an_occurrence_that_cannot_be_moved_names_the_calendar() -> None:
     weekly = rule(weekdays=["monday"], at="10:00", zone="UTC")
     with pytest.raises(ValueError, match=r"^no business day within 31 days of 2026-01-05 in OpenFrom\(2027-01-01\)$"):

@@ -184,6 +184,8 @@ def test_region_codes_are_checked_with_clear_messages() -> None:
     with pytest.raises(ValueError, match=r"^unknown holiday region 'GB-ENGLAND': GB has no subdivision 'ENGLAND'"
                                          r" \(known: ENG, NIR, SCT, WLS\)$"):
         parse_region("GB-ENGLAND")
+    with pytest.raises(ValueError, match=r"^unknown holiday region 'AQ-XX': AQ has no subdivision 'XX' \(known: none\)$"):
+        parse_region("AQ-XX")
 
 
 def test_a_datetime_is_judged_by_its_utc_day() -> None:

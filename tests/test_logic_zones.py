@@ -156,6 +156,14 @@ def test_known_names_have_no_problem(name: str) -> None:
     assert zones.problem(name) is None
 
 
+def test_a_name_of_64_characters_is_still_judged_and_a_longer_one_cut_short() -> None:
+    longest = "Europe/" + "x" * 57
+    assert zones.problem(longest) == (
+        f"unknown time zone {longest!r} in the time zone database {zones.IANA_VERSION} (IANA names look like Europe/London)")
+    assert zones.problem(longest + "y") == (
+        f"{longest + '...'!r} is not a time zone name (IANA names look like Europe/London or America/New_York)")
+
+
 def test_a_name_that_is_not_text_is_refused() -> None:
     assert zones.problem(None) == zones.problem(42) == "a time zone is an IANA name such as Europe/London or America/New_York"
 

@@ -368,3 +368,26 @@ def test_a_person_s_calendar_judges_an_instant_in_their_zone() -> None:
     christmas_morning = datetime(2026, 12, 24, 22, 0, tzinfo=UTC)
     assert not WorkingHours("Australia/Sydney", "AU-NSW").calendar.is_business_day(christmas_morning)
     assert WorkingHours("Europe/London", "GB").calendar.is_business_day(christmas_morning)
+
+
+class AtWorkOnlyOn(WorkingHours):
+    """Working hours on one date only (the longest a search for a working day must reach)."""
+
+    def __init__(self, day: date) -> None:
+        super().__init__("Europe/London")
+        self.day = day
+
+    def is_working_day(self, day: date) -> bool:
+        return day == self.day
+
+
+def test_the_end_of_the_working_day_is_found_31_days_on_and_no_further() -> None:
+    start = date(2026, 3, 2)
+    assert AtWorkOnlyOn(start + timedelta(days=31)).end_of_working_day(start) == datetime(2026, 4, 2, 16, 0, tzinfo=UTC)
+    with pytest.raises(ValueError, match="^no working day within 31 days of 2026-03-02 for "):
+        AtWorkOnlyOn(start + timedelta(days=32)).end_of_working_day(start)
+
+
+def test_a_deadline_refuses_a_naive_assignment_time() -> None:
+    with pytest.raises(ValueError, match=r"^assigned_at must be timezone-aware \(UTC\), got naive 2026-03-02T10:00:00$"):
+        deadline(datetime(2026, 3, 2, 10), days("2d"), LONDON)

@@ -9,7 +9,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from accord.logic import zones
-from accord.logic.business_days import BusinessCalendar, JointCalendar, move_to_day
+from accord.logic.business_days import (
+    BusinessCalendar,
+    JointCalendar,
+    as_utc,
+    move_to_day,
+)
 
 NEW_YORK, SYDNEY = ZoneInfo("America/New_York"), ZoneInfo("Australia/Sydney")
 BOTH = JointCalendar([BusinessCalendar("US", zone="America/New_York"), BusinessCalendar("AU", zone="Australia/Sydney")])
@@ -69,3 +74,9 @@ def test_a_move_reaches_31_days_and_no_further() -> None:
 def test_a_calendar_without_a_zone_says_so_when_it_names_itself() -> None:
     assert repr(BusinessCalendar(["GB", "US-PA"])) == "BusinessCalendar(['GB', 'US-PA'])"
     assert repr(BusinessCalendar(["GB"], zone="Europe/London")) == "BusinessCalendar(['GB'], zone='Europe/London')"
+
+
+def test_an_instant_without_a_name_is_called_a_datetime_when_refused() -> None:
+    with pytest.raises(ValueError, match=r"^datetime must be timezone-aware \(UTC\), got naive 2026-03-02T10:00:00$"):
+        BusinessCalendar(["GB"]).next_business_day(datetime(2026, 3, 2, 10))
+    assert as_utc(datetime(2026, 3, 2, 10, tzinfo=NEW_YORK)) == datetime(2026, 3, 2, 15, tzinfo=UTC)

@@ -389,3 +389,67 @@ def test_a_zero_duration_is_said_once_though_both_rule_sets_refuse_it() -> None:
 def test_a_problem_at_the_top_level_and_one_with_a_control_character_in_its_path() -> None:
     assert checks.Problem((), "x").dotted == "(top level)"
     assert checks.Problem(("mou", "clauses", "other", "a\nb\u202e"), "x").dotted == "mou.clauses.other.a\\u000ab\\u202e"
+
+
+# --- references to people, wherever the definition names one ---------------------------
+
+UNKNOWN = "stakeholder 'zed' is not a stakeholder of any party (known: abe, ann, ben)"
+
+
+def _review_participants(d: PartnershipDefinition) -> None:
+    d.reviews.weekly_status.participants = ["ann", "zed"]
+
+
+def _launch_checklist(d: PartnershipDefinition) -> None:
+    d.launch.checklist = [ChecklistItem(id="go-live", title="Go live", owner="zed", due=d_("1w"))]
+
+
+PEOPLE_FIELDS = {
+    "screening.checklist.0.owner": lambda d: setattr(d.screening.checklist[0], "owner", "zed"),
+    "screening.alignment.participants.1": lambda d: setattr(d.screening.alignment, "participants", ["ann", "zed", "ben"]),
+    "screening.alignment.override_by.0": lambda d: setattr(d.screening.alignment, "override_by", ["zed"]),
+    "screening.go_no_go.approvers.1": lambda d: setattr(d.screening.go_no_go, "approvers", ["ann", "zed", "ben"]),
+    "metrics.0.owner": lambda d: setattr(d.metrics[0], "owner", "zed"),
+    "launch.checklist.0.owner": _launch_checklist,
+    "launch.deliverables.0.owner": lambda d: setattr(d.launch.deliverables[0], "owner", "zed"),
+    "reviews.weekly_status.participants.1": _review_participants,
+    "escalation.ladder.1.contacts.0": lambda d: setattr(d.escalation.ladder[1], "contacts", ["zed", "ben"]),
+    "renewal.approval.approvers.2": lambda d: setattr(d.renewal.approval, "approvers", ["ann", "ben", "zed"]),
+}
+
+
+@pytest.mark.parametrize("path", PEOPLE_FIELDS)
+def test_an_unknown_person_is_reported_where_they_are_named(path: str) -> None:
+    d = base()
+    PEOPLE_FIELDS[path](d)
+    assert reported(d) == [(path, UNKNOWN)]
+    assert reported(d, rules=0) == [(path, UNKNOWN)]
+
+
+# --- ids that must be unique --------------------------------------------------------------
+
+
+def test_duplicate_party_stakeholder_and_metric_ids_are_reported_at_each() -> None:
+    d = base()
+    d.parties[1].id = "alpha"
+    d.parties[1].stakeholders[0].id = "abe"
+    d.metrics = [d.metrics[0], d.metrics[0].model_copy()]
+    found = reported(d)
+    for path, message in [
+        ("parties.0.id", "duplicate party id 'alpha'"),
+        ("parties.1.id", "duplicate party id 'alpha'"),
+        ("parties.0.stakeholders.1.id", "duplicate stakeholder id 'abe'"),
+        ("parties.1.stakeholders.0.id", "duplicate stakeholder id 'abe'"),
+        ("metrics.0.id", "duplicate metric id 'referrals'"),
+        ("metrics.1.id", "duplicate metric id 'referrals'"),
+    ]:
+        assert (path, message) in found
+
+
+def test_a_screening_task_id_reused_at_launch_is_reported_in_both() -> None:
+    d = base()
+    d.launch.deliverables[0].id = "legal-review"
+    assert reported(d) == [
+        ("screening.checklist.0.id", "duplicate task id 'legal-review'"),
+        ("launch.deliverables.0.id", "duplicate task id 'legal-review'"),
+    ]

@@ -389,6 +389,8 @@ def test_a_zero_duration_is_said_once_though_both_rule_sets_refuse_it() -> None:
 def test_a_problem_at_the_top_level_and_one_with_a_control_character_in_its_path() -> None:
     assert checks.Problem((), "x").dotted == "(top level)"
     assert checks.Problem(("mou", "clauses", "other", "a\nb\u202e"), "x").dotted == "mou.clauses.other.a\\u000ab\\u202e"
+    # Line and paragraph separators break a line too; other characters stay as written.
+    assert checks.Problem(("other", "a\u2028b\u2029c é"), "x").dotted == "other.a\\u2028b\\u2029c é"
 
 
 # --- references to people, wherever the definition names one ---------------------------

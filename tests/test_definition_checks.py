@@ -455,3 +455,35 @@ def test_a_screening_task_id_reused_at_launch_is_reported_in_both() -> None:
         ("screening.checklist.0.id", "duplicate task id 'legal-review'"),
         ("launch.deliverables.0.id", "duplicate task id 'legal-review'"),
     ]
+
+
+# --- the MOU template ------------------------------------------------------------------
+
+NOT_RELATIVE = "must be a file name relative to the template folders (no absolute path, drive or backslash)"
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("", "name the MOU template file, e.g. mou.md.j2"),
+        ("   ", "name the MOU template file, e.g. mou.md.j2"),
+        ("/etc/passwd", NOT_RELATIVE),
+        ("C:\\mou.md.j2", NOT_RELATIVE),
+        ("c:mou.md.j2", NOT_RELATIVE),
+        ("sub\\mou.md.j2", NOT_RELATIVE),
+        ("../mou.md.j2", "must not climb out of the template folders ('..')"),
+        ("sub/../../etc/passwd", "must not climb out of the template folders ('..')"),
+    ],
+)
+def test_the_mou_template_is_a_plain_name_in_the_template_folders(name: str, message: str) -> None:
+    d = base()
+    d.mou.template = name
+    assert reported(d) == [("mou.template", message)]
+
+
+def test_the_whole_definition_is_bounded_in_bytes() -> None:
+    d = base()
+    d.mou.clauses.other = {f"Clause {i}": "x" * 10_000 for i in range(13)}
+    size = len(d.model_dump_json().encode())
+    assert ("(top level)", (f"the definition is {size:,} bytes as JSON; at most 128,000 (it travels in every workflow"
+                           " input, and Temporal refuses large payloads)")) in reported(d)

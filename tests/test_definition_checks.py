@@ -243,6 +243,23 @@ def test_one_email_for_two_people_is_refused_whatever_its_case() -> None:
     ]
 
 
+def test_addresses_that_differ_only_beyond_case_are_two_people() -> None:
+    # "ß" upper-cases to "SS": compared in lower case, straße and strasse stay two addresses.
+    d = base()
+    d.parties[1].stakeholders[0].email = "strasse@beta.example"
+    d.parties[0].stakeholders[1].email = "straße@beta.example"
+    assert reported(d) == []
+
+
+def test_short_durations_are_refused_unless_the_deployment_allows_them() -> None:
+    d = base()
+    d.escalation.ladder[0].respond_within = d_("30s")
+    message = ("is shorter than 1h, the shortest deadline a partnership can have (shorter ones are for tests:"
+               " the deployment's allow_short_durations setting)")
+    assert checks.problems(d) == [checks.Problem(("escalation", "ladder", 0, "respond_within"), message)]
+    assert checks.problems(d, allow_short=True) == []
+
+
 def test_a_task_id_is_unique_across_screening_and_launch() -> None:
     d = base()
     d.launch.checklist = [ChecklistItem(id="kickoff", title="Kickoff", owner="abe", due=d_("1w"))]

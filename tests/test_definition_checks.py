@@ -137,6 +137,12 @@ def test_a_task_deadline_a_little_longer_than_the_default_reminders_is_fine() ->
     assert reported(d) == []
 
 
+def test_a_launch_checklist_item_is_judged_like_a_screening_one() -> None:
+    d = base()
+    d.launch.checklist = [ChecklistItem(id="go-live", title="Go live", owner="abe", due=d_("1d"))]
+    assert reported(d) == [("launch.checklist.0.due", "deadline 1d is shorter than the default first reminder (2d before it)")]
+
+
 def test_a_zero_task_deadline_is_refused_once_not_also_against_the_reminders() -> None:
     d = base()
     d.screening.checklist[0].due = d_("0s")
@@ -202,6 +208,17 @@ def test_every_party_writes_an_alignment_statement() -> None:
     d.screening.alignment.participants = ["ann", "abe"]  # both Alpha
     assert reported(d) == [
         ("screening.alignment.participants", "every party must write a statement; none from Beta GmbH"),
+    ]
+
+
+def test_every_party_without_a_statement_is_named() -> None:
+    d = base()
+    d.parties.append(d.parties[1].model_copy(update={"id": "gamma", "name": "Gamma SA", "stakeholders": [
+        d.parties[1].stakeholders[0].model_copy(update={"id": "gus", "email": "gus@gamma.example"})]}))
+    d.screening.alignment.participants = ["ann", "abe"]
+    d.mou.signatories = ["ann", "ben", "gus"]
+    assert reported(d) == [
+        ("screening.alignment.participants", "every party must write a statement; none from Beta GmbH, Gamma SA"),
     ]
 
 

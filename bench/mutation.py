@@ -208,8 +208,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.resume:
         run_mutmut([])  # mutmut keeps the verdicts it has and checks the others
     elif args.again:
+        equivalent = load_equivalent()  # set aside: testing them again cannot kill them
         names = [name for codes in verdicts().values() for name, code in codes.items()
-                 if code is not NOT_CHECKED and code not in KILLED_CODES]
+                 if code is not NOT_CHECKED and code not in KILLED_CODES and name not in equivalent]
         if names:
             run_mutmut(names)
     elif not args.report:

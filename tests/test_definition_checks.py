@@ -216,9 +216,10 @@ def test_every_party_without_a_statement_is_named() -> None:
     d.parties.append(d.parties[1].model_copy(update={"id": "gamma", "name": "Gamma SA", "stakeholders": [
         d.parties[1].stakeholders[0].model_copy(update={"id": "gus", "email": "gus@gamma.example"})]}))
     d.screening.alignment.participants = ["ann", "abe"]
-    d.mou.signatories = ["ann", "ben", "gus"]
+    d.mou.signatories = ["ann"]
     assert reported(d) == [
         ("screening.alignment.participants", "every party must write a statement; none from Beta GmbH, Gamma SA"),
+        ("mou.signatories", "every party must sign the MOU; no signatory for Beta GmbH, Gamma SA"),
     ]
 
 
@@ -329,6 +330,12 @@ def test_a_zero_review_interval_is_refused_and_its_inputs_not_judged_against_it(
     d = base()
     d.reviews.monthly = Cadence(every=d_("0s"), participants=["ann", "ben"], inputs_due=d_("0s"))
     assert reported(d, rules=0) == [("reviews.monthly.every", "must be longer than zero")]
+
+
+def test_a_cadence_after_one_left_out_is_still_judged() -> None:
+    d = base()  # weekly_status only; monthly left out
+    d.reviews.quarterly = Cadence(every=d_("0s"), participants=["ann", "ben"], inputs_due=d_("1w"))
+    assert reported(d, rules=0) == [("reviews.quarterly.every", "must be longer than zero")]
 
 
 def test_zero_days_for_review_inputs_is_refused() -> None:

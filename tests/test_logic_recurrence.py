@@ -293,8 +293,6 @@ def test_the_every_form_is_unchanged() -> None:
     assert next_review(launch, monthly, launch, gb) == (1, utc(2026, 12, 29, 10))
     weekly_rule = rule(weekdays=["monday"], at="10:00", zone="Europe/London")
     assert next_review(START, weekly_rule, START) == (1, utc(2026, 1, 5, 10))
-    with pytest.raises(ValueError, match=r"^begins must be timezone-aware \(UTC\), got naive 2026-01-05T10:00:00$"):
-        recurrence.meeting_end(datetime(2026, 1, 5, 10), weekly_rule)
     # The rule form takes the calendar too: the early May bank holiday moves that Monday's review.
     after = utc(2026, 4, 28)
     assert next_review(START, weekly_rule, after) == (18, utc(2026, 5, 4, 9))
@@ -325,6 +323,12 @@ def test_every_other_quarter_counts_from_the_start_s_quarter() -> None:
     # Started in November (Q4): Q4, Q2, Q4... so the first Monday of April 2027 comes next, not January's.
     every_other = rule(weekdays=["monday"], nth=1, of="quarter", interval=2, at="10:00", zone="UTC")
     assert next_occurrence(utc(2026, 11, 10), every_other, utc(2026, 11, 10)) == (1, utc(2027, 4, 5, 10))
+
+
+def test_a_meeting_end_refuses_a_naive_beginning() -> None:
+    weekly = rule(weekdays=["monday"], at="10:00", zone="Europe/London")
+    with pytest.raises(ValueError, match=r"^begins must be timezone-aware \(UTC\), got naive 2026-01-05T10:00:00$"):
+        recurrence.meeting_end(datetime(2026, 1, 5, 10), weekly)
 
 
 def test_the_rule_refuses_a_naive_start() -> None:

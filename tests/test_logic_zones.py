@@ -164,6 +164,12 @@ def test_a_name_of_64_characters_is_still_judged_and_a_longer_one_cut_short() ->
         f"{longest + '...'!r} is not a time zone name (IANA names look like Europe/London or America/New_York)")
 
 
+def test_a_64_character_name_with_a_space_is_shown_whole() -> None:
+    name = "Europe/" + "x" * 56 + " "
+    assert zones.problem(name) == (
+        f"{name!r} is not a time zone name (IANA names look like Europe/London or America/New_York)")
+
+
 def test_a_name_that_is_not_text_is_refused() -> None:
     assert zones.problem(None) == zones.problem(42) == "a time zone is an IANA name such as Europe/London or America/New_York"
 

@@ -391,3 +391,18 @@ def test_the_end_of_the_working_day_is_found_31_days_on_and_no_further() -> None
 def test_a_deadline_refuses_a_naive_assignment_time() -> None:
     with pytest.raises(ValueError, match=r"^assigned_at must be timezone-aware \(UTC\), got naive 2026-03-02T10:00:00$"):
         deadline(datetime(2026, 3, 2, 10), days("2d"), LONDON)
+
+
+def test_hours_the_clock_skips_are_empty_or_none() -> None:
+    # 29 March 2026 in London: 01:00 GMT jumps to 02:00 BST.
+    skipped = WorkingHours("Europe/London", window=Window(start=time(1), end=time(2), weekdays=frozenset(range(7))))
+    assert skipped.hours_on(date(2026, 3, 29)) == (datetime(2026, 3, 29, 1, tzinfo=UTC), datetime(2026, 3, 29, 1, tzinfo=UTC))
+    crossed = WorkingHours("Europe/London", window=Window(start=time(1, 30), end=time(2), weekdays=frozenset(range(7))))
+    assert crossed.hours_on(date(2026, 3, 29)) is None  # 01:30 moves past 02:00: no hours that day
+
+
+def test_the_next_working_hours_are_found_31_days_on_and_no_further() -> None:
+    moment = datetime(2026, 3, 2, 20, 0, tzinfo=UTC)
+    start = date(2026, 3, 2)
+    assert AtWorkOnlyOn(start + timedelta(days=31)).next_start(moment) == datetime(2026, 4, 2, 8, 0, tzinfo=UTC)
+    assert AtWorkOnlyOn(start + timedelta(days=32)).next_start(moment) is None

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -71,7 +72,7 @@ class Module:
 
     @property
     def shown(self) -> str:
-        return "n/a" if self.score is None else f"{self.score:.1f}%" + ("" if self.score >= TARGET else " ⚠")
+        return "n/a" if self.score is None else _percent(self.score) + ("" if self.score >= TARGET else " ⚠")
 
 
 def run_mutmut(names: list[str]) -> None:
@@ -153,7 +154,7 @@ def write_report(modules: list[Module], applied, stale, odd, codes_by_name: dict
         "tests/test_rulebook_*.py). A mutant counts when it changes behaviour: every mutant minus the",
         f"equivalent ones below. Killed includes timeouts. Target: {TARGET:.0f}% per module.",
         "",
-        f"**Overall: {killed}/{counted} killed, {total:.1f}%** ({sum(m.equivalent for m in modules)} set aside as equivalent)",
+        f"**Overall: {killed}/{counted} killed, {_percent(total)}** ({sum(m.equivalent for m in modules)} set aside as equivalent)",
         "",
     ]
     if unchecked:
@@ -193,6 +194,11 @@ def write_report(modules: list[Module], applied, stale, odd, codes_by_name: dict
     return "\n".join(lines).rstrip() + "\n"
 
 
+def _percent(value: float) -> str:
+    """Rounded down: one mutant left alive never shows as 100%."""
+    return f"{math.floor(value * 10) / 10:.1f}%"
+
+
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
@@ -225,7 +231,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"  {m.path:42} {m.killed:4}/{m.counted:<4} {m.shown:>8}  ({m.not_checked} not checked)")
     killed, counted = sum(m.killed for m in modules), sum(m.counted for m in modules)
     unchecked = sum(m.not_checked for m in modules)
-    print(f"  overall {killed}/{counted} = {100.0 * killed / max(counted, 1):.1f}% ({unchecked} not checked);"
+    print(f"  overall {killed}/{counted} = {_percent(100.0 * killed / max(counted, 1))} ({unchecked} not checked);"
           f" report: {REPORT.relative_to(ROOT)}")
 
 

@@ -406,3 +406,15 @@ def test_the_next_working_hours_are_found_31_days_on_and_no_further() -> None:
     start = date(2026, 3, 2)
     assert AtWorkOnlyOn(start + timedelta(days=31)).next_start(moment) == datetime(2026, 4, 2, 8, 0, tzinfo=UTC)
     assert AtWorkOnlyOn(start + timedelta(days=32)).next_start(moment) is None
+
+
+def test_an_overdue_notice_that_waits_until_the_escalation_is_left_to_the_ladder() -> None:
+    # Due Friday 17:00 in London; the overdue notices of Saturday and Sunday wait for Monday 09:00,
+    # the very moment the escalation is due: the escalation goes, the notice does not.
+    due = datetime(2026, 3, 6, 17, 0, tzinfo=UTC)
+    policy = Reminders(overdue_every=Duration.parse("1d"), escalate_after=Duration.parse("2d16h"))
+    monday = datetime(2026, 3, 9, 9, 0, tzinfo=UTC)
+    assert plan(due - timedelta(days=5), due, policy, LONDON) == [
+        Nudge(due, NudgeKind.overdue),
+        Nudge(monday, NudgeKind.escalate),
+    ]

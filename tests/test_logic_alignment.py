@@ -52,6 +52,8 @@ def test_stop_words_punctuation_case_and_plurals_do_not_count() -> None:
 def test_short_words_and_double_s_are_not_stemmed() -> None:
     # "bus" and "process" are not plurals of "bu" and "proces".
     assert words("bus process gas") == ["bus", "gas", "process"]
+    # Four letters is long enough: "apps" is "app".
+    assert words("apps app") == ["app"]
 
 
 def test_partial_overlap_is_between_zero_and_one() -> None:
@@ -167,3 +169,13 @@ def test_divergence_is_symmetric(a: str, b: str) -> None:
 def test_any_one_aligned_statement_paired_with_the_outlier_is_blocked(who: str) -> None:
     s = score({who: ("county", ALIGNED[who]), "zed": ("vendor", DIVERGENT)})
     assert s.blocked(THRESHOLD)
+
+
+def test_the_figures_people_see_are_rounded_to_four_decimals() -> None:
+    s = score({
+        "ann": ("alpha", "Grow referrals in the county"),
+        "ben": ("beta", "Grow county referrals and revenue"),
+        "cy": ("gamma", "Cut permit waiting times"),
+    })
+    # Pairs: ann-ben 1/7, ann-cy 1, ben-cy 1; all three across parties.
+    assert (s.across_parties, s.isolation, s.divergence) == (0.7143, {"ann": 0.5714, "ben": 0.5714, "cy": 1.0}, 1.0)

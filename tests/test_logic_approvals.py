@@ -114,6 +114,13 @@ def test_quorum_of_one_behaves_like_any() -> None:
     assert outcome("quorum", ("ann", R), ("ben", R), quorum=1).outcome == PENDING
 
 
+@pytest.mark.parametrize("policy", ["all", "sequential"])
+def test_a_stray_quorum_does_not_lower_all_or_a_signing_order(policy: str) -> None:
+    # The definition checks refuse a quorum outside policy 'quorum'; were one stored, it counts for nothing.
+    assert outcome(policy, ("ann", A), quorum=1).outcome == PENDING
+    assert outcome(policy, ("ann", A), ("ben", A), ("cat", A), quorum=1).outcome == APPROVED
+
+
 def test_quorum_without_k_needs_everyone() -> None:
     assert outcome("quorum", ("ann", A), ("ben", A), quorum=None).outcome == PENDING
     assert outcome("quorum", ("ann", A), ("ben", A), ("cat", A), quorum=None).outcome == APPROVED

@@ -34,9 +34,9 @@ def test_ambers_trigger_after_the_configured_run() -> None:
 
 
 def test_status_trigger_checks_its_input() -> None:
-    with pytest.raises(ValueError, match="green, amber or red, not 'Amber'"):
+    with pytest.raises(ValueError, match="^a status is green, amber or red, not 'Amber'$"):
         status_trigger(["Amber"], 2)
-    with pytest.raises(ValueError, match="at least 1"):
+    with pytest.raises(ValueError, match="^amber_count must be at least 1, not 0$"):
         status_trigger(["amber"], 0)
 
 
@@ -54,9 +54,9 @@ def test_the_worst_status_wins() -> None:
     assert overall({"alpha": GREEN, "beta": GREEN}) == GREEN
     assert overall({"alpha": GREEN, "beta": AMBER}) == AMBER
     assert overall({"alpha": RED, "beta": AMBER, "gamma": GREEN}) == RED
-    with pytest.raises(ValueError, match="no status reported yet"):
+    with pytest.raises(ValueError, match="^no status reported yet$"):
         overall({})
-    with pytest.raises(ValueError, match="not 'blue'"):
+    with pytest.raises(ValueError, match="^a status is green, amber or red, not 'blue'$"):
         overall({"alpha": "blue"})
 
 

@@ -11,9 +11,15 @@ from accord.models import (
     Alignment,
     AlignmentResult,
     Channel,
+    EmailDelay,
     EscalationRecord,
     Health,
     PartnershipState,
+    Rag,
+    RagPoint,
+    Review,
+    ReviewInput,
+    ReviewKind,
     Stage,
     Task,
     TaskKind,
@@ -141,3 +147,80 @@ def test_health_is_derived_not_read_from_the_stored_field() -> None:
     # A stale stored value must not leak through.
     assert assess(state(health=Health.escalated)) == Health.on_track
     assert assess(state(health=Health.on_track, escalations=[escalation()])) == Health.escalated
+
+
+# --- coordination decay: at risk before anything is escalated ---------------------------
+
+def rag(*overall: Rag | None) -> list[RagPoint]:
+    """Weekly status points, oldest first."""
+    return [
+        RagPoint(at=T0 + timedelta(weeks=i), review_id=f"weekly_status-{i + 1}", overall=o, by_party={"county": o})
+        for i, o in enumerate(overall)
+    ]
+
+
+def review(kind: ReviewKind, n: int, *, with_inputs: bool, closed: bool = True) -> Review:
+    inputs = {"ann": ReviewInput(stakeholder="ann", party="county", at=T0, channel=Channel.web, rag=Rag.green)}
+    return Review(
+        id=f"{kind.value}-{n}", kind=kind, n=n, scheduled_for=T0, inputs_due_at=T0, participants=["ann"],
+        inputs=inputs if with_inputs else {}, closed_at=T0 + timedelta(days=n) if closed else None,
+    )
+
+
+@pytest.mark.parametrize("last", [Rag.amber, Rag.red])
+def test_a_last_weekly_status_that_is_not_green_is_at_risk(last: Rag) -> None:
+    assert assess(state(rag_history=rag(Rag.green, last))) == Health.at_risk
+
+
+def test_a_status_back_to_green_is_on_track_again() -> None:
+    assert assess(state(rag_history=rag(Rag.red, Rag.amber, Rag.green))) == Health.on_track
+
+
+def test_a_week_without_an_overall_status_does_not_hide_the_last_one() -> None:
+    # A round nobody answered has no overall status: the last one reported still stands.
+    assert assess(state(rag_history=rag(Rag.red, None))) == Health.at_risk
+    assert assess(state(rag_history=rag(Rag.green, None))) == Health.on_track
+    assert assess(state(rag_history=rag(None, None))) == Health.on_track
+
+
+def test_a_party_that_missed_its_last_status_update_is_at_risk() -> None:
+    assert assess(state(missed_in_a_row={"county": 0, "vendor": 1})) == Health.at_risk
+
+
+def test_parties_that_missed_nothing_in_a_row_are_on_track() -> None:
+    assert assess(state(missed_in_a_row={"county": 0, "vendor": 0})) == Health.on_track
+
+
+def test_a_last_review_without_inputs_is_at_risk() -> None:
+    reviews = [review(ReviewKind.monthly, 1, with_inputs=True), review(ReviewKind.monthly, 2, with_inputs=False)]
+    assert assess(state(reviews={r.id: r for r in reviews})) == Health.at_risk
+
+
+def test_an_empty_review_followed_by_one_with_inputs_is_on_track() -> None:
+    # Stored out of order: "last" is by review number, not by insertion.
+    reviews = [review(ReviewKind.monthly, 2, with_inputs=True), review(ReviewKind.monthly, 1, with_inputs=False)]
+    assert assess(state(reviews={r.id: r for r in reviews})) == Health.on_track
+
+
+def test_each_kind_of_review_counts_by_its_own_last_one() -> None:
+    reviews = [
+        review(ReviewKind.monthly, 1, with_inputs=True),
+        review(ReviewKind.quarterly, 1, with_inputs=False),
+        review(ReviewKind.monthly, 2, with_inputs=True),
+    ]
+    assert assess(state(reviews={r.id: r for r in reviews})) == Health.at_risk
+
+
+def test_a_review_still_open_without_inputs_is_not_a_risk_yet() -> None:
+    reviews = [review(ReviewKind.monthly, 1, with_inputs=True), review(ReviewKind.monthly, 2, with_inputs=False, closed=False)]
+    assert assess(state(reviews={r.id: r for r in reviews})) == Health.on_track
+
+
+def test_an_email_still_failing_is_at_risk() -> None:
+    delay = EmailDelay(send_key="k1", recipient="ann", since=T0, attempts=9, error="503")
+    assert assess(state(email_delays={"k1": delay})) == Health.at_risk
+
+
+def test_decay_wins_over_waiting_but_not_over_escalated() -> None:
+    assert assess(state(rag_history=rag(Rag.red)), stage_available=False) == Health.at_risk
+    assert assess(state(rag_history=rag(Rag.red), escalations=[escalation()])) == Health.escalated

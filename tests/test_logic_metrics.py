@@ -132,6 +132,11 @@ def test_the_latest_observation_known_at_as_of_counts() -> None:
     # Two at the same moment (a correction): the later entry wins.
     fixed = assess(metric(), None, [(on("2026-03-10"), 7), (on("2026-03-10"), 6)], on("2026-03-20"), LAUNCH)
     assert fixed.latest == 6
+    # An observation made exactly at as_of is known then; a second later it is not yet.
+    exactly = assess(metric(), None, seen, on("2026-04-10"), LAUNCH)
+    assert (exactly.latest, exactly.latest_at) == (12, on("2026-04-10"))
+    just_before = assess(metric(), None, seen, on("2026-04-10") - timedelta(seconds=1), LAUNCH)
+    assert just_before.latest == 7
 
 
 def test_values_are_shown_as_people_write_them() -> None:
@@ -140,13 +145,22 @@ def test_values_are_shown_as_people_write_them() -> None:
     assert result.summary.startswith("Revenue: 12,345.678 EUR on 2026-03-10 (target 250,000.5, from 1,000)")
 
 
+def test_progress_and_values_are_rounded_to_four_decimals() -> None:
+    third = assess(metric(baseline=1, target=4), None, [(on("2026-02-10"), 2)], on("2026-02-12"), LAUNCH)
+    assert (third.metric_id, third.progress) == ("referrals", 0.3333)
+    odd = assess(metric(), None, [(on("2026-02-10"), 1.234567)], on("2026-02-12"), LAUNCH)
+    assert odd.summary == "Qualified referrals: 1.2346 referrals on 2026-02-10 (target 10, from 2): 0% of the way"
+
+
 def test_bad_input_is_refused() -> None:
-    with pytest.raises(ValueError, match="finite"):
+    with pytest.raises(ValueError, match="^metric 'referrals': values must be finite numbers, got nan$"):
         assess(metric(), None, [(on("2026-03-10"), float("nan"))], on("2026-03-11"), LAUNCH)
-    with pytest.raises(ValueError, match="timezone-aware"):
+    with pytest.raises(ValueError, match=r"^as_of must be timezone-aware \(UTC\), got naive 2026-03-11T00:00:00$"):
         assess(metric(), None, [], datetime(2026, 3, 11), LAUNCH)
-    with pytest.raises(ValueError, match="observation time must be timezone-aware"):
+    with pytest.raises(ValueError, match=r"^observation time must be timezone-aware \(UTC\), got naive 2026-03-10T00:00:00$"):
         assess(metric(), None, [(datetime(2026, 3, 10), 1)], on("2026-03-11"), LAUNCH)
+    with pytest.raises(ValueError, match=r"^launched_at must be timezone-aware \(UTC\), got naive 2026-01-15T09:00:00$"):
+        assess(metric(), None, [], on("2026-03-11"), LAUNCH.replace(tzinfo=None))
 
 
 # --- properties -------------------------------------------------------------------

@@ -15,6 +15,7 @@ from accord.logic.approvals import (
     of,
     parties_changed,
     party_approvals,
+    party_names,
 )
 from accord.models import (
     ApprovalOutcome,
@@ -177,3 +178,17 @@ def test_approved_only_with_the_policy_and_an_approval_from_the_party(policy, de
 def test_request_for_changes_from_the_party_does_not_count_as_its_approval(policy):
     a = approval(policy, ["ann", "ben"], ("ann", A), ("ben", C), quorum=1, parties={"beta": ["ben"]})
     assert of(a).outcome != APPROVED
+
+
+def test_when_two_changed_parties_have_no_approver_the_people_of_both_are_added():
+    def both(data):
+        person(data, "abe")["email"] = "abe@new.example"
+        person(data, "ben")["name"] = "Ben B."
+    result = party_approvals(IN_FORCE, amended(both), approvers=["ops-approver"])
+    assert result.parties == {"alpha": ["ann", "abe"], "beta": ["ben"]}
+    assert result.added == ["ann", "abe", "ben"]
+
+
+def test_parties_are_named_for_people_to_read_and_an_unknown_id_as_it_is():
+    assert party_names(IN_FORCE, ["beta", "alpha"]) == "Beta GmbH, Alpha Ltd"
+    assert party_names(IN_FORCE, ["gamma"]) == "gamma"

@@ -8,6 +8,7 @@ are the pinned ``holidays`` release's.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
 
@@ -292,6 +293,60 @@ def test_the_every_form_is_unchanged() -> None:
     assert next_review(launch, monthly, launch, gb) == (1, utc(2026, 12, 29, 10))
     weekly_rule = rule(weekdays=["monday"], at="10:00", zone="Europe/London")
     assert next_review(START, weekly_rule, START) == (1, utc(2026, 1, 5, 10))
+    # The rule form takes the calendar too: the early May bank holiday moves that Monday's review.
+    after = utc(2026, 4, 28)
+    assert next_review(START, weekly_rule, after) == (18, utc(2026, 5, 4, 9))
+    assert next_review(START, weekly_rule, after, BusinessCalendar(["GB"], zone="Europe/London")) == (18, utc(2026, 5, 5, 9))
+
+
+class OpenFrom:
+    """A calendar whose first business day is ``first`` (nothing before it is one)."""
+
+    def __init__(self, first: datetime) -> None:
+        self.first = first
+
+    def is_business_day(self, moment: datetime) -> bool:
+        return moment >= self.first
+
+    def __repr__(self) -> str:
+        return f"OpenFrom({self.first:%Y-%m-%d})"
+
+
+def test_an_occurrence_moved_the_longest_way_is_still_found_and_keeps_its_number() -> None:
+    weekly = rule(weekdays=["monday"], at="10:00", zone="UTC")
+    first = occurrence(START, weekly, 1)  # Monday 5 January, moved 31 days to Thursday 5 February
+    calendar = OpenFrom(first + timedelta(days=31))
+    assert next_occurrence(START, weekly, first + timedelta(days=30, hours=12), calendar) == (1, utc(2026, 2, 5, 10))
+
+
+def test_every_other_quarter_counts_from_the_start_s_quarter() -> None:
+    # Started in November (Q4): Q4, Q2, Q4... so the first Monday of April 2027 comes next, not January's.
+    every_other = rule(weekdays=["monday"], nth=1, of="quarter", interval=2, at="10:00", zone="UTC")
+    assert next_occurrence(utc(2026, 11, 10), every_other, utc(2026, 11, 10)) == (1, utc(2027, 4, 5, 10))
+
+
+def test_a_meeting_end_refuses_a_naive_beginning() -> None:
+    weekly = rule(weekdays=["monday"], at="10:00", zone="Europe/London")
+    with pytest.raises(ValueError, match=r"^begins must be timezone-aware \(UTC\), got naive 2026-01-05T10:00:00$"):
+        recurrence.meeting_end(datetime(2026, 1, 5, 10), weekly)
+
+
+def test_the_rule_refuses_a_naive_start() -> None:
+    weekly = rule(weekdays=["monday"], at="10:00", zone="UTC")
+    with pytest.raises(ValueError, match=r"^start must be timezone-aware \(UTC\), got naive 2026-01-01T00:00:00$"):
+        recurrence.rrule_for(weekly, datetime(2026, 1, 1))
+
+
+def test_an_occurrence_that_cannot_be_moved_names_the_calendar() -> None:
+    weekly = rule(weekdays=["monday"], at="10:00", zone="UTC")
+    with pytest.raises(ValueError, match=r"^no business day within 31 days of 2026-01-05 in OpenFrom\(2027-01-01\)$"):
+        next_occurrence(START, weekly, START, OpenFrom(utc(2027, 1, 1)))
+
+
+def test_the_walk_stops_after_the_most_occurrences_it_computes() -> None:
+    daily = rule(weekdays=WEEKDAY_NAMES, at="10:00", zone="UTC")
+    with pytest.raises(ValueError, match=r"^no occurrence of the rule found within 100000 occurrences"):
+        next_occurrence(START, daily, utc(2300, 1, 1))
 
 
 # --- refusals -----------------------------------------------------------------------
@@ -300,30 +355,43 @@ def test_the_every_form_is_unchanged() -> None:
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
-        ({"weekdays": ["monday", "friday"], "nth": 1}, "nth needs exactly one weekday"),
-        ({}, "say when"),
-        ({"weekdays": ["friday"], "day_of_month": 13}, "either weekdays or day_of_month"),
-        ({"zone": "Europe/Lodnon", "weekdays": ["monday"]}, "did you mean 'Europe/London'"),
+        ({"weekdays": ["monday", "friday"], "nth": 1},
+         "nth needs exactly one weekday (e.g. weekdays: [tuesday], nth: first), not 2"),
+        ({}, "say when: weekdays (every week on those days), day_of_month, or nth with one weekday"),
+        ({"weekdays": ["friday"], "day_of_month": 13}, "give either weekdays or day_of_month, not both"),
+        ({"zone": "Europe/Lodnon", "weekdays": ["monday"]},
+         ("unknown time zone 'Europe/Lodnon' in the time zone database 2026f; did you mean 'Europe/London' or"
+         " 'Europe/Lisbon' or 'Europe/Vienna'?")),
+        ({"weekdays": ["monday", "monday"], "nth": 0},  # every problem, joined
+         ("monday is listed 2 times; nth is first (1) to fourth (4) or last (-1); 0 is none of them;"
+         " nth needs exactly one weekday (e.g. weekdays: [tuesday], nth: first), not 2")),
     ],
 )
 def test_an_unusable_rule_is_refused_with_the_checks_message(fields: dict, message: str) -> None:
     cadence = rule(**{"at": "10:00", "zone": "Europe/London", **fields})
-    with pytest.raises(ValueError, match=f"unusable calendar rule: .*{message}"):
+    with pytest.raises(ValueError, match=f"^{re.escape('unusable calendar rule: ' + message)}$"):
         occurrence(START, cadence, 1)
 
 
 def test_numbers_and_bounds() -> None:
     weekly = rule(weekdays=["monday"], at="10:00", zone="Europe/London")
-    with pytest.raises(ValueError, match="numbered from 1"):
+    with pytest.raises(ValueError, match="^occurrences are numbered from 1, got 0$"):
         occurrence(START, weekly, 0)
-    with pytest.raises(ValueError, match="past the last one computed"):
+    occurrence(START, weekly, 1)
+    daily = rule(weekdays=WEEKDAY_NAMES, at="10:00", zone="UTC")
+    assert occurrence(START, daily, recurrence.MAX_OCCURRENCES) == utc(2299, 10, 16, 10)  # the last one computed
+    with pytest.raises(ValueError, match=r"^occurrence 100001 is past the last one computed \(100000\)$"):
         occurrence(START, weekly, recurrence.MAX_OCCURRENCES + 1)
-    with pytest.raises(ValueError, match="start must be timezone-aware"):
+    naive = r" must be timezone-aware \(UTC\), got naive 2026-01-01T00:00:00$"
+    with pytest.raises(ValueError, match="^start" + naive):
         occurrence(datetime(2026, 1, 1), weekly, 1)
-    with pytest.raises(ValueError, match="after must be timezone-aware"):
+    with pytest.raises(ValueError, match="^start" + naive):
+        next_occurrence(datetime(2026, 1, 1), weekly, START)
+    with pytest.raises(ValueError, match="^after" + naive):
         next_occurrence(START, weekly, datetime(2026, 1, 1))
     # The year 9999 ends every rule: a clear error, not a hang.
-    with pytest.raises(ValueError, match="no occurrence of the rule found"):
+    with pytest.raises(ValueError, match=r"^no occurrence of the rule found within 100000 occurrences \(or by the year 9999\)"
+                                         r" after 2026-01-01T00:00:00\+00:00$"):
         next_occurrence(START, rule(day_of_month=1, at="10:00", zone="UTC"), utc(9999, 12, 2))
 
 

@@ -57,20 +57,23 @@ def test_weekly_and_mixed_cadences() -> None:
 
 @pytest.mark.parametrize("n", [0, -1])
 def test_occurrences_are_numbered_from_one(n: int) -> None:
-    with pytest.raises(ValueError, match="numbered from 1"):
+    with pytest.raises(ValueError, match=f"^occurrences are numbered from 1, got {n}$"):
         occurrence(at("2026-01-01"), WEEKLY, n)
 
 
 def test_a_zero_cadence_is_refused() -> None:
-    with pytest.raises(ValueError, match="longer than zero"):
+    with pytest.raises(ValueError, match="^a cadence must be longer than zero$"):
         occurrence(at("2026-01-01"), Duration(), 1)
 
 
 def test_naive_datetimes_are_refused_and_other_zones_become_utc() -> None:
-    with pytest.raises(ValueError, match="timezone-aware"):
+    naive = r" must be timezone-aware \(UTC\), got naive 2026-01-01T09:00:00$"
+    with pytest.raises(ValueError, match="^start" + naive):
         occurrence(datetime(2026, 1, 1, 9), WEEKLY, 1)
-    with pytest.raises(ValueError, match="after must be timezone-aware"):
-        next_occurrence(at("2026-01-01"), WEEKLY, datetime(2026, 1, 1))
+    with pytest.raises(ValueError, match="^start" + naive):
+        next_occurrence(datetime(2026, 1, 1, 9), WEEKLY, at("2026-01-01"))
+    with pytest.raises(ValueError, match="^after" + naive):
+        next_occurrence(at("2026-01-01"), WEEKLY, datetime(2026, 1, 1, 9))
     cet = timezone(timedelta(hours=1))
     moved = occurrence(datetime(2026, 1, 1, 10, tzinfo=cet), WEEKLY, 1)
     assert moved == at("2026-01-08", 9) and moved.tzinfo == UTC
@@ -81,6 +84,8 @@ def test_next_occurrence_is_strictly_after() -> None:
     start = at("2026-01-31", 9)
     assert next_occurrence(start, MONTHLY, start) == (1, at("2026-02-28", 9))
     assert next_occurrence(start, MONTHLY, at("2026-02-28", 9)) == (2, at("2026-03-31", 9))  # exactly at one
+    for n in (2, 3, 4, 7, 8, 9, 16):  # exactly at a later one, wherever the search for it lands
+        assert next_occurrence(start, MONTHLY, occurrence(start, MONTHLY, n)) == (n + 1, occurrence(start, MONTHLY, n + 1))
     assert next_occurrence(start, MONTHLY, at("2026-02-28", 8)) == (1, at("2026-02-28", 9))
     assert next_occurrence(start, MONTHLY, at("2020-01-01")) == (1, at("2026-02-28", 9))  # before the launch
     assert next_occurrence(start, MONTHLY, at("2036-01-01")) == (120, at("2036-01-31", 9))  # ten years on
@@ -119,6 +124,14 @@ def test_weekends_move_to_monday_without_a_calendar_of_holidays() -> None:
     assert weekdays.holiday_name(date(2026, 12, 25)) is None
 
 
+def test_a_calendar_that_never_has_a_business_day_says_which_it_is() -> None:
+    never = BusinessCalendar(["GB"], zone="Europe/London")
+    never.is_business_day = lambda day: False  # a broken calendar, as no real one is
+    with pytest.raises(ValueError, match=r"^no business day within 31 days of 2026-06-01 in "
+                                         r"BusinessCalendar\(\['GB'\], zone='Europe/London'\)$"):
+        never.next_business_day(at("2026-06-01"))
+
+
 def test_every_party_s_holidays_count() -> None:
     # Thanksgiving (Thursday 26 November 2026) is not a GB holiday; in Pennsylvania the
     # day after is one too, so a review with a Pennsylvanian party waits until Monday.
@@ -128,6 +141,8 @@ def test_every_party_s_holidays_count() -> None:
     assert both.holiday_name(date(2026, 11, 27)) == "Day After Thanksgiving (US-PA)"
     assert BusinessCalendar(["GB", "US"]).next_business_day(at("2026-11-26")) == at("2026-11-27")
     assert BusinessCalendar(["GB", "US"]).holiday_name(date(2026, 12, 25)) == "Christmas Day (GB, US)"
+    # One day, two names: each with the regions that call it that.
+    assert BusinessCalendar(["GB", "IE"]).holiday_name(date(2026, 12, 26)) == "Boxing Day (GB); Saint Stephen's Day (IE)"
 
 
 def test_subdivisions_have_their_own_holidays() -> None:
@@ -163,10 +178,14 @@ def test_region_codes_are_checked_with_clear_messages() -> None:
     assert parse_region("US") == ("US", None)
     assert parse_region("gb-sct") == ("GB", "SCT")  # any case
     assert BusinessCalendar(["gb-sct", "GB-SCT"]).codes == ("GB-SCT",)
-    with pytest.raises(ValueError, match=r"unknown holiday region 'XX': 'XX' is not a country code"):
+    with pytest.raises(ValueError, match=r"^unknown holiday region 'XX': 'XX' is not a country code the holidays data"
+                                         r" knows \(use ISO 3166 codes such as US, GB, DE\)$"):
         BusinessCalendar(["GB", "XX"])
-    with pytest.raises(ValueError, match=r"GB has no subdivision 'ENGLAND' \(known: ENG, NIR, SCT, WLS\)"):
+    with pytest.raises(ValueError, match=r"^unknown holiday region 'GB-ENGLAND': GB has no subdivision 'ENGLAND'"
+                                         r" \(known: ENG, NIR, SCT, WLS\)$"):
         parse_region("GB-ENGLAND")
+    with pytest.raises(ValueError, match=r"^unknown holiday region 'AQ-XX': AQ has no subdivision 'XX' \(known: none\)$"):
+        parse_region("AQ-XX")
 
 
 def test_a_datetime_is_judged_by_its_utc_day() -> None:

@@ -8,6 +8,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import yaml
 
 from accord.logic.rules import decisions, escalations, partnership
 from accord.models import (
@@ -70,7 +71,8 @@ def state(stage: Stage = Stage.active, rules: int = 1, **fields) -> PartnershipS
 
 
 def refused(match: str):
-    return pytest.raises(ValueError, match=re.escape(match))
+    # The whole message, as the person reads it (a search would pass with anything around it).
+    return pytest.raises(ValueError, match=f"^{re.escape(match)}$")
 
 
 # --- tasks -----------------------------------------------------------------------------
@@ -114,6 +116,10 @@ def test_a_task_result_is_bounded():
     partnership.check_completion(with_task(), OPERATING, completion(result="x" * 5_000))
     with refused("The result is longer than 5,000 characters."):
         partnership.check_completion(with_task(), OPERATING, completion(result="x" * 5_001))
+    long_id = "t" * 5_001
+    task = with_task().tasks["t1"].model_copy(update={"id": long_id})
+    with refused("The task id is longer than 5,000 characters."):
+        partnership.check_completion(state(Stage.launch, tasks={long_id: task}), OPERATING, completion(task_id=long_id))
 
 
 # --- goal statements ---------------------------------------------------------------------
@@ -230,6 +236,11 @@ def test_a_metric_is_recorded_from_launch_by_whoever_may_with_a_finite_number():
             partnership.check_metric(state(stage), OPERATING, observation())
     with refused("There is no metric 'nps' (metrics: referrals)."):
         partnership.check_metric(state(), OPERATING, observation(metric_id="nps"))
+    two = OPERATING.model_copy(update={"metrics": [*OPERATING.metrics, OPERATING.metrics[0].model_copy(update={"id": "nps"})]})
+    with refused("There is no metric 'csat' (metrics: referrals, nps)."):
+        partnership.check_metric(state(), two, observation(metric_id="csat"))
+    with refused("There is no metric 'nps' (metrics: none)."):
+        partnership.check_metric(state(), OPERATING.model_copy(update={"metrics": []}), observation(metric_id="nps"))
     with refused("Qualified referrals is recorded by its owner, abe."):
         partnership.check_metric(state(), OPERATING, observation("ben", channel=Channel.web))
     partnership.check_metric(state(), OPERATING, observation("ben", channel=Channel.cli))
@@ -321,7 +332,9 @@ def test_an_amendment_is_judged_by_the_rules_and_durations_the_partnership_runs_
     short = OPERATING.model_dump(mode="json")
     short["escalation"]["ladder"][0]["respond_within"] = "30s"
     short = OPERATING.model_validate(short)
-    with refused("The amended definition is not valid: escalation.ladder.0.respond_within: is shorter than 1h"):
+    with refused("The amended definition is not valid: escalation.ladder.0.respond_within: is shorter than 1h, the"
+                 " shortest deadline a partnership can have (shorter ones are for tests: the deployment's"
+                 " allow_short_durations setting)"):
         partnership.check_amendment(state(rules=1), OPERATING, proposal(short))
     partnership.check_amendment(state(rules=1, allow_short_durations=True), OPERATING, proposal(short))
     partnership.check_amendment(state(rules=0), OPERATING, proposal(short))  # before the limits
@@ -363,6 +376,8 @@ def test_an_escalation_is_raised_with_a_reason_on_a_level_of_the_ladder():
         partnership.check_escalation_request(state(Stage.rejected), OPERATING, EscalationRequest(reason="Stuck"))
     with refused("The subject is longer than 5,000 characters."):
         partnership.check_escalation_request(state(), OPERATING, EscalationRequest(reason="Stuck", subject="x" * 5_001))
+    with refused("The reason is longer than 5,000 characters."):
+        partnership.check_escalation_request(state(), OPERATING, EscalationRequest(reason="x" * 5_001, subject="x"))
 
 
 # --- approvals ------------------------------------------------------------------------------
@@ -454,7 +469,8 @@ def test_a_decision_names_the_document_version_it_was_made_on():
     decisions.check_decision(with_approval(), decide(document_hash=HASH))
     decisions.check_decision(with_approval(), decide(document_hash=None))  # not checked
     for wrong in ("b" * 64, ""):
-        with refused("This decision is not for the version now up for decision (version 1, SHA-256 " + HASH):
+        with refused(f"This decision is not for the version now up for decision (version 1, SHA-256 {HASH})."
+                     " Please open the link again, read it, and decide there."):
             decisions.check_decision(with_approval(), decide(document_hash=wrong))
     decisions.check_decision(with_approval(document=False), decide(document_hash=""))
     with refused("MOU signature is not a decision on a document."):
@@ -588,6 +604,47 @@ def test_care_steps_are_written_while_the_escalation_is_open():
         escalations.check_care_entry(escalation(), OPERATING, entry("explore", party="beta"))
 
 
+SEVEN_TRIGGERS = ("overdue", "red_status", "repeated_amber", "missed_updates", "missed_target", "imbalance", "alignment")
+# The first five of seven problems, as a refusal lists them (the rest would not fit a message).
+FIRST_FIVE = "; ".join(f"escalation.triggers.{t}.level: level 9 is beyond the ladder's 2 level(s)" for t in SEVEN_TRIGGERS[:5])
+
+
+def beyond_the_ladder() -> str:
+    """operating.yaml with every trigger starting past its two-level ladder: seven problems."""
+    triggers = "".join(f"\n    {t}: {{level: 9}}" for t in SEVEN_TRIGGERS)
+    return (DATA / "operating.yaml").read_text().replace("\nescalation:\n", f"\nescalation:\n  triggers:{triggers}\n")
+
+
+def test_an_amendment_with_many_problems_is_refused_with_the_first_five():
+    with refused(f"The amended definition is not valid: {FIRST_FIVE}"):
+        partnership.check_amendment(state(), OPERATING, proposal(OPERATING.model_validate(yaml.safe_load(beyond_the_ladder()))))
+
+
+def test_a_resolutions_amendment_with_many_problems_is_refused_with_the_first_five():
+    issues = "; ".join(f"amendment:{line}: {issue}" for line, issue in zip(
+        [i + 1 for i, text in enumerate(beyond_the_ladder().splitlines()) if "{level: 9}" in text][:5],
+        FIRST_FIVE.split("; "), strict=True))
+    with refused(f"The amended definition is not valid: {issues}"):
+        escalations.check_resolution(escalation(care=complete_care()), OPERATING,
+                                     Resolve(actor="ben", resolution="Agreed", amendment=beyond_the_ladder()))
+
+
+def test_a_resolutions_amendment_is_judged_by_the_rules_and_durations_of_its_partnership():
+    short = (DATA / "operating.yaml").read_text().replace("respond_within: 2d", "respond_within: 30s")
+    resolve = Resolve(actor="ben", resolution="Agreed", amendment=short)
+    with pytest.raises(ValueError, match="^The amended definition is not valid: amendment:.*: escalation.ladder.0"
+                                         ".respond_within: is shorter than 1h"):
+        escalations.check_resolution(escalation(care=complete_care()), OPERATING, resolve)
+    escalations.check_resolution(escalation(care=complete_care(), allow_short_durations=True), OPERATING, resolve)
+    escalations.check_resolution(escalation(care=complete_care(), rules=0), OPERATING, resolve)
+
+
+def test_a_resolutions_amendment_may_be_far_longer_than_other_text():
+    padded = (DATA / "operating.yaml").read_text() + "#" * 20_000 + "\n"
+    escalations.check_resolution(escalation(care=complete_care()), OPERATING,
+                                 Resolve(actor="ben", resolution="Agreed", amendment=padded))
+
+
 def test_a_partys_perspective_is_its_own_peoples_or_ops_under_rules_1():
     acknowledge = "acknowledge"
     escalations.check_care_entry(escalation(), OPERATING, entry(acknowledge, "ben"))
@@ -630,11 +687,13 @@ def test_a_resolutions_amendment_is_a_valid_bounded_definition_of_this_partnersh
     with refused("The amendment is longer than 50,000 characters."):
         escalations.check_resolution(escalation(care=done), OPERATING,
                                      Resolve(actor="ben", resolution="Agreed", amendment="x" * 50_001))
-    with refused("The amended definition is not valid: "):
+    with refused("The amended definition is not valid: amendment:1: (yaml): not valid YAML: while parsing a flow"
+                 " sequence: expected ',' or ']', but got '<stream end>' (inside [ ] or { }, a value with a comma,"
+                 " colon or bracket must be in quotes; close each bracket)"):
         escalations.check_resolution(escalation(care=done), OPERATING,
                                      Resolve(actor="ben", resolution="Agreed", amendment="id: [unclosed"))
     other = (DATA / "minimal.yaml").read_text()
-    with pytest.raises(ValueError, match="The amended definition is for '.*', not 'operating'."):
+    with refused("The amended definition is for 'minimal', not 'operating'."):
         escalations.check_resolution(escalation(care=done), OPERATING,
                                      Resolve(actor="ben", resolution="Agreed", amendment=other))
     same = (DATA / "operating.yaml").read_text()

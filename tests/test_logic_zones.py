@@ -156,6 +156,20 @@ def test_known_names_have_no_problem(name: str) -> None:
     assert zones.problem(name) is None
 
 
+def test_a_name_of_64_characters_is_still_judged_and_a_longer_one_cut_short() -> None:
+    longest = "Europe/" + "x" * 57
+    assert zones.problem(longest) == (
+        f"unknown time zone {longest!r} in the time zone database {zones.IANA_VERSION} (IANA names look like Europe/London)")
+    assert zones.problem(longest + "y") == (
+        f"{longest + '...'!r} is not a time zone name (IANA names look like Europe/London or America/New_York)")
+
+
+def test_a_64_character_name_with_a_space_is_shown_whole() -> None:
+    name = "Europe/" + "x" * 56 + " "
+    assert zones.problem(name) == (
+        f"{name!r} is not a time zone name (IANA names look like Europe/London or America/New_York)")
+
+
 def test_a_name_that_is_not_text_is_refused() -> None:
     assert zones.problem(None) == zones.problem(42) == "a time zone is an IANA name such as Europe/London or America/New_York"
 
@@ -293,11 +307,17 @@ def test_an_instant_is_shown_in_the_reader_s_zone_with_the_zone_named(instant: d
 
 
 def test_formatting_refuses_naive_times_and_unknown_zones() -> None:
-    with pytest.raises(ValueError, match="timezone-aware"):
+    with pytest.raises(ValueError, match=r"^the instant to show must be timezone-aware \(UTC\), got naive 2026-03-02T10:00:00$"):
         format_instant(wall(2026, 3, 2, 10), "Europe/London")
     with pytest.raises(ValueError, match="did you mean 'Europe/London'"):
         format_instant(utc(2026, 3, 2, 10), "Europe/Lodnon")
     assert format_day(date(2027, 1, 31)) == "Sunday 31 January 2027"
+
+
+def test_a_zone_at_utc_without_letters_is_written_with_a_plus() -> None:
+    # The Azores in summer: offset zero, abbreviation "+00".
+    assert format_instant(utc(2026, 7, 1, 12), "Atlantic/Azores") == "Wednesday 1 July 2026, 12:00 UTC+00:00 (Atlantic/Azores)"
+    assert format_instant(utc(2026, 1, 1, 12), "Atlantic/Azores") == "Thursday 1 January 2026, 11:00 UTC-01:00 (Atlantic/Azores)"
 
 
 def test_a_reader_s_zone_from_outside_is_used_only_if_known() -> None:

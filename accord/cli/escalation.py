@@ -61,7 +61,7 @@ def escalation_list(ident: str, conn: Connection = FROM_ENVIRONMENT,
         return
     table = Table(Column("id", no_wrap=True), "status", "level", "trigger", "reason", "raised (UTC)", "by")
     for r in rows:
-        table.add_row(r.id, r.status + (" (with ops)" if r.with_ops else ""), str(r.level), r.trigger, r.reason,
+        table.add_row(r.id, r.status + (" (with ops)" if r.with_ops else ""), str(r.shown_level), r.trigger, r.reason,
                       f"{r.opened_at:%Y-%m-%d %H:%M}", r.raised_by)
     out.print(table if rows else "no escalations")
 
@@ -83,7 +83,7 @@ def escalation_show(ident: str, escalation: Annotated[str, typer.Argument(help="
         print(e.model_dump_json(indent=2))
         return
     out.print(f"[bold]Escalation {escape(e.id)}[/bold] on {escape(e.partnership)}  ({escape(target)})")
-    say(f"status: {e.status.value}{' (with ops)' if e.with_ops else ''}   level: {e.level}   severity: {e.severity}")
+    say(f"status: {e.status.value}{' (with ops)' if e.with_ops else ''}   level: {e.shown_level}   severity: {e.severity}")
     say(f"reason: {e.reason}")
     say(f"trigger: {e.trigger} (about {e.subject}); raised {e.opened_at:%Y-%m-%d %H:%M} UTC by {e.raised_by} "
         f"via {e.channel.value}")

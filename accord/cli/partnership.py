@@ -62,7 +62,7 @@ def status(ident: Ident, conn: Connection = FROM_ENVIRONMENT,
         for d in a.decisions:
             out.print(f"  - {d.actor}: {d.decision.value} {d.comment}", markup=False)
     for e in state.escalations:
-        out.print(f"escalation {e.id} ({e.status}) level {e.level}: {e.trigger}: {e.reason}", markup=False)
+        out.print(f"escalation {e.id} ({e.status}) level {e.shown_level}: {e.trigger}: {e.reason}", markup=False)
     out.print(f"Temporal UI: {conn.settings.workflow_ui_url(workflow)}")
 
 

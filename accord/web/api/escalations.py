@@ -30,7 +30,7 @@ from accord.web.api.bodies import (
 )
 from accord.web.api.calls import UPDATE_TIMEOUT_SECONDS, Api, workflow_id
 from accord.web.api.calls import router as router_base
-from accord.web.api.guards import Caller, ops_key, sent_by
+from accord.web.api.guards import Caller, ops_key
 
 
 def router(api: Api) -> APIRouter:
@@ -61,21 +61,17 @@ def router(api: Api) -> APIRouter:
                  responses=ACTING, summary="Acknowledge an escalation (it stops climbing)")
     async def acknowledge(partnership: PartnershipId, escalation: EscalationId, body: AcknowledgeBody,
                           key: Caller = Depends(ops_key)) -> ActionResult:
-        wf = workflow_id(partnership)
-        api.acting(key, f"acknowledge {escalation} as {body.actor}", wf)
-        result = await api.ask(api.accord().acknowledge(
-            wf, escalation, sent_by(key, Acknowledge(actor=body.actor, note=body.note, channel=Channel.api))), UPDATE_TIMEOUT_SECONDS)
-        return ActionResult(message=result.message)
+        return await api.act(key, f"acknowledge {escalation} as {body.actor}", partnership,
+                             lambda wf, p: api.accord().acknowledge(wf, escalation, p),
+                             Acknowledge(actor=body.actor, note=body.note, channel=Channel.api))
 
     @routes.post("/partnerships/{partnership}/escalations/{escalation}/care", tags=["escalations"], response_model=ActionResult,
                  responses=ACTING, summary="Record a CARE step (clarify, acknowledge, reframe, explore)")
     async def record_care(partnership: PartnershipId, escalation: EscalationId, body: CareBody,
                           key: Caller = Depends(ops_key)) -> ActionResult:
-        wf = workflow_id(partnership)
-        api.acting(key, f"record {body.step} on {escalation} as {body.actor}", wf)
-        entry = sent_by(key, CareEntry(actor=body.actor, step=body.step, text=body.text, party=body.party, channel=Channel.api))
-        result = await api.ask(api.accord().record_care(wf, escalation, entry), UPDATE_TIMEOUT_SECONDS)
-        return ActionResult(message=result.message)
+        return await api.act(key, f"record {body.step} on {escalation} as {body.actor}", partnership,
+                             lambda wf, p: api.accord().record_care(wf, escalation, p),
+                             CareEntry(actor=body.actor, step=body.step, text=body.text, party=body.party, channel=Channel.api))
 
     @routes.post("/partnerships/{partnership}/escalations/{escalation}/resolve", tags=["escalations"], response_model=ActionResult,
                  responses={**ACTING, 422: {"description": "The amendment's problems (`problems`), or a body that "
@@ -85,23 +81,17 @@ def router(api: Api) -> APIRouter:
                  summary="Resolve an escalation, optionally proposing an amended definition")
     async def resolve(partnership: PartnershipId, escalation: EscalationId, body: ResolveBody,
                       key: Caller = Depends(ops_key)) -> ActionResult:
-        wf = workflow_id(partnership)
-        api.acting(key, f"resolve {escalation} as {body.actor}", wf)
         amendment = body.amendment if body.amendment and body.amendment.strip() else None
-        result = await api.ask(api.accord().resolve(
-            wf, escalation, sent_by(key, Resolve(actor=body.actor, resolution=body.resolution, amendment=amendment,
-                                                 channel=Channel.api))),
-            UPDATE_TIMEOUT_SECONDS)
-        return ActionResult(message=result.message)
+        return await api.act(key, f"resolve {escalation} as {body.actor}", partnership,
+                             lambda wf, p: api.accord().resolve(wf, escalation, p),
+                             Resolve(actor=body.actor, resolution=body.resolution, amendment=amendment, channel=Channel.api))
 
     @routes.post("/partnerships/{partnership}/escalations/{escalation}/withdraw", tags=["escalations"], response_model=ActionResult,
                  responses=ACTING, summary="Withdraw an escalation, with a reason")
     async def withdraw(partnership: PartnershipId, escalation: EscalationId, body: WithdrawBody,
                        key: Caller = Depends(ops_key)) -> ActionResult:
-        wf = workflow_id(partnership)
-        api.acting(key, f"withdraw {escalation} as {body.actor}", wf)
-        result = await api.ask(api.accord().withdraw(
-            wf, escalation, sent_by(key, Withdraw(actor=body.actor, reason=body.reason, channel=Channel.api))), UPDATE_TIMEOUT_SECONDS)
-        return ActionResult(message=result.message)
+        return await api.act(key, f"withdraw {escalation} as {body.actor}", partnership,
+                             lambda wf, p: api.accord().withdraw(wf, escalation, p),
+                             Withdraw(actor=body.actor, reason=body.reason, channel=Channel.api))
 
     return routes

@@ -405,3 +405,35 @@ def test_access_log_redacts_tokens():
     assert logger.filter(record)
     message = record.getMessage()
     assert "/a/<redacted>" in message and "eyJ3" not in message
+
+
+# ---------------------------------------------------------------------- times in the reader's zone
+
+
+async def test_a_link_page_shows_times_in_its_recipients_zone_as_the_email_does(dev_env, settings, accord_for):
+    """arun's party keeps Asia/Kolkata (UTC+05:30): the task's due time on the page his link
+    opens is the one his email gave, in his zone and named; a signed-in ops page, whose reader's
+    zone Accord does not know, shows the same moment in UTC."""
+    from accord.logic.time_display import format_instant
+
+    definition = screening_definition()
+    acme = definition.party_of("arun")
+    acme.timezone = "Asia/Kolkata"
+    accord = accord_for(dev_env)
+    async with running_worker(dev_env.client, settings):
+        wf = await accord.start(definition)
+        mail = await until(lambda: mail_for(settings, "arun@acme.example", "Capability audit"))
+        due = (await accord.state(wf)).tasks["capability"].due_at
+        local, utc = format_instant(due, "Asia/Kolkata"), format_instant(due)
+        assert local.endswith("(Asia/Kolkata)") and local != utc
+        assert local in outbox.body(mail, "plain")
+        app = create_app(settings, accord)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=settings.web_base_url) as http, \
+                httpx.AsyncClient(transport=transport, base_url=settings.web_base_url) as ops:
+            page = await http.get(action_link(mail))
+            assert page.status_code == 200
+            assert local in page.text and utc not in page.text
+            await sign_in(ops, settings)
+            status = await ops.get(f"/p/{wf}")
+            assert utc in status.text and local not in status.text

@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from accord import tokens
+from accord.logic.time_display import format_instant
 from accord.mail import outbox
 from accord.models import (
     ActionLink,
@@ -41,7 +42,6 @@ from accord.web import actions
 from accord.web.app import create_app
 from accord.web.people import Person
 from accord.web.problems import Problem
-from accord.web.templating import when
 from tests.conftest import DATA, running_worker
 from tests.helpers import pass_checklist, state_where, unique
 from tests.signin_helpers import sign_in
@@ -126,7 +126,7 @@ async def test_signatory_page_shows_the_mou_and_records_the_version_signed(mou: 
     approval, v1 = state.approvals["mou"], state.mou.versions[0]
     link, page = await open_page(mou, ALICE)
 
-    for text in ("Your signature is needed", "MOU signature", IP_CLAUSE, v1.hash, when(approval.deadline_at),
+    for text in ("Your signature is needed", "MOU signature", IP_CLAUSE, v1.hash, format_instant(approval.deadline_at),
                  "Amir Acme", "Bea Beta", "(you)", "not yet", "all 3 must approve", "Approve version 1",
                  "Decline", "Request changes", "Delegate"):
         assert text in page.text, text

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from fastapi.templating import Jinja2Templates
-from jinja2 import Environment, PackageLoader
+from jinja2 import Environment, PackageLoader, pass_context
+
+from accord.logic.time_display import format_instant, reader_zone
 
 
-def when(value: datetime | None) -> str:
+@pass_context
+def when(context: Any, value: datetime | None) -> str:
+    """A time as the emails write it (accord.logic.time_display, the one place), in the page's
+    ``reader_zone`` with the zone named when the page knows its reader's zone, else in UTC."""
     if value is None:
         return "—"
-    return value.astimezone(UTC).strftime("%a %d %b %Y, %H:%M UTC")
+    return format_instant(value, reader_zone(context.get("reader_zone")))
 
 
 def relative(value: datetime | None, now: datetime | None = None) -> str:

@@ -24,8 +24,17 @@ from accord.models import DecisionKind, EscalationState, PartnershipState
 from accord.web import actions, csrf, people
 from accord.web.problems import Problem, no_answer_yet, unavailable
 from accord.web.site import PAGE, QUERY_TIMEOUT_SECONDS, UPDATE_TIMEOUT_SECONDS, Site
+from definitions.schema import PartnershipDefinition
 
 log = logging.getLogger("accord.web")
+
+
+def in_zone_of(page: actions.Page, definition: PartnershipDefinition | None, recipient: str) -> actions.Page:
+    """A page reached by a person's link shows times in that person's zone (their own, else
+    their party's: the definition says), as their emails do; otherwise in UTC."""
+    if definition is not None and recipient in definition.stakeholders():
+        page.context["reader_zone"] = definition.timezone_of(recipient)
+    return page
 
 
 def router(site: Site) -> APIRouter:
@@ -46,14 +55,12 @@ def router(site: Site) -> APIRouter:
         return response
 
     async def page_of(claim: tokens.Claim, state: PartnershipState) -> actions.Page:
-        # Decision pages name the people (from the definition) and may offer delegation.
-        known = definition = None
-        if claim.action == "decision":
-            known = await people.lookup(site.client(), claim.workflow_id, QUERY_TIMEOUT_SECONDS)
-        # Reviews and baselines name the metrics; decisions show what there is to decide on.
-        if claim.action in ("review", "decision") or actions.asks_baseline(claim) is not None:
-            definition = await people.definition(site.client(), claim.workflow_id, QUERY_TIMEOUT_SECONDS)
-        return await actions.page_for(claim, state, documents=site.storage, people=known, definition=definition)
+        # The definition names the people (decision pages may offer delegation), the metrics
+        # (reviews, baselines), what there is to decide on, and the recipient's time zone.
+        definition = await people.definition(site.client(), claim.workflow_id, QUERY_TIMEOUT_SECONDS)
+        known = people.of(definition) if claim.action == "decision" and definition is not None else None
+        page = await actions.page_for(claim, state, documents=site.storage, people=known, definition=definition)
+        return in_zone_of(page, definition, claim.recipient)
 
     async def escalation_of(workflow_id: str) -> EscalationState:
         try:
@@ -71,7 +78,8 @@ def router(site: Site) -> APIRouter:
         you_party = None
         if definition is not None and claim.recipient in definition.stakeholders():
             you_party = definition.party_of(claim.recipient).id
-        return actions.escalation_page(claim, esc, people=known, parties=parties, you_party=you_party)
+        page = actions.escalation_page(claim, esc, people=known, parties=parties, you_party=you_party)
+        return in_zone_of(page, definition, claim.recipient)
 
     @routes.api_route("/a/{token}", **PAGE)
     async def action_show(request: Request, token: str) -> Response:

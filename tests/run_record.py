@@ -24,6 +24,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
 from temporalio.converter import DataConverter
 from temporalio.worker import Replayer
@@ -54,6 +55,28 @@ def all_figures() -> dict[str, str]:
     return {p.stem: p.read_text() for p in sorted(where.glob("*.txt"))} if where.exists() else {}
 
 
+# What may follow a started workflow task in a history the SDK's replayer reads.
+_ENDS_A_TASK = {
+    EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED,
+    EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED,
+}
+# The longest the whole replay may take: a history the replayer cannot read has made its
+# poller die and the replay wait for ever, which must fail the run, not hang it.
+REPLAY_TIMEOUT = 600.0
+
+
+def readable(history: WorkflowHistory) -> WorkflowHistory:
+    """``history`` up to a point the replayer can read. A history fetched while a workflow task
+    was in flight on the time-skipping server can hold an event (a signal) between the task's
+    start and its end, which the replayer refuses with a panic: such a history is cut before
+    that task started (everything up to there is still replayed)."""
+    events = list(history.events)
+    for i, event in enumerate(events[:-1]):
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED and events[i + 1].event_type not in _ENDS_A_TASK:
+            return WorkflowHistory(history.workflow_id, events[:i])
+    return history
+
+
 async def replay(histories: list[WorkflowHistory], converter: DataConverter | None = None) -> dict[str, str]:
     """Replay every history on today's workflows; return the failures by run id (empty when all replay)."""
     from tests.conftest import CONVERTER
@@ -75,5 +98,8 @@ def check() -> tuple[int, dict[str, str]]:
     from tests.faults import stopped_by_upstream_replay_bug
     from tests.history_files import saved
 
-    histories = [h for h in saved(folder() / "histories") if not stopped_by_upstream_replay_bug(h)]
-    return len(histories), asyncio.run(replay(histories))
+    histories = [readable(h) for h in saved(folder() / "histories") if not stopped_by_upstream_replay_bug(h)]
+    try:
+        return len(histories), asyncio.run(asyncio.wait_for(replay(histories), REPLAY_TIMEOUT))
+    except TimeoutError:
+        return len(histories), {"(all)": f"the replay did not end within {REPLAY_TIMEOUT:.0f} s"}

@@ -83,7 +83,7 @@ def ensure_mermaid() -> None:
 
 
 def ensure_postgresql() -> None:
-    """The storage tests start a real PostgreSQL server (tests/postgres.py) from Debian's
+    """The storage tests start a real PostgreSQL server (tests/support/postgres.py) from Debian's
     `postgresql`; install it when we can (root on Debian/Ubuntu)."""
     if os.environ.get("ACCORD_POSTGRES_BIN") or any(Path("/usr/lib/postgresql").glob("*/bin/postgres")):
         return

@@ -104,7 +104,7 @@ async def ensure_watchdog(client: Client, settings: Settings, task_queue: str | 
 # The workflow modules are imported once and shared by every run, instead of once per run in
 # its own sandbox: a cached partnership then holds about a quarter of the memory and a new
 # run costs a third of the CPU (bench/RESULTS.md). Safe because they keep no mutable module
-# state (tests/test_workflow_modules.py checks it). The sandbox's checks on what workflow
+# state (tests/workflows/test_workflow_modules.py checks it). The sandbox's checks on what workflow
 # code may call still run on every history in CI: the replayer there keeps the full sandbox.
 WORKFLOW_RUNNER = SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows"))
 

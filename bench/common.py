@@ -21,7 +21,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from accord import search_attributes as sa
 from accord.config import Settings
-from tests.faults import WorkerProcess, worker_env
+from tests.support.faults import WorkerProcess, worker_env
 
 
 def machine() -> dict:

@@ -1,7 +1,7 @@
 """The crash test over many seeds, outside CI: the worker process SIGKILLed four times per
 seed while a batch of partnerships is driven, `accord recover` beside it, every partnership
-compared with its fault-free twin (tests/faults.py: crash_run, the very run
-tests/test_faults_crash.py makes on its fixed seeds).
+compared with its fault-free twin (tests/support/faults.py: crash_run, the very run
+tests/faults/test_faults_crash.py makes on its fixed seeds).
 
     PYTHONPATH=. .venv/bin/python -m bench --only crash               # seeds 100..109: 40 kills
     PYTHONPATH=. .venv/bin/python -m bench --only crash --seeds 20 --first-seed 500
@@ -19,9 +19,9 @@ from pathlib import Path
 
 from accord.client import Accord
 from bench.common import bench_settings
-from tests import history_files
-from tests.fake_sendgrid import FakeSendGrid
-from tests.faults import BATCH, crash_run, kill_plan
+from tests.support import history_files
+from tests.support.fake_sendgrid import FakeSendGrid
+from tests.support.faults import BATCH, crash_run, kill_plan
 
 
 def _problems(run) -> list[str]:

@@ -38,8 +38,8 @@ from accord.models import (
     ReviewKind,
     Stage,
 )
-from tests.helpers import skip_time
-from tests.lifecycle import drive, script
+from tests.support.helpers import skip_time
+from tests.support.lifecycle import drive, script
 from worker import build_worker
 
 OPERATING = Path(__file__).resolve().parent.parent / "tests" / "data" / "operating.yaml"

@@ -34,7 +34,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     from hypothesis import settings
 
-    from tests import run_record
+    from tests.support import run_record
 
     # tests/conftest.py replays the run's recorded histories when a session ends. The tests kept
     # here start no workflow, so there is nothing to replay; and the Replayer would start

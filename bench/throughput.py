@@ -5,7 +5,7 @@ The batch (tests/data/lifecycle.yaml, durations in seconds and minutes) goes thr
 screening (a checklist task, two goal statements, go/no-go), MOU signature, launch (a
 kickoff task), two weekly status reviews and closure (ops close it; the workflow archives
 its audit export and completes), every action an Update sent through
-``accord.client.Accord`` once its request email has gone out (tests/lifecycle.py), all
+``accord.client.Accord`` once its request email has gone out (tests/support/lifecycle.py), all
 partnerships at once. Workflow tasks are counted from the histories (WorkflowTaskCompleted
 events) and divided by the wall time from the first start to the last closure. The yardstick is a batch of one-activity workflows
 started at once on the same worker (two workflow tasks each), measured before and after.
@@ -25,7 +25,7 @@ from accord.client import Accord
 from accord.models import Stage
 from bench.common import bench_settings, gather_limited, worker_process
 from bench.yardstick import Yardstick
-from tests.lifecycle import Inbox, drive_all, script
+from tests.support.lifecycle import Inbox, drive_all, script
 
 LIFECYCLE = Path(__file__).resolve().parent.parent / "tests" / "data" / "lifecycle.yaml"
 REVIEWS = 2

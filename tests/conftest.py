@@ -11,30 +11,20 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
-from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
-import worker as accord_worker
 from accord import search_attributes as sa
-from accord.client import Accord
-from accord.codec import data_converter
 from accord.config import Settings, test_server_binary
 from accord.storage import Storage, open_storage
-from tests import history_files, run_record
-from tests.api_helpers import api, api_settings  # noqa: F401 (fixtures: the HTTP API with a real worker)
-from tests.postgres import postgres_db, postgres_server  # noqa: F401 (fixtures: a real PostgreSQL)
-from tests.signin_helpers import oidc_provider  # noqa: F401 (fixture: a real OpenID provider)
-
-DATA = Path(__file__).parent / "data"
-# The test servers' clients use Accord's converter: pydantic, plus the encrypting codec when
-# ACCORD_CODEC_KEYS is set (run the suite with it to check everything works encrypted).
-CONVERTER = data_converter(Settings())
+from tests.support import history_files, run_record
+from tests.support.api_helpers import api, api_settings  # noqa: F401 (fixtures: the HTTP API with a real worker)
+from tests.support.postgres import postgres_db, postgres_server  # noqa: F401 (fixtures: a real PostgreSQL)
+from tests.support.signin_helpers import oidc_provider  # noqa: F401 (fixture: a real OpenID provider)
+from tests.support.workers import CONVERTER, RecordingAccord, record
 
 # The tests compress time: their definitions use durations of seconds, which only a deployment
 # that allows short durations accepts. Every Settings the tests make allows them, including
@@ -43,7 +33,7 @@ os.environ["ACCORD_ALLOW_SHORT_DURATIONS"] = "true"
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
-    """The figures tests left for this run (tests/run_record.py), whichever process ran them."""
+    """The figures tests left for this run (tests/support/run_record.py), whichever process ran them."""
     if hasattr(terminalreporter.config, "workerinput"):
         return
     for title, text in run_record.all_figures().items():
@@ -97,33 +87,18 @@ async def local_store(settings: Settings) -> AsyncIterator[Storage]:
         yield store
 
 
-@asynccontextmanager
-async def running_worker(client: Client, settings: Settings, **kwargs) -> AsyncIterator[Worker]:
-    async with accord_worker.build_worker(client, settings, **kwargs) as w:
-        yield w
 
 
-def record(recorded: list[history_files.Recorded], test_name: str) -> None:
-    """Keep the histories a test produced: in this run's folder, which the session replays against
-    today's code when it ends (tests/run_record.py), and in ACCORD_RECORD_HISTORIES if set (to
-    save a release's set)."""
-    history_files.save(recorded, run_record.folder() / "histories", test_name)
-    save_to = os.environ.get("ACCORD_RECORD_HISTORIES")
-    if save_to:
-        history_files.save(recorded, Path(save_to), test_name)
 
 
-class RecordingAccord(Accord):
-    """The real client, remembering what it started so the test can clean up and record."""
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.started: list[str] = []
 
-    async def start(self, definition, **kwargs) -> str:
-        workflow_id = await super().start(definition, **kwargs)
-        self.started.append(workflow_id)
-        return workflow_id
+@pytest.fixture
+def cli_env(monkeypatch, dev_env, settings):
+    """The CLI's connection options and environment for the dev server (stuck detection after two tries)."""
+    monkeypatch.setenv("ACCORD_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("ACCORD_STUCK_TASK_ATTEMPTS", "2")
+    return ["--address", dev_env.client.service_client.config.target_host]
 
 
 @pytest.fixture
@@ -156,7 +131,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """The run's own histories replay (tests/run_record.py): once, in the process that started the run."""
+    """The run's own histories replay (tests/support/run_record.py): once, in the process that started the run."""
     if hasattr(session.config, "workerinput"):  # an xdist worker: the controller checks them all
         return
     count, failures = run_record.check()

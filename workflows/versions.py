@@ -41,7 +41,7 @@ without the marker and so gets 0 as well. Where it applies: ``workflows/partners
 
 A new rule: give it the next number, add ``PATCH_RULES_<n>`` and a line in ``RULES`` and
 ``PATCHES``, write ``if state.rules_version >= n`` where it applies, and save a history
-that exercises it (tests/test_corpus.py checks that every patch id is in one).
+that exercises it (tests/replay/test_corpus.py checks that every patch id is in one).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ This module imports nothing from ``definitions``, so the definition checks can u
 In workflow code, build a calendar inside ``workflow.unsafe.sandbox_unrestricted()`` and
 ``workflow.unsafe.imports_passed_through()``: the package sets up holiday-name
 translations through ``gettext``, which the sandbox forbids. Using it afterwards needs
-neither (tests/test_logic_in_workflow.py keeps that true).
+neither (tests/workflows/test_logic_in_workflow.py keeps that true).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ its result type come from one declaration instead of a string and a ``result_typ
 Declarations, not the activities themselves: the real ones (``activities/``) import the mail
 backends, the templates, the document store and the report writer, none of which belongs in
 the workflow sandbox. Only the name and the types matter to a workflow (the command it
-schedules is the name and the encoded argument); tests/test_workflow_modules.py checks that
+schedules is the name and the encoded argument); tests/workflows/test_workflow_modules.py checks that
 each declaration matches the activity the worker registers under its name.
 """
 

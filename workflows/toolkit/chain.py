@@ -5,7 +5,7 @@ It is set once, in the chain's first run, and carried in the state over continue
 must be the same however often that first run is executed again. A reset makes a new run that
 re-executes the run from the start under a new run id, but Temporal keeps the chain's
 ``first_execution_run_id`` (measured on the dev server: after a reset of the first run and of a
-continued run alike, it names the first run; ``tests/test_chain.py``). Named after it, the
+continued run alike, it names the first run; ``tests/workflows/test_chain.py``). Named after it, the
 reset run sends no email a second time (the ledger knows every key) and finds the escalation
 children the original run started under the same ids.
 """

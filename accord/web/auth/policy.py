@@ -1,7 +1,7 @@
 """Who may reach what: the one list of public routes, and the role each other request needs.
 
 Everything is closed unless listed here as public. A new route is therefore protected the
-moment it exists (tests/test_signin_routes.py walks every route and fails on one that
+moment it exists (tests/web/test_signin_routes.py walks every route and fails on one that
 answers an anonymous request without being listed below).
 
 Patterns match the whole path as Starlette routes it (no normalisation happens in

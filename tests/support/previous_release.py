@@ -32,6 +32,7 @@ from tests.support.paths import ROOT
 # release ships, together with the new set of saved histories.
 PREVIOUS_RELEASE = "d607456cc1c32d0519e990b9db967fff5caebcaa"
 OLD_IDENTITY = "previous-release"
+WORKER = "from accord.cli import app; app(['worker'])"  # what `accord worker` runs
 
 
 
@@ -51,7 +52,7 @@ def extract(dest: Path, commit: str = PREVIOUS_RELEASE) -> Path:
 
 
 @contextmanager
-def old_worker(tree: Path, env: dict[str, str], log: Path) -> Iterator[subprocess.Popen]:
+def old_worker(tree: Path, env: dict[str, str], log: Path, program: str = WORKER) -> Iterator[subprocess.Popen]:
     """The previous release's ``accord worker``, configured by ``env`` (ACCORD_* settings).
 
     Its own tree comes first on the import path, so every module it imports is the old one
@@ -60,7 +61,7 @@ def old_worker(tree: Path, env: dict[str, str], log: Path) -> Iterator[subproces
     process_env = {**os.environ, **env, "PYTHONPATH": str(tree), "ACCORD_WORKER_IDENTITY": OLD_IDENTITY}
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-c", "import sys; from accord.cli import app; app(['worker'])"],
+            [sys.executable, "-c", program],
             cwd=tree, env=process_env, stdout=out, stderr=subprocess.STDOUT,
         )
     try:

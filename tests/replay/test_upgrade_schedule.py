@@ -21,7 +21,14 @@ from accord import search_attributes as sa
 from accord.client import workflow_id_for
 from accord.config import Settings
 from accord.logic import schedule
-from accord.models import Channel, DecisionInput, DecisionKind, MetricObservationInput, Stage, TaskCompletion
+from accord.models import (
+    Channel,
+    DecisionInput,
+    DecisionKind,
+    MetricObservationInput,
+    Stage,
+    TaskCompletion,
+)
 from definitions.loader import parse
 from tests.support.helpers import eventually, skip_time, state_where
 from tests.support.previous_release import OLD_IDENTITY, extract, old_worker, stop

@@ -108,6 +108,15 @@ async def test_the_revision_page_refuses_what_it_must_and_uploads_as_the_signed_
         # A page for another version than the one changes were asked on: stale.
         r = await live.ops.post(path, data={**good, "version": "2"})
         assert r.status_code == 409 and "out of date" in r.text
+        # Another site's page cannot post it with the ops cookie. A form posted from an Accord page says
+        # Origin: null (their Referrer-Policy is no-referrer), as a sandboxed frame anywhere does:
+        # the browser's Sec-Fetch-Site tells them apart.
+        for headers in ({"Origin": "https://evil.example"}, {"Origin": "null", "Sec-Fetch-Site": "cross-site"},
+                        {"Origin": "null"}):
+            r = await live.ops.post(path, data=good, headers=headers)
+            assert r.status_code == 403 and "another site" in r.text, (headers, r.status_code, r.text[:300])
+        r = await live.ops.post(path, data={**good, "markdown": ""}, headers={"Origin": "null", "Sec-Fetch-Site": "same-origin"})
+        assert r.status_code == 422, r.text[:300]
         # A viewer reads the page, without the forms, and may not post.
         app = create_app(settings, live.accord)  # another web instance, the same storage
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=settings.web_base_url) as viewer:

@@ -64,7 +64,7 @@ def round_two_mails(live: Live) -> set[str]:
 
 def revise_csrf(html: str) -> str:
     """The upload form's CSRF field (the header's sign-out form has its own)."""
-    return re.search(r'<form method="post"[^>]*aria-labelledby="upload-heading">.*?name="csrf" value="([^"]+)"', html, re.S)[1]
+    return re.search(r'<form method="post"[^>]*aria-labelledby="upload-heading">.*?name="csrf" value="([^"]+)"', html, re.DOTALL)[1]
 
 
 def unchanged(state: PartnershipState) -> bool:
@@ -146,6 +146,21 @@ async def test_the_revision_page_refuses_what_it_must_and_uploads_as_the_signed_
         for r in (await live.ops.get(path), await live.ops.post(path, data={**good, "csrf": revise_csrf(revised)})):
             assert r.status_code == 409 and "MOU version 2 is out for signature (round 2)" in r.text, r.text[:500]
         assert len((await live.state()).mou.versions) == 2
+
+        # Changes asked again, on version 2: this time ops regenerate it from the definition.
+        await live.accord.decide(live.wf, DecisionInput(approval_id=MOU, actor="bea", decision=DecisionKind.request_changes,
+                                                        comment="Back to the standard clauses, please."))
+        await state_where(live.accord, live.wf, lambda s: s.mou.awaiting_revision)
+        page = await live.ops.get(path)
+        assert "Bea Beta</strong>: Back to the standard clauses, please." in page.text
+        assert "Clause 5 must name" not in page.text  # the round that ended is the one shown
+        assert re.search(r"<dt>Round</dt><dd>2 of 3", page.text) and f'href="/p/{live.wf}/mou/2">Version 2</a>' in page.text
+        r = await live.ops.post(path, data={"csrf": revise_csrf(page.text), "version": "2", "action": "regenerate", "note": ""})
+        assert (r.status_code, r.headers["location"]) == (303, f"/p/{live.wf}"), r.text[:500]
+        state = await live.state()
+        v3 = state.mou.current
+        assert (v3.version, v3.source, v3.note) == (3, "generated", "Regenerated from the definition")
+        assert state.approvals[MOU].round == 3 and not state.mou.awaiting_revision
 
 
 @pytest.mark.browser

@@ -15,6 +15,7 @@ import pytest
 
 from accord import tokens
 from accord.mail import outbox
+from accord.mail.ops_links import ops_link
 from accord.models import MOU, DecisionInput, DecisionKind, EventKind, PartnershipState
 from accord.web.app import create_app
 from accord.web.auth import local
@@ -214,3 +215,13 @@ async def test_ops_follow_the_email_link_sign_in_and_upload_a_revision(
         await live.http.aclose()
     assert (tmp_path / "revised.png").stat().st_size > 0
 
+
+def test_only_the_changes_notice_to_ops_links_to_the_revision_page():
+    wf, base = "partnership-acme", "https://accord.example/"
+    assert ops_link(base, wf, f"{wf}/chain-1/mou-changes/2/ops-0", "ops-0") == (
+        "https://accord.example/p/partnership-acme/mou/revise", "Revise the MOU")
+    # Not to a stakeholder, not for another notice, not for another workflow's key.
+    assert ops_link(base, wf, f"{wf}/chain-1/mou-changes/2/alice", "alice") is None
+    assert ops_link(base, wf, f"{wf}/chain-1/email-delayed/mou-changes/2/ops-0", "ops-0") is None
+    assert ops_link(base, wf, "partnership-other/chain-1/mou-changes/2/ops-0", "ops-0") is None
+    assert ops_link(base, wf, f"{wf}/mou-changes", "ops-0") is None

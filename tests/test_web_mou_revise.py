@@ -79,6 +79,7 @@ async def test_the_revision_page_refuses_what_it_must_and_uploads_as_the_signed_
     async with in_mou_stage(dev_env, settings, accord_for) as live:
         link = await changes_requested(live)
         path = httpx.URL(link).path
+        assert f'href="{path}">Revise the MOU</a>' in (await live.ops.get(f"/p/{live.wf}")).text  # from the status page too
 
         # Anonymous: to sign-in, which comes back here afterwards.
         r = await live.http.get(path)

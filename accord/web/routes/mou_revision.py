@@ -24,7 +24,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from starlette.datastructures import FormData, UploadFile
+from starlette.datastructures import UploadFile
 
 from accord.client import ActionRefused, NotFound
 from accord.logic import limits
@@ -51,6 +51,17 @@ FORM = "mou-revise"  # this form's CSRF purpose (accord/web/auth/sessions.py)
 # percent-encoded (3) in a plain form post, plus room for the note and the other fields.
 MAX_FORM_BYTES = limits.MAX_UPLOAD * 4 * 3 + 64 * 1024
 UPLOAD, REGENERATE = "upload", "regenerate"
+
+
+@dataclass(frozen=True)
+class Uploaded:
+    """A file sent with the form: its name as the browser gave it, and its bytes."""
+
+    name: str
+    data: bytes
+
+
+Form = dict[str, "str | Uploaded"]
 
 
 @dataclass(frozen=True)
@@ -112,7 +123,7 @@ def router(site: Site) -> APIRouter:
         try:
             if limits.too_long(note, limits.FORM_TEXT):
                 raise ValueError(f"Please keep the note under {limits.FORM_TEXT:,} characters.")
-            markdown, default = await _revised(form, action, text)
+            markdown, default = _revised(form, action, text)
             if markdown is not None:
                 check_mou_upload(markdown)  # the workflow's own rule, so a refusal keeps the form
         except ValueError as exc:
@@ -147,8 +158,9 @@ def awaited(state: PartnershipState) -> tuple[DocumentVersion, ApprovalState]:
     raise Problem(409, "No MOU revision is awaited", f"{state.name}: {now}; no request for changes waits for a revision.")
 
 
-async def bounded_form(request: Request) -> FormData:
-    """The posted form, its body read within :data:`MAX_FORM_BYTES` (a 413 page past it)."""
+async def bounded_form(request: Request) -> Form:
+    """The posted form, its body read within :data:`MAX_FORM_BYTES` (a 413 page past it); a file
+    in it read, and its temporary file closed."""
     body = await body_within(request, MAX_FORM_BYTES)
     if body is None:
         raise Problem(413, "Too large", f"The form is larger than {MAX_FORM_BYTES:,} bytes; an MOU may have at most "
@@ -158,26 +170,28 @@ async def bounded_form(request: Request) -> FormData:
         return {"type": "http.request", "body": body, "more_body": False}
 
     try:
-        return await Request(request.scope, replay).form(max_files=1, max_fields=10, max_part_size=MAX_FORM_BYTES)
+        async with Request(request.scope, replay).form(max_files=1, max_fields=10, max_part_size=MAX_FORM_BYTES) as form:
+            return {name: Uploaded(value.filename or "", await value.read()) if isinstance(value, UploadFile) else value
+                    for name, value in form.items()}
     except HTTPException as exc:  # a malformed multipart body
         raise Problem(400, "This form could not be read", str(exc.detail)[:200]) from None
 
 
-async def _revised(form: FormData, action: str, text: str) -> tuple[str | None, str]:
+def _revised(form: Form, action: str, text: str) -> tuple[str | None, str]:
     """The revised Markdown (None: regenerate it) and the note to record if none is given: the
     chosen file, else the text edited on the page."""
     if action == REGENERATE:
         return None, "Regenerated from the definition"
     file = form.get("file")
-    if not isinstance(file, UploadFile) or not file.filename:
+    if not isinstance(file, Uploaded) or not file.name:
         return text, "Edited on the revision page"
-    name = file.filename[:200]
+    name = file.name[:200]
     try:
-        return (await file.read()).decode("utf-8"), f"Uploaded {name}"
+        return file.data.decode("utf-8"), f"Uploaded {name}"
     except UnicodeDecodeError:
         raise ValueError(f"{name} is not UTF-8 text: upload the MOU as a Markdown file.") from None
 
 
-def _field(form: FormData, name: str) -> str:
+def _field(form: Form, name: str) -> str:
     value = form.get(name)
     return value if isinstance(value, str) else ""

@@ -1,5 +1,8 @@
 """The email activity: render, mint the action link, deliver once per send key.
 
+A notice that asks ops to act gets the link of the signed-in page where they do it instead
+(accord/mail/ops_links.py).
+
 Tokens are minted here, not in the workflow, so they never enter workflow history; the
 activity's result carries only the send key and status.
 
@@ -34,6 +37,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from accord import tokens
 from accord.mail import ics
 from accord.mail.message import Message
+from accord.mail.ops_links import ops_link
 from accord.mail.render import render
 from accord.models import Attachment, EmailDelay, EmailReceipt, EmailRequest
 from accord.ops import metrics
@@ -123,11 +127,15 @@ class EmailActivities:
 
         Raises PermanentMailError if it could never be sent (a line break in the subject or a
         name, an address that is not one address): a failure, not a retry."""
-        link = None
+        link, context = None, request.context
         if request.action is not None:
             token = tokens.mint(request.workflow_id, request.to.id, request.action, self.keys)
             link = f"{self.base_url}/a/{token}"
-        html, text = render(request.template, request.context, link, request.to.timezone)
+        elif (page := ops_link(self.base_url, request.workflow_id, request.send_key, request.to.id)) is not None:
+            # A notice asking ops to act: the signed-in page where they do it (no token).
+            link, label = page
+            context = {**context, "action_label": label}
+        html, text = render(request.template, context, link, request.to.timezone)
         return Message(
             send_key=request.send_key,
             sender=self.sender,

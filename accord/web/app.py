@@ -36,7 +36,14 @@ from accord.web.problems import (
     temporal_unreachable,
 )
 from accord.web.redact import redact
-from accord.web.routes import dashboard, health, links, outbox, partnership
+from accord.web.routes import (
+    dashboard,
+    health,
+    links,
+    mou_revision,
+    outbox,
+    partnership,
+)
 from accord.web.site import Render, Site
 from accord.web.templating import templates
 
@@ -82,8 +89,8 @@ def create_app(settings: Settings, accord: Accord | None = None, shared: SharedS
     app.include_router(codec.router(settings))
     install_error_pages(app, render)
     site = Site(settings, storage, lambda: app.state.accord, render)
-    # In this order: the status route's {workflow_id:path} comes after the MOU route it would swallow.
-    for pages_of in (health, dashboard, partnership, outbox, links):
+    # In this order: the status route's {workflow_id:path} comes after the MOU routes it would swallow.
+    for pages_of in (health, dashboard, mou_revision, partnership, outbox, links):
         app.include_router(pages_of.router(site))
     return app
 

@@ -23,6 +23,7 @@ from temporalio.api.common.v1 import Payloads
 
 from accord.codec import CodecError, codec_for
 from accord.config import Settings
+from accord.web.reading import body_within
 
 log = logging.getLogger("accord.web.codec")
 
@@ -64,7 +65,7 @@ def router(settings: Settings) -> APIRouter:
             return answer({"detail": f"This codec serves the namespace {settings.temporal_namespace!r} only."}, 400)
         if (request.headers.get("content-type") or "").split(";")[0].strip().lower() != "application/json":
             return answer({"detail": "Send the payloads as application/json."}, 415)
-        body = await _body_within(request, MAX_BODY_BYTES)
+        body = await body_within(request, MAX_BODY_BYTES)
         if body is None:
             return answer({"detail": f"At most {MAX_BODY_BYTES:,} bytes at once."}, 413)
         try:
@@ -86,19 +87,6 @@ def router(settings: Settings) -> APIRouter:
         return await run(request, decode=False)
 
     return routes
-
-
-async def _body_within(request: Request, limit: int) -> bytes | None:
-    """The body, or None as soon as it is known to be over ``limit`` (declared, or counted)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        return None
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            return None
-    return bytes(body)
 
 
 def _origin(url: str) -> str:

@@ -4,7 +4,8 @@
 session, and what the outbox has shown so far. After each step of the story the test calls
 :meth:`Run.expect` (the emails that step caused, exactly, and the status line everywhere);
 every email is then either acted on from its link (:meth:`Run.act`, with one of the form
-fillers below) or, if it only informs, has each of its links opened (:meth:`Run.open_links`).
+fillers below; :meth:`Run.act_signed_in` for an email to ops, whose link is a signed-in page)
+or, if it only informs, has each of its links opened (:meth:`Run.open_links`).
 The run ends with :meth:`Run.finish`: every email accounted for, and every failure seen on
 the way (a link that does not open its page, a page that does not show what it should).
 """
@@ -45,9 +46,8 @@ EMAIL_KINDS = {
     "review/request": "asks",  # the weekly status
     "level-1": "asks",  # an escalation reaching the first level of the ladder
     "cleared": "informs",  # the escalation closed: its cause is gone
-    # Ops are asked to upload a revision, which they do with the CLI or the API: no page does
-    # it today, so the email has no link (reported, see the run's figures).
-    "mou-changes": "informs",
+    # Ops are asked to revise the MOU: the link opens the signed-in revision page (Run.act_signed_in).
+    "mou-changes": "asks",
 }
 
 
@@ -342,6 +342,41 @@ class Run:
             await context.close()
         self.tally.links[f"asks:{claim.action}"] += 1
         return done
+
+
+    async def act_signed_in(self, mail: Mail, fill: Callable, name: str, who: str = "alice") -> bool:
+        """An email asking ops to act links to a signed-in page (no token). Followed in a fresh
+        browser, it lands on sign-in; ``who`` signs in at the identity provider and is back on
+        the page, where ``fill(page)`` does what the email asks. False: the link did not lead
+        there (the failure is recorded, and the caller has it done another way)."""
+        assert EMAIL_KINDS[mail.kind] == "asks", f"{mail.kind} only informs"
+        self.tally.handled.add(mail.name)
+        links = [link for link in all_links(mail.message) if link.startswith(f"{self.base}/p/")]
+        if len(links) != 1:
+            self.fail(f"{mail.kind} email to {mail.to} ({mail.subject!r}) asks something but links to {len(links)} ops pages")
+            return False
+        [link] = links
+        await self._open_other_links(mail, {link})
+        shot = self.shots / f"{name}-{mail.to}"
+        context = await self.browser.new_context()
+        try:
+            page = await context.new_page()
+            page.set_default_timeout(STEP * 1000)
+            await page.goto(link)
+            signin = f"{self.base}/signin?next={httpx.URL(link).raw_path.decode()}"
+            if page.url != signin:
+                self.fail(f"{mail.kind} email to {mail.to}: its link, unsigned, leads to {page.url}, not {signin}")
+                return False
+            await page.get_by_role("link", name="Sign in with your organisation's account").click()
+            await page.get_by_role("button", name=who, exact=True).click()  # the identity provider's own page
+            await page.wait_for_url(link)
+            await page.screenshot(path=f"{shot}-page.png", full_page=True)
+            await fill(page)
+            await page.screenshot(path=f"{shot}-done.png", full_page=True)
+        finally:
+            await context.close()
+        self.tally.links["asks:ops page"] += 1
+        return True
 
 
 # ---------------------------------------------------------------------- forms, as people fill them

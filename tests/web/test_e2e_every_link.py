@@ -19,8 +19,9 @@ form; the state then shows the change asked for. After every step the test check
 - on the decision pages, what there is to decide on: the go/no-go's evidence, what changed in
   the MOU and the change asked for, the amendment's diff.
 
-Ops act where they act today: the revised MOU and the amendment through the client (the CLI's
-path). A link that does not open its page, or a page that does not show what it should, is
+Ops revise the MOU from their email's link too: the signed-in revision page, reached through
+the sign-in page and a real OpenID provider. They propose the amendment through the client
+(the CLI's path). A link that does not open its page, or a page that does not show what it should, is
 recorded and the run goes on (what later steps show is worth seeing too); the test then fails
 with all of them. Screenshots of every page are kept in the run's folder, the kinds of emails
 and links followed in the run's figures (tests/support/run_record.py).
@@ -41,6 +42,7 @@ from accord.models import (
     Channel,
     DecisionKind,
     EscalationStatus,
+    EventKind,
     Health,
     MetricObservationInput,
     MouRevision,
@@ -67,7 +69,7 @@ from tests.support.e2e_helpers import (
 )
 from tests.support.helpers import ALIGNED, unique
 from tests.support.paths import DATA
-from tests.support.signin_helpers import sign_in
+from tests.support.signin_helpers import Provider, sign_in
 from tests.support.web_helpers import until
 from tests.support.workers import running_worker
 
@@ -77,6 +79,7 @@ OPS = "ops-0"  # the definition's ops contact, as emails name it
 STATEMENTS = {"ann": ALIGNED["alice"], "ben": ALIGNED["bea"]}
 LEGAL_NOTES = "Done by the legal team: no issues."
 CHANGE_ASKED = "Please add a clause on how personal data is protected."
+REVISED = "Data protection clause added"
 DATA_CLAUSE = "Each party protects personal data under the GDPR and tells the other of any breach within 72 hours."
 CARE_NOTES = {"abe": ("clarify", "The county's permit API has been down since Monday."),
               "ben": ("explore", "Beta can host a fallback form until the API is back.")}
@@ -90,10 +93,12 @@ def amended(definition: PartnershipDefinition) -> PartnershipDefinition:
     return d
 
 
-async def test_one_partnership_every_email_every_link(dev_env, settings, accord_for, tmp_path):
+async def test_one_partnership_every_email_every_link(dev_env, settings, accord_for, oidc_provider: Provider, tmp_path):
     executable = chromium_path()
     listener, base = listen(settings)
+    settings = oidc_provider.configure(settings)  # ops sign in through it to follow their email's link
     accord = accord_for(dev_env)
+    accord.settings = settings
     definition = unique(DATA / "e2e.yaml")
     shots = tmp_path / "screenshots"
     shots.mkdir()
@@ -176,20 +181,34 @@ async def mou(run: Run) -> None:
         ("ben", DecisionKind.approve, 1), ("ann", DecisionKind.request_changes, 1)]
     mails = await run.expect("changes requested", {("mou-changes/1", OPS)},
                              "Changes requested on MOU version 1 (round 1 of 3): waiting for ops", Health.on_track)
-    await run.open_links(one(mails, "mou-changes/1", OPS))
+    # Ops follow their email's link, sign in, and upload version 2: version 1 with the clause asked for.
+    mail = one(mails, "mou-changes/1", OPS)
 
-    # Ops upload version 2 (`accord mou upload`): version 1 with the clause asked for.
-    v1 = state.mou.current
-    async with await open_storage(run.settings) as store:
-        text = await documents.load(store, 1, v1.hash)
-    await run.accord.revise_mou(run.wf, MouRevision(
-        actor="ops", note="Data protection clause added", channel=Channel.cli,
-        markdown=f"{text.rstrip()}\n\n## Data protection\n\n{DATA_CLAUSE}\n"))
+    async def revise(page) -> None:
+        what = "MOU revision page"
+        await run.section(page, mail, "The changes asked for", [lambda line: line.startswith(f"Ann Alpha: {CHANGE_ASKED}")],
+                          what)
+        await run.shows(page, mail, what, ["Version 1", "1 of 3"])
+        text = page.get_by_label("The MOU")
+        await text.fill(f"{(await text.input_value()).rstrip()}\n\n## Data protection\n\n{DATA_CLAUSE}\n")
+        await page.get_by_label("What changed").fill(REVISED)
+        await page.get_by_role("button", name="Upload version 2").click()
+        await page.wait_for_url(f"{run.base}/p/{run.wf}")
+
+    if not await run.act_signed_in(mail, revise, "mou-revise"):
+        # The failure is recorded; ops upload it the other way (`accord mou upload`), and the run goes on.
+        async with await open_storage(run.settings) as store:
+            text = await documents.load(store, 1, state.mou.current.hash)
+        await run.accord.revise_mou(run.wf, MouRevision(
+            actor="ops", note=REVISED, channel=Channel.cli, markdown=f"{text.rstrip()}\n\n## Data protection\n\n{DATA_CLAUSE}\n"))
     request = f"approval/{MOU}/2/request/0"
     mails = await run.expect("MOU version 2 up for signature", {(request, "ann"), (request, "ben")},
                              "MOU signature [mou], round 2 on version 2: waiting on Ann Alpha, Ben Beta", Health.on_track)
-    v2 = (await run.state()).mou.current
-    assert v2.version == 2 and [d.comment for d in v2.requested_changes] == [CHANGE_ASKED]
+    state = await run.state()
+    v2 = state.mou.current
+    assert (v2.version, v2.author, v2.note) == (2, "ops", REVISED) and [d.comment for d in v2.requested_changes] == [CHANGE_ASKED]
+    [uploaded] = [e for e in state.timeline if e.kind == EventKind.mou_version and e.data.get("version") == 2]
+    assert uploaded.sent_by == "ops:alice@example.org", uploaded  # the signed-in person, as the API records one
     assert f"+ {DATA_CLAUSE}" in v2.changes.lines, v2.changes
     for who in ("ann", "ben"):
         mail = one(mails, request, who)

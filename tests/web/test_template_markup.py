@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -275,6 +276,7 @@ class World:
     temporal: Recorded
     http: httpx.AsyncClient
     mails: dict[str, EmailMessage] = field(default_factory=dict)
+    store: Storage | None = None  # the app's store, for a document of a case's own
 
     def link(self, action: str, ref: str, recipient: str, workflow_id: str = WF, round: int = 1) -> str:
         claim = ActionLink(action=action, ref=ref, round=round, expires_at=NOW + timedelta(days=5))
@@ -349,7 +351,7 @@ async def world(settings: Settings, local_store: Storage, loaded: list[str]) -> 
     app = create_app(settings, temporal)  # type: ignore[arg-type]
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=settings.web_base_url) as http:
         await sign_in(http, settings)  # the ops pages are among those rendered
-        yield World(settings, mark, definition, state, escalation, mou_markdown, temporal, http, mails)
+        yield World(settings, mark, definition, state, escalation, mou_markdown, temporal, http, mails, local_store)
 
 
 @pytest.fixture
@@ -510,6 +512,29 @@ async def page_problem(world: World) -> set[int]:
     return shown(world, html, "state.name") | shown(world, personal, "override reason")
 
 
+async def page_mou_revise(world: World) -> set[int]:
+    # Changes asked on the current version: ops see who asked what, and the text to edit; a form
+    # sent back (its note too long) shows what was typed, as text.
+    state = world.state.model_copy(deep=True)
+    state.mou.awaiting_revision = True
+    # The current version's text, shown as typed to be edited (a generated MOU escapes its Markdown).
+    digest = await world.store.put_document(f"# MOU\n\n{world.mark('revise.current')}\n")
+    state.mou.versions[-1] = state.mou.versions[-1].model_copy(update={"hash": digest})
+    asked = state.approvals[MOU].decisions[0]
+    state.approvals[MOU].decisions[0] = asked.model_copy(update={"decision": DecisionKind.request_changes})
+    world.temporal.recorded_state = state
+    path = f"/p/{WF}/mou/revise"
+    page = await world.page(path)
+    html = check_html(page, "MOU revision page")
+    csrf = re.search(r'aria-labelledby="upload-heading">.*?name="csrf" value="([^"]+)"', page, re.DOTALL)[1]
+    sent = await world.http.post(path, data={"csrf": csrf, "version": "2", "action": "upload",
+                                             "markdown": world.mark("revise.markdown"), "note": world.mark("revise.note") * 50})
+    assert sent.status_code == 422, sent.text[:2000]
+    again = check_html(sent.text, "MOU revision page, sent back")
+    return shown(world, html, "state.name", f"state.approvals[{MOU}].decisions[0].comment", "state.mou.versions[1].author",
+                 "revise.current") | shown(world, again, "revise.markdown", "revise.note")
+
+
 def header_forms(world: World) -> dict[int, str]:
     # The To header shows the name as the header writes it (quoted, with backslash escapes).
     to = str(world.mails["action_request"]["To"])
@@ -624,6 +649,7 @@ REGISTRY: dict[str, Case] = {
     WEB + "dashboard.html": page_dashboard,
     WEB + "status.html": page_status,
     WEB + "mou.html": page_mou,
+    WEB + "mou_revise.html": page_mou_revise,
     WEB + "problem.html": page_problem,
     WEB + "outbox.html": page_outbox,
     WEB + "email.html": page_email,

@@ -109,16 +109,22 @@ def check_override(state: PartnershipState, definition: PartnershipDefinition, o
     limits.check_text(("The reason", override.reason))
 
 
+def check_mou_upload(markdown: str) -> None:
+    """An uploaded MOU text: not empty, not longer than an upload may be (the revision page checks
+    its form with this too, before sending)."""
+    if not markdown.strip():
+        raise ValueError("The uploaded MOU is empty.")
+    if limits.too_long(markdown, limits.MAX_UPLOAD):
+        raise ValueError(f"The uploaded MOU is longer than {limits.MAX_UPLOAD:,} characters.")
+
+
 def check_mou_revision(state: PartnershipState, definition: PartnershipDefinition, revision: MouRevision) -> None:
     if state.stage != Stage.mou or definition.mou is None:
         raise ValueError(f"The MOU can only be revised in the MOU stage (the partnership is in {state.stage.value}).")
     if not state.mou.versions:
         raise ValueError("The first draft is still being prepared.")
     if revision.markdown is not None:
-        if not revision.markdown.strip():
-            raise ValueError("The uploaded MOU is empty.")
-        if limits.too_long(revision.markdown, limits.MAX_UPLOAD):
-            raise ValueError(f"The uploaded MOU is longer than {limits.MAX_UPLOAD:,} characters.")
+        check_mou_upload(revision.markdown)
     approval = state.approvals.get(MOU)
     if approval is not None and approval.round >= definition.mou.max_rounds:
         raise ValueError(f"The MOU has used all {definition.mou.max_rounds} review rounds.")

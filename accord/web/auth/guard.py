@@ -107,9 +107,13 @@ class SignInRequired:
         if request.url.path.startswith("/codec/"):
             return True
         origin = request.headers.get("origin")
+        site = request.headers.get("sec-fetch-site")
+        if origin == "null":
+            # A form posted from a page with Referrer-Policy: no-referrer (every Accord page) says
+            # Origin: null; so does a sandboxed frame anywhere. The browser's Sec-Fetch-Site tells which.
+            return site == "same-origin"
         if origin is not None:
             return origin == self.origin
-        site = request.headers.get("sec-fetch-site")
         return site is None or site in ("same-origin", "none")
 
 

@@ -29,7 +29,6 @@ PLAIN_COOKIE = "accord_session"
 SECURE_COOKIE = "__Host-accord_session"
 CSRF_FIELD = "csrf"
 _ID = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32)
-_CSRF_SALT = b"accord.signout.v1"
 
 
 @dataclass(frozen=True)
@@ -94,16 +93,18 @@ def forget(settings: Settings, response: Response) -> None:
     response.delete_cookie(cookie_name(settings), path="/", httponly=True, samesite="lax", secure=secure(settings))
 
 
-def csrf_token(settings: Settings, person: Person) -> str:
-    """The sign-out form's token: bound to the session, keyed by the newest signing key."""
-    return _mac(settings.keys[-1], person)
+def csrf_token(settings: Settings, person: Person, form: str = "signout") -> str:
+    """A signed-in form's CSRF token: bound to the session and to the form (``signout``,
+    ``mou-revise``...), keyed by the newest signing key."""
+    return _mac(settings.keys[-1], person, form)
 
 
-def csrf_valid(settings: Settings, person: Person, value: object) -> bool:
+def csrf_valid(settings: Settings, person: Person, value: object, form: str = "signout") -> bool:
     if not isinstance(value, str) or not value:
         return False
-    return any(hmac.compare_digest(_mac(key, person), value) for key in settings.keys)
+    return any(hmac.compare_digest(_mac(key, person, form), value) for key in settings.keys)
 
 
-def _mac(key: str, person: Person) -> str:
-    return hmac.new(key.encode("utf-8"), _CSRF_SALT + person.session_hash.encode(), hashlib.sha256).hexdigest()
+def _mac(key: str, person: Person, form: str) -> str:
+    salt = f"accord.{form}.v1".encode()  # accord.signout.v1: the sign-out form's, as before
+    return hmac.new(key.encode("utf-8"), salt + person.session_hash.encode(), hashlib.sha256).hexdigest()

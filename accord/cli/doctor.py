@@ -12,6 +12,7 @@ import typer
 
 from accord.cli.connection import FROM_ENVIRONMENT, Connection, connected, workflow_id
 from accord.cli.output import FAILED, err, out, run, say
+from accord.cli.reader import Zone, when
 
 if TYPE_CHECKING:
     from accord.ops import doctor as dr
@@ -21,7 +22,7 @@ def doctor(ident: Annotated[str | None, typer.Argument(help="Only this partnersh
            fix: Annotated[bool, typer.Option("--fix", help="Reset the runs stopped by the SDK's replay bug (asks first).")] = False,
            yes: Annotated[bool, typer.Option("--yes", help="With --fix: do not ask.")] = False,
            as_json: Annotated[bool, typer.Option("--json", help="One JSON object per stuck partnership.")] = False,
-           conn: Connection = FROM_ENVIRONMENT) -> None:
+           conn: Connection = FROM_ENVIRONMENT, zone: Zone = None) -> None:
     """Find stuck partnerships and explain each; with --fix, reset those the SDK's replay bug stopped.
 
     Exit status: 0 when nothing is stuck (or everything found was reset), 1 when something stuck is left."""
@@ -45,7 +46,7 @@ def doctor(ident: Annotated[str | None, typer.Argument(help="Only this partnersh
                                   "reasons": v.reasons}))
         else:
             for v in verdicts:
-                _explain(v)
+                _explain(v, zone)
             if not verdicts:
                 say("no stuck partnerships")
         left = sum(not v.resettable for v in verdicts)
@@ -67,11 +68,11 @@ def doctor(ident: Annotated[str | None, typer.Argument(help="Only this partnersh
         raise typer.Exit(FAILED)
 
 
-def _explain(v: dr.Verdict) -> None:
+def _explain(v: dr.Verdict, zone: str | None) -> None:
     """One stuck partnership: what failed, since when, the last good point, and whether a reset can help."""
     p = v.problem
     say(f"{p.workflow_id} (run {p.run_id}): STUCK, {p.kind.value}")
-    say(f"  failing since {p.since:%Y-%m-%d %H:%M:%S} UTC, {p.attempts} attempts"
+    say(f"  failing since {when(p.since, zone)}, {p.attempts} attempts"
         + (" (flagged by the server: TemporalReportedProblems)" if p.reported_by_server else ""))
     say(f"  failure: {p.message[:400]}")
     if p.last_good_event_id:

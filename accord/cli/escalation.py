@@ -12,6 +12,7 @@ from rich.table import Column, Table
 
 from accord.cli.connection import FROM_ENVIRONMENT, Connection, connected, workflow_id
 from accord.cli.output import err, fail, out, say
+from accord.cli.reader import Zone, when
 from accord.models import (
     Acknowledge,
     CareEntry,
@@ -51,7 +52,7 @@ def escalate(ident: str, reason: Annotated[str, typer.Option(help="What is wrong
 
 @app.command("list")
 @connected
-def escalation_list(ident: str, conn: Connection = FROM_ENVIRONMENT,
+def escalation_list(ident: str, conn: Connection = FROM_ENVIRONMENT, zone: Zone = None,
                     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False) -> None:
     """A partnership's escalations."""
     rows = conn.call(lambda accord: accord.escalations(workflow_id(ident)))
@@ -59,17 +60,17 @@ def escalation_list(ident: str, conn: Connection = FROM_ENVIRONMENT,
         for r in rows:
             print(r.model_dump_json())
         return
-    table = Table(Column("id", no_wrap=True), "status", "level", "trigger", "reason", "raised (UTC)", "by")
+    table = Table(Column("id", no_wrap=True), "status", "level", "trigger", "reason", "raised", "by")
     for r in rows:
         table.add_row(r.id, r.status + (" (with ops)" if r.with_ops else ""), str(r.shown_level), r.trigger, r.reason,
-                      f"{r.opened_at:%Y-%m-%d %H:%M}", r.raised_by)
+                      when(r.opened_at, zone), r.raised_by)
     out.print(table if rows else "no escalations")
 
 
 @app.command("show")
 @connected
 def escalation_show(ident: str, escalation: Annotated[str, typer.Argument(help="Escalation id, e.g. esc-1.")],
-                    conn: Connection = FROM_ENVIRONMENT,
+                    conn: Connection = FROM_ENVIRONMENT, zone: Zone = None,
                     as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """An escalation's record: levels, acknowledgements, CARE steps, resolution."""
     partnership = workflow_id(ident)
@@ -85,23 +86,23 @@ def escalation_show(ident: str, escalation: Annotated[str, typer.Argument(help="
     out.print(f"[bold]Escalation {escape(e.id)}[/bold] on {escape(e.partnership)}  ({escape(target)})")
     say(f"status: {e.status.value}{' (with ops)' if e.with_ops else ''}   level: {e.shown_level}   severity: {e.severity}")
     say(f"reason: {e.reason}")
-    say(f"trigger: {e.trigger} (about {e.subject}); raised {e.opened_at:%Y-%m-%d %H:%M} UTC by {e.raised_by} "
+    say(f"trigger: {e.trigger} (about {e.subject}); raised {when(e.opened_at, zone)} by {e.raised_by} "
         f"via {e.channel.value}")
-    levels = Table("when (UTC)", "level", "contacts", "cause", title="Levels")
+    levels = Table("when", "level", "contacts", "cause", title="Levels")
     for c in e.levels:
-        levels.add_row(f"{c.at:%Y-%m-%d %H:%M}", c.name + (f" ({c.level})" if c.level else ""), ", ".join(c.contacts), c.cause)
+        levels.add_row(when(c.at, zone), c.name + (f" ({c.level})" if c.level else ""), ", ".join(c.contacts), c.cause)
     out.print(levels)
     for a in e.acknowledgements:
-        say(f"acknowledged by {a.actor} at level {a.level}, {a.at:%Y-%m-%d %H:%M} UTC via {a.channel.value}"
+        say(f"acknowledged by {a.actor} at level {a.level}, {when(a.at, zone)} via {a.channel.value}"
             + (f": {a.note}" if a.note else ""))
-    care = Table("step", "text", "by", "when (UTC)", title="CARE")
+    care = Table("step", "text", "by", "when", title="CARE")
     notes = [("clarify", e.care.clarify)] + [(f"acknowledge ({p})", n) for p, n in e.care.acknowledge.items()]
     notes += [("reframe", e.care.reframe), ("explore", e.care.explore)]
     for step, n in notes:
-        care.add_row(step, n.text if n else "-", n.by if n else "", f"{n.at:%Y-%m-%d %H:%M}" if n else "")
+        care.add_row(step, n.text if n else "-", n.by if n else "", when(n.at, zone) if n else "")
     out.print(care)
     if e.status.is_final:
-        say(f"{e.status.value} by {e.closed_by} on {e.closed_at:%Y-%m-%d %H:%M} UTC")
+        say(f"{e.status.value} by {e.closed_by} on {when(e.closed_at, zone)}")
         if e.resolution:
             say(f"resolution: {e.resolution}")
         if e.proposed_amendment:

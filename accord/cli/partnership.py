@@ -12,6 +12,7 @@ from rich.table import Column, Table
 from accord.cli.connection import FROM_ENVIRONMENT, Connection, connected, workflow_id
 from accord.cli.definitions import load_or_exit
 from accord.cli.output import FAILED, NOT_REACHED, err, fail, out, say
+from accord.cli.reader import Zone, when
 from accord.models import (
     AlignmentOverride,
     AmendmentProposal,
@@ -40,7 +41,7 @@ def start(file: Path, conn: Connection = FROM_ENVIRONMENT) -> None:
 
 
 @connected
-def status(ident: Ident, conn: Connection = FROM_ENVIRONMENT,
+def status(ident: Ident, conn: Connection = FROM_ENVIRONMENT, zone: Zone = None,
            as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Show a partnership's stage, open tasks, approvals and escalations."""
     workflow = workflow_id(ident)
@@ -52,13 +53,14 @@ def status(ident: Ident, conn: Connection = FROM_ENVIRONMENT,
     out.print(f"stage: [cyan]{state.stage.value}[/cyan]   status: {state.health.value}")
     if state.detail:
         out.print(state.detail, markup=False)
-    tasks = Table("task", "owner", "due (UTC)", "status", title="Tasks")
+    tasks = Table("task", "owner", "due", "status", title="Tasks")
     for t in sorted(state.tasks.values(), key=lambda t: t.due_at):
         flag = " OVERDUE" if t.is_open and t.overdue else ""
-        tasks.add_row(t.title, t.owner, f"{t.due_at:%Y-%m-%d %H:%M}", t.status.value + flag)
+        tasks.add_row(t.title, t.owner, when(t.due_at, zone), t.status.value + flag)
     out.print(tasks)
     for a in state.approvals.values():
-        out.print(f"approval [bold]{a.title}[/bold] (round {a.round}, {a.policy}): {a.outcome.value}, deadline {a.deadline_at:%Y-%m-%d %H:%M}")
+        out.print(f"approval [bold]{a.title}[/bold] (round {a.round}, {a.policy}): {a.outcome.value}, "
+                  f"deadline {when(a.deadline_at, zone)}")
         for d in a.decisions:
             out.print(f"  - {d.actor}: {d.decision.value} {d.comment}", markup=False)
     for e in state.escalations:
@@ -68,7 +70,7 @@ def status(ident: Ident, conn: Connection = FROM_ENVIRONMENT,
 
 @connected
 def list_(stage: Annotated[str | None, typer.Option(help="Only this stage, e.g. screening.")] = None,
-          conn: Connection = FROM_ENVIRONMENT,
+          conn: Connection = FROM_ENVIRONMENT, zone: Zone = None,
           as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False) -> None:
     """List partnerships (filter by stage with --stage)."""
 
@@ -84,14 +86,13 @@ def list_(stage: Annotated[str | None, typer.Option(help="Only this stage, e.g. 
                               "stuck": {"kind": p.kind.value, "since": p.since.isoformat(), "message": p.message}
                               if p else None}))
         return
-    table = Table("partnership", "stage", "status", "next deadline (UTC)", "running")
+    table = Table("partnership", "stage", "status", "next deadline", "running")
     # Ids are what people copy into the next command: never wrap or cut them.
     table.columns.insert(0, Column("workflow id", no_wrap=True, min_width=max((len(r.workflow_id) for r in rows), default=11)))
     for r in rows:
         p = stuck_by_id.get(r.workflow_id)
-        running = f"STUCK ({p.kind.value} since {p.since:%Y-%m-%d %H:%M})" if p else "yes" if r.running else "no"
-        table.add_row(r.workflow_id, r.name, r.stage, r.status,
-                      f"{r.next_deadline:%Y-%m-%d %H:%M}" if r.next_deadline else "-", running)
+        running = f"STUCK ({p.kind.value} since {when(p.since, zone)})" if p else "yes" if r.running else "no"
+        table.add_row(r.workflow_id, r.name, r.stage, r.status, when(r.next_deadline, zone), running)
     out.print(table)
     if stuck_by_id:
         err.print(f"{len(stuck_by_id)} stuck: see `accord doctor`", markup=False)
@@ -177,7 +178,7 @@ def watch(ident: Ident,
           until: Annotated[str | None, typer.Option(help="Stop once the partnership reaches this stage, e.g. mou.")] = None,
           once: Annotated[bool, typer.Option("--once", help="Show the current state once and exit.")] = False,
           timeout: Annotated[float | None, typer.Option(help="Stop after this many seconds (exit 2 if --until was not reached).")] = None,
-          conn: Connection = FROM_ENVIRONMENT) -> None:
+          conn: Connection = FROM_ENVIRONMENT, zone: Zone = None) -> None:
     """Follow a partnership live: stage, tasks, approvals, deadlines, escalations (Ctrl-C to stop)."""
     from accord.models import Stage
     from accord.ops.watch import watch as follow
@@ -187,7 +188,7 @@ def watch(ident: Ident,
     workflow = workflow_id(ident)
     try:
         outcome = conn.call(lambda accord: follow(accord, workflow, out, interval=interval, until=until, once=once,
-                                                  timeout=timeout))
+                                                  timeout=timeout, zone=zone))
     except KeyboardInterrupt:
         return
     if outcome.reason == "timeout" and until is not None:
@@ -197,8 +198,10 @@ def watch(ident: Ident,
 @connected
 def report(ident: Ident,
            out_dir: Annotated[Path, typer.Option("--out", help="Folder to write to (created if missing).")] = Path("."),
-           conn: Connection = FROM_ENVIRONMENT) -> None:
-    """Write the status report (HTML with charts) and the audit export (JSON) of a partnership."""
+           conn: Connection = FROM_ENVIRONMENT, zone: Zone = None) -> None:
+    """Write the status report (HTML with charts) and the audit export (JSON) of a partnership.
+
+    The report shows times in --zone (named); the audit export keeps ISO 8601 in UTC."""
     from datetime import UTC, datetime
 
     from accord.reports.files import write_reports
@@ -210,7 +213,7 @@ def report(ident: Ident,
 
     definition, state = conn.call(read)
     try:
-        written = write_reports(definition, state, workflow, out_dir, datetime.now(UTC))
+        written = write_reports(definition, state, workflow, out_dir, datetime.now(UTC), zone=zone)
     except OSError as exc:
         fail(f"error: cannot write to {out_dir}: {exc.strerror or exc}")
     say(f"report: {written.report}")

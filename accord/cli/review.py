@@ -9,6 +9,7 @@ from rich.table import Column, Table
 
 from accord.cli.connection import FROM_ENVIRONMENT, Connection, connected, workflow_id
 from accord.cli.output import out
+from accord.cli.reader import Zone, when
 from accord.models import (
     ActionInput,
     Channel,
@@ -23,7 +24,7 @@ app = typer.Typer(help="Reviews: list them, send an input on someone's behalf, r
 
 @app.command("list")
 @connected
-def review_list(ident: str, conn: Connection = FROM_ENVIRONMENT) -> None:
+def review_list(ident: str, conn: Connection = FROM_ENVIRONMENT, zone: Zone = None) -> None:
     """Every review: planned, open and closed, with its record in one line."""
     state = conn.call(lambda accord: accord.state(workflow_id(ident)))
     table = Table("Review", "When", "Inputs", Column("Record", overflow="fold"))
@@ -37,7 +38,7 @@ def review_list(ident: str, conn: Connection = FROM_ENVIRONMENT) -> None:
             ])) or "closed"
         else:
             record = "open" if review.opened_at else "planned"
-        table.add_row(review.id, f"{review.scheduled_for:%Y-%m-%d}", f"{len(review.inputs)}/{len(review.participants)}", record)
+        table.add_row(review.id, when(review.scheduled_for, zone), f"{len(review.inputs)}/{len(review.participants)}", record)
     out.print(table)
 
 

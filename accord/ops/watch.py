@@ -24,14 +24,15 @@ from rich.text import Text
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError
 
-from accord.logic import approvals
+from accord.logic import approvals, zones
+from accord.logic.time_display import format_instant
 from accord.models import ApprovalOutcome, PartnershipState
 
 if TYPE_CHECKING:
     from accord.client import Accord
 
 
-def _when(at: datetime, now: datetime) -> str:
+def _when(at: datetime, now: datetime, zone: str | None) -> str:
     delta = at - now
     seconds = int(abs(delta.total_seconds()))
     if seconds < 60:
@@ -42,10 +43,17 @@ def _when(at: datetime, now: datetime) -> str:
         span = f"{seconds // 3600}h{(seconds % 3600) // 60:02d}m"
     else:
         span = f"{seconds // 86400}d{(seconds % 86400) // 3600}h"
-    return f"{at:%Y-%m-%d %H:%M} UTC ({'in ' + span if delta.total_seconds() >= 0 else span + ' ago'})"
+    return f"{format_instant(at, zone)} ({'in ' + span if delta.total_seconds() >= 0 else span + ' ago'})"
 
 
-def render(state: PartnershipState, workflow_id: str, now: datetime | None = None, ended: str | None = None) -> Panel:
+def _clock(now: datetime, zone: str | None) -> str:
+    """The time of day in the reader's zone, before each change line (the panel names the zone)."""
+    return f"{(now if zone is None else zones.local(now, zones.zone(zone))):%H:%M:%S}"
+
+
+def render(state: PartnershipState, workflow_id: str, now: datetime | None = None, ended: str | None = None,
+           zone: str | None = None) -> Panel:
+    """The panel, times in the reader's ``zone`` (an IANA name; None: UTC), named."""
     now = now or datetime.now(UTC)
     parts: list = []
     head = Text()
@@ -61,14 +69,14 @@ def render(state: PartnershipState, workflow_id: str, now: datetime | None = Non
     if state.tasks:
         tasks = Table("task", "owner", "due", title=f"Open tasks ({len(open_tasks)} open, {done} done)", title_justify="left")
         for t in open_tasks:
-            tasks.add_row(Text(t.title), t.owner, Text(_when(t.due_at, now) + (" OVERDUE" if t.overdue else ""),
+            tasks.add_row(Text(t.title), t.owner, Text(_when(t.due_at, now, zone) + (" OVERDUE" if t.overdue else ""),
                                                        style="red" if t.overdue else ""))
         parts.append(tasks)
     for a in state.approvals.values():
         if a.outcome == ApprovalOutcome.pending:
             waiting = approvals.evaluate(a.policy, a.approvers, a.quorum, a.decisions_in_round()).waiting_on
             parts.append(Text(f"approval {a.title} (round {a.round}, {a.policy}): waiting on {', '.join(waiting) or 'nobody'}"
-                              f" until {_when(a.deadline_at, now)}"))
+                              f" until {_when(a.deadline_at, now, zone)}"))
         else:
             parts.append(Text(f"approval {a.title}: {a.outcome.value}", style="dim"))
     for e in state.open_escalations():
@@ -76,11 +84,11 @@ def render(state: PartnershipState, workflow_id: str, now: datetime | None = Non
         parts.append(Text(f"escalation {e.id} at {level} ({e.status}): {e.reason}", style="yellow"))
     deadline = state.next_deadline()
     if deadline:
-        parts.append(Text(f"next deadline {_when(deadline, now)}", style="bold"))
-    return Panel(Group(*parts), title=f"{state.name} ({workflow_id})", subtitle=f"{now:%H:%M:%S} UTC")
+        parts.append(Text(f"next deadline {_when(deadline, now, zone)}", style="bold"))
+    return Panel(Group(*parts), title=f"{state.name} ({workflow_id})", subtitle=f"as of {format_instant(now, zone)}")
 
 
-def changes(old: PartnershipState | None, new: PartnershipState) -> list[str]:
+def changes(old: PartnershipState | None, new: PartnershipState, zone: str | None = None) -> list[str]:
     """What a person watching wants told, one line each."""
     if old is None:
         return []
@@ -92,7 +100,7 @@ def changes(old: PartnershipState | None, new: PartnershipState) -> list[str]:
     for tid, task in new.tasks.items():
         was_task = old.tasks.get(tid)
         if was_task is None:
-            out.append(f"task opened: {task.title} ({task.owner}, due {task.due_at:%Y-%m-%d %H:%M} UTC)")
+            out.append(f"task opened: {task.title} ({task.owner}, due {format_instant(task.due_at, zone)})")
         elif was_task.is_open and not task.is_open:
             out.append(f"task {task.status.value}: {task.title} by {task.completed_by or '?'}")
         elif task.overdue and not was_task.overdue:
@@ -124,7 +132,8 @@ class Outcome:
 
 
 async def watch(accord: Accord, workflow_id: str, console: Console, *, interval: float = 2.0,
-                until: str | None = None, once: bool = False, timeout: float | None = None) -> Outcome:
+                until: str | None = None, once: bool = False, timeout: float | None = None,
+                zone: str | None = None) -> Outcome:
     """Follow the partnership until it ends, reaches ``until``, ``timeout`` passes or ``once``.
 
     On a terminal the panel is redrawn in place. Anywhere else (piped to a file or a log) a
@@ -144,9 +153,9 @@ async def watch(accord: Accord, workflow_id: str, console: Console, *, interval:
     def show(state: PartnershipState, ended: str | None) -> None:
         nonlocal printed
         if live is not None:
-            live.update(render(state, workflow_id, ended=ended), refresh=True)
+            live.update(render(state, workflow_id, ended=ended, zone=zone), refresh=True)
         elif state != printed:
-            console.print(render(state, workflow_id, ended=ended))
+            console.print(render(state, workflow_id, ended=ended, zone=zone))
             printed = state
 
     def stop(reason: str, state: PartnershipState | None, ended: str | None = None) -> Outcome:
@@ -169,8 +178,8 @@ async def watch(accord: Accord, workflow_id: str, console: Console, *, interval:
                 state = previous  # a closed workflow with no worker to answer the query
             ended = None if running else (description.status.name.lower() if description.status else "unknown")
             if state is not None:
-                for line in changes(previous, state):
-                    say(f"{datetime.now(UTC):%H:%M:%S} {line}")
+                for line in changes(previous, state, zone):
+                    say(f"{_clock(datetime.now(UTC), zone)} {line}")
                 if live is not None or previous is None:  # not on a terminal: the current state first
                     show(state, ended)
             previous = state

@@ -19,14 +19,15 @@ class Written:
 
 
 def write_reports(definition: PartnershipDefinition, state: PartnershipState, workflow_id: str, out_dir: Path,
-                  generated_at: datetime) -> Written:
-    """Write ``<id>-report.html`` and ``<id>-audit.json`` into ``out_dir`` (created if missing).
+                  generated_at: datetime, zone: str | None = None) -> Written:
+    """Write ``<id>-report.html`` (times in the reader's ``zone``, None: UTC) and ``<id>-audit.json``
+    (ISO 8601 in UTC, for machines) into ``out_dir`` (created if missing).
 
     Each file is written beside its final name and then renamed, so a reader never sees half a file.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     written = Written(out_dir / f"{definition.id}-report.html", out_dir / f"{definition.id}-audit.json")
-    for path, text in ((written.report, render_report(definition, state, workflow_id, generated_at)),
+    for path, text in ((written.report, render_report(definition, state, workflow_id, generated_at, zone)),
                        (written.audit, to_json(audit_export(definition, state, workflow_id)))):
         partial = path.with_name(path.name + ".partial")
         partial.write_text(text, encoding="utf-8")

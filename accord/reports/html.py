@@ -12,9 +12,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import Environment, PackageLoader, StrictUndefined, pass_context
 
 from accord.logic import metrics as metric_logic
+from accord.logic import zones
+from accord.logic.business_days import as_utc
+from accord.logic.time_display import format_day, format_instant
 from accord.models import (
     ApprovalState,
     MetricTrack,
@@ -28,16 +31,23 @@ from accord.reports import charts
 from definitions.schema import Direction, Metric, PartnershipDefinition
 
 
-def when(value: datetime | None) -> str:
+@pass_context
+def when(context: Any, value: datetime | None) -> str:
+    """A time as the emails and pages write it (accord.logic.time_display), in the report's
+    ``zone`` (the reader's: `accord report --zone`), named."""
     if value is None:
         return "—"
-    return value.astimezone(UTC).strftime("%d %b %Y, %H:%M UTC")
+    return format_instant(value, context.get("zone"))
 
 
-def day(value: datetime | None) -> str:
+@pass_context
+def day(context: Any, value: datetime | None) -> str:
+    """The date of ``value`` where the reader is: 23:30 UTC is already tomorrow in Berlin."""
     if value is None:
         return "—"
-    return value.astimezone(UTC).strftime("%d %b %Y")
+    moment = as_utc(value, "a date in the report")
+    zone = context.get("zone")
+    return format_day((moment if zone is None else zones.local(moment, zones.zone(zone))).date())
 
 
 def label(value: object) -> str:
@@ -160,8 +170,9 @@ def _term_ends(definition: PartnershipDefinition, state: PartnershipState) -> da
 
 
 def render_report(definition: PartnershipDefinition, state: PartnershipState, workflow_id: str,
-                  generated_at: datetime) -> str:
-    """The partnership's status report as one HTML document."""
+                  generated_at: datetime, zone: str | None = None) -> str:
+    """The partnership's status report as one HTML document, times in the reader's ``zone``
+    (an IANA name; None: UTC), the zone named."""
     if generated_at.tzinfo is None:
         generated_at = generated_at.replace(tzinfo=UTC)
     reviews = sorted(state.reviews.values(), key=lambda r: (r.scheduled_for, r.id))
@@ -178,6 +189,7 @@ def render_report(definition: PartnershipDefinition, state: PartnershipState, wo
         "s": state,
         "workflow_id": workflow_id,
         "generated_at": generated_at,
+        "zone": zone,
         "term_ends": _term_ends(definition, state),
         "people": people,
         "metrics": _metric_views(definition, state, generated_at),

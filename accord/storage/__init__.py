@@ -144,8 +144,8 @@ class SharedStorage(Storage):
         return await (await self.open()).list_events(send_key)
 
     async def create_session(self, id_hash: str, person: str, role: Role | None, via: str, *,
-                             lifetime: timedelta) -> SessionEntry:
-        return await (await self.open()).create_session(id_hash, person, role, via, lifetime=lifetime)
+                             lifetime: timedelta, zone: str | None = None) -> SessionEntry:
+        return await (await self.open()).create_session(id_hash, person, role, via, lifetime=lifetime, zone=zone)
 
     async def get_session(self, id_hash: str) -> SessionEntry | None:
         return await (await self.open()).get_session(id_hash)

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from typing import Literal, Self
 
 from accord.config import ConfigError
+from accord.logic import zones
 
 SendStatus = Literal["attempting", "sent", "failed"]
 Role = Literal["ops", "viewer"]
@@ -127,6 +128,9 @@ class SessionEntry:
     via: str  # how they signed in: "oidc" (the identity provider) or "local" (the one-time link)
     created_at: datetime
     expires_at: datetime
+    # The IANA zone their pages show times in (the identity provider's ``zoneinfo`` claim, or
+    # the machine's zone for the local link); None: UTC. Sessions made before it was kept have none.
+    zone: str | None = None
 
 
 class Storage(ABC):
@@ -223,9 +227,11 @@ class Storage(ABC):
 
     @abstractmethod
     async def create_session(self, id_hash: str, person: str, role: Role | None, via: str, *,
-                             lifetime: timedelta) -> SessionEntry:
+                             lifetime: timedelta, zone: str | None = None) -> SessionEntry:
         """Keep a new session under the SHA-256 of its id, ending after ``lifetime`` (server
-        time on PostgreSQL). Sessions and tickets that have expired are deleted on the way."""
+        time on PostgreSQL), with the person's time zone (``zone``, checked: ValueError if the
+        zone database does not know it). Sessions and tickets that have expired are deleted on
+        the way."""
 
     @abstractmethod
     async def get_session(self, id_hash: str) -> SessionEntry | None:
@@ -307,6 +313,13 @@ def checked_ticket(data: str) -> str:
     if not isinstance(data, str) or len(data) > MAX_TICKET_CHARS or "\x00" in data:
         raise ValueError(f"a ticket's data must be at most {MAX_TICKET_CHARS} characters without NUL")
     return data
+
+
+def checked_zone(zone: str | None) -> str | None:
+    """A session's zone: None, or a name the pinned zone database knows (accord.logic.zones)."""
+    if zone is not None and (wrong := zones.problem(zone)) is not None:
+        raise ValueError(f"a session's time zone: {wrong}")
+    return zone
 
 
 def checked_lifetime(lifetime: timedelta) -> timedelta:

@@ -99,6 +99,11 @@ MIGRATIONS: tuple[Migration, ...] = (
             PRIMARY KEY (send_key, kind)
         );
     """),
+    Migration(4, "the time zone a signed-in person's pages show times in", """
+        -- An IANA name (the identity provider's zoneinfo claim, checked); NULL: UTC. Nullable,
+        -- so a web app of the previous release still signs people in while it is replaced.
+        ALTER TABLE accord_sessions ADD COLUMN zone text;
+    """),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -35,6 +35,7 @@ from accord.storage.interface import (
     checked_lifetime,
     checked_role,
     checked_ticket,
+    checked_zone,
     clean_text,
     content_hash,
     is_digest,
@@ -47,7 +48,7 @@ CONNECT_TIMEOUT = 10.0  # seconds to wait for a connection (at start, and from t
 
 _SEND_COLUMNS = "send_key, status, recipient, attempts, message_id, error, holder, lease_until, updated_at"
 _EVENT_COLUMNS = "event_id, send_key, event, reason, occurred_at, received_at, notified_at"
-_SESSION_COLUMNS = "id_sha256, person, role, via, created_at, expires_at"
+_SESSION_COLUMNS = "id_sha256, person, role, via, created_at, expires_at, zone"
 
 
 class PostgresStorage(Storage):
@@ -195,13 +196,13 @@ class PostgresStorage(Storage):
     # ------------------------------------------------------------------ sign-in
 
     async def create_session(self, id_hash: str, person: str, role: Role | None, via: str, *,
-                             lifetime: timedelta) -> SessionEntry:
+                             lifetime: timedelta, zone: str | None = None) -> SessionEntry:
         args = (checked_digest("session id hash", id_hash), clean_text(person), checked_role(role),
-                checked_key("sign-in method", via), checked_lifetime(lifetime))
+                checked_key("sign-in method", via), checked_lifetime(lifetime), checked_zone(zone))
         await self._purge()
         row = await self._one(
-            f"INSERT INTO accord_sessions (id_sha256, person, role, via, expires_at) "
-            f"VALUES (%s, %s, %s, %s, now() + %s) RETURNING {_SESSION_COLUMNS}", args)
+            f"INSERT INTO accord_sessions (id_sha256, person, role, via, expires_at, zone) "
+            f"VALUES (%s, %s, %s, %s, now() + %s, %s) RETURNING {_SESSION_COLUMNS}", args)
         assert row is not None  # INSERT ... RETURNING: one row, or an error
         return SessionEntry(*row)
 

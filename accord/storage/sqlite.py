@@ -9,7 +9,7 @@ The schema version is SQLite's ``user_version``: 0 is the ledger as Accord's fir
 releases created it (the ``Ledger`` class of v0.5 and earlier, since replaced by this
 module), 1 adds the claim's ``holder`` and ``lease_until`` columns, 2 the web app's
 ``sessions`` and ``signin_tickets``, 3 the ``alerts`` ops were given (the table that Ledger
-made from v0.5 on, same shape). Opening the store brings the file up to date (the embedded
+made from v0.5 on, same shape), 4 the signed-in person's time ``zone`` on ``sessions``. Opening the store brings the file up to date (the embedded
 default has no setup step); the old columns are untouched, so a worker of the previous
 release still reads and writes a migrated file while it is being replaced.
 
@@ -51,6 +51,7 @@ from accord.storage.interface import (
     checked_lifetime,
     checked_role,
     checked_ticket,
+    checked_zone,
     clean_text,
     content_hash,
     is_digest,
@@ -60,7 +61,7 @@ T = TypeVar("T")
 
 LEDGER_FILE = "ledger.sqlite"
 DOCUMENTS_DIR = "documents"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 LOCK_WAIT = 60.0  # seconds a call keeps trying on a locked database before giving up
 THREADS = 4
 
@@ -119,9 +120,13 @@ _V3 = [
     )""",
 ]
 
+# Version 4: the time zone a signed-in person's pages show times in. NULL in sessions made
+# before (UTC), and in those a previous release's web app makes while it is being replaced.
+_V4_SESSION_COLUMNS = {"zone": "TEXT"}
+
 _SEND_COLUMNS = "send_key, status, recipient, attempts, message_id, error, holder, lease_until, updated_at"
 _EVENT_COLUMNS = "event_id, send_key, event, reason, timestamp, received_at, notified_at"
-_SESSION_COLUMNS = "id_sha256, person, role, via, created_at, expires_at"
+_SESSION_COLUMNS = "id_sha256, person, role, via, created_at, expires_at, zone"
 
 
 class SqliteStorage(Storage):
@@ -209,12 +214,10 @@ class SqliteStorage(Storage):
             if db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:  # another process may have won
                 for statement in _V0:
                     db.execute(statement)
-                present = {row[1] for row in db.execute("PRAGMA table_info(sends)")}
-                for column, kind in _V1_COLUMNS.items():
-                    if column not in present:
-                        db.execute(f"ALTER TABLE sends ADD COLUMN {column} {kind}")
+                _add_columns(db, "sends", _V1_COLUMNS)
                 for statement in (*_V2, *_V3):
                     db.execute(statement)
+                _add_columns(db, "sessions", _V4_SESSION_COLUMNS)
                 db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             db.execute("COMMIT")
         except BaseException:
@@ -339,16 +342,17 @@ class SqliteStorage(Storage):
     # ------------------------------------------------------------------ sign-in
 
     async def create_session(self, id_hash: str, person: str, role: Role | None, via: str, *,
-                             lifetime: timedelta) -> SessionEntry:
+                             lifetime: timedelta, zone: str | None = None) -> SessionEntry:
         now = time.time()
         row = (checked_digest("session id hash", id_hash), clean_text(person), checked_role(role),
-               checked_key("sign-in method", via), now, now + checked_lifetime(lifetime).total_seconds())
+               checked_key("sign-in method", via), now, now + checked_lifetime(lifetime).total_seconds(),
+               checked_zone(zone))
 
         def create(db: sqlite3.Connection) -> None:
             db.execute("BEGIN IMMEDIATE")
             try:
                 _purge(db, row[4])
-                db.execute(f"INSERT INTO sessions ({_SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)", row)
+                db.execute(f"INSERT INTO sessions ({_SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)", row)
                 db.execute("COMMIT")
             except BaseException:
                 db.rollback()
@@ -479,10 +483,18 @@ def _purge(db: sqlite3.Connection, now: float) -> None:
 
 
 def _session(row: tuple) -> SessionEntry:
-    id_hash, person, role, via, created_at, expires_at = row
+    id_hash, person, role, via, created_at, expires_at, zone = row
     return SessionEntry(id_hash=id_hash, person=person, role=role, via=via,
                         created_at=datetime.fromtimestamp(created_at, UTC),
-                        expires_at=datetime.fromtimestamp(expires_at, UTC))
+                        expires_at=datetime.fromtimestamp(expires_at, UTC), zone=zone)
+
+
+def _add_columns(db: sqlite3.Connection, table: str, columns: dict[str, str]) -> None:
+    """Add the ``columns`` (name: type) that ``table`` lacks: nullable, so older writers keep working."""
+    present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+    for column, kind in columns.items():
+        if column not in present:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
 
 def _event(row: tuple) -> EventEntry:

@@ -269,7 +269,7 @@ def test_report_shows_the_partnership_and_its_charts(definition, state):
     assert "<script" not in html and "http://" not in html.replace("http://www.w3.org", "")
     assert doc.find("h1").text() == state.name  # the text, shown as text
     facts = doc.find("dl", "facts").text()
-    for shown in ("Alpha Ltd", "Beta GmbH", "active", "term 1", "05 Jan 2026", "on track"):
+    for shown in ("Alpha Ltd", "Beta GmbH", "active", "term 1", "Monday 5 January 2026", "on track"):
         assert shown in facts
 
     chart = doc.find("figure", "metric-chart", data_metric="metric-1")
@@ -363,10 +363,26 @@ def test_a_partnership_in_screening_renders(definition):
                              started_at=LAUNCH, stage_started_at=LAUNCH)
     naive = LAUNCH.replace(tzinfo=None) + timedelta(days=1)  # taken as UTC
     doc = parse(render_report(definition, fresh, "partnership-operating", naive))
-    assert "06 Jan 2026, 09:00 UTC" in doc.find("header").text()
+    assert "Tuesday 6 January 2026, 09:00 UTC" in doc.find("header").text()
     assert "not launched yet" in doc.find("dl", "facts").text()
     assert "No weekly statuses yet" in doc.find("svg", "rag-chart").text()
     assert "No annual mutual-value review yet." in doc.find("section", id="balance").text()
+
+
+def test_the_report_shows_times_and_dates_in_the_readers_zone_named(definition):
+    # 20:00 UTC on Monday 5 January is already Tuesday morning in Auckland (UTC+13 in summer).
+    evening = datetime(2026, 1, 5, 20, 0, tzinfo=UTC)
+    fresh = PartnershipState(partnership_id="operating", name="Referral partnership", chain_id="c",
+                             started_at=evening, stage_started_at=evening)
+    doc = parse(render_report(definition, fresh, "partnership-operating", evening, "Pacific/Auckland"))
+    assert "generated Tuesday 6 January 2026, 09:00 NZDT (Pacific/Auckland)" in doc.find("header").text()
+    assert "Tuesday 6 January 2026, 09:00 NZDT (Pacific/Auckland)" in doc.find("dl", "facts").text()
+    assert doc.find("title").text().endswith("Tuesday 6 January 2026")  # the date where the reader is
+    assert "UTC" not in doc.find("header").text() + doc.find("dl", "facts").text()
+    # No zone: UTC, named as such.
+    utc = parse(render_report(definition, fresh, "partnership-operating", evening))
+    assert "generated Monday 5 January 2026, 20:00 UTC" in utc.find("header").text()
+    assert utc.find("title").text().endswith("Monday 5 January 2026")
 
 
 def test_write_reports_writes_both_files(definition, state, tmp_path):

@@ -10,7 +10,9 @@ Authorization code flow with PKCE (S256), ``state`` and ``nonce``:
    no one can sign a victim into the attacker's account), exchanges the code with the PKCE
    verifier, and verifies the ID token: signature against the provider's JWKS (asymmetric
    algorithms only), issuer, audience, expiry, issue time, nonce, azp and at_hash.
-3. The person's name and role come from configured claims; the session is kept server-side.
+3. The person's name and role come from configured claims, their time zone from the standard
+   ``zoneinfo`` claim (scope ``profile``) when the ID token carries one the zone database knows
+   (any other value, or none: UTC, never an error); the session is kept server-side.
 
 The provider's metadata and keys are fetched on first use and kept; the keys are fetched
 again when a token names a key id not seen yet (a rotation at the provider).
@@ -38,6 +40,7 @@ from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 
 from accord.config import Settings
+from accord.logic.time_display import reader_zone
 from accord.storage import Role, Storage
 from accord.web.auth.sessions import digest
 
@@ -68,6 +71,7 @@ class SignInFailed(Exception):
 class Identity:
     name: str
     role: Role | None
+    zone: str | None = None  # an IANA name from the zoneinfo claim, checked; None: UTC
 
 
 def problem(settings: Settings) -> str | None:
@@ -174,7 +178,11 @@ class Provider:
         name = "".join(c for c in name.strip() if c.isprintable())[:MAX_NAME_CHARS]
         if not name:
             raise SignInFailed("The identity provider did not say who you are.")
-        return Identity(name=name, role=role_of(claims, self.settings.oidc_role_claim, self.settings.oidc_roles))
+        zone = reader_zone(claims.get("zoneinfo"))
+        if zone is None and "zoneinfo" in claims:
+            log.info("the zoneinfo claim for %s names no time zone Accord knows: their pages show UTC", name)
+        return Identity(name=name, role=role_of(claims, self.settings.oidc_role_claim, self.settings.oidc_roles),
+                        zone=zone)
 
     # ------------------------------------------------------------------ the provider's documents
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from accord.config import Settings
+from accord.local_zone import machine_zone
 from accord.storage import Storage, StorageError
 from accord.web.auth import local, oidc, sessions
 from accord.web.auth.guard import Render, person_of, safe_next
@@ -67,7 +68,7 @@ def router(settings: Settings, store: Storage, render: Render) -> APIRouter:
             identity, next_page = await provider.finish(state, code, request.cookies.get(binding_cookie))
             response = RedirectResponse(next_page, 303)
             await sessions.start(store, settings, response, identity.name, identity.role, "oidc",
-                                 replacing=person_of(request))
+                                 zone=identity.zone, replacing=person_of(request))
         except oidc.SignInFailed as exc:
             return page(request, 400, error=str(exc))
         except StorageError:
@@ -85,7 +86,9 @@ def router(settings: Settings, store: Storage, render: Render) -> APIRouter:
             return page(request, 403, error="This local sign-in link was used already or is older than ten minutes. "
                                             "Run `accord signin-link` on that machine for a new one.")
         response = RedirectResponse("/", 303)
-        await sessions.start(store, settings, response, local.OPERATOR, "ops", "local", replacing=person_of(request))
+        # The link opens only in a browser on this machine: its person keeps this machine's clock.
+        await sessions.start(store, settings, response, local.OPERATOR, "ops", "local", zone=machine_zone(),
+                             replacing=person_of(request))
         log.info("signed in: the local operator, with the one-time link")
         return response
 
@@ -106,8 +109,10 @@ def router(settings: Settings, store: Storage, render: Render) -> APIRouter:
 
 
 def page_context(settings: Settings, request: Request) -> dict[str, Any]:
-    """What every page needs to show who is signed in and offer to sign out."""
+    """What every page needs to show who is signed in and offer to sign out, and the zone its
+    times are shown in (the person's own; a page reached by a signed link sets its recipient's)."""
     person = person_of(request)
     if person is None:
         return {"person": None}
-    return {"person": person, "signout_csrf": sessions.csrf_token(settings, person), "signout_field": sessions.CSRF_FIELD}
+    return {"person": person, "signout_csrf": sessions.csrf_token(settings, person), "signout_field": sessions.CSRF_FIELD,
+            "reader_zone": person.zone}

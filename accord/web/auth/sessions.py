@@ -39,6 +39,7 @@ class Person:
     role: Role | None
     via: str
     session_hash: str
+    zone: str | None = None  # the IANA zone their pages show times in; None: UTC
 
     @property
     def actor(self) -> str:
@@ -59,13 +60,14 @@ def cookie_name(settings: Settings) -> str:
 
 
 async def start(store: Storage, settings: Settings, response: Response, name: str, role: Role | None, via: str,
-                *, replacing: Person | None = None) -> None:
-    """A new session for ``name`` (never the id the browser had: no fixation); its cookie goes on
+                *, zone: str | None = None, replacing: Person | None = None) -> None:
+    """A new session for ``name`` (never the id the browser had: no fixation), whose pages show
+    times in ``zone`` (a name the zone database knows, or None: UTC); its cookie goes on
     ``response``. A session the browser already had ends."""
     if replacing is not None:
         await store.end_session(replacing.session_hash)
     session_id = secrets.token_urlsafe(32)
-    await store.create_session(digest(session_id), name, role, via, lifetime=settings.session_lifetime)
+    await store.create_session(digest(session_id), name, role, via, lifetime=settings.session_lifetime, zone=zone)
     response.set_cookie(
         cookie_name(settings), session_id, max_age=int(settings.session_lifetime.total_seconds()), path="/",
         httponly=True, samesite="lax", secure=secure(settings),
@@ -80,7 +82,7 @@ async def current(store: Storage, settings: Settings, connection: HTTPConnection
     entry = await store.get_session(digest(session_id))
     if entry is None:
         return None
-    return Person(name=entry.person, role=entry.role, via=entry.via, session_hash=entry.id_hash)
+    return Person(name=entry.person, role=entry.role, via=entry.via, session_hash=entry.id_hash, zone=entry.zone)
 
 
 async def end(store: Storage, settings: Settings, person: Person | None, response: Response) -> None:

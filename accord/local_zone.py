@@ -1,0 +1,56 @@
+"""The time zone of the machine a person sits at: the CLI shows times in it, and so do the pages
+of the person signed in with `accord up`'s one-time local link (a browser on this very machine).
+
+Only the zone's *name* comes from the machine, in the order the C library reads it: the ``TZ``
+variable when it is set (an IANA name, with or without the leading colon POSIX allows), else
+``/etc/timezone`` (Debian's file naming it), else the zone file ``/etc/localtime`` links to
+(``.../zoneinfo/Europe/Berlin``). The rules for that name come from the pinned database
+(:mod:`accord.logic.zones`), never from the machine's files. A name the database does not
+know, a POSIX rule such as ``CET-1CEST`` (no place to name), a copied ``/etc/localtime``, or
+nothing at all: UTC. The UTC aliases (``Etc/UTC``, ``Etc/Zulu``...) are UTC too, shown as such.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from accord.logic.time_display import reader_zone
+
+__all__ = ["machine_zone"]
+
+TIMEZONE_FILE = Path("/etc/timezone")
+LOCALTIME = Path("/etc/localtime")
+_UTC_ALIASES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "Etc/Universal", "Etc/Zulu", "Etc/GMT", "Etc/Greenwich",
+                          "Etc/GMT0", "Etc/GMT+0", "Etc/GMT-0"})
+_MAX_NAME_BYTES = 256  # a zone name is a few dozen characters; /etc/timezone is read no further
+
+
+def machine_zone() -> str | None:
+    """This machine's IANA zone, or None for UTC (see the module docstring for where it is read)."""
+    return _named(_machine_name())
+
+
+def _machine_name() -> str | None:
+    if "TZ" in os.environ:  # set, even to something unusable: the machine's clock follows it, not the files
+        return os.environ["TZ"].removeprefix(":")
+    try:
+        with TIMEZONE_FILE.open("rb") as file:
+            named = file.read(_MAX_NAME_BYTES).decode("utf-8", "replace").strip()
+        if named:
+            return named
+    except OSError:
+        pass
+    try:
+        target = os.readlink(LOCALTIME)
+    except OSError:
+        return None  # no file, or a copy of a zone file: it does not say which zone it is
+    _, found, name = target.partition("zoneinfo/")
+    # Debian also ships the zones under posix/ and right/ (with leap seconds): the same names.
+    return name.removeprefix("posix/").removeprefix("right/") if found else None
+
+
+def _named(name: str | None) -> str | None:
+    if name is None or name in _UTC_ALIASES:
+        return None
+    return reader_zone(name)

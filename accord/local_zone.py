@@ -3,8 +3,8 @@ of the person signed in with `accord up`'s one-time local link (a browser on thi
 
 Only the zone's *name* comes from the machine, in the order the C library reads it: the ``TZ``
 variable when it is set (an IANA name, with or without the leading colon POSIX allows), else
-``/etc/timezone`` (Debian's file naming it), else the zone file ``/etc/localtime`` links to
-(``.../zoneinfo/Europe/Berlin``). The rules for that name come from the pinned database
+``/etc/timezone`` (Debian's file naming it) if it names a zone, else the zone file
+``/etc/localtime`` links to (``.../zoneinfo/Europe/Berlin``). The rules for that name come from the pinned database
 (:mod:`accord.logic.zones`), never from the machine's files. A name the database does not
 know, a POSIX rule such as ``CET-1CEST`` (no place to name), a copied ``/etc/localtime``, or
 nothing at all: UTC. The UTC aliases (``Etc/UTC``, ``Etc/Zulu``...) are UTC too, shown as such.
@@ -28,19 +28,25 @@ _MAX_NAME_BYTES = 256  # a zone name is a few dozen characters; /etc/timezone is
 
 def machine_zone() -> str | None:
     """This machine's IANA zone, or None for UTC (see the module docstring for where it is read)."""
-    return _named(_machine_name())
-
-
-def _machine_name() -> str | None:
     if "TZ" in os.environ:  # set, even to something unusable: the machine's clock follows it, not the files
-        return os.environ["TZ"].removeprefix(":")
+        return _named(os.environ["TZ"].removeprefix(":"))
+    for name in (_from_timezone_file(), _from_localtime()):
+        if name in _UTC_ALIASES:
+            return None
+        if (zone := _named(name)) is not None:
+            return zone
+    return None
+
+
+def _from_timezone_file() -> str | None:
     try:
         with TIMEZONE_FILE.open("rb") as file:
-            named = file.read(_MAX_NAME_BYTES).decode("utf-8", "replace").strip()
-        if named:
-            return named
+            return file.read(_MAX_NAME_BYTES).decode("utf-8", "replace").strip()
     except OSError:
-        pass
+        return None
+
+
+def _from_localtime() -> str | None:
     try:
         target = os.readlink(LOCALTIME)
     except OSError:

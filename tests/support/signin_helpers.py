@@ -6,8 +6,9 @@ ASGI transport and a local uvicorn both are).
 
 ``oidc_provider`` runs oidc-provider-mock (a real OpenID Connect provider built on Authlib's
 server side: discovery, JWKS, authorization codes used once, signed ID tokens) on a free
-localhost port, with three people: alice (group accord-ops), bob (accord-viewers) and carol
-(no group Accord knows).
+localhost port, with these people: alice (group accord-ops), bob (accord-viewers), carol
+(no group Accord knows), and two viewers with a ``zoneinfo`` claim: dana (America/New_York)
+and erin (a value that is no time zone).
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ PEOPLE = {
     "alice": {"email": "alice@example.org", "name": "Alice Ops", "groups": ["accord-ops", "staff"]},
     "bob": {"email": "bob@example.org", "name": "Bob Viewer", "groups": ["accord-viewers"]},
     "carol": {"email": "carol@example.org", "name": "Carol Nobody", "groups": ["staff"]},
+    # The standard zoneinfo claim (scope profile): a zone, and a value that names none.
+    "dana": {"email": "dana@example.org", "name": "Dana East", "groups": ["accord-viewers"], "zoneinfo": "America/New_York"},
+    "erin": {"email": "erin@example.org", "name": "Erin Elsewhere", "groups": ["accord-viewers"],
+             "zoneinfo": "Mars/Olympus_Mons<script>"},
 }
 CLIENT_ID = "accord-tests"
 

@@ -140,6 +140,37 @@ async def test_a_person_with_no_role_is_told_who_they_are_and_what_to_ask_for(si
     assert "carol@example.org" in page.text
 
 
+# ---------------------------------------------------------------------- the reader's time zone
+
+
+async def test_signed_in_pages_show_times_in_the_zone_the_identity_provider_gives(site: Site):
+    """dana's zoneinfo claim says America/New_York: her pages show New York time, named; erin's
+    names no zone: her pages show UTC, and her sign-in works all the same."""
+    from accord.logic.time_display import format_instant
+    from tests.helpers import state_where
+    from tests.web_helpers import screening_definition
+
+    async with running_worker(site.accord.client, site.settings):
+        wf = await site.accord.start(screening_definition())
+        try:
+            state = await state_where(site.accord, wf, lambda s: "capability" in s.tasks, timeout=30)
+            due = state.tasks["capability"].due_at
+            pages = {}
+            for who in ("dana", "erin"):
+                async with site.client() as browser:
+                    done = await oidc_sign_in(browser, site.provider, who)
+                    assert (done.status_code, done.headers["location"]) == (303, "/"), done.text[:300]
+                    pages[who] = (await browser.get(f"/p/{wf}")).text
+        finally:
+            await site.accord.handle(wf).terminate(reason="test finished")
+    new_york = format_instant(due, "America/New_York")
+    assert new_york.endswith(("EST (America/New_York)", "EDT (America/New_York)"))
+    # (The stage's summary line is the workflow's own text, written once for everyone, in UTC.)
+    assert new_york in pages["dana"] and "times in America/New_York" in pages["dana"]
+    assert format_instant(due) in pages["erin"] and "(America/New_York)" not in pages["erin"]
+    assert "times in UTC" in pages["erin"] and "Mars" not in pages["erin"] and "<script>" not in pages["erin"]
+
+
 # ---------------------------------------------------------------------- sign-out and expiry
 
 

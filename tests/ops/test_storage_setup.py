@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 import sys
+import time
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,7 +23,8 @@ from typer.testing import CliRunner
 
 from accord.cli import app
 from accord.config import Settings
-from accord.storage import SchemaNotCurrent, migrations
+from accord.storage import SchemaNotCurrent, migrations, open_storage
+from accord.storage import sqlite as sqlite_storage
 from accord.storage.importer import import_folder
 from accord.storage.postgres import PostgresStorage
 from accord.storage.sqlite import SqliteStorage
@@ -94,6 +98,68 @@ async def test_a_schema_behind_the_code_is_refused_and_migrated_forward(postgres
     monkeypatch.undo()
     async with await PostgresStorage.open(postgres_db):
         pass
+
+
+PREVIOUS_SESSION = "a" * 64  # the SHA-256 of a cookie the previous release handed out
+
+
+async def _as_previous_release_left_it(backend: str, folder: Path, url: str | None, monkeypatch) -> None:
+    """Accord's state as the release before session zones left it (SQLite schema 3, PostgreSQL
+    migration 3), with a signed-in person's session written by that release's own statement."""
+    with monkeypatch.context() as previous:
+        if backend == "sqlite":
+            previous.setattr(sqlite_storage, "SCHEMA_VERSION", 3)
+            previous.setattr(sqlite_storage, "_V4_SESSION_COLUMNS", {})
+            async with await SqliteStorage.open(folder):
+                pass
+            with closing(sqlite3.connect(folder / "ledger.sqlite")) as db, db:
+                assert db.execute("PRAGMA user_version").fetchone() == (3,)
+                db.execute("INSERT INTO sessions (id_sha256, person, role, via, created_at, expires_at) "
+                           "VALUES (?, ?, ?, ?, ?, ?)", (PREVIOUS_SESSION, "alice@example.org", "ops", "oidc",
+                                                         time.time(), time.time() + 3600))
+            return
+        previous.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:3])
+        previous.setattr(migrations, "LATEST", 3)
+        await migrations.apply(url)
+        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+            await conn.execute("INSERT INTO accord_sessions (id_sha256, person, role, via, expires_at) "
+                               "VALUES (%s, %s, %s, %s, now() + %s)",
+                               (PREVIOUS_SESSION, "alice@example.org", "ops", "oidc", timedelta(hours=1)))
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+async def test_sessions_of_the_previous_release_survive_the_time_zone_migration(backend, tmp_path, request, monkeypatch):
+    """Someone signed in before the upgrade stays signed in (their pages in UTC until they sign
+    in again); new sessions keep their zone; and a web app of the previous release, still
+    running while it is replaced, keeps signing people in on the migrated schema."""
+    url = request.getfixturevalue("postgres_db") if backend == "postgresql" else None
+    await _as_previous_release_left_it(backend, tmp_path, url, monkeypatch)
+    settings = Settings(data_dir=tmp_path, database_url=url)
+    if url is not None:
+        with pytest.raises(SchemaNotCurrent, match="version 3; this Accord needs version 4"):
+            await open_storage(settings)
+        assert [m.version for m in await migrations.apply(url)] == [4]  # what `accord setup` does
+    async with await open_storage(settings) as store:  # SQLite: opening migrates
+        kept = await store.get_session(PREVIOUS_SESSION)
+        assert kept is not None and (kept.person, kept.role, kept.zone) == ("alice@example.org", "ops", None)
+        fresh = "b" * 64
+        await store.create_session(fresh, "dana@example.org", "viewer", "oidc", lifetime=timedelta(hours=1),
+                                   zone="America/New_York")
+        assert (await store.get_session(fresh)).zone == "America/New_York"
+        # The previous release's web app signs someone in with its own statement, on the new schema.
+        older = "c" * 64
+        if url is None:
+            with closing(sqlite3.connect(tmp_path / "ledger.sqlite")) as db, db:
+                assert db.execute("PRAGMA user_version").fetchone() == (4,)
+                db.execute("INSERT INTO sessions (id_sha256, person, role, via, created_at, expires_at) "
+                           "VALUES (?, ?, ?, ?, ?, ?)", (older, "bob@example.org", "viewer", "oidc",
+                                                         time.time(), time.time() + 3600))
+        else:
+            async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+                await conn.execute("INSERT INTO accord_sessions (id_sha256, person, role, via, expires_at) "
+                                   "VALUES (%s, %s, %s, %s, now() + %s)",
+                                   (older, "bob@example.org", "viewer", "oidc", timedelta(hours=1)))
+        assert (await store.get_session(older)).zone is None
 
 
 # ---------------------------------------------------------------------- existing data folders

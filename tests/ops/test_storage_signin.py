@@ -54,6 +54,18 @@ async def test_a_session_past_its_lifetime_is_refused(store: Storage):
     assert kept is not None and kept.role is None  # signed in with no role is still a session
 
 
+async def test_a_session_keeps_its_persons_time_zone_and_refuses_one_that_is_none(backend: Backend):
+    dana, erin = new_hash(), new_hash()
+    async with await backend.open() as web_a, await backend.open() as web_b:
+        await web_a.create_session(dana, "dana@example.org", "viewer", "oidc", lifetime=HOURS, zone="America/New_York")
+        await web_a.create_session(erin, "erin@example.org", "viewer", "oidc", lifetime=HOURS)
+        assert (await web_b.get_session(dana)).zone == "America/New_York"  # on every web instance
+        assert (await web_b.get_session(erin)).zone is None  # UTC
+        for bad in ("Mars/Olympus_Mons", "EST", "", "x" * 5000, "Europe/Berlin\x00", "../../etc/passwd"):
+            with pytest.raises(ValueError, match="time zone"):
+                await web_a.create_session(new_hash(), "mallory", "ops", "oidc", lifetime=HOURS, zone=bad)
+
+
 async def test_unknown_and_malformed_session_ids_find_nothing(store: Storage):
     assert await store.get_session(new_hash()) is None
     for bad in ("", "A" * 64, "0" * 63, "' OR 1=1 --", "x" * 10_000):

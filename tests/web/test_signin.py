@@ -171,6 +171,30 @@ async def test_signed_in_pages_show_times_in_the_zone_the_identity_provider_give
     assert "times in UTC" in pages["erin"] and "Mars" not in pages["erin"] and "<script>" not in pages["erin"]
 
 
+async def test_the_local_operator_sees_times_in_this_machines_zone(dev_env, settings: Settings, monkeypatch):
+    """`accord up`'s one-time link opens only in a browser on this machine, so its person reads
+    this machine's clock (TZ here)."""
+    from accord.logic.time_display import format_instant
+    from tests.helpers import state_where
+    from tests.signin_helpers import sign_in
+    from tests.web_helpers import screening_definition
+
+    monkeypatch.setenv("TZ", "Asia/Kolkata")
+    accord = Accord(dev_env.client, settings)
+    async with running_worker(dev_env.client, settings):
+        wf = await accord.start(screening_definition())
+        try:
+            state = await state_where(accord, wf, lambda s: "capability" in s.tasks, timeout=30)
+            transport = httpx.ASGITransport(app=create_app(settings, accord))
+            async with httpx.AsyncClient(transport=transport, base_url=settings.web_base_url) as http:
+                await sign_in(http, settings)
+                page = (await http.get(f"/p/{wf}")).text
+        finally:
+            await accord.handle(wf).terminate(reason="test finished")
+    assert format_instant(state.tasks["capability"].due_at, "Asia/Kolkata") in page
+    assert "times in Asia/Kolkata" in page
+
+
 # ---------------------------------------------------------------------- sign-out and expiry
 
 

@@ -14,7 +14,8 @@ from accord.logic.time_display import format_instant, reader_zone
 @pass_context
 def when(context: Any, value: datetime | None) -> str:
     """A time as the emails write it (accord.logic.time_display, the one place), in the page's
-    ``reader_zone`` with the zone named when the page knows its reader's zone, else in UTC."""
+    ``reader_zone`` (a signed link's recipient's zone, or the signed-in person's) with the zone
+    named, else in UTC."""
     if value is None:
         return "—"
     return format_instant(value, reader_zone(context.get("reader_zone")))

@@ -147,8 +147,8 @@ async def test_signed_in_pages_show_times_in_the_zone_the_identity_provider_give
     """dana's zoneinfo claim says America/New_York: her pages show New York time, named; erin's
     names no zone: her pages show UTC, and her sign-in works all the same."""
     from accord.logic.time_display import format_instant
-    from tests.helpers import state_where
-    from tests.web_helpers import screening_definition
+    from tests.support.helpers import state_where
+    from tests.support.web_helpers import screening_definition
 
     async with running_worker(site.accord.client, site.settings):
         wf = await site.accord.start(screening_definition())
@@ -175,9 +175,9 @@ async def test_the_local_operator_sees_times_in_this_machines_zone(dev_env, sett
     """`accord up`'s one-time link opens only in a browser on this machine, so its person reads
     this machine's clock (TZ here)."""
     from accord.logic.time_display import format_instant
-    from tests.helpers import state_where
-    from tests.signin_helpers import sign_in
-    from tests.web_helpers import screening_definition
+    from tests.support.helpers import state_where
+    from tests.support.signin_helpers import sign_in
+    from tests.support.web_helpers import screening_definition
 
     monkeypatch.setenv("TZ", "Asia/Kolkata")
     accord = Accord(dev_env.client, settings)

@@ -8,23 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from datetime import datetime
-from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
-from accord import local_zone
 from accord.cli import app
 from accord.logic.time_display import format_instant
-from tests.conftest import DATA, running_worker
-from tests.helpers import eventually, state_where, unique
+from tests.support.helpers import eventually, state_where, unique
+from tests.support.paths import DATA
+from tests.support.workers import running_worker
 
 
 async def cli(args: list[str], **env: str):
-    # CliRunner sets these variables for the call and restores them after; TZ unset unless given,
-    # so the machine's own zone (this test machine's: UTC) is what the default finds.
+    # CliRunner sets these variables for the call and restores them after: TZ and ACCORD_ZONE
+    # unset unless a call gives them, whatever the environment the tests run in.
     return await asyncio.to_thread(CliRunner().invoke, app, args, env={"TZ": None, "ACCORD_ZONE": None, **env})
 
 
@@ -87,40 +84,3 @@ async def test_status_list_watch_and_report_show_times_in_the_readers_zone(dev_e
         assert "IST (Asia/Kolkata)" in header and "UTC" not in header
         audit = json.loads(next(tmp_path.glob("*-audit.json")).read_text(encoding="utf-8"))
         assert "IST" not in json.dumps(audit)
-
-
-# ---------------------------------------------------------------------- the machine's zone
-
-
-@pytest.fixture
-def machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """A machine's zone files, as a distribution lays them out, in a folder of the test's own."""
-    monkeypatch.delenv("TZ", raising=False)
-    monkeypatch.setattr(local_zone, "TIMEZONE_FILE", tmp_path / "timezone")
-    monkeypatch.setattr(local_zone, "LOCALTIME", tmp_path / "localtime")
-    return tmp_path
-
-
-@pytest.mark.parametrize(("tz", "zone"), [
-    ("Asia/Kolkata", "Asia/Kolkata"),
-    (":Europe/Berlin", "Europe/Berlin"),  # POSIX: a colon before a file name
-    ("UTC", None), ("Etc/UTC", None), ("", None),
-    ("CET-1CEST,M3.5.0,M10.5.0/3", None),  # a POSIX rule names no place: UTC
-    ("Mars/Olympus_Mons", None), ("../../etc/passwd", None), ("EST", None),
-])
-def test_the_machines_zone_from_tz(machine: Path, monkeypatch: pytest.MonkeyPatch, tz: str, zone: str | None):
-    (machine / "timezone").write_text("Europe/Lisbon\n")  # TZ set wins over the files, even unusable
-    monkeypatch.setenv("TZ", tz)
-    assert local_zone.machine_zone() == zone
-
-
-def test_the_machines_zone_from_its_files(machine: Path):
-    assert local_zone.machine_zone() is None  # nothing says: UTC
-    os.symlink("/usr/share/zoneinfo/posix/Australia/Sydney", machine / "localtime")
-    assert local_zone.machine_zone() == "Australia/Sydney"
-    (machine / "timezone").write_text("America/Sao_Paulo\n")
-    assert local_zone.machine_zone() == "America/Sao_Paulo"
-    (machine / "timezone").write_text("x" * 100_000)  # names nothing: the link says
-    assert local_zone.machine_zone() == "Australia/Sydney"
-    (machine / "timezone").write_text("Etc/UTC\n")
-    assert local_zone.machine_zone() is None

@@ -18,6 +18,7 @@ from accord import search_attributes as sa
 from accord.cli import app
 from accord.client import Accord
 from accord.config import Settings
+from accord.logic.time_display import format_instant
 from accord.models import Channel, EscalationRequest, EscalationStatus
 from accord.web.app import create_app
 from tests.support.helpers import eventually
@@ -131,6 +132,10 @@ async def test_escalation_cli_show_ack_care_resolve_and_refusals(dev_env, settin
         assert shown.exit_code == 0, shown.output
         for text in ("Escalation esc-1", "status: open", "Delivery leads", "arun, bo", "Vendor silent", "CARE"):
             assert text in shown.output, text
+        # Times in the reader's zone, named (--zone, as every command that shows times).
+        raised = format_instant((await accord.escalation(wf, "esc-1")).opened_at, "Asia/Kolkata")
+        assert raised in (await cli(["escalation", "list", pid, *at, "--zone", "Asia/Kolkata"])).output
+        assert f"raised {raised} by ops" in (await cli(["escalation", "show", pid, "esc-1", *at, "--zone", "Asia/Kolkata"])).output
 
         ack = await cli(["escalation", "ack", pid, "esc-1", "--as", "arun", "--note", "Calling them today", *at])
         assert ack.exit_code == 0 and "stops climbing" in ack.output

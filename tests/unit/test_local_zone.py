@@ -24,6 +24,7 @@ def machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 @pytest.mark.parametrize(("tz", "zone"), [
     ("Asia/Kolkata", "Asia/Kolkata"),
     (":Europe/Berlin", "Europe/Berlin"),  # POSIX: a colon before a file name
+    (":/usr/share/zoneinfo/America/Sao_Paulo", "America/Sao_Paulo"), ("/etc/localtime", None),  # or a path
     ("UTC", None), ("Etc/UTC", None), ("", None),
     ("CET-1CEST,M3.5.0,M10.5.0/3", None),  # a POSIX rule names no place: UTC
     ("Mars/Olympus_Mons", None), ("../../etc/passwd", None), ("EST", None),

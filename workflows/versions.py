@@ -83,6 +83,10 @@ PATCH_CHAIN_SURVIVES_RESET = "chain-id-survives-reset"
 PATCH_ADOPT_ESCALATION = "adopt-running-escalation-child"
 # Schedule version 1 (v0.7): see SCHEDULES.
 PATCH_SCHEDULE_1 = "schedule-1"
+# v0.7 (rules 2) stopped watching escalations' causes the moment the stage turned final, so
+# a cause removed by what ended the run (the decision that declined it, closing's waived
+# tasks) was never told: the escalation went on climbing. Now the run tells them first.
+PATCH_CLEARING_AT_THE_END = "clearing-fix-at-the-end"
 
 
 @dataclass(frozen=True)
@@ -118,6 +122,8 @@ PATCHES: tuple[Patch, ...] = (
           "once no open run can be reset to before an escalation start made under v0.6"),
     Patch(PATCH_SCHEDULE_1, "v0.7", "schedule version 1 (SCHEDULES)",
           "once no open partnership started before v0.7 (continue-as-new does not raise the schedule version)"),
+    Patch(PATCH_CLEARING_AT_THE_END, "v0.7", "a run that ends tells its escalations a cause its last step removed",
+          "once every open partnership started or continued as new on a worker with it"),
 )
 
 # Each rules version, the patch that brings it, and what it changed. Read as

@@ -194,6 +194,44 @@ async def test_an_overdue_approval_escalation_closes_when_it_is_decided(ts_env, 
         assert (await accord.state(wf)).stage == Stage.launch
 
 
+async def test_an_overdue_go_no_go_escalation_closes_when_the_go_no_go_declines_the_partnership(ts_env, settings,
+                                                                                                  accord_for):
+    """The overdue go/no-go is rejected: the partnership ends there, declined, and the decision
+    that ended it is the escalation's cause gone; it does not go on climbing for a partnership
+    that no longer runs."""
+    accord = accord_for(ts_env)
+    async with running_worker(ts_env.client, settings):
+        wf = await accord.start(keeping())
+        await state_where(accord, wf, lambda s: "go-no-go" in s.approvals)
+        await advance(ts_env, timedelta(weeks=2, days=2))
+        record = await raised(accord, wf, "overdue", "go-no-go")
+        who = await paged(accord, settings, wf, record)
+
+        await accord.decide(wf, DecisionInput(approval_id="go-no-go", actor="ann", decision=DecisionKind.reject,
+                                              comment="Not this year", channel=Channel.api))
+        await cleared_and_told(accord, settings, wf, record, who, "its cause is gone: 'Go/no-go decision' was decided (rejected)")
+        assert (await accord.state(wf)).stage == Stage.rejected
+
+
+async def test_an_overdue_task_escalation_closes_when_closing_the_partnership_waives_the_task(ts_env, settings, accord_for):
+    """The playbook (a deliverable, due two months after launch) is escalated a week past due;
+    ops close the partnership, which waives every open task: the escalation closes with the
+    waiver as its cause and the people it paged are told."""
+    from accord.models import CloseRequest
+
+    accord = accord_for(ts_env)
+    async with running_worker(ts_env.client, settings):
+        wf = await accord.start(keeping())
+        await to_active(accord, wf)
+        await advance(ts_env, timedelta(weeks=10))  # due in 2 months, escalated a week later
+        record = await raised(accord, wf, "overdue", "playbook")
+        who = await paged(accord, settings, wf, record)
+
+        await accord.close(wf, CloseRequest(actor="ops", reason="Pilot ended", channel=Channel.api))
+        await cleared_and_told(accord, settings, wf, record, who, "its cause is gone: 'Referral playbook' was waived")
+        assert (await accord.state(wf)).stage == Stage.closed
+
+
 async def test_an_acknowledged_overdue_escalation_asks_its_level_once_then_closes_unanswered(ts_env, settings, accord_for):
     """Abe acknowledges the overdue kickoff's escalation, then holds the kickoff: it is not closed
     under Abe's feet, its current level is asked once whether it may close. The partnership goes

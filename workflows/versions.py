@@ -87,6 +87,10 @@ PATCH_SCHEDULE_1 = "schedule-1"
 # a cause removed by what ended the run (the decision that declined it, closing's waived
 # tasks) was never told: the escalation went on climbing. Now the run tells them first.
 PATCH_CLEARING_AT_THE_END = "clearing-fix-at-the-end"
+# v0.7 ended an escalation's run as soon as it saw itself closed, even when it closed while its
+# last report (a climb, say) was in flight: the partnership kept it open at the old level for
+# good. Now the run reports once more before it ends (a no-op when nothing changed).
+PATCH_REPORT_THE_END = "escalation-reports-its-end"
 
 
 @dataclass(frozen=True)
@@ -124,6 +128,8 @@ PATCHES: tuple[Patch, ...] = (
           "once no open partnership started before v0.7 (continue-as-new does not raise the schedule version)"),
     Patch(PATCH_CLEARING_AT_THE_END, "v0.7", "a run that ends tells its escalations a cause its last step removed",
           "once every open partnership started or continued as new on a worker with it"),
+    Patch(PATCH_REPORT_THE_END, "v0.7", "an escalation that closed while a report was in flight reports its end",
+          "once every open escalation started or continued as new on a worker with it"),
 )
 
 # Each rules version, the patch that brings it, and what it changed. Read as

@@ -35,6 +35,7 @@ from workflows.escalation.context import EscalationContext
 from workflows.escalation.notices import EscalationNotifier
 from workflows.escalation.reporting import Reporting
 from workflows.toolkit.updates import checked
+from workflows.versions import PATCH_REPORT_THE_END
 
 with workflow.unsafe.imports_passed_through():
     from accord.logic import ladder
@@ -83,6 +84,10 @@ class EscalationWorkflow:
             await self.notifier.ask_confirmation()
             await self.reporting.report()
             if ctx.state.status.is_final:
+                if workflow.patched(PATCH_REPORT_THE_END):
+                    # It may have closed (its cause gone, withdrawn) while the report above was in
+                    # flight with the level before: the partnership must hear the end too.
+                    await self.reporting.report()
                 await self.notifier.tell_cleared()
                 break
             if workflow.info().is_continue_as_new_suggested():

@@ -10,11 +10,14 @@ and the escalation's own keep the cause. Long timers run on the time-skipping se
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from functools import partial
 
 from temporalio.service import RPCError
+from typer.testing import CliRunner
 
+from accord.cli import app as cli
 from accord.mail import outbox
 from accord.models import (
     Acknowledge,
@@ -30,7 +33,13 @@ from accord.models import (
     TaskCompletion,
 )
 from definitions.schema import PartnershipDefinition
-from tests.support.helpers import eventually, release_time_skipping, skip_time, state_where, unique
+from tests.support.helpers import (
+    eventually,
+    release_time_skipping,
+    skip_time,
+    state_where,
+    unique,
+)
 from tests.support.lifecycle import approve, to_active
 from tests.support.paths import DATA
 from tests.support.workers import running_worker
@@ -287,6 +296,13 @@ async def test_a_red_status_escalation_closes_on_the_next_green(ts_env, settings
         who = await paged(accord, settings, wf, record)
         await weekly(accord, ts_env, wf, 2, {"abe": Rag.green, "ben": Rag.green})
         await cleared_and_told(accord, settings, wf, record, who, "its cause is gone: the weekly status of weekly_status-2 is green")
+
+        # What ops see: `accord escalation show` says it closed, and why.
+        shown = await asyncio.to_thread(CliRunner().invoke, cli, [
+            "escalation", "show", wf, record.id, "--address", ts_env.client.service_client.config.target_host])
+    assert shown.exit_code == 0, shown.output
+    assert "status: cleared" in shown.output and "cleared by accord on " in shown.output, shown.output
+    assert "closed: its cause is gone: the weekly status of weekly_status-2 is green" in " ".join(shown.output.split())
 
 
 async def test_a_repeated_amber_escalation_closes_on_the_next_green(ts_env, settings, accord_for):

@@ -36,7 +36,12 @@ from workflows.partnership.reviews import Reviews
 from workflows.partnership.screening import Screening
 from workflows.partnership.tasks import Tasks
 from workflows.toolkit.updates import checked, once, once_validated
-from workflows.versions import PATCH_CLEARING_AT_THE_END, PATCH_MOU_STAGE, PATCH_OPERATE, PATCH_OPS_NOTICES
+from workflows.versions import (
+    PATCH_CLEARING_AT_THE_END,
+    PATCH_MOU_STAGE,
+    PATCH_OPERATE,
+    PATCH_OPS_NOTICES,
+)
 
 with workflow.unsafe.imports_passed_through():
     from accord.logic.rules import decisions

@@ -22,6 +22,7 @@ from accord.mail import outbox
 from accord.models import (
     Acknowledge,
     Channel,
+    ConfirmClearing,
     DecisionInput,
     DecisionKind,
     EscalationRecord,
@@ -281,6 +282,46 @@ async def test_an_acknowledged_overdue_escalation_asks_its_level_once_then_close
                                f"nobody kept it open within {level.respond_within}: its cause is gone: "
                                "'Kickoff pre-mortem and empathy map' was done by Abe Alpha")
         await level_asked()
+
+
+async def test_an_acknowledged_overdue_approval_escalation_is_confirmed_closed_in_launch(ts_env, settings, accord_for):
+    """Ben acknowledges the overdue go/no-go's escalation; both approve, and the partnership moves
+    on to launch: the escalation's level is asked once; Ann confirms from launch; it closes with
+    her confirmation and the decision as its cause, and everyone it paged is told."""
+    accord = accord_for(ts_env)
+    async with running_worker(ts_env.client, settings):
+        wf = await accord.start(keeping())
+        await state_where(accord, wf, lambda s: "go-no-go" in s.approvals)
+        await advance(ts_env, timedelta(weeks=2, days=2))
+        record = await raised(accord, wf, "overdue", "go-no-go")
+        who = await paged(accord, settings, wf, record)
+        await accord.acknowledge(wf, record.id, Acknowledge(actor="ben", note="Chasing Ann", channel=Channel.api))
+        for approver in ("ann", "ben"):
+            await accord.decide(wf, DecisionInput(approval_id="go-no-go", actor=approver, decision=DecisionKind.approve,
+                                                  channel=Channel.api))
+        await state_where(accord, wf, lambda s: s.stage == Stage.launch, timeout=30)
+
+        async def asked():
+            escalation = await accord.escalation(wf, record.id)
+            assert escalation.clearing is not None and escalation.clearing.pending, escalation.clearing
+            for person in escalation.clearing.asked:
+                assert len(subjects_to(settings, f"{person}@", f"Can it close? {record.id}:")) == 1, person
+            return escalation
+        escalation = await eventually(asked, timeout=30)
+        assert escalation.status == EscalationStatus.acknowledged
+        confirmer = escalation.clearing.asked[0]
+        name = {"ann": "Ann Alpha", "abe": "Abe Alpha", "ben": "Ben Beta"}[confirmer]
+        await accord.confirm_clearing(wf, record.id, ConfirmClearing(actor=confirmer, note="Decided", channel=Channel.api))
+        await cleared_and_told(accord, settings, wf, record, who,
+                               f"confirmed by {name}: its cause is gone: 'Go/no-go decision' was decided (approved)",
+                               closed_by=confirmer)
+        await asked_once(settings, escalation)
+        assert (await accord.state(wf)).stage == Stage.launch
+
+
+async def asked_once(settings, escalation) -> None:
+    for person in escalation.clearing.asked:
+        assert len(subjects_to(settings, f"{person}@", f"Can it close? {escalation.id}:")) == 1, person
 
 
 # ------------------------------------------------------------------ weekly status

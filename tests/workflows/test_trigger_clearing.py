@@ -121,7 +121,7 @@ async def closed(accord, wf: str, escalation_id: str):
 async def cleared_and_told(accord, settings, wf: str, record: EscalationRecord, who: set[str], cause: str,
                            closed_by: str = "accord"):
     """It closed as cleared with ``cause`` in its record and the partnership's, and each of ``who`` got one email saying so."""
-    final = await eventually(partial(closed, accord, wf, record.id), timeout=30)
+    final = await eventually(partial(closed, accord, wf, record.id), timeout=60)
     assert final.status == EscalationStatus.cleared, final.status
     assert final.closed_by == closed_by
     assert cause in final.closed_cause, final.closed_cause
@@ -129,7 +129,7 @@ async def cleared_and_told(accord, settings, wf: str, record: EscalationRecord, 
     async def told() -> None:
         for person in who:
             assert len(subjects_to(settings, person, f"Closed, its cause is gone: {record.id}:")) == 1, person
-    await eventually(told, timeout=30)
+    await eventually(told, timeout=60)
     state = await state_where(accord, wf, lambda s: next(e for e in s.escalations if e.id == record.id).status.is_final,
                               timeout=30)
     summary = next(e for e in state.escalations if e.id == record.id)

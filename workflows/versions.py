@@ -91,6 +91,10 @@ PATCH_CLEARING_AT_THE_END = "clearing-fix-at-the-end"
 # last report (a climb, say) was in flight: the partnership kept it open at the old level for
 # good. Now the run reports once more before it ends (a no-op when nothing changed).
 PATCH_REPORT_THE_END = "escalation-reports-its-end"
+# v0.7 keyed the "can it close?" email by the level only: asked again at the same level (its
+# cause came back, then went again) the level was recorded as asked, with a new deadline,
+# but the email was the one already sent, so nobody heard. Now each question has its key.
+PATCH_ASK_EACH_TIME = "confirm-close-asks-each-time"
 
 
 @dataclass(frozen=True)
@@ -129,6 +133,8 @@ PATCHES: tuple[Patch, ...] = (
     Patch(PATCH_CLEARING_AT_THE_END, "v0.7", "a run that ends tells its escalations a cause its last step removed",
           "once every open partnership started or continued as new on a worker with it"),
     Patch(PATCH_REPORT_THE_END, "v0.7", "an escalation that closed while a report was in flight reports its end",
+          "once every open escalation started or continued as new on a worker with it"),
+    Patch(PATCH_ASK_EACH_TIME, "v0.7", "each 'can it close?' question is emailed (a key per question)",
           "once every open escalation started or continued as new on a worker with it"),
 )
 

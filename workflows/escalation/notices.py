@@ -19,6 +19,7 @@ from temporalio import workflow
 
 from workflows.escalation.context import EscalationContext
 from workflows.toolkit.notifier import Notifier
+from workflows.versions import PATCH_ASK_EACH_TIME
 
 with workflow.unsafe.imports_passed_through():
     from accord.logic import ladder, limits
@@ -133,8 +134,13 @@ class EscalationNotifier(Notifier):
         if clearing is None or not clearing.pending or clearing.asked_at is not None or s.status.is_final:
             return
         clearing.asked_at = workflow.now()
+        key = f"confirm-close/{len(s.levels)}"
+        if workflow.patched(PATCH_ASK_EACH_TIME):
+            # The cause may come back and go again at the same level: that is a new question
+            # (a new deadline), and an email is sent once per key.
+            key += f"/{clearing.at.strftime('%Y%m%dT%H%M%S%f')}"
         await asyncio.gather(*(self.email(
-            f"confirm-close/{len(s.levels)}",
+            key,
             who,
             "notice",
             self.subject("Can it close?"),

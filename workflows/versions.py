@@ -90,6 +90,9 @@ PATCH_CLEARING_AT_THE_END = "clearing-fix-at-the-end"
 # v0.7 ended an escalation's run as soon as it saw itself closed, even when it closed while its
 # last report (a climb, say) was in flight: the partnership kept it open at the old level for
 # good. Now the run reports once more before it ends (a no-op when nothing changed).
+# This one and the next are asked in the escalation's @workflow.init, once per run: a marker
+# recorded in the workflow task that closes the escalation, after its report's signal, made
+# the time-skipping test server refuse that task's completion ("invalid history builder state").
 PATCH_REPORT_THE_END = "escalation-reports-its-end"
 # v0.7 keyed the "can it close?" email by the level only: asked again at the same level (its
 # cause came back, then went again) the level was recorded as asked, with a new deadline,

@@ -19,7 +19,6 @@ from temporalio import workflow
 
 from workflows.escalation.context import EscalationContext
 from workflows.toolkit.notifier import Notifier
-from workflows.versions import PATCH_ASK_EACH_TIME
 
 with workflow.unsafe.imports_passed_through():
     from accord.logic import ladder, limits
@@ -37,6 +36,8 @@ class EscalationNotifier(Notifier):
     def __init__(self, ctx: EscalationContext) -> None:
         super().__init__(ctx.state, lambda: ctx.definition)
         self.ctx = ctx
+        # Patch confirm-close-asks-each-time, taken by the workflow at the start of its run.
+        self.key_each_question = False
 
     def what(self) -> str:
         """``"esc-2: Legal review is overdue"`` (escalations raised before v0.7: trigger and subject)."""
@@ -135,7 +136,7 @@ class EscalationNotifier(Notifier):
             return
         clearing.asked_at = workflow.now()
         key = f"confirm-close/{len(s.levels)}"
-        if workflow.patched(PATCH_ASK_EACH_TIME):
+        if self.key_each_question:
             # The cause may come back and go again at the same level: that is a new question
             # (a new deadline), and an email is sent once per key.
             key += f"/{clearing.at.strftime('%Y%m%dT%H%M%S%f')}"

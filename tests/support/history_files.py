@@ -88,7 +88,11 @@ def workflow_id_of(path: Path) -> str:
 
 
 def saved(root: Path = SAVED) -> list[WorkflowHistory]:
-    return [WorkflowHistory.from_json(workflow_id_of(p), p.read_text()) for p in sorted(root.rglob("*.json"))]
+    return [saved_file(p) for p in sorted(root.rglob("*.json"))]
+
+
+def saved_file(path: Path) -> WorkflowHistory:
+    return WorkflowHistory.from_json(workflow_id_of(path), path.read_text())
 
 
 def workflow_type(history: WorkflowHistory) -> str:

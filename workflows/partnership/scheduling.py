@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING
 
 from temporalio import workflow
 
+from workflows.toolkit import hours
+
 if TYPE_CHECKING:
     from workflows.partnership.context import PartnershipContext
 
@@ -44,8 +46,7 @@ with workflow.unsafe.imports_passed_through():
 class Scheduling:
     def __init__(self, ctx: PartnershipContext) -> None:
         self.ctx = ctx
-        # Calendars read the holidays data, whose set-up is costly: one per (zone, region) and run.
-        self._hours: dict[tuple[str | None, str | None], working_hours.WorkingHours] = {}
+        self._hours: hours.Cache = {}
 
     @property
     def local(self) -> bool:
@@ -55,15 +56,9 @@ class Scheduling:
     # ------------------------------------------------------------------ people
 
     def hours(self, stakeholder: str) -> working_hours.WorkingHours:
-        """A stakeholder's working hours: their zone (or their party's), their party's holidays."""
-        definition = self.ctx.definition
-        key = (definition.timezone_of(stakeholder), definition.party_of(stakeholder).holidays)
-        if key not in self._hours:
-            # The holidays package sets up its names through gettext, which the sandbox forbids;
-            # its data is pinned (pyproject), so building the calendar here stays deterministic.
-            with workflow.unsafe.sandbox_unrestricted(), workflow.unsafe.imports_passed_through():
-                self._hours[key] = working_hours.WorkingHours(*key)
-        return self._hours[key]
+        """A stakeholder's working hours: their zone (or their party's), their party's holidays,
+        their window (or their party's; 09:00-17:00 when the definition gives none)."""
+        return hours.working_hours_of(self.ctx.definition, stakeholder, self._hours)
 
     def zone_of(self, stakeholder: str) -> str | None:
         """The zone a stakeholder reads times in (None: UTC)."""
@@ -111,3 +106,4 @@ class Scheduling:
         when = cadence.rule if cadence.rule is not None else cadence.every
         assert when is not None  # the checks require one of them
         return recurrence.next_review(launched_at, when, after, self._calendar(cadence))
+

@@ -1,6 +1,7 @@
 """Deadlines, reminders and emails in the working hours of the person they are for.
 
-A person works in a window (by default 09:00-17:00 local time) on the business days of
+A person works in a window (by default 09:00-17:00 local time; a definition may set one per
+party or person, ``working_hours``) on the business days of
 their party's holiday region (Monday to Friday without one; the region's own weekend with
 one), in their own zone. The window includes both its ends: 17:00 is still working
 hours, 17:00:01 is not. The rules, each chosen so that nobody loses time they were given:

@@ -11,7 +11,8 @@ side and nowhere else (``workflows/versions.py``, "The schedule version"):
   days is due at the end of its owner's working day there
   (:func:`accord.logic.working_hours.deadline`); reminders and overdue notices go within
   the owner's working hours, a reminder moved earlier, never past its deadline
-  (:func:`accord.logic.working_hours.plan`). Working hours are those of a person with a
+  (:func:`accord.logic.working_hours.plan`). Working hours (the definition's
+  ``working_hours`` window, 09:00-17:00 by default) are those of a person with a
   zone (their own or their party's): for someone the definition gives no zone, Accord
   cannot know when their day ends, and their deadlines and reminders stay exact instants
   as before (so a definition without zones runs exactly as it did).

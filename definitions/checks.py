@@ -26,7 +26,12 @@ from pydantic import BaseModel
 
 from accord.logic.business_days import parse_region
 from definitions import limits
-from definitions.calendar_checks import cadence_problems, shortest_gap, zone_problem
+from definitions.calendar_checks import (
+    cadence_problems,
+    shortest_gap,
+    window_problems,
+    zone_problem,
+)
 from definitions.durations import Duration
 from definitions.limits import LATEST_RULES
 from definitions.schema import (
@@ -282,9 +287,14 @@ def _rules(d: PartnershipDefinition) -> Iterator[Problem]:
         # Business days and working hours are kept in these zones: a typo must not mean UTC.
         if (message := zone_problem(party.timezone)) is not None:
             yield Problem(("parties", i, "timezone"), message)
+        # The workflow builds working hours from these windows: one it cannot hold must not pass.
+        yield from (Problem(("parties", i, "working_hours", *path), message)
+                    for path, message in window_problems(party.working_hours))
         for j, person in enumerate(party.stakeholders):
             if (message := zone_problem(person.timezone)) is not None:
                 yield Problem(("parties", i, "stakeholders", j, "timezone"), message)
+            yield from (Problem(("parties", i, "stakeholders", j, "working_hours", *path), message)
+                        for path, message in window_problems(person.working_hours))
         if party.holidays is not None:
             # Reviews are moved off this region's public holidays: a typo would silently
             # schedule them on holidays, so the region must be one the holiday data knows.

@@ -72,7 +72,7 @@ class EscalationRecord(Payload):
     cause_gone_at: datetime | None = None
     closed_cause: str = Field("", description="How it ended, in words (from its workflow).")
 
-    @computed_field  # type: ignore[prop-decorator]
+    @computed_field  # type: ignore[prop-decorator]  # mypy cannot type a decorator over a property: the form pydantic documents
     @property
     def shown_level(self) -> int:
         """Its position as shown everywhere (:func:`shown_level`)."""

@@ -10,8 +10,9 @@ import asyncio
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import TypeVar
@@ -24,6 +25,19 @@ LEDGER_FILE = "ledger.sqlite"
 DOCUMENTS_DIR = "documents"
 LOCK_WAIT = 60.0  # seconds a call keeps trying on a locked database before giving up
 THREADS = 4
+
+
+@contextmanager
+def immediate(db: sqlite3.Connection) -> Iterator[None]:
+    """One write transaction, the write lock taken first (BEGIN IMMEDIATE: what is read inside
+    sees what is written); committed at the end, rolled back on any error."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        db.execute("COMMIT")
+    except BaseException:
+        db.rollback()
+        raise
 
 
 class Connections:

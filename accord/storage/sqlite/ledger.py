@@ -16,7 +16,7 @@ from accord.storage.interface import (
     checked_lease,
     clean_text,
 )
-from accord.storage.sqlite.connection import Connections
+from accord.storage.sqlite.connection import Connections, immediate
 
 _SEND_COLUMNS = "send_key, status, recipient, attempts, message_id, error, holder, lease_until, updated_at"
 _EVENT_COLUMNS = "event_id, send_key, event, reason, timestamp, received_at, notified_at"
@@ -30,8 +30,7 @@ class Ledger(Connections):
 
         def claim(db: sqlite3.Connection) -> Claim:
             now = time.time()
-            db.execute("BEGIN IMMEDIATE")  # the write lock first: the read below sees the result
-            try:
+            with immediate(db):  # the write lock first: the read below sees the result
                 won = db.execute(
                     "INSERT INTO sends (send_key, status, recipient, attempts, holder, lease_until, updated_at) "
                     "VALUES (?, 'attempting', ?, 1, ?, ?, ?) "
@@ -43,10 +42,6 @@ class Ledger(Connections):
                     (send_key, clean_text(recipient), holder, now + lease.total_seconds(), _now(), now),
                 ).rowcount == 1
                 row = db.execute(f"SELECT {_SEND_COLUMNS} FROM sends WHERE send_key = ?", (send_key,)).fetchone()
-                db.execute("COMMIT")
-            except BaseException:
-                db.rollback()
-                raise
             return Claim(won=won, entry=_send(row))
 
         return await self.run(claim)
@@ -104,18 +99,13 @@ class Ledger(Connections):
         checked_key("send key", send_key)
 
         def record(db: sqlite3.Connection) -> RecordedEvent:
-            db.execute("BEGIN IMMEDIATE")
-            try:
+            with immediate(db):
                 new = db.execute(
                     "INSERT INTO events (event_id, send_key, event, reason, timestamp, received_at) "
                     "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(event_id) DO NOTHING",
                     (event_id, send_key, clean_text(event), clean_text(reason), _iso(timestamp), _now()),
                 ).rowcount == 1
                 row = db.execute(f"SELECT {_EVENT_COLUMNS} FROM events WHERE event_id = ?", (event_id,)).fetchone()
-                db.execute("COMMIT")
-            except BaseException:
-                db.rollback()
-                raise
             return RecordedEvent(new=new, entry=_event(row))
 
         return await self.run(record)

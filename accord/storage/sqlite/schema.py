@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import sqlite3
 
+from accord.storage.sqlite.connection import immediate
+
 SCHEMA_VERSION = 4
 
 # Version 0, exactly as the old Ledger class created it (a folder may have been made by it).
@@ -77,8 +79,7 @@ def migrate(db: sqlite3.Connection) -> None:
     if version >= SCHEMA_VERSION:
         return  # a newer file than this code knows: its changes are additive
     db.execute("PRAGMA journal_mode=WAL")  # cannot change inside a transaction
-    db.execute("BEGIN IMMEDIATE")
-    try:
+    with immediate(db):
         if db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:  # another process may have won
             for statement in _V0:
                 db.execute(statement)
@@ -87,10 +88,6 @@ def migrate(db: sqlite3.Connection) -> None:
                 db.execute(statement)
             _add_columns(db, "sessions", _V4_SESSION_COLUMNS)
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        db.execute("COMMIT")
-    except BaseException:
-        db.rollback()
-        raise
 
 
 def _add_columns(db: sqlite3.Connection, table: str, columns: dict[str, str]) -> None:

@@ -19,7 +19,7 @@ from accord.storage.interface import (
     clean_text,
     is_digest,
 )
-from accord.storage.sqlite.connection import Connections
+from accord.storage.sqlite.connection import Connections, immediate
 
 _SESSION_COLUMNS = "id_sha256, person, role, via, created_at, expires_at, zone"
 
@@ -33,14 +33,9 @@ class SignIns(Connections):
                checked_zone(zone))
 
         def create(db: sqlite3.Connection) -> None:
-            db.execute("BEGIN IMMEDIATE")
-            try:
+            with immediate(db):
                 _purge(db, row[4])
                 db.execute(f"INSERT INTO sessions ({_SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)", row)
-                db.execute("COMMIT")
-            except BaseException:
-                db.rollback()
-                raise
 
         await self.run(create)
         return _session(row)
@@ -62,14 +57,9 @@ class SignIns(Connections):
                time.time() + checked_lifetime(lifetime).total_seconds())
 
         def put(db: sqlite3.Connection) -> None:
-            db.execute("BEGIN IMMEDIATE")
-            try:
+            with immediate(db):
                 _purge(db, time.time())
                 db.execute("INSERT INTO signin_tickets (id_sha256, kind, data, expires_at) VALUES (?, ?, ?, ?)", row)
-                db.execute("COMMIT")
-            except BaseException:
-                db.rollback()
-                raise
 
         await self.run(put)
 

@@ -5,9 +5,8 @@ the claim and the workflow's current state what the person sees, and ``perform``
 the submitted form into the matching client update. The page checks are for clarity
 only: the workflow's update validators decide, so a stale page can never act wrongly.
 
-A decision on a document (the MOU) shows the document itself, loaded from the document
-store and verified against the hash the workflow recorded; if it cannot be shown, there
-is no form: nobody signs what they cannot read.
+One module per action (tasks and baselines, statements, decisions, reviews, escalations),
+sharing ``common``; this package re-exports what the routes use.
 """
 
 from __future__ import annotations

@@ -8,10 +8,10 @@ import tempfile
 from pathlib import Path
 
 from accord.storage.interface import (
-    DocumentCorrupted,
     DocumentMissing,
     content_hash,
     is_digest,
+    verified_text,
 )
 from accord.storage.sqlite.connection import Connections
 
@@ -52,13 +52,7 @@ class Documents(Connections):
             data = path.read_bytes()
         except FileNotFoundError:
             raise DocumentMissing(digest) from None
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            raise DocumentCorrupted(f"document {digest} is corrupted: it is no longer UTF-8 text") from None
-        if content_hash(text) != digest:
-            raise DocumentCorrupted(f"document {digest} is corrupted: its content no longer matches its hash")
-        return text
+        return verified_text(data, digest)
 
     async def has_document(self, digest: str) -> bool:
         if not is_digest(digest):

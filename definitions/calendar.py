@@ -37,7 +37,7 @@ from pydantic import (
 )
 from pydantic.functional_validators import BeforeValidator
 
-__all__ = ["CalendarRule", "LocalTime", "Period", "Weekday"]
+__all__ = ["CalendarRule", "LocalTime", "Period", "Weekday", "WorkingWindow"]
 
 
 class Weekday(StrEnum):
@@ -156,3 +156,18 @@ class CalendarRule(BaseModel):
         else:
             when = f"{days}, {each}"
         return f"{when} at {self.at:%H:%M} {self.zone} ({self.minutes} min)"
+
+
+class WorkingWindow(BaseModel):
+    """When a party's (or one stakeholder's) working day begins and ends, local to their zone:
+    ``working_hours: {start: "08:00", end: "16:30"}``. Deadlines fall at its end, reminders and
+    escalation emails inside it (``accord.logic.working_hours``). Not given: 09:00-17:00.
+    :func:`definitions.calendar_checks.window_problems` checks that it starts before it ends."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    start: LocalTime = Field(time(9), description="When the working day begins, \"HH:MM\" on the 24-hour clock, quoted.")
+    end: LocalTime = Field(time(17), description="When it ends (the same day), \"HH:MM\", quoted.")
+
+    def describe(self) -> str:
+        return f"{self.start:%H:%M}-{self.end:%H:%M}"

@@ -14,17 +14,42 @@ from datetime import timedelta
 from itertools import pairwise
 
 from accord.logic import zones
-from definitions.calendar import CalendarRule, Period
+from definitions.calendar import CalendarRule, Period, WorkingWindow
 from definitions.durations import Duration
 
 Path = tuple[str | int, ...]
 
-__all__ = ["cadence_problems", "rule_problems", "shortest_gap", "zone_problem"]
+__all__ = ["MIN_WORKING_DAY", "cadence_problems", "rule_problems", "shortest_gap", "window_problems", "zone_problem"]
+
+# The shortest working day a window may give: deadlines fall at its end and reminders and
+# escalation emails wait for it, so a few minutes a day would pile them all into those minutes.
+MIN_WORKING_DAY = timedelta(hours=1)
 
 
 def zone_problem(name: str | None) -> str | None:
     """What is wrong with a party's or stakeholder's ``timezone``; None (not given) is fine."""
     return None if name is None else zones.problem(name)
+
+
+def window_problems(window: WorkingWindow | None) -> Iterator[tuple[Path, str]]:
+    """What is wrong with a ``working_hours`` window; None (not given: 09:00-17:00) is fine.
+
+    Its times of day are checked by their type (``LocalTime``). It must end after it starts
+    on the same day (``accord.logic.working_hours.Window`` cannot hold anything else: an
+    overnight window would put one working day on two dates), and last :data:`MIN_WORKING_DAY`."""
+    if window is None:
+        return
+    minutes = (window.end.hour - window.start.hour) * 60 + window.end.minute - window.start.minute
+    if minutes <= 0:
+        yield ("end",), (
+            f"working hours end after they start on the same day: {window.describe()} does not"
+            " (an overnight shift is not supported)"
+        )
+    elif timedelta(minutes=minutes) < MIN_WORKING_DAY:
+        yield ("end",), (
+            f"working hours of {window.describe()} are {minutes} minutes a day; give at least"
+            f" {MIN_WORKING_DAY.seconds // 60} minutes"
+        )
 
 
 def rule_problems(rule: CalendarRule) -> Iterator[tuple[Path, str]]:

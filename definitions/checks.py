@@ -5,8 +5,8 @@ whole file can tell: references to people, unique ids, reminders that fall befor
 task starts, quorums larger than the approvers, triggers pointing past the ladder,
 holiday regions the holiday data does not know, (rules version 1) the bounds of
 :mod:`definitions.limits` that keep the workflow able to run what it was given, and (rules
-version 2) the settings for clearing escalations and batching notices.
-Every problem is reported, not just the first.
+version 2) the settings for clearing escalations and batching notices (the bounds themselves
+are checked in :mod:`definitions.limit_checks`). Every problem is reported, not just the first.
 
 This module runs inside workflow code (amendments are checked in update handlers):
 it stays pure and deterministic, without clocks or the filesystem, and a running
@@ -15,20 +15,19 @@ partnership passes the rules version it started under, so it judges as it always
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from enum import Enum
-
-from pydantic import BaseModel
 
 from accord.logic.business_days import parse_region
-from definitions import limits
-from definitions.calendar_checks import cadence_problems, shortest_gap, zone_problem
-from definitions.durations import Duration
+from definitions.calendar_checks import (
+    cadence_problems,
+    shortest_gap,
+    window_problems,
+    zone_problem,
+)
+from definitions.limit_checks import TOO_MANY, ZERO, limit_problems
 from definitions.limits import LATEST_RULES
+from definitions.problem import Path, Problem
 from definitions.schema import (
     Approval,
     ApprovalPolicy,
@@ -41,18 +40,8 @@ from definitions.schema import (
     Reminders,
 )
 
-Path = tuple[str | int, ...]
-
-
-@dataclass(frozen=True)
-class Problem:
-    path: Path
-    message: str
-
-    @property
-    def dotted(self) -> str:
-        # A path can hold a key the author wrote (a clause title): keep the line one line.
-        return _printable(".".join(str(p) for p in self.path)) or "(top level)"
+# What callers and tests read from here: the problem, and the messages the limits share.
+__all__ = ["LATEST_RULES", "TOO_MANY", "ZERO", "Path", "Problem", "problems"]
 
 
 def problems(d: PartnershipDefinition, *, rules: int = LATEST_RULES, allow_short: bool = False) -> list[Problem]:
@@ -62,7 +51,7 @@ def problems(d: PartnershipDefinition, *, rules: int = LATEST_RULES, allow_short
     found = list(_unique_ids(d)) + list(_refs(d, set(d.stakeholders())))
     if rules < 1:
         return found + list(_rules(d))
-    found += _limits(d, allow_short)
+    found += limit_problems(d, allow_short)
     if not any(p.message.startswith(TOO_MANY) for p in found):
         # (Past the list limits the rules below would cost time quadratic in the lists' length.)
         try:
@@ -282,9 +271,14 @@ def _rules(d: PartnershipDefinition) -> Iterator[Problem]:
         # Business days and working hours are kept in these zones: a typo must not mean UTC.
         if (message := zone_problem(party.timezone)) is not None:
             yield Problem(("parties", i, "timezone"), message)
+        # The workflow builds working hours from these windows: one it cannot hold must not pass.
+        yield from (Problem(("parties", i, "working_hours", *path), message)
+                    for path, message in window_problems(party.working_hours))
         for j, person in enumerate(party.stakeholders):
             if (message := zone_problem(person.timezone)) is not None:
                 yield Problem(("parties", i, "stakeholders", j, "timezone"), message)
+            yield from (Problem(("parties", i, "stakeholders", j, "working_hours", *path), message)
+                        for path, message in window_problems(person.working_hours))
         if party.holidays is not None:
             # Reviews are moved off this region's public holidays: a typo would silently
             # schedule them on holidays, so the region must be one the holiday data knows.
@@ -324,104 +318,3 @@ def _quiet_rules(d: PartnershipDefinition) -> Iterator[Problem]:
         yield Problem(("notices", "max_delay"),
                       f"max_delay {notices.max_delay} is shorter than the quiet period {notices.quiet_period}: "
                       "every notice would go out at max_delay")
-
-
-# --- limits (rules version 1): see definitions/limits.py for each bound's reason ---------
-
-ZERO = "must be longer than zero"
-TOO_MANY = "has too many"
-_DRIVE = re.compile(r"^[A-Za-z]:")
-
-
-def _printable(text: str) -> str:
-    """``text`` with control, line-breaking and bidi characters written as escapes."""
-    return "".join(f"\\u{ord(c):04x}" if unicodedata.category(c) in ("Cc", "Zl", "Zp") or c in limits.BIDI_CONTROLS
-                   else c for c in text)
-
-
-def _walk(node: object, path: Path, field: str) -> Iterator[tuple[Path, str, object]]:
-    """Every value under ``node`` with its path and the name of the field that holds it (list
-    items and dict values are held by their list's or dict's field)."""
-    yield path, field, node
-    if isinstance(node, BaseModel):
-        for name in type(node).model_fields:
-            yield from _walk(getattr(node, name), (*path, name), name)
-    elif isinstance(node, list):
-        for i, item in enumerate(node):
-            yield from _walk(item, (*path, i), field)
-    elif isinstance(node, dict):
-        for key, value in node.items():
-            yield from _walk(value, (*path, key), field)
-
-
-def _limits(d: PartnershipDefinition, allow_short: bool) -> Iterator[Problem]:
-    size = len(d.model_dump_json().encode())
-    if size > limits.MAX_DEFINITION_BYTES:
-        yield Problem((), f"the definition is {size:,} bytes as JSON; at most {limits.MAX_DEFINITION_BYTES:,}"
-                          " (it travels in every workflow input, and Temporal refuses large payloads)")
-    for path, field, value in _walk(d, (), ""):
-        if isinstance(value, Duration):
-            yield from _duration_problems(path, value, limits.DURATIONS[field], allow_short)
-        elif isinstance(value, list) and field in limits.LISTS:
-            most = limits.LISTS[field]
-            if len(value) > most:
-                yield Problem(path, f"{TOO_MANY} entries: {len(value):,}; at most {most}")
-        elif isinstance(value, dict) and field == "other":
-            most = limits.LISTS[field]
-            if len(value) > most:
-                yield Problem(path, f"{TOO_MANY} clauses: {len(value):,}; at most {most}")
-            for key in value:
-                yield from _text_problems((*path, key), key, limits.CLAUSE_TITLE, "its title")
-        elif isinstance(value, str) and not isinstance(value, Enum) and field not in limits.REFERENCES:
-            yield from _text_problems(path, value, limits.TEXTS[field])
-    if d.mou is not None:
-        yield from _template_problems(("mou", "template"), d.mou.template)
-
-
-def _approx_seconds(duration: Duration) -> int:
-    """``duration.approx`` in whole seconds, without building a timedelta (which overflows
-    for the very durations this is asked about)."""
-    months = duration.months
-    return (30 * (months % 12) + 365 * (months // 12)) * 86400 + duration.seconds
-
-
-def _duration_problems(path: Path, value: Duration, limit: limits.DurationLimit, allow_short: bool) -> Iterator[Problem]:
-    if value.is_zero:
-        yield Problem(path, ZERO)
-    elif _approx_seconds(value) > _approx_seconds(limit.longest):
-        yield Problem(path, f"is longer than {limit.longest}, the longest {limit.kind} a partnership can have")
-    elif limit.shortest is not None and not allow_short and _approx_seconds(value) < _approx_seconds(limit.shortest):
-        yield Problem(
-            path,
-            f"is shorter than {limit.shortest}, the shortest {limit.kind} a partnership can have"
-            " (shorter ones are for tests: the deployment's allow_short_durations setting)",
-        )
-
-
-def _text_problems(path: Path, text: str, limit: limits.TextLimit, what: str = "") -> Iterator[Problem]:
-    subject = f"{what} " if what else ""
-    if len(text) > limit.longest:
-        yield Problem(path, f"{subject}is {len(text):,} characters long; at most {limit.longest:,}")
-    for i, c in enumerate(text):
-        control = unicodedata.category(c) == "Cc"
-        if limit.single_line:
-            bad = control or c in limits.LINE_BREAKING or c in limits.BIDI_CONTROLS
-        else:
-            bad = control and c not in limits.MULTI_LINE_ALLOWED_CONTROLS
-        if bad:
-            kind = ("a line break" if c in "\r\n" or c in limits.LINE_BREAKING
-                    else "a bidirectional override" if c in limits.BIDI_CONTROLS else "a control character")
-            yield Problem(path, f"{subject}has {kind} (U+{ord(c):04X}) at character {i + 1}"
-                          + ("; it must be one line of plain text" if limit.single_line else ""))
-            return
-
-
-def _template_problems(path: Path, name: str) -> Iterator[Problem]:
-    """The MOU template is a file name in the template folders, never a path out of them."""
-    parts = name.split("/")
-    if not name.strip():
-        yield Problem(path, "name the MOU template file, e.g. mou.md.j2")
-    elif name.startswith("/") or _DRIVE.match(name) or "\\" in name:
-        yield Problem(path, "must be a file name relative to the template folders (no absolute path, drive or backslash)")
-    elif ".." in parts:
-        yield Problem(path, "must not climb out of the template folders ('..')")

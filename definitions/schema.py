@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from definitions.calendar import CalendarRule
+from definitions.calendar import CalendarRule, WorkingWindow
 from definitions.durations import Duration, DurationField
 
 Id = Annotated[
@@ -66,6 +66,9 @@ class Stakeholder(Model):
     timezone: TimeZone | None = Field(
         None, description="Where this person works, if not in their party's zone: deadlines and emails follow it."
     )
+    working_hours: WorkingWindow | None = Field(
+        None, description="This person's working day, if not their party's (e.g. {start: \"07:00\", end: \"15:00\"})."
+    )
 
 
 class Party(Model):
@@ -79,6 +82,9 @@ class Party(Model):
     )
     timezone: TimeZone | None = Field(
         None, description="The party's IANA time zone, where its business days and working hours are kept. None: UTC."
+    )
+    working_hours: WorkingWindow | None = Field(
+        None, description="Its people's working day in their zone (e.g. {start: \"08:00\", end: \"16:30\"}). None: 09:00-17:00."
     )
 
 
@@ -385,6 +391,11 @@ class PartnershipDefinition(Model):
         """Where a stakeholder works: their own zone, else their party's; None: UTC."""
         person = self.stakeholders()[stakeholder_id]
         return person.timezone or self.party_of(stakeholder_id).timezone
+
+    def working_hours_of(self, stakeholder_id: str) -> WorkingWindow | None:
+        """A stakeholder's working day: their own window, else their party's; None: 09:00-17:00."""
+        person = self.stakeholders()[stakeholder_id]
+        return person.working_hours or self.party_of(stakeholder_id).working_hours
 
     def reminders_for(self, own: Reminders | None) -> Reminders:
         return own if own is not None else self.reminders

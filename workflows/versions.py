@@ -24,6 +24,13 @@ that the run takes raises the number. So
   anything is written, handlers recheck them under the lock (``workflows.toolkit.updates.checked``) over the same
   state, so a replay decides exactly as the first run did.
 
+An escalation raised by a partnership on schedule 1 pages each contact in their working hours
+(``workflows/escalation/paging.py``): the parent passes its schedule version in
+``EscalationInput.schedule_version`` and the child takes it through
+:func:`escalation_schedule_version` (patch ``escalation-working-hours``) once, when it is
+raised, and keeps it in ``EscalationState.schedule_version`` through continue-as-new; an
+escalation already running replays without the marker and keeps paging at once.
+
 An escalation runs the rules of the partnership that raised it: the parent passes its
 number in ``EscalationInput.rules_version`` and the child takes it through the same
 patches (an escalation raised by an older worker gets 0).
@@ -98,6 +105,9 @@ PATCH_REPORT_THE_END = "escalation-reports-its-end"
 # cause came back, then went again) the level was recorded as asked, with a new deadline,
 # but the email was the one already sent, so nobody heard. Now each question has its key.
 PATCH_ASK_EACH_TIME = "confirm-close-asks-each-time"
+# v0.7 escalations emailed every contact at once, at any hour; raised by a partnership on schedule 1
+# they now page each contact in their working hours (see escalation_schedule_version).
+PATCH_ESCALATION_HOURS = "escalation-working-hours"
 
 
 @dataclass(frozen=True)
@@ -139,6 +149,8 @@ PATCHES: tuple[Patch, ...] = (
           "once every open escalation started or continued as new on a worker with it"),
     Patch(PATCH_ASK_EACH_TIME, "v0.7", "each 'can it close?' question is emailed (a key per question)",
           "once every open escalation started or continued as new on a worker with it"),
+    Patch(PATCH_ESCALATION_HOURS, "v0.7", "an escalation of a schedule-1 partnership pages in working hours",
+          "once no open escalation was raised before it (continue-as-new keeps the number in the state)"),
 )
 
 # Each rules version, the patch that brings it, and what it changed. Read as
@@ -182,7 +194,8 @@ SCHEDULES: tuple[tuple[int, str, str], ...] = (
     (1, PATCH_SCHEDULE_1,
      ("business days judged in each party's time zone; a task due in whole days is due at the end of its owner's "
       "working day in their zone; reminders and overdue notices within the owner's working hours (a reminder moved "
-      "earlier, never past its deadline)")),
+      "earlier, never past its deadline); escalations raised page each contact in their working hours (a critical "
+      "one at once), the level's time to answer counted from its first page (patch escalation-working-hours)")),
 )
 LATEST_SCHEDULE = SCHEDULES[-1][0]
 
@@ -202,3 +215,13 @@ def schedule_version(carried: int | None, offered: int = LATEST_SCHEDULE) -> int
         if workflow.patched(patch):
             version = number
     return version
+
+
+def escalation_schedule_version(offered: int) -> int:
+    """The schedule version of a NEW escalation: the partnership's (``offered``) if this run takes
+    :data:`PATCH_ESCALATION_HOURS`, else 0 (paged at once, as before). Call it once, from
+    ``@workflow.init``, only for a new escalation: a continued one keeps its state's number."""
+    offered = min(offered, LATEST_SCHEDULE)
+    if offered >= 1 and workflow.patched(PATCH_ESCALATION_HOURS):
+        return offered
+    return 0

@@ -13,7 +13,7 @@ from datetime import datetime
 from accord.logic import permissions
 from accord.logic.time_display import format_instant
 from accord.models import GO_NO_GO, MOU, PartnershipState, TriggerKind
-from definitions.schema import PartnershipDefinition
+from definitions.schema import PartnershipDefinition, Stakeholder
 
 
 def when(moment: datetime | None) -> str:
@@ -22,10 +22,11 @@ def when(moment: datetime | None) -> str:
     return format_instant(moment) if moment is not None else "an unrecorded date"
 
 
-def person(definition: PartnershipDefinition, who: str) -> str:
+def person(definition: PartnershipDefinition, who: str, known: dict[str, Stakeholder] | None = None) -> str:
     """A stakeholder's name; ops as "ops" (with the signed-in person's name); ``ops-<n>`` as that
-    ops contact's name; anything else (an unknown id, "accord") as it is."""
-    found = definition.stakeholders().get(who)
+    ops contact's name; anything else (an unknown id, "accord") as it is. ``known``: the
+    definition's stakeholders by id, when the caller names many people at once."""
+    found = (definition.stakeholders() if known is None else known).get(who)
     if found is not None:
         return found.name
     if who.startswith("ops-") and who[4:].isdigit() and int(who[4:]) < len(definition.ops):
@@ -36,7 +37,9 @@ def person(definition: PartnershipDefinition, who: str) -> str:
 
 def people(definition: PartnershipDefinition, ids: list[str]) -> str:
     """``"Ann Alpha, Ben Beta"``, or "nobody"."""
-    return ", ".join(person(definition, w) for w in ids) or "nobody"
+    # One lookup table for all of them: the status line names everyone asked, on every change.
+    known = definition.stakeholders()
+    return ", ".join(person(definition, w, known) for w in ids) or "nobody"
 
 
 def party(definition: PartnershipDefinition, party_id: str) -> str:

@@ -4,7 +4,7 @@ The status line that goes with it is :mod:`accord.logic.status`."""
 
 from __future__ import annotations
 
-from accord.models import Health, PartnershipState, Rag, Stage
+from accord.models import Health, PartnershipState, Rag, Review, Stage
 
 # Ended before it began: no-go at screening, or the MOU never signed.
 DECLINED = (Stage.rejected, Stage.terminated)
@@ -35,7 +35,7 @@ def _decaying(state: PartnershipState) -> bool:
         return True
     if any(n > 0 for n in state.missed_in_a_row.values()):
         return True
-    latest: dict[str, object] = {}
+    latest: dict[str, Review] = {}
     for review in sorted((r for r in state.reviews.values() if r.closed_at is not None), key=lambda r: r.n):
         latest[review.kind.value] = review
-    return any(not r.inputs for r in latest.values())  # type: ignore[attr-defined]
+    return any(not r.inputs for r in latest.values())

@@ -184,5 +184,5 @@ def next_review(
     """
     if isinstance(when, Duration):
         # JointCalendar.next_business_day(moment) moves the way BusinessCalendar's does.
-        return schedule.next_occurrence(start, when, after, calendar)  # type: ignore[arg-type]
+        return schedule.next_occurrence(start, when, after, calendar)
     return next_occurrence(start, when, after, calendar)

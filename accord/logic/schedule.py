@@ -15,7 +15,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from accord.logic.business_days import MAX_SHIFT_DAYS, BusinessCalendar, as_utc
+from accord.logic.business_days import (
+    MAX_SHIFT_DAYS,
+    BusinessCalendar,
+    JointCalendar,
+    as_utc,
+)
 from definitions.durations import Duration
 from definitions.schema import Party
 
@@ -57,7 +62,7 @@ def _first_after(start: datetime, every: Duration, after: datetime) -> int:
 
 
 def next_occurrence(
-    start: datetime, every: Duration, after: datetime, calendar: BusinessCalendar | None = None
+    start: datetime, every: Duration, after: datetime, calendar: BusinessCalendar | JointCalendar | None = None
 ) -> tuple[int, datetime]:
     """The first occurrence strictly after ``after``, and its number n.
 

@@ -1,6 +1,7 @@
 """Deadlines, reminders and emails in the working hours of the person they are for.
 
-A person works in a window (by default 09:00-17:00 local time) on the business days of
+A person works in a window (by default 09:00-17:00 local time; a definition may set one per
+party or person, ``working_hours``) on the business days of
 their party's holiday region (Monday to Friday without one; the region's own weekend with
 one), in their own zone. The window includes both its ends: 17:00 is still working
 hours, 17:00:01 is not. The rules, each chosen so that nobody loses time they were given:
@@ -29,6 +30,12 @@ hours, 17:00:01 is not. The rules, each chosen so that nobody loses time they we
   once within working hours, else at the start of the recipient's next working hours.
   (Overdue notices come after the deadline by definition, so they wait rather than move
   earlier.)
+- **Escalation pages and questions** (:func:`paging`): each person the ladder pages (or asks
+  whether it may close) is told at :func:`delivery_at` for them; the level's clock (its
+  ``respond_within``) counts from when its FIRST contact is told, so nobody's window to answer
+  is spent asleep. A contact whose working hours begin only after that window has run out
+  would never be asked in time: they are told with the first. Urgent ones (a ``critical``
+  escalation: what an on-call team expects to be woken for) go to everyone at once.
 - Local times the clock skips or repeats (a window starting in a spring-forward gap)
   follow :func:`accord.logic.zones.to_utc`.
 
@@ -37,7 +44,7 @@ Instants in and out are timezone-aware; out, always UTC. Nothing here reads a cl
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -48,12 +55,14 @@ from definitions.durations import Duration
 from definitions.schema import Reminders
 
 __all__ = [
+    "Paging",
     "Window",
     "WorkingHours",
     "deadline",
     "delivery_at",
     "joint_deadline",
     "next_nudge",
+    "paging",
     "plan",
     "reminder_at",
 ]
@@ -183,6 +192,30 @@ def delivery_at(moment: datetime, recipient: WorkingHours) -> datetime:
     hours, else at the start of their next ones (then, if they have none at all)."""
     moment = as_utc(moment)
     return recipient.next_start(moment) or moment
+
+
+@dataclass(frozen=True)
+class Paging:
+    """When the people one escalation email goes to are told: ``starts``, when the first is (the
+    clock of what is asked of them counts from it), and ``at``, each one's moment."""
+
+    starts: datetime
+    at: dict[str, datetime]
+
+
+def paging(
+    raised: datetime, recipients: Mapping[str, WorkingHours | None], respond_within: Duration, urgent: bool = False
+) -> Paging:
+    """When each of ``recipients`` (None: no hours kept, told at once) is told of what happened
+    at ``raised`` and must be answered within ``respond_within`` (see the module's rules).
+
+    Computed again from ``starts`` it gives the same answer (nobody's hours begin between
+    ``raised`` and ``starts``), which is how a workflow that kept only ``starts`` finds it."""
+    raised = as_utc(raised)
+    each = {who: raised if urgent or hours is None else delivery_at(raised, hours) for who, hours in recipients.items()}
+    starts = min(each.values(), default=raised)
+    answer_by = respond_within.after(starts)
+    return Paging(starts, {who: at if at < answer_by else starts for who, at in each.items()})
 
 
 def reminder_at(planned: datetime, assigned_at: datetime, due_at: datetime, recipient: WorkingHours) -> datetime:

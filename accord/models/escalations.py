@@ -72,7 +72,7 @@ class EscalationRecord(Payload):
     cause_gone_at: datetime | None = None
     closed_cause: str = Field("", description="How it ended, in words (from its workflow).")
 
-    @computed_field  # type: ignore[prop-decorator]
+    @computed_field  # type: ignore[prop-decorator]  # mypy cannot type a decorator over a property: the form pydantic documents
     @property
     def shown_level(self) -> int:
         """Its position as shown everywhere (:func:`shown_level`)."""
@@ -101,7 +101,10 @@ class LevelChange(Payload):
     contacts: list[str] = Field(default_factory=list, description="Stakeholder ids (or ops-N) told at this level.")
     at: datetime
     cause: str
-    notified_at: datetime | None = Field(None, description="When the level's contacts were emailed.")
+    notified_at: datetime | None = Field(None, description="When the level's contacts were emailed (the last of them).")
+    told: list[str] = Field(
+        default_factory=list,
+        description="Schedule 1: those of its contacts emailed so far, each in their working hours (notified_at once all are).")
 
 
 class AcknowledgementRecord(Payload):
@@ -182,7 +185,8 @@ class Clearing(Payload):
     cause: str
     at: datetime
     asked: list[str] = Field(default_factory=list, description="Who was asked to confirm (stakeholder ids, ops-N).")
-    asked_at: datetime | None = Field(None, description="When they were emailed.")
+    asked_at: datetime | None = Field(None, description="When they were emailed (the last of them).")
+    told: list[str] = Field(default_factory=list, description="Schedule 1: those asked so far, each in their working hours.")
     until: datetime | None = Field(None, description="It closes by itself then, unless kept open.")
     kept_open_by: str | None = None
     kept_open_note: str = ""
@@ -225,6 +229,8 @@ class EscalationState(EscalationFacts):
     runs: int = 1
     rules_version: int = Field(0, description="The rules this escalation follows (the partnership's; workflows/versions.py).")
     allow_short_durations: bool = Field(False, description="The partnership's setting: amendments are judged alike.")
+    schedule_version: int = Field(
+        0, description="The partnership's schedule version when raised (workflows/versions.py): 1 pages people in their working hours.")
     email_delays: dict[str, EmailDelay] = Field(
         default_factory=dict, description="Emails in flight still failing past the alert time, by send key.")
 
@@ -244,11 +250,14 @@ class EscalationInput(EscalationFacts):
     allow_short_durations: bool = Field(False, description="The partnership's setting: amendments are judged alike.")
     quiet_until: datetime | None = Field(
         None, description="Rules 2: the same cause was cleared within its trigger's quiet period: page nobody before then.")
+    schedule_version: int = Field(
+        0, description="The partnership's schedule version: from 1, its emails go in each person's working hours.")
 
     @classmethod
     def from_record(
         cls, record: EscalationRecord, partnership_workflow_id: str, definition: PartnershipDefinition,
         rules_version: int = 0, allow_short_durations: bool = False, quiet_until: datetime | None = None,
+        schedule_version: int = 0,
     ) -> EscalationInput:
         return cls(
             partnership_workflow_id=partnership_workflow_id,
@@ -256,6 +265,7 @@ class EscalationInput(EscalationFacts):
             rules_version=rules_version,
             allow_short_durations=allow_short_durations,
             quiet_until=quiet_until,
+            schedule_version=schedule_version,
             **record.model_dump(include=set(EscalationFacts.model_fields) | {"level"}),
         )
 

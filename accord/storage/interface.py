@@ -270,6 +270,17 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def verified_text(data: bytes, digest: str) -> str:
+    """A stored document's bytes as its text, refused unless they are still what was stored."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise DocumentCorrupted(f"document {digest} is corrupted: it is no longer UTF-8 text") from None
+    if content_hash(text) != digest:
+        raise DocumentCorrupted(f"document {digest} is corrupted: its content no longer matches its hash")
+    return text
+
+
 def is_digest(value: object) -> bool:
     return isinstance(value, str) and _DIGEST.fullmatch(value) is not None
 

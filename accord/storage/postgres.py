@@ -20,7 +20,6 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from accord.storage import migrations
 from accord.storage.interface import (
     Claim,
-    DocumentCorrupted,
     DocumentMissing,
     EventEntry,
     RecordedEvent,
@@ -39,6 +38,7 @@ from accord.storage.interface import (
     clean_text,
     content_hash,
     is_digest,
+    verified_text,
 )
 from accord.storage.url import describe
 
@@ -253,13 +253,7 @@ class PostgresStorage(Storage):
         row = await self._one("SELECT content FROM accord_documents WHERE sha256 = %s", (digest,))
         if row is None:
             raise DocumentMissing(digest)
-        try:
-            text = bytes(row[0]).decode("utf-8")
-        except UnicodeDecodeError:
-            raise DocumentCorrupted(f"document {digest} is corrupted: it is no longer UTF-8 text") from None
-        if content_hash(text) != digest:
-            raise DocumentCorrupted(f"document {digest} is corrupted: its content no longer matches its hash")
-        return text
+        return verified_text(bytes(row[0]), digest)
 
     async def has_document(self, digest: str) -> bool:
         if not is_digest(digest):

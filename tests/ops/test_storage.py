@@ -301,10 +301,11 @@ async def test_sqlite_waits_for_a_locked_database_without_blocking_the_event_loo
 async def test_sqlite_reports_a_database_locked_too_long_as_unavailable(tmp_path, monkeypatch):
     from accord.storage import StorageUnavailable
     from accord.storage import sqlite as backend_module
+    from accord.storage.sqlite import connection
 
     async with await backend_module.SqliteStorage.open(tmp_path):
         pass  # the file exists, migrated
-    monkeypatch.setattr(backend_module, "LOCK_WAIT", 0.3)
+    monkeypatch.setattr(connection, "LOCK_WAIT", 0.3)
     other = sqlite3.connect(tmp_path / "ledger.sqlite", isolation_level=None)
     other.execute("BEGIN EXCLUSIVE")
     try:

@@ -24,10 +24,10 @@ from typer.testing import CliRunner
 from accord.cli import app
 from accord.config import Settings
 from accord.storage import SchemaNotCurrent, migrations, open_storage
-from accord.storage import sqlite as sqlite_storage
 from accord.storage.importer import import_folder
 from accord.storage.postgres import PostgresStorage
 from accord.storage.sqlite import SqliteStorage
+from accord.storage.sqlite import schema as sqlite_schema
 from tests.support.old_data import OldDocuments, OldLedger
 
 SENT, FAILED, INTERRUPTED = "wf-1/c1/task/assigned/0/bea", "wf-1/c1/mou/request/amir", "wf-2/c1/statement/cara"
@@ -108,8 +108,8 @@ async def _as_previous_release_left_it(backend: str, folder: Path, url: str | No
     migration 3), with a signed-in person's session written by that release's own statement."""
     with monkeypatch.context() as previous:
         if backend == "sqlite":
-            previous.setattr(sqlite_storage, "SCHEMA_VERSION", 3)
-            previous.setattr(sqlite_storage, "_V4_SESSION_COLUMNS", {})
+            previous.setattr(sqlite_schema, "SCHEMA_VERSION", 3)
+            previous.setattr(sqlite_schema, "_V4_SESSION_COLUMNS", {})
             async with await SqliteStorage.open(folder):
                 pass
             with closing(sqlite3.connect(folder / "ledger.sqlite")) as db, db:

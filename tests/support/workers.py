@@ -25,9 +25,21 @@ from tests.support.signin_helpers import oidc_provider  # noqa: F401 (fixture: a
 CONVERTER = data_converter(Settings())
 
 
+# The SDK fails a workflow task that does not yield within 2 s (its deadlock detector). On a
+# loaded 2-core machine a task can take longer without any fault in the code (a start that
+# decodes a definition at its size limits, beside other tests' workers), and once the detector's
+# own traceback stopped every thread of a test process (a garbage collection inside it, under
+# hypothesis's gc callback). Test workers allow this long: a real deadlock still fails the task.
+TEST_DEADLOCK_SECONDS = 20
+
+
 @asynccontextmanager
 async def running_worker(client: Client, settings: Settings, **kwargs) -> AsyncIterator[Worker]:
     async with accord_worker.build_worker(client, settings, **kwargs) as w:
+        # The SDK has no setting for the limit but debug mode, which also lifts sandbox restrictions.
+        workflows = w._workflow_worker  # noqa: SLF001 - see TEST_DEADLOCK_SECONDS
+        if workflows is not None:
+            workflows._deadlock_timeout_seconds = TEST_DEADLOCK_SECONDS  # noqa: SLF001 - see TEST_DEADLOCK_SECONDS
         yield w
 
 

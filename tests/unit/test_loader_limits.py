@@ -147,8 +147,8 @@ def test_under_the_old_rules_the_loader_accepts_what_the_old_loader_finished() -
 
 def test_parsing_leaves_nothing_behind() -> None:
     """Nodes are not cached between parses (the old module-level constructor kept every node)."""
-    from definitions import loader
+    from definitions.yaml_lines import SAFE
 
     for _ in range(3):
         parse(definition("leak"))
-    assert loader._SAFE.constructed_objects == {} and loader._SAFE.recursive_objects == {}  # noqa: SLF001 - the shared constructor's own bookkeeping is what could leak between parses
+    assert SAFE.constructed_objects == {} and SAFE.recursive_objects == {}

@@ -24,7 +24,7 @@ from datetime import timedelta
 import pytest
 from hypothesis import HealthCheck, Phase, assume, example, given, settings
 from hypothesis import strategies as st
-from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.service import RPCError
 
@@ -40,7 +40,7 @@ from accord.models import (
 from definitions import checks, limits
 from definitions.durations import Duration
 from definitions.schema import PartnershipDefinition
-from tests.support import run_record
+from tests.support import history_files, run_record
 from tests.support.helpers import eventually, skip_time, state_where
 from tests.support.lifecycle import Inbox, drive, script
 from tests.support.workers import running_worker
@@ -343,7 +343,7 @@ async def task_failures(client: Client, workflow_id: str) -> tuple[int, int, int
         for event in history.events:
             if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
                 cause = event.workflow_task_failed_event_attributes.cause
-                if cause == WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND:
+                if cause == history_files.UNHANDLED_COMMAND:
                     raced += 1
                 else:
                     failed += 1

@@ -38,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
         EscalationStatus,
         UpdateResult,
     )
+    from definitions.durations import Duration
     from definitions.schema import Clear
 
 
@@ -75,12 +76,14 @@ class Clearings:
             self.care.close(EscalationStatus.cleared, "accord", None, cause=f"its cause is gone: {news.cause}")
             return
         state.clearing.asked = self.ctx.current_contacts()
-        state.clearing.until = self._window().after(workflow.now())
+        # They have the level's time to answer from when the first of them is asked (schedule 1:
+        # in their working hours, paging.py; else at once).
+        asked_at = self.ctx.pager.plan(workflow.now(), state.clearing.asked, self._window()).starts
+        state.clearing.until = self._window().after(asked_at)
         self.reporting.publish()
 
-    def _window(self):  # -> Duration
-        ladder = self.ctx.ladder
-        return ladder[min(self.ctx.state.level, len(ladder)) - 1].respond_within
+    def _window(self) -> Duration:
+        return self.ctx.respond_within()
 
     def pending_until(self) -> datetime | None:
         """When an unanswered confirmation closes it (None: none is asked)."""

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from temporalio import workflow
 
+from workflows.escalation.paging import Pager
 from workflows.toolkit.chain import new_chain_id
-from workflows.versions import rules_version
+from workflows.versions import escalation_schedule_version, rules_version
 
 with workflow.unsafe.imports_passed_through():
     from accord.models import (
@@ -16,6 +17,7 @@ with workflow.unsafe.imports_passed_through():
         EscalationStatus,
         LevelChange,
     )
+    from definitions.durations import Duration
     from definitions.schema import EscalationLevel, PartnershipDefinition, Stakeholder
 
 
@@ -30,6 +32,7 @@ class EscalationContext:
         if input.state is not None:
             self.state: EscalationState = input.state
             self.state.runs += 1
+            self.pager = Pager(self.definition, self.state.schedule_version, self.state.severity)
         else:
             now = workflow.now()
             level = min(max(input.level, 1), len(self.ladder))
@@ -38,6 +41,11 @@ class EscalationContext:
             # Rules 2: raised again within the quiet period after the same cause cleared: the
             # level is told (and its window starts) only once the period is over.
             quiet_until = input.quiet_until if input.quiet_until and input.quiet_until > now else None
+            schedule = escalation_schedule_version(input.schedule_version)
+            self.pager = Pager(self.definition, schedule, input.severity)
+            # The level's window counts from when its first contact is told (schedule 1: in their
+            # working hours; else at once, or once the quiet period is over).
+            paged_at = self.pager.plan(quiet_until or now, list(entry.contacts), entry.respond_within).starts
             self.state = EscalationState(
                 **facts,
                 partnership_workflow_id=input.partnership_workflow_id,
@@ -46,11 +54,12 @@ class EscalationContext:
                 level=level,
                 # The window counts from when this workflow holds the escalation, which is
                 # when its contacts are told (moments after the parent raised it).
-                level_reached_at=quiet_until or now,
+                level_reached_at=paged_at,
                 quiet_until=quiet_until,
+                schedule_version=schedule,
                 levels=[
                     LevelChange(
-                        level=level, name=entry.name, contacts=list(entry.contacts), at=quiet_until or now,
+                        level=level, name=entry.name, contacts=list(entry.contacts), at=paged_at,
                         cause=f"raised by {input.raised_by} ({input.trigger})"
                         + (" again within the quiet period after its cause last cleared" if quiet_until else ""),
                     )
@@ -65,6 +74,10 @@ class EscalationContext:
         """What the partnership is told of: the level, whether ops have it, the status."""
         return self.state.level, self.state.with_ops, self.state.status
 
+    def respond_within(self) -> Duration:
+        """The current level's time to answer (the last level's once ops have it)."""
+        return self.ladder[min(self.state.level, len(self.ladder)) - 1].respond_within
+
     def level_name(self, level: int | None) -> str:
         return "ops" if level is None else self.ladder[level - 1].name
 
@@ -76,8 +89,8 @@ class EscalationContext:
 
     def paged(self) -> list[str]:
         """Everyone it has paged so far (each level's contacts once they were told), in order."""
-        return list(dict.fromkeys(who for change in self.state.levels if change.notified_at is not None
-                                  for who in change.contacts))
+        return list(dict.fromkeys(who for change in self.state.levels
+                                  for who in (change.contacts if change.notified_at is not None else change.told)))
 
     def paging_held(self) -> bool:
         """Rules 2: within the quiet period, the level's contacts are not told yet."""

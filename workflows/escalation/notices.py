@@ -58,16 +58,55 @@ class EscalationNotifier(Notifier):
 
     async def notify_owed(self) -> None:
         """Email the contacts of the latest level change, once (tracked in the state, so a
-        continue-as-new or a replay never emails them twice)."""
+        continue-as-new or a replay never emails them twice); schedule 1: each once their
+        time has come (``paging.py``), the level noted as notified once all are."""
         state = self.ctx.state
         change = state.levels[-1]
         if change.notified_at is not None or state.status.is_final or self.ctx.paging_held():
             return
         if change.level is None:
             await self._email_past_ladder()
-        else:
+            change.notified_at = workflow.now()
+            return
+        if not self.ctx.pager.local:
             await asyncio.gather(*(self._email_level(change, who) for who in change.contacts))
-        change.notified_at = workflow.now()
+            change.notified_at = workflow.now()
+            return
+        owed = self._owed(self._level_plan(change), change.told)
+        change.told += owed
+        if set(change.told) >= set(change.contacts):
+            change.notified_at = workflow.now()
+        await asyncio.gather(*(self._email_level(change, who) for who in owed))
+
+    def _level_plan(self, change: LevelChange) -> dict[str, datetime]:
+        # change.at is when its first contact is told: the plan computed from it is the plan.
+        assert change.level is not None
+        return self.ctx.pager.plan(change.at, change.contacts, self.ctx.ladder[change.level - 1].respond_within).at
+
+    def _question_plan(self) -> dict[str, datetime]:
+        clearing = self.ctx.state.clearing
+        assert clearing is not None
+        return self.ctx.pager.plan(clearing.at, clearing.asked, self.ctx.respond_within()).at
+
+    @staticmethod
+    def _owed(plan: dict[str, datetime], told: list[str]) -> list[str]:
+        now = workflow.now()
+        return [who for who, at in plan.items() if who not in told and at <= now]
+
+    def next_owed(self) -> datetime | None:
+        """Schedule 1: when the next contact waiting for their working hours is due to be told
+        (of the level, or asked whether it may close); None when nobody waits."""
+        state = self.ctx.state
+        if not self.ctx.pager.local or state.status.is_final:
+            return None
+        waiting: list[datetime] = []
+        change = state.levels[-1]
+        if change.level is not None and change.notified_at is None:
+            waiting += [at for who, at in self._level_plan(change).items() if who not in change.told]
+        clearing = state.clearing
+        if clearing is not None and clearing.pending and clearing.asked_at is None:
+            waiting += [at for who, at in self._question_plan().items() if who not in clearing.told]
+        return min(waiting, default=None)
 
     def _due_at(self, change: LevelChange) -> datetime | None:
         climb = ladder.next_climb(self.ctx.ladder, change.level, change.at, acknowledged=False)
@@ -134,7 +173,15 @@ class EscalationNotifier(Notifier):
         clearing = s.clearing
         if clearing is None or not clearing.pending or clearing.asked_at is not None or s.status.is_final:
             return
-        clearing.asked_at = workflow.now()
+        if self.ctx.pager.local:
+            # Schedule 1: each in their working hours (paging.py), from when the cause went.
+            asking = self._owed(self._question_plan(), clearing.told)
+            clearing.told += asking
+            if set(clearing.told) >= set(clearing.asked):
+                clearing.asked_at = workflow.now()
+        else:
+            asking = list(clearing.asked)
+            clearing.asked_at = workflow.now()
         key = f"confirm-close/{len(s.levels)}"
         if self.key_each_question:
             # The cause may come back and go again at the same level: that is a new question
@@ -155,7 +202,7 @@ class EscalationNotifier(Notifier):
                 "reference": f"escalation {s.id}",
             },
             self.link(clearing.until),
-        ) for who in clearing.asked))
+        ) for who in asking))
 
     async def tell_cleared(self) -> None:
         """Rules 2: it closed because its cause is gone: everyone it paged hears so, once."""

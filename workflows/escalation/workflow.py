@@ -128,7 +128,15 @@ class EscalationWorkflow:
     def _next_step(self) -> tuple[datetime, str, Callable[[], None]] | None:
         """What happens next on the clock, if nobody acts: the climb, or (rules 2) the end of a
         quiet period (the loop then tells the level), or closing when nobody answers whether
-        it may close."""
+        it may close; before any of them (schedule 1), the start of the working hours of a
+        contact still to be told (the loop then tells them)."""
+        step = self._clock_step()
+        owed = self.notifier.next_owed()
+        if owed is not None and (step is None or owed < step[0]):
+            return owed, "email the next contact in their working hours", lambda: None
+        return step
+
+    def _clock_step(self) -> tuple[datetime, str, Callable[[], None]] | None:
         ctx = self.ctx
         closes_at = self.clearings.pending_until()
         if closes_at is not None:
@@ -159,6 +167,8 @@ class EscalationWorkflow:
         else:
             ctx.state.level = climb.to_level
             contacts = list(ctx.ladder[climb.to_level - 1].contacts)
+            # Its window counts from when its first contact is told (schedule 1: paging.py).
+            now = ctx.pager.plan(now, contacts, ctx.ladder[climb.to_level - 1].respond_within).starts
         ctx.state.level_reached_at = now
         ctx.state.levels.append(
             LevelChange(level=climb.to_level, name=ctx.level_name(climb.to_level), contacts=contacts, at=now,

@@ -97,7 +97,7 @@ class Escalations:
             start = workflow.start_child_workflow(
                 EscalationWorkflow.run,
                 EscalationInput.from_record(record, workflow.info().workflow_id, definition, state.rules_version,
-                                            state.allow_short_durations, quiet_until),
+                                            state.allow_short_durations, quiet_until, state.schedule_version),
                 id=record.workflow_id,
                 parent_close_policy=ParentClosePolicy.ABANDON,
                 static_summary=f"Escalation {record.id} ({trigger}) on {definition.name}: {reason[:120]}",

@@ -150,11 +150,11 @@ class ReviewClosing:
         assert cadence is not None
         statements: dict[str, tuple[float, float]] = {}
         for party in definition.parties:
-            given = [i for i in review.inputs.values()
+            given = [(i.contribution, i.benefit) for i in review.inputs.values()
                      if i.party == party.id and i.contribution is not None and i.benefit is not None]
             if given:
-                statements[party.id] = (sum(i.contribution for i in given) / len(given),  # type: ignore[misc]
-                                        sum(i.benefit for i in given) / len(given))  # type: ignore[misc]
+                statements[party.id] = (sum(contribution for contribution, _ in given) / len(given),
+                                        sum(benefit for _, benefit in given) / len(given))
         if len(statements) < 2:
             return
         balance = mutual_value.assess(statements, cadence.imbalance_tolerance)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable
 from datetime import datetime, timedelta
+from typing import cast
 
 from temporalio import workflow
 
@@ -46,7 +47,7 @@ with workflow.unsafe.imports_passed_through():
         review_input_task_id,
     )
     from definitions.durations import Duration
-    from definitions.schema import Cadence
+    from definitions.schema import Cadence, StatusCadence
 
 
 class Reviews:
@@ -168,7 +169,7 @@ class Reviews:
 
     def _ask(self, review: Review, cadence: Cadence) -> str:
         if review.kind == ReviewKind.weekly_status:
-            return f"Your party's status this week (green, amber or red), and: {cadence.prompt}"  # type: ignore[attr-defined]
+            return f"Your party's status this week (green, amber or red), and: {cast(StatusCadence, cadence).prompt}"
         if review.kind == ReviewKind.annual_mutual_value:
             return ("Rate, from 1 to 10, what your party contributed to the partnership this year and what it "
                     "gained from it, with a note on both.")

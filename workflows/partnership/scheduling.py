@@ -11,7 +11,8 @@ side and nowhere else (``workflows/versions.py``, "The schedule version"):
   days is due at the end of its owner's working day there
   (:func:`accord.logic.working_hours.deadline`); reminders and overdue notices go within
   the owner's working hours, a reminder moved earlier, never past its deadline
-  (:func:`accord.logic.working_hours.plan`). Working hours are those of a person with a
+  (:func:`accord.logic.working_hours.plan`). Working hours (the definition's
+  ``working_hours`` window, 09:00-17:00 by default) are those of a person with a
   zone (their own or their party's): for someone the definition gives no zone, Accord
   cannot know when their day ends, and their deadlines and reminders stay exact instants
   as before (so a definition without zones runs exactly as it did).
@@ -31,6 +32,8 @@ from typing import TYPE_CHECKING
 
 from temporalio import workflow
 
+from workflows.toolkit import hours
+
 if TYPE_CHECKING:
     from workflows.partnership.context import PartnershipContext
 
@@ -44,8 +47,7 @@ with workflow.unsafe.imports_passed_through():
 class Scheduling:
     def __init__(self, ctx: PartnershipContext) -> None:
         self.ctx = ctx
-        # Calendars read the holidays data, whose set-up is costly: one per (zone, region) and run.
-        self._hours: dict[tuple[str | None, str | None], working_hours.WorkingHours] = {}
+        self._hours: hours.Cache = {}
 
     @property
     def local(self) -> bool:
@@ -55,15 +57,9 @@ class Scheduling:
     # ------------------------------------------------------------------ people
 
     def hours(self, stakeholder: str) -> working_hours.WorkingHours:
-        """A stakeholder's working hours: their zone (or their party's), their party's holidays."""
-        definition = self.ctx.definition
-        key = (definition.timezone_of(stakeholder), definition.party_of(stakeholder).holidays)
-        if key not in self._hours:
-            # The holidays package sets up its names through gettext, which the sandbox forbids;
-            # its data is pinned (pyproject), so building the calendar here stays deterministic.
-            with workflow.unsafe.sandbox_unrestricted(), workflow.unsafe.imports_passed_through():
-                self._hours[key] = working_hours.WorkingHours(*key)
-        return self._hours[key]
+        """A stakeholder's working hours: their zone (or their party's), their party's holidays,
+        their window (or their party's; 09:00-17:00 when the definition gives none)."""
+        return hours.working_hours_of(self.ctx.definition, stakeholder, self._hours)
 
     def zone_of(self, stakeholder: str) -> str | None:
         """The zone a stakeholder reads times in (None: UTC)."""
@@ -111,3 +107,4 @@ class Scheduling:
         when = cadence.rule if cadence.rule is not None else cadence.every
         assert when is not None  # the checks require one of them
         return recurrence.next_review(launched_at, when, after, self._calendar(cadence))
+

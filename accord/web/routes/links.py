@@ -2,7 +2,7 @@
 fetches it: mail scanners do), POST from the page's button acts, with its CSRF field.
 
 A task, a statement, a decision, a review and an escalation each have their page and their
-form (accord/web/actions.py); here is only how a request reaches them and how each outcome
+form (accord/web/actions/); here is only how a request reaches them and how each outcome
 is answered: done, the same page with what is wrong (422) or what the workflow refused
 (409), or a clear problem page.
 """

@@ -59,3 +59,11 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def subjects_to(settings, address: str, containing: str = "") -> list[str]:
+    """The subjects of the outbox's emails to ``address`` that contain ``containing``."""
+    from accord.mail import outbox
+
+    return [m["Subject"].strip() for _, m in outbox.messages(settings.outbox_dir)
+            if address in m["To"] and containing in m["Subject"]]

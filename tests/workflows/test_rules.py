@@ -51,6 +51,7 @@ from tests.support.helpers import (
     submit_statements,
     unique,
 )
+from tests.support.mail_helpers import subjects_to
 from tests.support.ops_helpers import parse_prometheus, total
 from tests.support.paths import DATA
 from tests.support.workers import running_worker
@@ -58,10 +59,6 @@ from workflows import versions
 
 REQUIRED = {"capability": "arun", "legal": "bo"}
 
-
-def subjects_to(settings, address: str, containing: str = "") -> list[str]:
-    return [m["Subject"].strip() for _, m in outbox.messages(settings.outbox_dir)
-            if address in m["To"] and containing in m["Subject"]]
 
 
 def with_go_no_go(definition: PartnershipDefinition, **rules) -> PartnershipDefinition:

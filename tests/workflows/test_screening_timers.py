@@ -7,7 +7,6 @@ from datetime import timedelta
 import pytest
 
 from accord.client import ActionRefused
-from accord.mail import outbox
 from accord.models import (
     AlignmentOverride,
     ApprovalOutcome,
@@ -25,15 +24,13 @@ from tests.support.helpers import (
     submit_statements,
     unique,
 )
+from tests.support.mail_helpers import subjects_to
 from tests.support.paths import DATA
 from tests.support.workers import running_worker
 from workflows.partnership import PartnershipWorkflow
 
 REQUIRED = {"capability": "arun", "legal": "bo"}
 
-
-def subjects_to(settings, email: str) -> list[str]:
-    return [m["Subject"].strip() for _, m in outbox.messages(settings.outbox_dir) if email in m["To"]]
 
 
 async def test_item_overdue_by_weeks_is_reminded_then_escalated(ts_env, settings, accord_for):

@@ -14,7 +14,6 @@ from datetime import timedelta
 from functools import partial
 
 import pytest
-from temporalio.service import RPCError
 
 from accord import search_attributes as sa
 from accord.client import ActionRefused
@@ -36,13 +35,13 @@ from accord.models import (
 from tests.support.helpers import (
     ALIGNED,
     DIVERGENT,
+    advance_to,
     eventually,
-    release_time_skipping,
-    skip_time,
     state_where,
     submit_statements,
     unique,
 )
+from tests.support.mail_helpers import subjects_to
 from tests.support.paths import DATA
 from tests.support.web_helpers import action_link, mail_for, until
 from tests.support.workers import running_worker
@@ -50,23 +49,6 @@ from tests.support.workers import running_worker
 REQUIRED = {"capability": "arun", "legal": "bo"}
 
 
-def subjects_to(settings, address: str, containing: str = "") -> list[str]:
-    return [m["Subject"].strip() for _, m in outbox.messages(settings.outbox_dir)
-            if address in m["To"] and containing in m["Subject"]]
-
-
-async def advance_to(env, moment) -> None:
-    """Skip the test server's clock to ``moment``. A loaded machine can make the server drop a
-    time skip (as tests/workflows/test_operating.py meets): read where the clock got to and go on."""
-    for _ in range(8):
-        now = await env.get_current_time()
-        if now >= moment:
-            return
-        try:
-            await skip_time(env, moment - now)
-        except RPCError:
-            await release_time_skipping(env)
-    assert await env.get_current_time() >= moment, "the time-skipping server keeps failing"
 
 
 async def all_told(settings, people: tuple[str, ...], containing: str) -> None:

@@ -14,7 +14,6 @@ import asyncio
 from datetime import timedelta
 from functools import partial
 
-from temporalio.service import RPCError
 from typer.testing import CliRunner
 
 from accord.cli import app as cli
@@ -35,13 +34,13 @@ from accord.models import (
 )
 from definitions.schema import PartnershipDefinition
 from tests.support.helpers import (
+    advance_to,
     eventually,
-    release_time_skipping,
-    skip_time,
     state_where,
     unique,
 )
 from tests.support.lifecycle import approve, to_active
+from tests.support.mail_helpers import subjects_to
 from tests.support.paths import DATA
 from tests.support.workers import running_worker
 
@@ -61,22 +60,6 @@ def keeping(*kinds: str, target_by: str | None = None) -> PartnershipDefinition:
     return definition
 
 
-def subjects_to(settings, address: str, containing: str = "") -> list[str]:
-    return [m["Subject"].strip() for _, m in outbox.messages(settings.outbox_dir)
-            if address in m["To"] and containing in m["Subject"]]
-
-
-async def advance_to(env, moment) -> None:
-    """Skip the test server's clock to ``moment`` (a dropped skip is retried from where the clock got to)."""
-    for _ in range(8):
-        now = await env.get_current_time()
-        if now >= moment:
-            return
-        try:
-            await skip_time(env, moment - now)
-        except RPCError:
-            await release_time_skipping(env)
-    assert await env.get_current_time() >= moment, "the time-skipping server keeps failing"
 
 
 async def advance(env, by: timedelta) -> None:

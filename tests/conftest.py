@@ -131,10 +131,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """The run's own histories replay (tests/support/run_record.py): once, in the process that started the run."""
-    if hasattr(session.config, "workerinput"):  # an xdist worker: the controller checks them all
+    """The run's own histories replay (tests/support/run_record.py): each process its own, and the
+    process that started the run reports them all."""
+    run_record.check_and_keep()
+    if hasattr(session.config, "workerinput"):  # an xdist worker: the controller reports
         return
-    count, failures = run_record.check()
+    count, failures = run_record.replayed()
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter:
         reporter.ensure_newline()

@@ -3,10 +3,12 @@
 Every history this test run produced replays against today's code: checked when the run ends.
 
 Tests record the histories of the workflows they start (the ``accord_for`` fixture, through
-``tests.conftest.record``) into one folder per run. The check needs all of them, including
-those of tests running in other processes (pytest-xdist), so it runs once, in the process
-that started the run, after every test has finished (``pytest_sessionfinish`` in
-tests/conftest.py): it prints what it replayed and fails the run if anything does not replay.
+``tests.support.workers.record``) into one folder per run, a subfolder per process. Each
+process (each pytest-xdist worker, and the one that started the run) replays its own when its
+tests are done (``pytest_sessionfinish`` in tests/conftest.py), beside the workers still
+testing rather than all in one process after the last test, and leaves its result in the run's
+folder; the process that started the run prints them all and fails the run if anything does
+not replay, or if a process that recorded histories left no result.
 
 Tests that measure something (the hostile-input suite, the definition property) leave their
 figures here too (:func:`figures`), so they appear in the run's summary whichever process ran
@@ -20,6 +22,7 @@ them either, which the crash test reports on its own.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -93,13 +96,50 @@ async def replay(histories: list[WorkflowHistory], converter: DataConverter | No
     return {run_id: str(failure) for run_id, failure in results.replay_failures.items()}
 
 
+def process_name() -> str:
+    """This test process: its pytest-xdist worker id, or "controller" for the one that started the run."""
+    return os.environ.get("PYTEST_XDIST_WORKER", "controller")
+
+
+def histories_folder() -> Path:
+    """Where this process keeps the histories its tests recorded."""
+    return folder() / "histories" / process_name()
+
+
 def check() -> tuple[int, dict[str, str]]:
-    """Replay this run's histories: (how many, failures by run id)."""
+    """Replay this process's histories: (how many, failures by run id)."""
     from tests.support.faults import stopped_by_upstream_replay_bug
     from tests.support.history_files import saved
 
-    histories = [readable(h) for h in saved(folder() / "histories") if not stopped_by_upstream_replay_bug(h)]
+    where = histories_folder()
+    histories = [readable(h) for h in saved(where) if not stopped_by_upstream_replay_bug(h)] if where.exists() else []
+    if not histories:
+        return 0, {}
     try:
         return len(histories), asyncio.run(asyncio.wait_for(replay(histories), REPLAY_TIMEOUT))
     except TimeoutError:
         return len(histories), {"(all)": f"the replay did not end within {REPLAY_TIMEOUT:.0f} s"}
+
+
+def check_and_keep() -> None:
+    """Replay this process's histories and keep the result for the run's summary."""
+    count, failures = check()
+    where = folder() / "replayed"
+    where.mkdir(exist_ok=True)
+    (where / f"{process_name()}.json").write_text(json.dumps({"count": count, "failures": failures}))
+
+
+def replayed() -> tuple[int, dict[str, str]]:
+    """Every process's replay: (how many in all, failures by run id); a process that recorded
+    histories and left no result (it died) is a failure."""
+    count, failures = 0, {}
+    results = folder() / "replayed"
+    for process in sorted(p.name for p in (folder() / "histories").iterdir()) if (folder() / "histories").exists() else []:
+        result = results / f"{process}.json"
+        if not result.exists():
+            failures[f"({process})"] = "its histories were not replayed (the process ended before its replay)"
+            continue
+        kept = json.loads(result.read_text())
+        count += kept["count"]
+        failures.update(kept["failures"])
+    return count, failures

@@ -47,7 +47,7 @@ def record(recorded: list[history_files.Recorded], test_name: str) -> None:
     """Keep the histories a test produced: in this run's folder, which the session replays against
     today's code when it ends (tests/support/run_record.py), and in ACCORD_RECORD_HISTORIES if set (to
     save a release's set)."""
-    history_files.save(recorded, run_record.folder() / "histories", test_name)
+    history_files.save(recorded, run_record.histories_folder(), test_name)
     save_to = os.environ.get("ACCORD_RECORD_HISTORIES")
     if save_to:
         history_files.save(recorded, Path(save_to), test_name)

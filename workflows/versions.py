@@ -90,6 +90,21 @@ PATCH_CHAIN_SURVIVES_RESET = "chain-id-survives-reset"
 PATCH_ADOPT_ESCALATION = "adopt-running-escalation-child"
 # Schedule version 1 (v0.7): see SCHEDULES.
 PATCH_SCHEDULE_1 = "schedule-1"
+# v0.7 (rules 2) stopped watching escalations' causes the moment the stage turned final, so
+# a cause removed by what ended the run (the decision that declined it, closing's waived
+# tasks) was never told: the escalation went on climbing. Now the run tells them first.
+PATCH_CLEARING_AT_THE_END = "clearing-fix-at-the-end"
+# v0.7 ended an escalation's run as soon as it saw itself closed, even when it closed while its
+# last report (a climb, say) was in flight: the partnership kept it open at the old level for
+# good. Now the run reports once more before it ends (a no-op when nothing changed).
+# This one and the next are asked in the escalation's @workflow.init, once per run: a marker
+# recorded in the workflow task that closes the escalation, after its report's signal, made
+# the time-skipping test server refuse that task's completion ("invalid history builder state").
+PATCH_REPORT_THE_END = "escalation-reports-its-end"
+# v0.7 keyed the "can it close?" email by the level only: asked again at the same level (its
+# cause came back, then went again) the level was recorded as asked, with a new deadline,
+# but the email was the one already sent, so nobody heard. Now each question has its key.
+PATCH_ASK_EACH_TIME = "confirm-close-asks-each-time"
 # v0.7 escalations emailed every contact at once, at any hour; raised by a partnership on schedule 1
 # they now page each contact in their working hours (see escalation_schedule_version).
 PATCH_ESCALATION_HOURS = "escalation-working-hours"
@@ -128,6 +143,12 @@ PATCHES: tuple[Patch, ...] = (
           "once no open run can be reset to before an escalation start made under v0.6"),
     Patch(PATCH_SCHEDULE_1, "v0.7", "schedule version 1 (SCHEDULES)",
           "once no open partnership started before v0.7 (continue-as-new does not raise the schedule version)"),
+    Patch(PATCH_CLEARING_AT_THE_END, "v0.7", "a run that ends tells its escalations a cause its last step removed",
+          "once every open partnership started or continued as new on a worker with it"),
+    Patch(PATCH_REPORT_THE_END, "v0.7", "an escalation that closed while a report was in flight reports its end",
+          "once every open escalation started or continued as new on a worker with it"),
+    Patch(PATCH_ASK_EACH_TIME, "v0.7", "each 'can it close?' question is emailed (a key per question)",
+          "once every open escalation started or continued as new on a worker with it"),
     Patch(PATCH_ESCALATION_HOURS, "v0.7", "an escalation of a schedule-1 partnership pages in working hours",
           "once no open escalation was raised before it (continue-as-new keeps the number in the state)"),
 )

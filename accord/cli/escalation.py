@@ -103,6 +103,8 @@ def escalation_show(ident: str, escalation: Annotated[str, typer.Argument(help="
     out.print(care)
     if e.status.is_final:
         say(f"{e.status.value} by {e.closed_by} on {when(e.closed_at, zone)}")
+        if e.closed_cause:
+            say(f"closed: {e.closed_cause}")
         if e.resolution:
             say(f"resolution: {e.resolution}")
         if e.proposed_amendment:

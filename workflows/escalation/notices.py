@@ -36,6 +36,8 @@ class EscalationNotifier(Notifier):
     def __init__(self, ctx: EscalationContext) -> None:
         super().__init__(ctx.state, lambda: ctx.definition)
         self.ctx = ctx
+        # Patch confirm-close-asks-each-time, taken by the workflow at the start of its run.
+        self.key_each_question = False
 
     def what(self) -> str:
         """``"esc-2: Legal review is overdue"`` (escalations raised before v0.7: trigger and subject)."""
@@ -180,8 +182,13 @@ class EscalationNotifier(Notifier):
         else:
             asking = list(clearing.asked)
             clearing.asked_at = workflow.now()
+        key = f"confirm-close/{len(s.levels)}"
+        if self.key_each_question:
+            # The cause may come back and go again at the same level: that is a new question
+            # (a new deadline), and an email is sent once per key.
+            key += f"/{clearing.at.strftime('%Y%m%dT%H%M%S%f')}"
         await asyncio.gather(*(self.email(
-            f"confirm-close/{len(s.levels)}",
+            key,
             who,
             "notice",
             self.subject("Can it close?"),

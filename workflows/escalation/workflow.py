@@ -35,6 +35,7 @@ from workflows.escalation.context import EscalationContext
 from workflows.escalation.notices import EscalationNotifier
 from workflows.escalation.reporting import Reporting
 from workflows.toolkit.updates import checked
+from workflows.versions import PATCH_ASK_EACH_TIME, PATCH_REPORT_THE_END
 
 with workflow.unsafe.imports_passed_through():
     from accord.logic import ladder
@@ -70,6 +71,10 @@ class EscalationWorkflow:
         self.clearings = Clearings(ctx, self.reporting, self.care)
         # The clearing as the run loop last saw it (a change wakes the loop).
         self._clearing_seen = 0
+        # Asked once per run, here with the rules (a marker at the start of the run, not in the
+        # middle of the workflow task that closes it): see workflows/versions.py.
+        self._report_the_end = workflow.patched(PATCH_REPORT_THE_END)
+        self.notifier.key_each_question = workflow.patched(PATCH_ASK_EACH_TIME)
 
     # ------------------------------------------------------------------ run
 
@@ -83,6 +88,10 @@ class EscalationWorkflow:
             await self.notifier.ask_confirmation()
             await self.reporting.report()
             if ctx.state.status.is_final:
+                if self._report_the_end:
+                    # It may have closed (its cause gone, withdrawn) while the report above was in
+                    # flight with the level before: the partnership must hear the end too.
+                    await self.reporting.report()
                 await self.notifier.tell_cleared()
                 break
             if workflow.info().is_continue_as_new_suggested():

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
+from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.exceptions import FailureError, WorkflowAlreadyStartedError
@@ -27,6 +28,10 @@ from workflows.partnership.context import PartnershipContext
 from workflows.partnership.record import Record
 from workflows.toolkit.notifier import Notifier
 from workflows.versions import PATCH_ADOPT_ESCALATION, PATCH_ESCALATION_CHILD
+
+# How long a run that ends waits for the escalations it just told their cause is gone to
+# report back closed (seconds, normally); past it, it ends anyway (their own records are complete).
+SETTLE_WITHIN = timedelta(minutes=10)
 
 with workflow.unsafe.imports_passed_through():
     from accord.logic import clearing
@@ -39,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
         EscalationInput,
         EscalationRecord,
         EscalationRequest,
+        EscalationStatus,
         EventKind,
         Severity,
         TriggerKind,
@@ -47,6 +53,7 @@ with workflow.unsafe.imports_passed_through():
         escalation_id,
         escalation_workflow_id,
     )
+    from definitions.schema import Clear
 
 
 class Escalations:
@@ -54,6 +61,8 @@ class Escalations:
         self.ctx = ctx
         self.record = record
         self.notifier = notifier
+        # watch_causes is telling escalations of a change (a signal in flight).
+        self._telling = False
 
     async def open(self, trigger: TriggerKind, subject: str, reason: str, level: int, *, raised_by: str = "accord",
                    channel: Channel = Channel.temporal, severity: Severity = Severity.normal,
@@ -204,21 +213,48 @@ class Escalations:
         """Tell each automatic escalation when its cause is gone or back (runs for the whole run)."""
         while True:
             await workflow.wait_condition(lambda: bool(self._news()))
-            for record, gone in self._news():
-                now = workflow.now()
-                record.cause_gone, record.cause_gone_at = gone or "", now if gone else record.cause_gone_at
-                kind = EventKind.escalation_cause_gone if gone else EventKind.escalation_cause_back
-                self.record.log(kind, detail=f"{record.id} ({record.what or record.trigger.value}): "
-                                + (f"its cause is gone: {gone}" if gone else "its cause is back"),
-                                data={"escalation": record.id})
-                self.record.publish()
-                assert record.workflow_id is not None
-                try:
-                    await workflow.get_external_workflow_handle(record.workflow_id).signal(
-                        EscalationWorkflow.cause_cleared, CauseCleared(cause=gone or "", at=now, gone=bool(gone)))
-                except FailureError as exc:
-                    # It ended meanwhile (resolved, withdrawn): its own record is complete.
-                    workflow.logger.warning("could not tell %s its cause changed: %s", record.id, exc)
+            self._telling = True
+            try:
+                await self._tell()
+            finally:
+                self._telling = False
+
+    async def _tell(self) -> None:
+        for record, gone in self._news():
+            now = workflow.now()
+            record.cause_gone, record.cause_gone_at = gone or "", now if gone else record.cause_gone_at
+            kind = EventKind.escalation_cause_gone if gone else EventKind.escalation_cause_back
+            self.record.log(kind, detail=f"{record.id} ({record.what or record.trigger.value}): "
+                            + (f"its cause is gone: {gone}" if gone else "its cause is back"),
+                            data={"escalation": record.id})
+            self.record.publish()
+            assert record.workflow_id is not None
+            try:
+                await workflow.get_external_workflow_handle(record.workflow_id).signal(
+                    EscalationWorkflow.cause_cleared, CauseCleared(cause=gone or "", at=now, gone=bool(gone)))
+            except FailureError as exc:
+                # It ended meanwhile (resolved, withdrawn): its own record is complete.
+                workflow.logger.warning("could not tell %s its cause changed: %s", record.id, exc)
+
+    async def settle_causes(self) -> None:
+        """The run ends (its stage final): let :meth:`watch_causes` tell what the last step changed
+        before it is cancelled (the decision that declined the partnership is what ends an
+        overdue go/no-go's escalation; the tasks waived by closing, an overdue task's), then
+        wait for those that close at once (unacknowledged, ``clear: auto``) to report back, so
+        the partnership's last record shows them closed and they stop climbing."""
+        state = self.ctx.state
+        await workflow.wait_condition(lambda: not self._news() and not self._telling)
+        closing = [e for e in state.open_escalations() if e.cause_gone and e.status == EscalationStatus.open
+                   and e.workflow_id is not None and (trigger := clearing.trigger_of(e, self.ctx.definition)) is not None
+                   and trigger.clear == Clear.auto]
+        if not closing:
+            return
+        try:
+            await workflow.wait_condition(lambda: all(e.status.is_final for e in closing), timeout=SETTLE_WITHIN,
+                                          timeout_summary="escalations whose cause is gone report closed")
+        except TimeoutError:
+            workflow.logger.warning("escalations %s did not report closed before the run ended",
+                                    [e.id for e in closing if not e.status.is_final])
 
     async def answer(self, record: EscalationRecord, decided: AmendmentDecided) -> None:
         """Tell an escalation how the approval of the amendment its resolution proposed ended."""

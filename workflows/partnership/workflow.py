@@ -36,7 +36,12 @@ from workflows.partnership.reviews import Reviews
 from workflows.partnership.screening import Screening
 from workflows.partnership.tasks import Tasks
 from workflows.toolkit.updates import checked, once, once_validated
-from workflows.versions import PATCH_MOU_STAGE, PATCH_OPERATE, PATCH_OPS_NOTICES
+from workflows.versions import (
+    PATCH_CLEARING_AT_THE_END,
+    PATCH_MOU_STAGE,
+    PATCH_OPERATE,
+    PATCH_OPS_NOTICES,
+)
 
 with workflow.unsafe.imports_passed_through():
     from accord.logic.rules import decisions
@@ -126,6 +131,9 @@ class PartnershipWorkflow:
                 await self._unavailable(stage)
         amender.cancel()
         if causes is not None:
+            if workflow.patched(PATCH_CLEARING_AT_THE_END):
+                # What ended the run (a decision, closing) may itself be the end of a cause.
+                await self.escalations.settle_causes()
             causes.cancel()  # ended: what is still open is withdrawn (closure) or stays as it is
         if ctx.state.closed_at is not None:
             await self.closure.archive()

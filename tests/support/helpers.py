@@ -33,30 +33,6 @@ async def eventually(check: Callable[[], Awaitable[T]], timeout: float = 10.0, i
             await asyncio.sleep(interval)
 
 
-async def eventually_passing_time(env, check: Callable[[], Awaitable[T]], timeout: float = 30.0,
-                                  step: float = 15.0, every: float = 2.0) -> T:
-    """``eventually`` on the time-skipping server, letting ``step`` seconds of server time pass
-    each ``every`` seconds while it waits (at most ``step * timeout / every`` in all). The Java
-    test server at times refuses a workflow task's completion ("invalid history builder state for
-    action", where a real server answers UnhandledCommand and the task runs again at once): the
-    task runs again only after its timeout, in server time, which passes only when a test lets it."""
-    from datetime import timedelta
-
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    next_step = loop.time() + every
-    while True:
-        try:
-            return await check()
-        except AssertionError:
-            if loop.time() > deadline:
-                raise
-            if loop.time() >= next_step:
-                await skip_time(env, timedelta(seconds=step))
-                next_step = loop.time() + every
-            await asyncio.sleep(0.05)
-
-
 async def state_is(accord: Accord, workflow_id: str, predicate: Callable[[PartnershipState], bool]) -> PartnershipState:
     """The partnership's state, if ``predicate`` holds for it (else AssertionError)."""
     state = await accord.state(workflow_id)

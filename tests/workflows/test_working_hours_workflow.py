@@ -130,10 +130,12 @@ async def test_a_partys_working_window_sets_its_deadlines_and_moves_reminders_in
 async def test_asked_at_night_whether_it_may_close_the_level_is_asked_when_its_day_starts(ts_env, settings, accord_for):
     """The go/no-go goes overdue and is escalated (to Abe in London and Ben in New York); the
     approvers decide at 02:00 London: its cause is gone, and (clear: confirm) its level is asked
-    whether it may close, each when their day starts, with two days from the first question."""
+    whether it may close, each when their day starts, with the level's two weeks from the first
+    question. (Two weeks: the night it is decided may be days after the level was paged, over a
+    weekend or holidays, and a shorter window would have handed it to ops by then.)"""
     accord = accord_for(ts_env)
     definition = unique(DATA / "calendar.yaml")
-    definition.escalation.ladder = [EscalationLevel(name="Leads", contacts=["abe", "ben"], respond_within="2d")]
+    definition.escalation.ladder = [EscalationLevel(name="Leads", contacts=["abe", "ben"], respond_within="2w")]
     definition.escalation.triggers.overdue = Trigger(clear=Clear.confirm)
     abe_hours = ABE
     async with running_worker(ts_env.client, settings):
@@ -154,7 +156,7 @@ async def test_asked_at_night_whether_it_may_close_the_level_is_asked_when_its_d
         assert not abe_hours.is_within(gone)
         abe_at = abe_hours.next_start(gone)
         assert abe_at is not None
-        assert escalation.clearing.until == Duration.parse("2d").after(abe_at), "two days from the first question"
+        assert escalation.clearing.until == Duration.parse("2w").after(abe_at), "the level's window from the first question"
         assert escalation.clearing.asked_at is None and not subjects(settings, "abe", f"Can it close? {record.id}:")
 
         await skip_time(ts_env, abe_at + timedelta(minutes=1) - await ts_env.get_current_time())

@@ -117,7 +117,10 @@ async def test_dev_server_stopped_and_started_mid_lifecycle(settings, tmp_path):
             server.crash()  # now a crash, mid-MOU
             await asyncio.sleep(0.5)
             await server.start()
-            done = await drive(accord, wf, steps, inbox=inbox, timeout=60)
+            # An activity task the server handed to a poll the crash cut off is started as far as
+            # the server knows: it runs again only after its start-to-close timeout (2 min for an
+            # email, workflows/toolkit/mailing.py).
+            done = await drive(accord, wf, steps, inbox=inbox, timeout=200)
             reminded = await drive(accord, soon, [], timeout=30, until=lambda s: bool(s.tasks["legal"].reminders_sent))
             await quiescent(accord, [wf, soon])
             failed = {w: await failed_tasks(accord, w) for w in (wf, soon)}

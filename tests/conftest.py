@@ -20,7 +20,7 @@ from temporalio.testing import WorkflowEnvironment
 from accord import search_attributes as sa
 from accord.config import Settings, test_server_binary
 from accord.storage import Storage, open_storage
-from tests.support import history_files, run_record
+from tests.support import history_files, ordering, run_record
 from tests.support.api_helpers import api, api_settings  # noqa: F401 (fixtures: the HTTP API with a real worker)
 from tests.support.postgres import postgres_db, postgres_server  # noqa: F401 (fixtures: a real PostgreSQL)
 from tests.support.signin_helpers import oidc_provider  # noqa: F401 (fixture: a real OpenID provider)
@@ -124,6 +124,10 @@ async def accord_for(settings: Settings, request: pytest.FixtureRequest):
                 except RPCError as exc:  # it has already finished
                     if exc.status != RPCStatusCode.NOT_FOUND:
                         raise
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    ordering.slowest_first(items)
 
 
 def pytest_configure(config: pytest.Config) -> None:

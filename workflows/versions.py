@@ -105,6 +105,10 @@ PATCH_REPORT_THE_END = "escalation-reports-its-end"
 # cause came back, then went again) the level was recorded as asked, with a new deadline,
 # but the email was the one already sent, so nobody heard. Now each question has its key.
 PATCH_ASK_EACH_TIME = "confirm-close-asks-each-time"
+# v0.7 left the escalations of a partnership declined at its go/no-go, or whose MOU failed, open:
+# they climbed on to ops for a partnership that no longer ran. Now the run withdraws them as it
+# ends (closing already did).
+PATCH_WITHDRAW_WHEN_DECLINED = "withdraw-escalations-when-declined"
 # v0.7 escalations emailed every contact at once, at any hour; raised by a partnership on schedule 1
 # they now page each contact in their working hours (see escalation_schedule_version).
 PATCH_ESCALATION_HOURS = "escalation-working-hours"
@@ -149,6 +153,8 @@ PATCHES: tuple[Patch, ...] = (
           "once every open escalation started or continued as new on a worker with it"),
     Patch(PATCH_ASK_EACH_TIME, "v0.7", "each 'can it close?' question is emailed (a key per question)",
           "once every open escalation started or continued as new on a worker with it"),
+    Patch(PATCH_WITHDRAW_WHEN_DECLINED, "v0.7", "a declined or terminated partnership withdraws its open escalations",
+          "once every open partnership started or continued as new on a worker with it"),
     Patch(PATCH_ESCALATION_HOURS, "v0.7", "an escalation of a schedule-1 partnership pages in working hours",
           "once no open escalation was raised before it (continue-as-new keeps the number in the state)"),
 )

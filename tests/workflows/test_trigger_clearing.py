@@ -206,6 +206,34 @@ async def test_an_overdue_go_no_go_escalation_closes_when_the_go_no_go_declines_
         assert (await accord.state(wf)).stage == Stage.rejected
 
 
+async def test_a_declined_partnership_withdraws_the_escalations_it_leaves_open(ts_env, settings, accord_for):
+    """Ops raise an escalation in screening (by hand: it has no cause that can go away), then the
+    go/no-go is rejected. The partnership ends there, and the escalation is withdrawn with the
+    reason, in its own record and in the partnership's last one, instead of climbing on to the
+    sponsors and ops for a partnership that no longer runs."""
+    from accord.models import EscalationRequest
+
+    accord = accord_for(ts_env)
+    async with running_worker(ts_env.client, settings):
+        wf = await accord.start(keeping())
+        await state_where(accord, wf, lambda s: "go-no-go" in s.approvals)
+        _, record = await accord.raise_escalation(wf, EscalationRequest(reason="The pilot's sponsor left Beta",
+                                                                        channel=Channel.api))
+        await paged(accord, settings, wf, record)
+
+        await accord.decide(wf, DecisionInput(approval_id="go-no-go", actor="ann", decision=DecisionKind.reject,
+                                              comment="Not this year", channel=Channel.api))
+        final = await eventually(partial(closed, accord, wf, record.id), timeout=60)
+        assert (final.status, final.closed_by) == (EscalationStatus.withdrawn, "accord")
+        assert final.withdrawn_reason.startswith("The partnership ended (screening -> rejected: No-go"), final.withdrawn_reason
+        state = await state_where(accord, wf, lambda s: s.stage == Stage.rejected and not s.open_escalations(), timeout=30)
+        assert next(e for e in state.escalations if e.id == record.id).status == EscalationStatus.withdrawn
+
+        await advance(ts_env, timedelta(weeks=3))  # past both levels' windows
+        assert len((await accord.escalation(wf, record.id)).levels) == 1, "it climbed no further"
+        assert subjects_to(settings, "ann@", f"{record.id}:") == [], "the sponsors were never paged"
+
+
 async def test_an_overdue_task_escalation_closes_when_closing_the_partnership_waives_the_task(ts_env, settings, accord_for):
     """The playbook (a deliverable, due two months after launch) is escalated a week past due;
     ops close the partnership, which waives every open task: the escalation closes with the

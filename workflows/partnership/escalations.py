@@ -247,14 +247,25 @@ class Escalations:
         closing = [e for e in state.open_escalations() if e.cause_gone and e.status == EscalationStatus.open
                    and e.workflow_id is not None and (trigger := clearing.trigger_of(e, self.ctx.definition)) is not None
                    and trigger.clear == Clear.auto]
-        if not closing:
+        await self._closed_reported(closing, "escalations whose cause is gone report closed")
+
+    async def withdraw_at_the_end(self, reason: str) -> None:
+        """The partnership was declined or its MOU failed: nothing is left to escalate. Withdraw
+        what is still open and wait for each to report back, so the last record shows them
+        withdrawn with the reason and none climbs on for a partnership that no longer runs."""
+        still_open = [e for e in self.ctx.state.open_escalations() if e.workflow_id is not None]
+        await self.withdraw_open(reason)
+        await self._closed_reported(still_open, "escalations withdrawn with the partnership report closed")
+
+    async def _closed_reported(self, escalations: list[EscalationRecord], summary: str) -> None:
+        if not escalations:
             return
         try:
-            await workflow.wait_condition(lambda: all(e.status.is_final for e in closing), timeout=SETTLE_WITHIN,
-                                          timeout_summary="escalations whose cause is gone report closed")
+            await workflow.wait_condition(lambda: all(e.status.is_final for e in escalations), timeout=SETTLE_WITHIN,
+                                          timeout_summary=summary)
         except TimeoutError:
             workflow.logger.warning("escalations %s did not report closed before the run ended",
-                                    [e.id for e in closing if not e.status.is_final])
+                                    [e.id for e in escalations if not e.status.is_final])
 
     async def answer(self, record: EscalationRecord, decided: AmendmentDecided) -> None:
         """Tell an escalation how the approval of the amendment its resolution proposed ended."""

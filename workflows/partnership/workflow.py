@@ -41,6 +41,7 @@ from workflows.versions import (
     PATCH_MOU_STAGE,
     PATCH_OPERATE,
     PATCH_OPS_NOTICES,
+    PATCH_WITHDRAW_WHEN_DECLINED,
 )
 
 with workflow.unsafe.imports_passed_through():
@@ -134,9 +135,13 @@ class PartnershipWorkflow:
             if workflow.patched(PATCH_CLEARING_AT_THE_END):
                 # What ended the run (a decision, closing) may itself be the end of a cause.
                 await self.escalations.settle_causes()
-            causes.cancel()  # ended: what is still open is withdrawn (closure) or stays as it is
+            causes.cancel()  # ended: what is still open is withdrawn below (closed, declined, MOU failed)
         if ctx.state.closed_at is not None:
             await self.closure.archive()
+        elif ctx.state.stage.is_final and workflow.patched(PATCH_WITHDRAW_WHEN_DECLINED):
+            # Declined at its go/no-go, or its MOU failed: the stage change says why.
+            why = next(e.detail for e in reversed(ctx.state.timeline) if e.kind == EventKind.stage_changed)
+            await self.escalations.withdraw_at_the_end(f"The partnership ended ({why})")
         if digests is not None:
             await self.notifier.digests.flush()
             digests.cancel()

@@ -46,10 +46,11 @@ from tests.support.helpers import (
 from tests.support.stuck_helpers import tainted
 from workflows.partnership import PartnershipWorkflow
 
-# Chosen (by their kill plans, printed with each run) so that together they kill the worker
-# as a send arrives and shortly after one, both in the opening burst of emails and among the
-# requests that follow decisions (test_the_seeds_cover_every_kill_point).
-SEEDS = [8, 16]
+# Chosen (by its kill plan, printed with each run) so that it kills the worker as a send
+# arrives and shortly after one, both in the opening burst of emails and among the requests
+# that follow decisions (test_the_seeds_cover_every_kill_point): one run covers what two seeds
+# (8 and 16) did, in half the time; many seeds run in bench/crash.py.
+SEEDS = [21]
 
 
 def seeds() -> list[int]:

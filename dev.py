@@ -21,6 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+SOURCES = ["accord", "activities", "definitions", "workflows", "worker.py", "tests"]
 
 
 def say(text: str) -> None:
@@ -43,11 +44,21 @@ def ensure_venv(extras: str) -> None:
     # uv installs in about ten seconds what pip takes a minute over (CI installs on every run);
     # pip stays the way in when uv cannot be had.
     if subprocess.run([python, "-m", "pip", "install", "--quiet", "uv"], check=False).returncode == 0:
-        subprocess.run([python, "-m", "uv", "pip", "install", "--quiet", "--python", python, "-e", target],
-                       cwd=ROOT, check=True)
+        # Byte-compiled as pip does: where PYTHONDONTWRITEBYTECODE is set, nothing compiles them later.
+        subprocess.run([python, "-m", "uv", "pip", "install", "--quiet", "--compile-bytecode", "--python", python,
+                        "-e", target], cwd=ROOT, check=True)
     else:
         subprocess.run([python, "-m", "pip", "install", "--quiet", "-e", target], cwd=ROOT, check=True)
     stamp.write_text(wanted)
+
+
+def compile_sources() -> None:
+    """Byte-compile Accord's own modules (only those changed since the last time). Where
+    PYTHONDONTWRITEBYTECODE is set, as on CI, Python would otherwise compile them from source in
+    every process, and the workflow sandbox again for every workflow run it loads: measured, a
+    quarter of the time a replay of the saved histories takes."""
+    subprocess.run([str(BIN / "python"), "-m", "compileall", "-q", *SOURCES], cwd=ROOT, check=True,
+                   stdout=subprocess.DEVNULL)
 
 
 def can_apt_install() -> bool:
@@ -115,9 +126,11 @@ def main(argv: list[str]) -> int:
     os.chdir(ROOT)
     if command == "up":
         ensure_venv("")
+        compile_sources()
         return subprocess.call([str(BIN / "accord"), "up", *rest])
     if command == "test":
         ensure_venv("test")
+        compile_sources()
         ensure_chromium()
         ensure_mermaid()
         if MERMAID.exists():

@@ -10,7 +10,9 @@ embedded local server).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
+from typing import NoReturn
 
 import typer
 
@@ -69,3 +71,21 @@ for name, command in COMMANDS:
     app.command(name)(command)
 for name, group in GROUPS:
     app.add_typer(group, name=name)
+
+
+def main() -> NoReturn:
+    """The `accord` command. It ends without CPython's finalization, as the long-running processes
+    do (accord/ops/process_exit.py): a command that spoke to Temporal, or holds pydantic's
+    datetimes, can crash the interpreter on its way out (SIGSEGV, seen once in a full test run
+    after `accord watch` had printed everything), and a script checking the exit code would
+    take a finished command for a failed one."""
+    from accord.ops.process_exit import exit_process
+
+    try:
+        app()
+        code: object = 0
+    except SystemExit as done:
+        code = done.code
+    if isinstance(code, str):  # sys.exit("message"): print it and fail, as the interpreter does
+        print(code, file=sys.stderr)
+    exit_process(code if isinstance(code, int) else 0 if code is None else 1)

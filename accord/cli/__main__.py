@@ -1,5 +1,5 @@
 """`python -m accord.cli ...`: the same as the `accord` command."""
 
-from accord.cli import app
+from accord.cli import main
 
-app()
+main()

@@ -88,7 +88,7 @@ def test_images_are_pinned():
 def test_commands_are_real_cli_commands_with_real_options(service):
     command = SERVICES[service]["command"]
     assert command[0] == "accord"
-    assert PYPROJECT["project"]["scripts"]["accord"] == "accord.cli:app"
+    assert PYPROJECT["project"]["scripts"]["accord"] == "accord.cli:main"
     group = typer.main.get_command(app)
     args = list(command[1:])
     cmd: click.Command = group

@@ -2,10 +2,11 @@
 
 The previous release's worker (tests/support/previous_release.py) runs four partnerships of the
 compressed lifecycle into the middle of their lives: one in screening with some tasks
-done, one in MOU signature with one signature given, one active with an escalation open
-and acknowledged, one active with an amendment waiting for approval. Then it is stopped
-(SIGTERM, as a deployment does) and this release's worker takes over: every partnership
-is driven to its close. Nothing may fail a workflow task on the way, in the partnerships
+done and an escalation open, one in MOU signature with one signature given, one active with
+an escalation open and acknowledged, one active with an amendment waiting for approval. Then
+it is stopped (SIGTERM, as a deployment does) and this release's worker takes over: the one
+in screening is declined at its go/no-go (its escalation is withdrawn), every other one is
+driven to its close. Nothing may fail a workflow task on the way, in the partnerships
 or their escalations, and each partnership's history shows both workers at work. The
 histories join the run's recorded set, so the replay test replays them on this code too.
 
@@ -122,6 +123,8 @@ async def test_partnerships_started_on_the_previous_release_finish_on_this_one(d
             )
             _, record = await accord.raise_escalation(escalated, EscalationRequest(reason="Kickoff notes never arrived"))
             await accord.acknowledge(escalated, record.id, Acknowledge(actor="abe", note="On it"))
+            # Still open when this release declines that partnership at its go/no-go.
+            await accord.raise_escalation(screening, EscalationRequest(reason="The sponsor left Beta"))
             amended = {**raw, "id": d4.id, "name": "Lifecycle partnership (amended)"}
             await dev_env.client.get_workflow_handle(amending).execute_update(
                 "propose_amendment", {"definition": amended, "actor": "ops", "reason": "A clearer name"})
@@ -162,9 +165,21 @@ async def test_partnerships_started_on_the_previous_release_finish_on_this_one(d
                 await dev_env.client.get_workflow_handle(continuing).result()  # its last run returns its state
                 return closed
 
-            *ends, continued = await asyncio.gather(*(
+            async def decline():
+                # Its go/no-go rejected on this release: it ends there and withdraws the escalation
+                # raised on the previous one (patch withdraw-escalations-when-declined).
+                go_no_go = d1.screening.go_no_go.approvers
+                await drive(screening, lifecycle.screening_steps(d1, Channel.api)[:-len(go_no_go)],
+                            lambda s: "go-no-go" in s.approvals)
+                await accord.decide(screening, DecisionInput(approval_id="go-no-go", actor=go_no_go[0],
+                                                             decision=DecisionKind.reject, comment="Not this year",
+                                                             channel=Channel.api))
+                await dev_env.client.get_workflow_handle(screening).result()
+                return await drive(screening, [], Stage.rejected)
+
+            *ends, continued = await asyncio.gather(decline(), *(
                 drive(wf, lifecycle.script(d, through=Stage.closed, reviews=2), Stage.closed)
-                for wf, d in ((screening, d1), (signing, d2), (escalated, d3), (amending, d4))), continue_then_close())
+                for wf, d in ((signing, d2), (escalated, d3), (amending, d4))), continue_then_close())
     except BaseException:
         print(f"--- the previous release's worker log ({log}):\n{log.read_text()[-5000:]}")
         raise
@@ -172,7 +187,9 @@ async def test_partnerships_started_on_the_previous_release_finish_on_this_one(d
         await store.close()
 
     finals: list[PartnershipState] = [e.final for e in ends]
-    assert [s.stage for s in finals] == [Stage.closed] * 4
+    assert [s.stage for s in finals] == [Stage.rejected] + [Stage.closed] * 3
+    withdrawn = finals[0].escalations[0]
+    assert withdrawn.status == "withdrawn" and "The partnership ended (screening -> rejected" in withdrawn.closed_cause
     assert [s.rules_version for s in finals] == [0] * 4, "started on the previous release, finished on its rules"
     assert continued.final.stage == Stage.closed and continued.final.rules_version == LATEST
     # Unlike the rules, the schedule is the partnership's for life: its runs on this code,

@@ -149,6 +149,16 @@ async def weekly(accord, env, wf: str, n: int, rags: dict[str, Rag]):
 # ------------------------------------------------------------------ overdue
 
 
+async def an_overdue_go_no_go(accord, env, settings) -> tuple[str, EscalationRecord, set[str]]:
+    """A partnership whose go/no-go nobody decides: a week past its deadline it is escalated,
+    and its level paged. (The partnership, the escalation, who was paged.)"""
+    wf = await accord.start(keeping())
+    await state_where(accord, wf, lambda s: "go-no-go" in s.approvals)
+    await advance(env, timedelta(weeks=2, days=2))  # deadline 1w, escalated a week later
+    record = await raised(accord, wf, "overdue", "go-no-go")
+    return wf, record, await paged(accord, settings, wf, record)
+
+
 async def test_an_overdue_task_escalation_closes_when_the_task_is_done(ts_env, settings, accord_for):
     """The kickoff (launch) goes a week past its due date: escalated to the leads. Abe holds it:
     the escalation closes by itself, the leads are told, the partnership goes on to active."""
@@ -174,11 +184,7 @@ async def test_an_overdue_approval_escalation_closes_when_it_is_decided(ts_env, 
     escalation closes with the decision as its cause, in launch, and the leads are told."""
     accord = accord_for(ts_env)
     async with running_worker(ts_env.client, settings):
-        wf = await accord.start(keeping())
-        await state_where(accord, wf, lambda s: "go-no-go" in s.approvals)
-        await advance(ts_env, timedelta(weeks=2, days=2))  # deadline 1w, escalated a week later
-        record = await raised(accord, wf, "overdue", "go-no-go")
-        who = await paged(accord, settings, wf, record)
+        wf, record, who = await an_overdue_go_no_go(accord, ts_env, settings)
 
         for approver in ("ann", "ben"):
             await accord.decide(wf, DecisionInput(approval_id="go-no-go", actor=approver, decision=DecisionKind.approve,
@@ -194,11 +200,7 @@ async def test_an_overdue_go_no_go_escalation_closes_when_the_go_no_go_declines_
     that no longer runs."""
     accord = accord_for(ts_env)
     async with running_worker(ts_env.client, settings):
-        wf = await accord.start(keeping())
-        await state_where(accord, wf, lambda s: "go-no-go" in s.approvals)
-        await advance(ts_env, timedelta(weeks=2, days=2))
-        record = await raised(accord, wf, "overdue", "go-no-go")
-        who = await paged(accord, settings, wf, record)
+        wf, record, who = await an_overdue_go_no_go(accord, ts_env, settings)
 
         await accord.decide(wf, DecisionInput(approval_id="go-no-go", actor="ann", decision=DecisionKind.reject,
                                               comment="Not this year", channel=Channel.api))
@@ -301,11 +303,7 @@ async def test_an_acknowledged_overdue_approval_escalation_is_confirmed_closed_i
     her confirmation and the decision as its cause, and everyone it paged is told."""
     accord = accord_for(ts_env)
     async with running_worker(ts_env.client, settings):
-        wf = await accord.start(keeping())
-        await state_where(accord, wf, lambda s: "go-no-go" in s.approvals)
-        await advance(ts_env, timedelta(weeks=2, days=2))
-        record = await raised(accord, wf, "overdue", "go-no-go")
-        who = await paged(accord, settings, wf, record)
+        wf, record, who = await an_overdue_go_no_go(accord, ts_env, settings)
         await accord.acknowledge(wf, record.id, Acknowledge(actor="ben", note="Chasing Ann", channel=Channel.api))
         for approver in ("ann", "ben"):
             await accord.decide(wf, DecisionInput(approval_id="go-no-go", actor=approver, decision=DecisionKind.approve,

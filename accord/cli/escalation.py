@@ -90,7 +90,10 @@ def escalation_show(ident: str, escalation: Annotated[str, typer.Argument(help="
         f"via {e.channel.value}")
     levels = Table("when", "level", "contacts", "cause", title="Levels")
     for c in e.levels:
-        levels.add_row(when(c.at, zone), c.name + (f" ({c.level})" if c.level else ""), ", ".join(c.contacts), c.cause)
+        at = when(c.at, zone)
+        if c.paging_pending:
+            at = f"{at} (nobody paged)" if e.status.is_final else f"from {at} (nobody paged yet)"
+        levels.add_row(at, c.name + (f" ({c.level})" if c.level else ""), ", ".join(c.contacts), c.cause)
     out.print(levels)
     for a in e.acknowledgements:
         say(f"acknowledged by {a.actor} at level {a.level}, {when(a.at, zone)} via {a.channel.value}"

@@ -106,6 +106,12 @@ class LevelChange(Payload):
         default_factory=list,
         description="Schedule 1: those of its contacts emailed so far, each in their working hours (notified_at once all are).")
 
+    @property
+    def paging_pending(self) -> bool:
+        """None of its contacts emailed yet: ``at`` is when the first will be (their working day,
+        or the end of a quiet period), still to come while the escalation is open."""
+        return self.notified_at is None and not self.told
+
 
 class AcknowledgementRecord(Payload):
     actor: str

@@ -76,10 +76,14 @@ async def test_an_escalation_raised_at_night_pages_each_contact_when_their_worki
         # the level's two days to answer count from then.
         abe_at = abe_hours.next_start(raised)
         assert abe_at is not None and abe_at.astimezone(LONDON).time() == time(9)
+        # Meanwhile ops see that nobody is paged yet, and from when: not a time to come as if past.
+        shown = await show_escalation(ts_env, wf, normal.id)
+        assert f"from {format_instant(abe_at, 'Europe/London')} (nobody paged yet)" in shown, shown
         await skip_time(ts_env, abe_at - timedelta(minutes=30) - await ts_env.get_current_time())
         assert pages_to(settings, "abe", normal.id) == []
         await skip_time(ts_env, timedelta(minutes=31))
         [page] = await eventually(lambda: _sent(settings, ("abe",), normal.id))
+        assert "nobody paged" not in await show_escalation(ts_env, wf, normal.id)
         state = await accord.escalation(wf, normal.id)
         assert state.levels[0].at == state.level_reached_at == abe_at
         respond_by = Duration.parse("2d").after(abe_at)
@@ -94,6 +98,21 @@ async def test_an_escalation_raised_at_night_pages_each_contact_when_their_worki
         state = await accord.escalation(wf, normal.id)
         assert state.levels[0].told == ["abe", "ben"] and state.levels[0].notified_at is not None
         assert state.level == 1, "nobody has had their two days yet"
+
+
+async def show_escalation(env, wf: str, escalation: str) -> str:
+    """What `accord escalation show` prints (in London time, wide enough for a row on one line)."""
+    import asyncio
+
+    from typer.testing import CliRunner
+
+    from accord.cli import app
+
+    args = ["escalation", "show", wf, escalation, "--zone", "Europe/London",
+            "--address", env.client.service_client.config.target_host]
+    shown = await asyncio.to_thread(CliRunner().invoke, app, args, env={"COLUMNS": "300"})
+    assert shown.exit_code == 0, shown.output
+    return shown.output
 
 
 async def _sent(settings, people: tuple[str, ...], escalation: str) -> list:

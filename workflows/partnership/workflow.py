@@ -139,8 +139,10 @@ class PartnershipWorkflow:
         if ctx.state.closed_at is not None:
             await self.closure.archive()
         elif ctx.state.stage.is_final and workflow.patched(PATCH_WITHDRAW_WHEN_DECLINED):
-            # Declined at its go/no-go, or its MOU failed: the stage change says why.
-            why = next(e.detail for e in reversed(ctx.state.timeline) if e.kind == EventKind.stage_changed)
+            # Declined at its go/no-go, or its MOU failed: the stage change says why. (A default, not
+            # StopIteration, should a timeline ever lack it: that would fail the task for ever.)
+            why = next((e.detail for e in reversed(ctx.state.timeline) if e.kind == EventKind.stage_changed),
+                       ctx.state.stage.value)
             await self.escalations.withdraw_at_the_end(f"The partnership ended ({why})")
         if digests is not None:
             await self.notifier.digests.flush()
